@@ -1,0 +1,545 @@
+//! Scanning: one file's bytes in, one [`FileIndex`] out.
+//!
+//! Owns the logos lexer ([`lexer`]), the brace-depth state machine ([`scanner`]) and the
+//! compact per-file data it produces: every block at any depth with its span, its interesting
+//! attributes (title, description, tags, children, base, sql, query, ...), every traversal
+//! reference and every syntax diagnostic.
+//!
+//! Architecture invariant: this module does no I/O, never fails and never panics, whatever the
+//! bytes. A user's mistake is a [`Diagnostic`] in the result, not an `Err`. It knows nothing
+//! about other files, mods or the file system; naming across files is the index's job.
+
+pub mod lexer;
+mod scanner;
+mod text;
+
+pub use scanner::scan;
+pub use text::{LineIndex, decode_heredoc, decode_string_literal};
+
+use string_interner::{DefaultSymbol, StringInterner, backend::StringBackend};
+
+/// A string interned in one file's [`FileIndex::strings`].
+pub type Sym = DefaultSymbol;
+
+/// The per-file interner: every name, literal title and expression text of one file.
+pub type Strings = StringInterner<StringBackend<Sym>>;
+
+/// A half-open byte range `[start, end)` in one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// The span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: clamp_u32(start),
+            end: clamp_u32(end),
+        }
+    }
+
+    /// The byte range, for slicing the source.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> u32 {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// True when the span covers no byte.
+    pub fn is_empty(self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// Files larger than 4 GiB are refused by the workspace, so offsets fit in `u32`; clamping
+/// keeps this total instead of panicking if that guard is ever bypassed.
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A position: 1-based line, 1-based column counted in characters, 0-based byte offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in Unicode scalar values (a tab counts as one).
+    pub column: u32,
+    /// 0-based byte offset.
+    pub byte: u32,
+}
+
+/// An index into [`FileIndex::blocks`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockId(pub u32);
+
+impl BlockId {
+    /// The position in [`FileIndex::blocks`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A range of indexes into one of the side tables of a [`FileIndex`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IdxRange {
+    /// First index.
+    pub start: u32,
+    /// One past the last index.
+    pub end: u32,
+}
+
+impl IdxRange {
+    /// The range as `usize`s, for slicing a side table.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// Number of entries.
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
+
+    /// True when the range holds nothing.
+    pub fn is_empty(self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// What a block is to Powerpipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlockRole {
+    /// A named resource (top-level labelled block, or a nested dashboard component).
+    Resource,
+    /// One attribute of a `locals` block (`local.NAME`), indexed as its own entry.
+    Local,
+    /// A `locals { }` container: not a resource; its attributes are [`BlockRole::Local`]s.
+    Locals,
+    /// A block that belongs to its parent and is not a resource (`param`, `option`, `column`,
+    /// `series`, `require`, ...), or a top-level block Powerpipe cannot name (no label).
+    Member,
+}
+
+/// One block at any depth, in source (pre-)order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// The block type (`control`, `card`, `param`, `local`, ...).
+    pub kind: Sym,
+    /// The label (labels joined with `.` when there are several), the Powerpipe anonymous
+    /// name for an unlabelled nested resource, the attribute name for a local, or the type
+    /// itself for an unlabelled member block.
+    pub name: Sym,
+    /// What the block is to Powerpipe.
+    pub role: BlockRole,
+    /// True when the name was generated (an unlabelled nested resource).
+    pub anonymous: bool,
+    /// The enclosing block, if any.
+    pub parent: Option<BlockId>,
+    /// Start of the block type identifier.
+    pub start: Pos,
+    /// One past the closing `}` (or where recovery ended the block).
+    pub end: Pos,
+    /// The label's span (the type identifier's span when anonymous): where go-to-definition lands.
+    pub name_span: Span,
+    /// This block's interesting attributes, in [`FileIndex::attrs`].
+    pub attrs: IdxRange,
+}
+
+/// The attributes the scanner records; every other attribute contributes references only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttrKey {
+    /// `title`
+    Title,
+    /// `description`
+    Description,
+    /// `documentation`
+    Documentation,
+    /// `tags`
+    Tags,
+    /// `children`
+    Children,
+    /// `base`
+    Base,
+    /// `sql`
+    Sql,
+    /// `query`
+    Query,
+    /// `type` (a benchmark of detections, a chart's type, a variable's type constraint)
+    Type,
+    /// `default` (a variable's or param's default)
+    Default,
+    /// The value of one local (`local.NAME = value`).
+    Value,
+}
+
+impl AttrKey {
+    /// The attribute key for an attribute name, if it is one the scanner records.
+    pub fn from_name(name: &[u8]) -> Option<AttrKey> {
+        Some(match name {
+            b"title" => AttrKey::Title,
+            b"description" => AttrKey::Description,
+            b"documentation" => AttrKey::Documentation,
+            b"tags" => AttrKey::Tags,
+            b"children" => AttrKey::Children,
+            b"base" => AttrKey::Base,
+            b"sql" => AttrKey::Sql,
+            b"query" => AttrKey::Query,
+            b"type" => AttrKey::Type,
+            b"default" => AttrKey::Default,
+            _ => return None,
+        })
+    }
+
+    /// The attribute's name as written in HCL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrKey::Title => "title",
+            AttrKey::Description => "description",
+            AttrKey::Documentation => "documentation",
+            AttrKey::Tags => "tags",
+            AttrKey::Children => "children",
+            AttrKey::Base => "base",
+            AttrKey::Sql => "sql",
+            AttrKey::Query => "query",
+            AttrKey::Type => "type",
+            AttrKey::Default => "default",
+            AttrKey::Value => "value",
+        }
+    }
+}
+
+/// A recorded attribute: its key, the span of its value expression and what the scanner
+/// could read of it without evaluating anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attr {
+    /// Which attribute.
+    pub key: AttrKey,
+    /// Span of the value expression (from its first to its last byte).
+    pub span: Span,
+    /// The value, when it is a literal the scanner can read.
+    pub value: AttrValue,
+}
+
+/// What the scanner knows of an attribute's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrValue {
+    /// A literal string (quoted or heredoc without interpolation), escapes decoded and
+    /// `<<-` indentation stripped.
+    Str(Sym),
+    /// A literal number or bool, as written.
+    Scalar(Sym),
+    /// A literal object of literal values (tags): entries in [`FileIndex::tags`].
+    Tags(IdxRange),
+    /// A list of plain references (`children = [control.a, benchmark.b]`): entries in
+    /// [`FileIndex::refs`], in order.
+    RefList(IdxRange),
+    /// A single plain reference (`query = query.x`, `base = card.y`): one entry in
+    /// [`FileIndex::refs`].
+    Ref(u32),
+    /// Anything else: the expression's source text, for a later evaluation. SQL heredocs
+    /// and other long values are not copied: `Expr(None)` means "see the span".
+    Expr(Option<Sym>),
+}
+
+/// One literal tag: `key = "value"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tag {
+    /// The key (quotes removed).
+    pub key: Sym,
+    /// The value (escapes decoded).
+    pub value: Sym,
+}
+
+/// A traversal that names something: `query.x`, `var.x`, `local.x`, `dep.control.x`,
+/// `self.input.x.value`, `param.x`, `with.x`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Reference {
+    /// From the first segment to the end of the name segment (`dep.query.x` in
+    /// `dep.query.x.sql`).
+    pub span: Span,
+    /// The dependency mod's name for a cross-mod reference (`dep` in `dep.query.x`).
+    pub module: Option<Sym>,
+    /// What is referred to: a block type, or `var`, `local`, `param`, `with`, `input`, ...
+    pub kind: Sym,
+    /// The referred name.
+    pub name: Sym,
+    /// True for `self.input.x` style references (scoped to the enclosing dashboard).
+    pub scoped: bool,
+    /// The block whose attribute holds the reference (`None` in a variables file).
+    pub block: Option<BlockId>,
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Powerpipe would refuse this.
+    Error,
+    /// Suspicious but loadable.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A user's mistake, with its position in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where it starts.
+    pub start: Pos,
+    /// Where it ends.
+    pub end: Pos,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+/// Everything the scanner found in one file. Self-contained: its symbols resolve in its own
+/// [`FileIndex::strings`], so replacing a file's index replaces all of it.
+#[derive(Debug)]
+pub struct FileIndex {
+    /// Interned names, literal values and expression texts of this file.
+    pub strings: Strings,
+    /// Every block at any depth, in source pre-order (a parent before its children).
+    pub blocks: Vec<Block>,
+    /// Recorded attributes, grouped per block.
+    pub attrs: Vec<Attr>,
+    /// Literal tags, grouped per attribute.
+    pub tags: Vec<Tag>,
+    /// References, in source order.
+    pub refs: Vec<Reference>,
+    /// Syntax diagnostics, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Size of the scanned source in bytes.
+    pub source_len: u32,
+}
+
+impl FileIndex {
+    /// The text of a symbol of this file (empty if it is not one).
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.resolve(sym).unwrap_or("")
+    }
+
+    /// A block by id.
+    pub fn block(&self, id: BlockId) -> Option<&Block> {
+        self.blocks.get(id.index())
+    }
+
+    /// The recorded attributes of a block.
+    pub fn attrs_of(&self, block: &Block) -> &[Attr] {
+        self.attrs.get(block.attrs.range()).unwrap_or(&[])
+    }
+
+    /// A block's attribute by key.
+    pub fn attr(&self, block: &Block, key: AttrKey) -> Option<&Attr> {
+        self.attrs_of(block).iter().find(|a| a.key == key)
+    }
+
+    /// The references written in a block's own attributes (not in nested blocks').
+    pub fn refs_of(&self, block: BlockId) -> impl Iterator<Item = &Reference> {
+        self.refs.iter().filter(move |r| r.block == Some(block))
+    }
+
+    /// The references of a [`AttrValue::RefList`] or [`AttrValue::Ref`] value.
+    pub fn ref_list(&self, value: &AttrValue) -> &[Reference] {
+        match *value {
+            AttrValue::RefList(r) => self.refs.get(r.range()).unwrap_or(&[]),
+            AttrValue::Ref(i) => self.refs.get(i as usize..i as usize + 1).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The literal tags of a [`AttrValue::Tags`] value.
+    pub fn tag_list(&self, value: &AttrValue) -> &[Tag] {
+        match *value {
+            AttrValue::Tags(r) => self.tags.get(r.range()).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// Approximate heap bytes held by this index (tables at capacity plus interned text).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.blocks.capacity() * size_of::<Block>()
+            + self.attrs.capacity() * size_of::<Attr>()
+            + self.tags.capacity() * size_of::<Tag>()
+            + self.refs.capacity() * size_of::<Reference>()
+            + self.diagnostics.capacity() * size_of::<Diagnostic>()
+            + self
+                .diagnostics
+                .iter()
+                .map(|d| d.message.capacity())
+                .sum::<usize>()
+            + interner_heap_bytes(&self.strings)
+    }
+}
+
+/// Approximate heap of an interner: the text, one end offset per string and the hash table.
+fn interner_heap_bytes(strings: &Strings) -> usize {
+    let text: usize = strings.into_iter().map(|(_, s)| s.len()).sum();
+    // StringBackend keeps one `usize` end per string; the hash table one `u32` symbol plus
+    // control byte per bucket at ~7/8 load.
+    text + strings.len() * (std::mem::size_of::<usize>() + 6)
+}
+
+/// Block types that are resources when nested inside another resource (dashboard
+/// components and the resources a dashboard may embed). Every other nested block type is a
+/// [`BlockRole::Member`] of its parent.
+pub const NESTED_RESOURCE_TYPES: &[&str] = &[
+    "benchmark",
+    "card",
+    "category",
+    "chart",
+    "container",
+    "control",
+    "dashboard",
+    "detection",
+    "edge",
+    "flow",
+    "graph",
+    "hierarchy",
+    "image",
+    "input",
+    "node",
+    "query",
+    "table",
+    "text",
+    "with",
+];
+
+/// True if a nested block of this type is a resource.
+pub fn is_nested_resource_type(kind: &[u8]) -> bool {
+    NESTED_RESOURCE_TYPES.iter().any(|t| t.as_bytes() == kind)
+}
+
+/// Names that start a reference traversal on their own (besides a dependency mod's name
+/// followed by a resource type).
+pub fn is_reference_root(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"var" | b"local" | b"self" | b"param" | b"with" | b"pipeline"
+    ) || is_resource_type(word)
+}
+
+/// Resource types that can be referred to as `TYPE.NAME`.
+pub fn is_resource_type(word: &[u8]) -> bool {
+    is_nested_resource_type(word)
+}
+
+/// A readable rendering of a [`FileIndex`], one line per block, reference and diagnostic:
+/// for tests and `--debug` output, stable across runs.
+pub fn render(index: &FileIndex) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, b) in index.blocks.iter().enumerate() {
+        let depth = std::iter::successors(b.parent, |p| index.block(*p).and_then(|b| b.parent))
+            .count();
+        let _ = write!(
+            out,
+            "{:indent$}#{i} {:?} {} {:?} {}:{}-{}:{}",
+            "",
+            b.role,
+            index.str(b.kind),
+            index.str(b.name),
+            b.start.line,
+            b.start.column,
+            b.end.line,
+            b.end.column,
+            indent = depth * 2
+        );
+        for a in index.attrs_of(b) {
+            let _ = write!(out, " {}=", a.key.as_str());
+            match a.value {
+                AttrValue::Str(s) => {
+                    let _ = write!(out, "{:?}", index.str(s));
+                }
+                AttrValue::Scalar(s) => {
+                    let _ = write!(out, "{}", index.str(s));
+                }
+                AttrValue::Tags(_) => {
+                    let tags: Vec<String> = index
+                        .tag_list(&a.value)
+                        .iter()
+                        .map(|t| format!("{}:{:?}", index.str(t.key), index.str(t.value)))
+                        .collect();
+                    let _ = write!(out, "{{{}}}", tags.join(","));
+                }
+                AttrValue::RefList(_) | AttrValue::Ref(_) => {
+                    let refs: Vec<String> = index
+                        .ref_list(&a.value)
+                        .iter()
+                        .map(|r| render_ref(index, r))
+                        .collect();
+                    let _ = write!(out, "[{}]", refs.join(","));
+                }
+                AttrValue::Expr(Some(s)) => {
+                    let _ = write!(out, "expr({:?})", index.str(s));
+                }
+                AttrValue::Expr(None) => {
+                    let _ = write!(out, "expr@{}..{}", a.span.start, a.span.end);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    for r in &index.refs {
+        let _ = writeln!(
+            out,
+            "ref {} @{}..{} in #{}",
+            render_ref(index, r),
+            r.span.start,
+            r.span.end,
+            r.block.map(|b| b.0 as i64).unwrap_or(-1)
+        );
+    }
+    for d in &index.diagnostics {
+        let _ = writeln!(
+            out,
+            "{} {}:{}: {}",
+            d.severity.as_str(),
+            d.start.line,
+            d.start.column,
+            d.message
+        );
+    }
+    out
+}
+
+fn render_ref(index: &FileIndex, r: &Reference) -> String {
+    let mut s = String::new();
+    if r.scoped {
+        s.push_str("self.");
+    }
+    if let Some(m) = r.module {
+        s.push_str(index.str(m));
+        s.push('.');
+    }
+    s.push_str(index.str(r.kind));
+    s.push('.');
+    s.push_str(index.str(r.name));
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1523 @@
+//! The brace-depth state machine: tokens in, [`FileIndex`] out.
+//!
+//! Two loops share one lexer. The *body* loop reads attributes, block headers and closing
+//! braces. The *expression* loop reads one attribute value: it keeps an explicit stack of
+//! open brackets, interpolations and template texts (quoted strings and heredocs), so
+//! nesting of any depth costs heap, not call stack, and a `}` always knows what it closes.
+//! While it walks, it records every traversal reference and, for the attributes the index
+//! wants (title, tags, children, ...), a flat list of shallow *atoms* from which a literal
+//! value is read afterwards.
+//!
+//! All recovery decisions live here and each says which real input it is for:
+//! - an unterminated string ends at its line end;
+//! - an unterminated heredoc or block comment ends at the next line that starts a top-level
+//!   block, and every block still open is closed there;
+//! - a file whose braces do not balance is scanned a second time in which a line at column
+//!   0 that starts a top-level block closes every open block (an unclosed `{`);
+//! - anything unexpected in a body is reported once and skipped to the end of its line.
+
+use logos::{Lexer, Logos};
+
+use super::lexer::Tok;
+use super::text::{LineIndex, decode_heredoc, decode_string_literal};
+use super::{
+    Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange,
+    Reference, Severity, Span, Strings, Sym, Tag, is_nested_resource_type, is_reference_root,
+    is_resource_type,
+};
+
+/// At most this many diagnostics per file; then one saying the rest were suppressed.
+const MAX_DIAGNOSTICS: usize = 100;
+
+/// Longest parent name an anonymous name is built from in full (real mods stay far below:
+/// five levels of dashboard nesting make names of about 300 bytes).
+const MAX_ANONYMOUS_PREFIX: usize = 1024;
+
+/// Scans one file. Never panics, always terminates, whatever the bytes.
+pub fn scan(src: &[u8]) -> FileIndex {
+    if let Some(nul) = memchr::memchr(0, src) {
+        return binary_file(src, nul);
+    }
+    let first = Scanner::new(src, false).run();
+    if !first.unbalanced {
+        return first.index;
+    }
+    // Recovery for an unclosed `{` (see the module doc): only files that do not balance pay
+    // for a second pass, so a well-formed file is never split by the column-0 heuristic.
+    Scanner::new(src, true).run().index
+}
+
+/// A file with a NUL byte is not HCL (an image or archive saved as `.pp`): one diagnostic,
+/// nothing indexed, instead of a diagnostic per garbage line.
+fn binary_file(src: &[u8], nul: usize) -> FileIndex {
+    let mut lines = LineIndex::new(src, 0);
+    let at = lines.pos(nul);
+    FileIndex {
+        strings: Strings::new(),
+        blocks: Vec::new(),
+        attrs: Vec::new(),
+        tags: Vec::new(),
+        refs: Vec::new(),
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            start: at,
+            end: at,
+            message: "binary file: it holds a NUL byte; not scanned".to_string(),
+        }],
+        source_len: u32::try_from(src.len()).unwrap_or(u32::MAX),
+    }
+}
+
+struct Outcome {
+    index: FileIndex,
+    /// Blocks were still open at the end of the file.
+    unbalanced: bool,
+}
+
+/// A block whose `}` has not been seen yet.
+struct Open {
+    id: BlockId,
+    /// Start of this block's attributes in `Scanner::pending_attrs`.
+    attrs_start: usize,
+    /// Start of this block's child counters in `Scanner::child_counts`.
+    counts_start: usize,
+}
+
+/// What an expression-loop stack entry is.
+#[derive(Clone, Copy, Debug)]
+enum Frame {
+    /// `(`, `[` or `{` opened at this offset.
+    Bracket { open: u8, at: u32 },
+    /// `${` or `%{`: a `}` at this level returns to the template text below.
+    Interp,
+    /// Inside a quoted string that started at `start` (the quote).
+    Quoted { start: u32, interpolated: bool },
+    /// Inside a heredoc.
+    Heredoc(Heredoc),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Heredoc {
+    /// The `<<` token.
+    token: Span,
+    /// The marker (`EOQ`) inside the token.
+    marker: Span,
+    /// `<<-`: indentation is stripped.
+    flush: bool,
+    /// First byte of the body (the line after the token).
+    body_start: u32,
+    /// True when the next byte to read starts a line (where the marker may stand).
+    at_line_start: bool,
+    interpolated: bool,
+}
+
+/// One shallow piece of an attribute value, for reading literals: only tokens at bracket
+/// depth 0 or 1 and outside interpolations are recorded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Atom {
+    Open(u8),
+    Close(u8),
+    /// A string or heredoc without interpolation; its decoded text when literals are read.
+    Str(Option<Sym>),
+    /// A string or heredoc with interpolation.
+    Template,
+    /// A number, `true`, `false` or `null`.
+    Scalar(Span),
+    /// A bare word that is not a reference (a key, a function name, `for`, ...).
+    Word(Span),
+    /// The start of a reference; its index in `refs`.
+    Ref(u32),
+    Eq,
+    Colon,
+    Comma,
+    Dot,
+    /// Anything else: an operator, a deeper token, ...
+    Other,
+}
+
+struct Scanner<'s> {
+    src: &'s [u8],
+    lex: Lexer<'s, Tok>,
+    /// One token of push-back, for a `}` that ends an expression and closes a block.
+    back: Option<(Result<Tok, ()>, Span)>,
+    lines: LineIndex<'s>,
+    /// Second pass: a column-0 top-level header closes every open block.
+    recover_headers: bool,
+    /// Set when an unterminated heredoc or comment ends at this offset: every open block is
+    /// closed there and the body loop resumes at top level.
+    resync: Option<usize>,
+
+    strings: Strings,
+    blocks: Vec<Block>,
+    attrs: Vec<Attr>,
+    pending_attrs: Vec<Attr>,
+    tags: Vec<Tag>,
+    refs: Vec<Reference>,
+    diagnostics: Vec<Diagnostic>,
+    suppressed: usize,
+
+    open: Vec<Open>,
+    /// Per open block, how many resource children of each type it has had so far: the `N`
+    /// of Powerpipe's anonymous names.
+    child_counts: Vec<(Sym, u32)>,
+    frames: Vec<Frame>,
+    /// How many `Frame::Bracket`s and `Frame::Interp`s `frames` holds.
+    brackets: usize,
+    interps: usize,
+    atoms: Vec<Atom>,
+    text: String,
+}
+
+impl<'s> Scanner<'s> {
+    fn new(src: &'s [u8], recover_headers: bool) -> Self {
+        let bom = if src.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut lex = Tok::lexer(src);
+        lex.bump(bom);
+        Scanner {
+            src,
+            lex,
+            back: None,
+            lines: LineIndex::new(src, bom),
+            recover_headers,
+            resync: None,
+            strings: Strings::new(),
+            blocks: Vec::new(),
+            attrs: Vec::new(),
+            pending_attrs: Vec::new(),
+            tags: Vec::new(),
+            refs: Vec::new(),
+            diagnostics: Vec::new(),
+            suppressed: 0,
+            open: Vec::new(),
+            child_counts: Vec::new(),
+            frames: Vec::new(),
+            brackets: 0,
+            interps: 0,
+            atoms: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    // ----- tokens -----------------------------------------------------------------------
+
+    /// The next token, comments included.
+    fn raw(&mut self) -> Option<(Result<Tok, ()>, Span)> {
+        if let Some(t) = self.back.take() {
+            return Some(t);
+        }
+        let tok = self.lex.next()?;
+        let r = self.lex.span();
+        Some((tok, Span::new(r.start, r.end)))
+    }
+
+    /// The next token with comments skipped (newlines are kept: they end attributes).
+    fn next(&mut self) -> Option<(Result<Tok, ()>, Span)> {
+        loop {
+            let (tok, span) = self.raw()?;
+            match tok {
+                Ok(Tok::LineComment) => continue,
+                Ok(Tok::BlockCommentStart) => {
+                    self.skip_block_comment(span);
+                    if self.resync.is_some() {
+                        return None;
+                    }
+                    continue;
+                }
+                _ => return Some((tok, span)),
+            }
+        }
+    }
+
+    /// Moves the lexer so that the next token starts at `offset`.
+    fn seek(&mut self, offset: usize) {
+        self.back = None;
+        let end = self.lex.span().end;
+        let offset = offset.min(self.src.len());
+        if offset > end {
+            self.lex.bump(offset - end);
+        }
+    }
+
+    fn bytes(&self, span: Span) -> &'s [u8] {
+        self.src.get(span.range()).unwrap_or(&[])
+    }
+
+    fn intern(&mut self, text: &str) -> Sym {
+        self.strings.get_or_intern(text)
+    }
+
+    fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => self.strings.get_or_intern(s),
+            Err(_) => {
+                let s = String::from_utf8_lossy(bytes).into_owned();
+                self.strings.get_or_intern(s)
+            }
+        }
+    }
+
+    // ----- diagnostics ------------------------------------------------------------------
+
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.report(Severity::Error, span, message.into());
+    }
+
+    fn report(&mut self, severity: Severity, span: Span, message: String) {
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            self.suppressed += 1;
+            return;
+        }
+        let start = self.lines.pos(span.start as usize);
+        let end = self.lines.pos(span.end as usize);
+        self.diagnostics.push(Diagnostic {
+            severity,
+            start,
+            end,
+            message,
+        });
+    }
+
+    // ----- the body loop -----------------------------------------------------------------
+
+    fn run(mut self) -> Outcome {
+        self.check_utf8();
+        loop {
+            if let Some(at) = self.resync.take() {
+                self.close_all(at);
+                self.seek(at);
+            }
+            let Some((tok, span)) = self.next() else {
+                if self.resync.is_some() {
+                    continue;
+                }
+                break;
+            };
+            match tok {
+                Ok(Tok::Newline) => {}
+                Ok(Tok::Ident) => {
+                    if self.recover_headers
+                        && !self.open.is_empty()
+                        && self.starts_line(span.start as usize)
+                        && self.header_line_at(span.start as usize)
+                    {
+                        let at = span.start as usize;
+                        self.report_unclosed(Some(at));
+                        self.close_all(at);
+                    }
+                    self.item(span);
+                }
+                Ok(Tok::RBrace) => {
+                    if self.open.is_empty() {
+                        self.error(span, "unexpected `}`: no block is open here");
+                    } else {
+                        self.close_innermost(span.end as usize);
+                    }
+                }
+                Ok(tok) => {
+                    self.error(
+                        span,
+                        format!(
+                            "expected an attribute or a block, found {}",
+                            describe(tok, self.bytes(span))
+                        ),
+                    );
+                    self.skip_line();
+                }
+                Err(()) => {
+                    self.unexpected_char(span);
+                    self.skip_line();
+                }
+            }
+        }
+        let unbalanced = !self.open.is_empty();
+        if unbalanced {
+            self.report_unclosed(None);
+            self.close_all(self.src.len());
+        }
+        self.finish(unbalanced)
+    }
+
+    fn finish(mut self, unbalanced: bool) -> Outcome {
+        if self.suppressed > 0 {
+            let at = self.lines.pos(self.src.len());
+            self.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                start: at,
+                end: at,
+                message: format!(
+                    "{} more diagnostics in this file suppressed",
+                    self.suppressed
+                ),
+            });
+        }
+        self.diagnostics.sort_by_key(|d| d.start.byte);
+        shrink(&mut self.blocks);
+        shrink(&mut self.attrs);
+        shrink(&mut self.tags);
+        shrink(&mut self.refs);
+        self.strings.shrink_to_fit();
+        Outcome {
+            index: FileIndex {
+                strings: self.strings,
+                blocks: self.blocks,
+                attrs: self.attrs,
+                tags: self.tags,
+                refs: self.refs,
+                diagnostics: self.diagnostics,
+                source_len: u32::try_from(self.src.len()).unwrap_or(u32::MAX),
+            },
+            unbalanced,
+        }
+    }
+
+    fn check_utf8(&mut self) {
+        if let Err(e) = std::str::from_utf8(self.src) {
+            let at = e.valid_up_to();
+            let len = e.error_len().unwrap_or(1);
+            self.error(
+                Span::new(at, at + len),
+                "invalid UTF-8: this byte sequence is not text",
+            );
+        }
+    }
+
+    fn unexpected_char(&mut self, span: Span) {
+        let bytes = self.bytes(span);
+        let shown = String::from_utf8_lossy(bytes).into_owned();
+        self.error(
+            span,
+            format!("unexpected character `{}`", shown.escape_debug()),
+        );
+    }
+
+    /// Skips to the end of the current line (after an error in a body).
+    fn skip_line(&mut self) {
+        self.back = None;
+        let from = self.lex.span().end;
+        let to = memchr::memchr(b'\n', &self.src[from.min(self.src.len())..])
+            .map(|i| from + i)
+            .unwrap_or(self.src.len());
+        self.seek(to);
+    }
+
+    fn starts_line(&self, at: usize) -> bool {
+        at == 0
+            || self.src.get(at.wrapping_sub(1)) == Some(&b'\n')
+            || (at == 3 && self.src.starts_with(b"\xEF\xBB\xBF"))
+    }
+
+    /// True if the line at `at` (a line start) looks like the header of a top-level block:
+    /// `TYPE "label"... {`, `TYPE label {` or `locals {`, starting at column 0.
+    fn header_line_at(&self, at: usize) -> bool {
+        header_line(self.src, at)
+    }
+
+    /// One item of a body, starting with the identifier at `name`: an attribute or a block.
+    fn item(&mut self, name: Span) {
+        let (tok, span) = match self.next() {
+            Some(t) => t,
+            None => {
+                self.error(name, "expected `=` or a block after this name");
+                return;
+            }
+        };
+        match tok {
+            Ok(Tok::Eq) => self.attribute(name, span),
+            Ok(Tok::LBrace) => self.open_block(name, &[], span),
+            Ok(Tok::Quote) | Ok(Tok::Ident) => self.labels_then_block(name, tok, span),
+            Ok(Tok::Newline) => {
+                self.error(
+                    name,
+                    format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
+                );
+            }
+            Ok(Tok::RBrace) => {
+                self.error(
+                    name,
+                    format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
+                );
+                self.back = Some((tok, span));
+            }
+            _ => {
+                self.error(
+                    span,
+                    format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
+                );
+                self.skip_line();
+            }
+        }
+    }
+
+    /// Reads block labels after the type name, then the `{`.
+    fn labels_then_block(&mut self, name: Span, first: Result<Tok, ()>, first_span: Span) {
+        let mut labels: Vec<Span> = Vec::new();
+        let mut tok = first;
+        let mut span = first_span;
+        loop {
+            match tok {
+                Ok(Tok::Quote) => match self.label_string(span) {
+                    Some(label) => labels.push(label),
+                    None => return,
+                },
+                Ok(Tok::Ident) => labels.push(span),
+                Ok(Tok::LBrace) => {
+                    self.open_block(name, &labels, span);
+                    return;
+                }
+                Ok(Tok::Newline) | Ok(Tok::RBrace) => {
+                    self.error(
+                        Span::new(name.start as usize, span.start as usize),
+                        format!(
+                            "block `{}` has no `{{` after its labels",
+                            lossy(self.bytes(name))
+                        ),
+                    );
+                    if tok == Ok(Tok::RBrace) {
+                        self.back = Some((tok, span));
+                    }
+                    return;
+                }
+                _ => {
+                    self.error(
+                        span,
+                        format!(
+                            "expected a label or `{{` after `{}`, found {}",
+                            lossy(self.bytes(name)),
+                            describe_result(tok, self.bytes(span))
+                        ),
+                    );
+                    self.skip_line();
+                    return;
+                }
+            }
+            match self.next() {
+                Some((t, s)) => {
+                    tok = t;
+                    span = s;
+                }
+                None => {
+                    self.error(
+                        name,
+                        format!("block `{}` has no `{{`", lossy(self.bytes(name))),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads a quoted label (no templates in labels); returns the span of its text.
+    fn label_string(&mut self, quote: Span) -> Option<Span> {
+        let start = quote.end as usize;
+        let mut i = start;
+        while i < self.src.len() {
+            match self.src[i] {
+                b'"' => {
+                    self.seek(i + 1);
+                    return Some(Span::new(start, i));
+                }
+                b'\\' => i += 2,
+                b'\n' => break,
+                _ => i += 1,
+            }
+        }
+        let end = i.min(self.src.len());
+        self.error(
+            Span::new(quote.start as usize, end),
+            "unterminated label string: missing `\"`",
+        );
+        self.seek(end);
+        None
+    }
+
+    fn open_block(&mut self, kind_span: Span, labels: &[Span], lbrace: Span) {
+        let kind_bytes = self.bytes(kind_span);
+        let kind = self.intern_bytes(kind_bytes);
+        let parent = self.open.last().map(|o| o.id);
+        let parent_role = parent
+            .and_then(|p| self.blocks.get(p.index()))
+            .map(|b| b.role);
+        let (role, name, anonymous, name_span) = match parent_role {
+            None => {
+                if kind_bytes == b"locals" {
+                    (BlockRole::Locals, kind, false, kind_span)
+                } else if labels.is_empty() {
+                    if is_resource_type(kind_bytes) || kind_bytes == b"variable" {
+                        self.error(
+                            kind_span,
+                            format!("`{}` block needs a name label", lossy(kind_bytes)),
+                        );
+                    }
+                    (BlockRole::Member, kind, false, kind_span)
+                } else {
+                    let name = self.label_name(labels);
+                    (BlockRole::Resource, name, false, labels[0])
+                }
+            }
+            Some(BlockRole::Resource) if is_nested_resource_type(kind_bytes) => {
+                if labels.is_empty() {
+                    let name = self.anonymous_name(kind, kind_bytes);
+                    (BlockRole::Resource, name, true, kind_span)
+                } else {
+                    let name = self.label_name(labels);
+                    (BlockRole::Resource, name, false, labels[0])
+                }
+            }
+            Some(_) => {
+                if labels.is_empty() {
+                    (BlockRole::Member, kind, false, kind_span)
+                } else {
+                    let name = self.label_name(labels);
+                    (BlockRole::Member, name, false, labels[0])
+                }
+            }
+        };
+        if role == BlockRole::Resource && parent.is_some() {
+            self.count_child(kind);
+        }
+        let start = self.lines.pos(kind_span.start as usize);
+        let id = BlockId(self.blocks.len() as u32);
+        self.blocks.push(Block {
+            kind,
+            name,
+            role,
+            anonymous,
+            parent,
+            start,
+            end: start,
+            name_span,
+            attrs: IdxRange::default(),
+        });
+        let _ = lbrace;
+        self.open.push(Open {
+            id,
+            attrs_start: self.pending_attrs.len(),
+            counts_start: self.child_counts.len(),
+        });
+    }
+
+    /// Labels joined with `.` (most blocks have one).
+    fn label_name(&mut self, labels: &[Span]) -> Sym {
+        if let [one] = labels {
+            let bytes = self.bytes(*one);
+            if !bytes.contains(&b'\\') {
+                return self.intern_bytes(bytes);
+            }
+        }
+        let mut joined = String::new();
+        for (i, l) in labels.iter().enumerate() {
+            if i > 0 {
+                joined.push('.');
+            }
+            let mut decoded = String::new();
+            decode_string_literal(self.bytes(*l), &mut decoded);
+            joined.push_str(&decoded);
+        }
+        self.intern(&joined)
+    }
+
+    /// Powerpipe's name for an unlabelled nested resource:
+    /// `PARENTTYPE_PARENTNAME_anonymous_TYPE_N` with `.` in the parent's name replaced by `_`
+    /// and `N` the number of earlier resource children of the same type.
+    fn anonymous_name(&mut self, kind: Sym, kind_bytes: &[u8]) -> Sym {
+        let n = self.child_count(kind);
+        let Some(parent) = self.open.last().and_then(|o| self.blocks.get(o.id.index())) else {
+            return kind;
+        };
+        let parent_name = self.strings.resolve(parent.name).unwrap_or("");
+        let mut name = String::new();
+        if parent_name.len() > MAX_ANONYMOUS_PREFIX {
+            // Powerpipe's names grow with depth, so thousands of nested blocks would cost
+            // gigabytes of names; past any real mod's depth the prefix is cut (keeping its
+            // start and the parent's block number, which keeps names unique).
+            let mut cut = MAX_ANONYMOUS_PREFIX;
+            while !parent_name.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            name.push_str(self.strings.resolve(parent.kind).unwrap_or(""));
+            name.push('_');
+            name.push_str(&parent_name[..cut]);
+            name.push_str("_cut");
+            name.push_str(&self.open.last().map(|o| o.id.0).unwrap_or(0).to_string());
+        } else {
+            name.push_str(self.strings.resolve(parent.kind).unwrap_or(""));
+            name.push('_');
+            name.push_str(parent_name);
+        }
+        let mut name = name.replace('.', "_");
+        name.push_str("_anonymous_");
+        name.push_str(&String::from_utf8_lossy(kind_bytes));
+        name.push('_');
+        name.push_str(&n.to_string());
+        self.intern(&name)
+    }
+
+    fn child_count(&self, kind: Sym) -> u32 {
+        let start = self.open.last().map(|o| o.counts_start).unwrap_or(0);
+        self.child_counts[start..]
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    fn count_child(&mut self, kind: Sym) {
+        let start = self.open.last().map(|o| o.counts_start).unwrap_or(0);
+        match self.child_counts[start..]
+            .iter_mut()
+            .find(|(k, _)| *k == kind)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.child_counts.push((kind, 1)),
+        }
+    }
+
+    fn close_innermost(&mut self, end: usize) {
+        let Some(open) = self.open.pop() else { return };
+        let end = self.lines.pos(end);
+        let start = self.attrs.len() as u32;
+        self.attrs
+            .extend(self.pending_attrs.drain(open.attrs_start..));
+        let range = IdxRange {
+            start,
+            end: self.attrs.len() as u32,
+        };
+        self.child_counts.truncate(open.counts_start);
+        if let Some(b) = self.blocks.get_mut(open.id.index()) {
+            b.end = end;
+            b.attrs = range;
+        }
+    }
+
+    fn close_all(&mut self, end: usize) {
+        while !self.open.is_empty() {
+            self.close_innermost(end);
+        }
+    }
+
+    /// Reports the outermost block still open (its `}` is missing somewhere inside it).
+    fn report_unclosed(&mut self, before: Option<usize>) {
+        let Some(outer) = self.open.first().map(|o| o.id) else {
+            return;
+        };
+        let Some(b) = self.blocks.get(outer.index()) else {
+            return;
+        };
+        let kind = self.strings.resolve(b.kind).unwrap_or("").to_string();
+        let name = self.strings.resolve(b.name).unwrap_or("").to_string();
+        let span = Span {
+            start: b.start.byte,
+            end: b.name_span.end.max(b.start.byte),
+        };
+        let what = if b.role == BlockRole::Resource || b.role == BlockRole::Member && kind != name {
+            format!("`{kind} \"{name}\"`")
+        } else {
+            format!("`{kind}`")
+        };
+        let message = match before {
+            Some(at) => {
+                let line = self.lines.pos(at).line;
+                format!("block {what} is not closed: a `}}` is missing before line {line}")
+            }
+            None => format!("block {what} is not closed: a `}}` is missing at the end of the file"),
+        };
+        self.error(span, message);
+    }
+
+    // ----- attributes --------------------------------------------------------------------
+
+    fn attribute(&mut self, name: Span, eq: Span) {
+        let name_bytes = self.bytes(name);
+        let owner = self.open.last().map(|o| o.id);
+        let in_locals = owner
+            .and_then(|o| self.blocks.get(o.index()))
+            .is_some_and(|b| b.role == BlockRole::Locals);
+        // A local is indexed as its own entry so `local.x` has somewhere to point.
+        let (owner, key) = if in_locals {
+            let kind = self.intern("local");
+            let local_name = self.intern_bytes(name_bytes);
+            let start = self.lines.pos(name.start as usize);
+            let id = BlockId(self.blocks.len() as u32);
+            self.blocks.push(Block {
+                kind,
+                name: local_name,
+                role: BlockRole::Local,
+                anonymous: false,
+                parent: owner,
+                start,
+                end: start,
+                name_span: name,
+                attrs: IdxRange::default(),
+            });
+            (Some(id), Some(AttrKey::Value))
+        } else {
+            (owner, AttrKey::from_name(name_bytes))
+        };
+        // Only attributes of blocks (not of .ppvars files) are recorded.
+        let key = if owner.is_some() { key } else { None };
+        let value = self.expression(owner, key.is_some() && wants_literal(key));
+        let Some(value_span) = value else {
+            if self.resync.is_none() {
+                self.error(
+                    Span::new(name.start as usize, eq.end as usize),
+                    format!("attribute `{}` has no value", lossy(name_bytes)),
+                );
+            }
+            if in_locals {
+                self.finish_local(owner, None, eq.end as usize);
+            }
+            return;
+        };
+        if let Some(key) = key {
+            let value = self.read_value(key, value_span);
+            let attr = Attr {
+                key,
+                span: value_span,
+                value,
+            };
+            if in_locals {
+                self.finish_local(owner, Some(attr), value_span.end as usize);
+            } else {
+                self.pending_attrs.push(attr);
+            }
+        }
+    }
+
+    /// Gives a local entry its end and its value attribute.
+    fn finish_local(&mut self, id: Option<BlockId>, attr: Option<Attr>, end: usize) {
+        let Some(id) = id else { return };
+        let end = self.lines.pos(end);
+        let range = match attr {
+            Some(a) => {
+                self.attrs.push(a);
+                IdxRange {
+                    start: self.attrs.len() as u32 - 1,
+                    end: self.attrs.len() as u32,
+                }
+            }
+            None => IdxRange::default(),
+        };
+        if let Some(b) = self.blocks.get_mut(id.index()) {
+            b.end = end;
+            b.attrs = range;
+        }
+    }
+
+    /// Reads a literal value out of the atoms of the expression just walked.
+    fn read_value(&mut self, key: AttrKey, span: Span) -> AttrValue {
+        let atoms = std::mem::take(&mut self.atoms);
+        let value = match key {
+            AttrKey::Tags => literal_tags(&atoms, self),
+            AttrKey::Children => literal_ref_list(&atoms),
+            AttrKey::Query | AttrKey::Base => match atoms.as_slice() {
+                [Atom::Ref(i)] => Some(AttrValue::Ref(*i)),
+                _ => None,
+            },
+            AttrKey::Sql | AttrKey::Default | AttrKey::Value => None,
+            _ => literal_scalar(&atoms, self),
+        };
+        self.atoms = atoms;
+        value.unwrap_or_else(|| {
+            if keeps_text(key) {
+                let text = self.bytes(span);
+                AttrValue::Expr(Some(self.intern_bytes(text)))
+            } else {
+                AttrValue::Expr(None)
+            }
+        })
+    }
+
+    // ----- the expression loop -----------------------------------------------------------
+
+    /// Walks one attribute value, recording references (owned by `owner`) and, when
+    /// `literals`, shallow atoms with decoded strings. Returns the value's span, or `None` if
+    /// the line ends before any value.
+    fn expression(&mut self, owner: Option<BlockId>, literals: bool) -> Option<Span> {
+        self.frames.clear();
+        self.brackets = 0;
+        self.interps = 0;
+        self.atoms.clear();
+        let mut first: Option<u32> = None;
+        let mut last: u32 = 0;
+        let mut after_dot = false;
+        loop {
+            if self.resync.is_some() {
+                return None;
+            }
+            // Template text first: the top frame may be a string or heredoc to continue.
+            match self.frames.last().copied() {
+                Some(Frame::Quoted {
+                    start,
+                    interpolated,
+                }) => {
+                    let end = self.quoted_text(start, interpolated, literals);
+                    last = end;
+                    continue;
+                }
+                Some(Frame::Heredoc(h)) => {
+                    if let Some(end) = self.heredoc_text(h, literals) {
+                        last = end;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let Some((tok, span)) = self.next() else {
+                break;
+            };
+            let brackets = self.bracket_depth();
+            let shallow = literals && brackets <= 1 && !self.in_interp();
+            let was_after_dot = after_dot;
+            after_dot = false;
+            match tok {
+                Ok(Tok::Newline) => {
+                    if self.frames.is_empty() {
+                        self.back = Some((tok, span));
+                        break;
+                    }
+                    continue;
+                }
+                Ok(Tok::RBrace) => match self.frames.last().copied() {
+                    None => {
+                        // The `}` of a one-line block: `card { width = 2 }`.
+                        self.back = Some((tok, span));
+                        break;
+                    }
+                    Some(Frame::Interp) => {
+                        self.pop_frame();
+                    }
+                    Some(Frame::Bracket { open: b'{', .. }) => {
+                        self.pop_frame();
+                        if literals && self.bracket_depth() <= 1 && !self.in_interp() {
+                            self.atoms.push(Atom::Close(b'{'));
+                        }
+                    }
+                    Some(Frame::Bracket { open, at }) => {
+                        self.mismatched(open, at, span);
+                        self.pop_frame();
+                    }
+                    Some(_) => {}
+                },
+                Ok(Tok::RParen) | Ok(Tok::RBracket) => {
+                    let want = if tok == Ok(Tok::RParen) { b'(' } else { b'[' };
+                    match self.frames.last().copied() {
+                        Some(Frame::Bracket { open, .. }) if open == want => {
+                            self.pop_frame();
+                            if literals && self.bracket_depth() <= 1 && !self.in_interp() {
+                                self.atoms.push(Atom::Close(want));
+                            }
+                        }
+                        Some(Frame::Bracket { open, at }) => {
+                            self.mismatched(open, at, span);
+                            self.pop_frame();
+                        }
+                        _ => {
+                            self.error(span, format!("unexpected `{}`", lossy(self.bytes(span))));
+                        }
+                    }
+                }
+                Ok(Tok::LParen) | Ok(Tok::LBracket) | Ok(Tok::LBrace) => {
+                    let open = self.bytes(span).first().copied().unwrap_or(b'(');
+                    if shallow {
+                        self.atoms.push(Atom::Open(open));
+                    }
+                    self.push_frame(Frame::Bracket {
+                        open,
+                        at: span.start,
+                    });
+                }
+                Ok(Tok::Quote) => {
+                    self.push_frame(Frame::Quoted {
+                        start: span.start,
+                        interpolated: false,
+                    });
+                }
+                Ok(Tok::Heredoc) => self.open_heredoc(span),
+                Ok(Tok::Ident) => {
+                    if !was_after_dot {
+                        if let Some(i) = self.reference(span, owner) {
+                            if shallow {
+                                self.atoms.push(Atom::Ref(i));
+                            }
+                        } else if shallow {
+                            let word = self.bytes(span);
+                            let atom = if matches!(word, b"true" | b"false" | b"null") {
+                                Atom::Scalar(span)
+                            } else {
+                                Atom::Word(span)
+                            };
+                            self.atoms.push(atom);
+                        }
+                    } else if shallow {
+                        self.atoms.push(Atom::Word(span));
+                    }
+                }
+                Ok(Tok::Dot) => {
+                    after_dot = true;
+                    if shallow {
+                        self.atoms.push(Atom::Dot);
+                    }
+                }
+                Ok(Tok::Number) => {
+                    if shallow {
+                        self.atoms.push(Atom::Scalar(span));
+                    }
+                }
+                Ok(Tok::Eq) => {
+                    if shallow {
+                        self.atoms.push(Atom::Eq);
+                    }
+                }
+                Ok(Tok::Colon) => {
+                    if shallow {
+                        self.atoms.push(Atom::Colon);
+                    }
+                }
+                Ok(Tok::Comma) => {
+                    if shallow {
+                        self.atoms.push(Atom::Comma);
+                    }
+                }
+                Ok(Tok::Op) if self.bytes(span) == b"-" => {
+                    // A negative number stays a literal: `default = -1`.
+                    if shallow {
+                        self.atoms.push(Atom::Other);
+                    }
+                }
+                Ok(Tok::LineComment) | Ok(Tok::BlockCommentStart) => {}
+                Ok(_) => {
+                    if shallow {
+                        self.atoms.push(Atom::Other);
+                    }
+                }
+                Err(()) => {
+                    self.unexpected_char(span);
+                    if shallow {
+                        self.atoms.push(Atom::Other);
+                    }
+                }
+            }
+            first.get_or_insert(span.start);
+            last = self.lex.span().end as u32;
+            if self.back.is_some() {
+                break;
+            }
+        }
+        if self.resync.is_some() {
+            return None;
+        }
+        // Brackets or interpolations still open at the end of the file.
+        while let Some(frame) = self.pop_frame() {
+            if let Frame::Bracket { open, at } = frame {
+                let at = at as usize;
+                self.error(
+                    Span::new(at, at + 1),
+                    format!("`{}` is never closed", open as char),
+                );
+            }
+        }
+        first.map(|f| Span {
+            start: f,
+            end: last.max(f),
+        })
+    }
+
+    fn bracket_depth(&self) -> usize {
+        self.brackets
+    }
+
+    fn in_interp(&self) -> bool {
+        self.interps > 0
+    }
+
+    fn push_frame(&mut self, frame: Frame) {
+        match frame {
+            Frame::Bracket { .. } => self.brackets += 1,
+            Frame::Interp => self.interps += 1,
+            _ => {}
+        }
+        self.frames.push(frame);
+    }
+
+    fn pop_frame(&mut self) -> Option<Frame> {
+        let frame = self.frames.pop()?;
+        match frame {
+            Frame::Bracket { .. } => self.brackets -= 1,
+            Frame::Interp => self.interps -= 1,
+            _ => {}
+        }
+        Some(frame)
+    }
+
+    fn mismatched(&mut self, open: u8, at: u32, close: Span) {
+        let at = at as usize;
+        let line = self.lines.pos(at).line;
+        self.error(
+            close,
+            format!(
+                "`{}` does not close the `{}` opened on line {line}",
+                lossy(self.bytes(close)),
+                open as char
+            ),
+        );
+    }
+
+    /// Reads quoted-string text from the lexer's position up to the closing quote or an
+    /// interpolation. Returns the offset reached.
+    fn quoted_text(&mut self, start: u32, interpolated: bool, literals: bool) -> u32 {
+        let from = self.lex.span().end;
+        let src = self.src;
+        let mut i = from;
+        while i < src.len() {
+            match src[i] {
+                b'"' => {
+                    self.pop_frame();
+                    self.seek(i + 1);
+                    self.string_done(
+                        Span::new(start as usize + 1, i),
+                        interpolated,
+                        false,
+                        false,
+                        literals,
+                    );
+                    return i as u32 + 1;
+                }
+                b'\\' => i += 2,
+                b'\n' => break,
+                c @ (b'$' | b'%') => match (src.get(i + 1), src.get(i + 2)) {
+                    (Some(&d), Some(b'{')) if d == c => i += 3,
+                    (Some(b'{'), _) => {
+                        if let Some(Frame::Quoted { interpolated, .. }) = self.frames.last_mut() {
+                            *interpolated = true;
+                        }
+                        self.push_frame(Frame::Interp);
+                        self.seek(i + 2);
+                        return i as u32 + 2;
+                    }
+                    _ => i += 1,
+                },
+                _ => i += 1,
+            }
+        }
+        // Unterminated: HCL strings cannot span lines, so the string ends at the line end.
+        let end = i.min(src.len());
+        self.pop_frame();
+        self.error(
+            Span::new(start as usize, end),
+            "unterminated string: missing closing `\"` before the end of the line",
+        );
+        self.seek(end);
+        self.string_done(
+            Span::new(start as usize + 1, end),
+            true,
+            false,
+            false,
+            literals,
+        );
+        end as u32
+    }
+
+    /// Records the atom for a finished string or heredoc.
+    fn string_done(
+        &mut self,
+        body: Span,
+        interpolated: bool,
+        heredoc: bool,
+        flush: bool,
+        literals: bool,
+    ) {
+        if !literals || self.bracket_depth() > 1 || self.in_interp() {
+            return;
+        }
+        if interpolated {
+            self.atoms.push(Atom::Template);
+            return;
+        }
+        let mut text = std::mem::take(&mut self.text);
+        if heredoc {
+            decode_heredoc(self.bytes(body), flush, &mut text);
+        } else {
+            decode_string_literal(self.bytes(body), &mut text);
+        }
+        let sym = self.intern(&text);
+        self.text = text;
+        self.atoms.push(Atom::Str(Some(sym)));
+    }
+
+    fn open_heredoc(&mut self, token: Span) {
+        let bytes = self.bytes(token);
+        let flush = bytes.get(2) == Some(&b'-');
+        let marker = Span {
+            start: token.start + if flush { 3 } else { 2 },
+            end: token.end,
+        };
+        // The body starts on the next line; HCL allows nothing but the line end after the
+        // marker.
+        let after = token.end as usize;
+        let line_end =
+            memchr::memchr(b'\n', &self.src[after.min(self.src.len())..]).map(|i| after + i);
+        let Some(line_end) = line_end else {
+            self.unterminated_heredoc(token);
+            return;
+        };
+        let rest = &self.src[after..line_end];
+        if rest.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'\r')) {
+            self.error(
+                Span::new(after, line_end),
+                "unexpected text after the heredoc marker: the heredoc starts on the next line",
+            );
+        }
+        self.seek(line_end + 1);
+        self.push_frame(Frame::Heredoc(Heredoc {
+            token,
+            marker,
+            flush,
+            body_start: line_end as u32 + 1,
+            at_line_start: true,
+            interpolated: false,
+        }));
+    }
+
+    /// Reads heredoc text from the lexer's position up to the closing marker or an
+    /// interpolation. Returns the offset reached when the heredoc ended.
+    fn heredoc_text(&mut self, mut h: Heredoc, literals: bool) -> Option<u32> {
+        let src = self.src;
+        let marker = self.bytes(h.marker);
+        let mut i = self.lex.span().end.max(h.body_start as usize);
+        let mut at_line_start = h.at_line_start;
+        loop {
+            if i > src.len() {
+                break;
+            }
+            let line_end = memchr::memchr(b'\n', &src[i..])
+                .map(|k| i + k)
+                .unwrap_or(src.len());
+            if at_line_start && closes_heredoc(&src[i..line_end], marker) {
+                let marker_end =
+                    i + memchr::memmem::find(&src[i..line_end], marker).unwrap_or(0) + marker.len();
+                self.pop_frame();
+                self.seek(marker_end);
+                self.string_done(
+                    Span::new(h.body_start as usize, i),
+                    h.interpolated,
+                    true,
+                    h.flush,
+                    literals,
+                );
+                return Some(marker_end as u32);
+            }
+            // Look for `${` / `%{` in the rest of this line.
+            let mut k = i;
+            while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..line_end]) {
+                let at = k + off;
+                let c = src[at];
+                match (src.get(at + 1), src.get(at + 2)) {
+                    (Some(&d), Some(b'{')) if d == c => k = at + 3,
+                    (Some(b'{'), _) => {
+                        h.interpolated = true;
+                        h.at_line_start = false;
+                        if let Some(Frame::Heredoc(top)) = self.frames.last_mut() {
+                            *top = h;
+                        }
+                        self.push_frame(Frame::Interp);
+                        self.seek(at + 2);
+                        return None;
+                    }
+                    _ => k = at + 1,
+                }
+                if k >= line_end {
+                    break;
+                }
+            }
+            if line_end >= src.len() {
+                break;
+            }
+            i = line_end + 1;
+            at_line_start = true;
+        }
+        self.pop_frame();
+        self.unterminated_heredoc(h.token);
+        None
+    }
+
+    /// Recovery for a heredoc whose marker never comes: it ends at the next line that
+    /// starts a top-level block (or the end of the file), and so does every open block.
+    fn unterminated_heredoc(&mut self, token: Span) {
+        let marker = lossy(self.bytes(token))
+            .trim_start_matches("<<")
+            .trim_start_matches('-')
+            .to_string();
+        self.error(
+            token,
+            format!("unterminated heredoc: no line holds only `{marker}` after this"),
+        );
+        let at = next_header_line(self.src, token.end as usize).unwrap_or(self.src.len());
+        self.resync = Some(at);
+    }
+
+    /// Skips a `/* ... */` comment; an unterminated one ends at the next top-level header.
+    fn skip_block_comment(&mut self, start: Span) {
+        let from = start.end as usize;
+        match memchr::memmem::find(&self.src[from.min(self.src.len())..], b"*/") {
+            Some(i) => self.seek(from + i + 2),
+            None => {
+                self.error(start, "unterminated block comment: missing `*/`");
+                let at = next_header_line(self.src, from).unwrap_or(self.src.len());
+                self.resync = Some(at);
+            }
+        }
+    }
+
+    /// If the identifier at `root` starts a reference, records it and returns its index.
+    /// The lexer is left after the name segment; the rest of the traversal (`.title`,
+    /// `[0]`, ...) is walked by the caller like any tokens.
+    fn reference(&mut self, root: Span, owner: Option<BlockId>) -> Option<u32> {
+        let root_bytes = self.bytes(root);
+        let mut ahead = self.lex.clone();
+        if self.back.is_some() {
+            return None;
+        }
+        let segment = |ahead: &mut Lexer<'s, Tok>| -> Option<Span> {
+            if ahead.next()? != Ok(Tok::Dot) {
+                return None;
+            }
+            if ahead.next()? != Ok(Tok::Ident) {
+                return None;
+            }
+            let r = ahead.span();
+            Some(Span::new(r.start, r.end))
+        };
+        let second = segment(&mut ahead)?;
+        let second_bytes = self.bytes(second);
+        let (module, kind, name, scoped, end_lex) =
+            if is_reference_root(root_bytes) && root_bytes != b"self" {
+                let kind = if root_bytes == b"variable" {
+                    b"var".as_slice()
+                } else {
+                    root_bytes
+                };
+                (None, kind, second, false, ahead)
+            } else if root_bytes == b"self" {
+                let third = segment(&mut ahead)?;
+                (None, second_bytes, third, true, ahead)
+            } else if is_resource_type(second_bytes) {
+                let third = segment(&mut ahead)?;
+                (Some(root), second_bytes, third, false, ahead)
+            } else {
+                return None;
+            };
+        let module = module.map(|m| {
+            let b = self.bytes(m);
+            self.intern_bytes(b)
+        });
+        let kind = self.intern_bytes(kind);
+        let name_bytes = self.bytes(name);
+        let name_sym = self.intern_bytes(name_bytes);
+        self.lex = end_lex;
+        let index = self.refs.len() as u32;
+        self.refs.push(Reference {
+            span: Span {
+                start: root.start,
+                end: name.end,
+            },
+            module,
+            kind,
+            name: name_sym,
+            scoped,
+            block: owner,
+        });
+        Some(index)
+    }
+}
+
+/// Attributes whose literal value the scanner reads (the others keep spans only).
+fn wants_literal(key: Option<AttrKey>) -> bool {
+    !matches!(key, Some(AttrKey::Sql) | None)
+}
+
+/// Attributes whose non-literal expression text is kept for a later evaluation; SQL, locals'
+/// values and defaults can be long and are re-read from their span instead.
+fn keeps_text(key: AttrKey) -> bool {
+    !matches!(key, AttrKey::Sql | AttrKey::Default | AttrKey::Value)
+}
+
+/// `"text"`, a heredoc, a number or `true`/`false`, alone.
+fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
+    match atoms {
+        [Atom::Str(Some(sym))] => Some(AttrValue::Str(*sym)),
+        [Atom::Scalar(span)] => Some(AttrValue::Scalar(s.intern_bytes(s.bytes(*span)))),
+        [Atom::Other, Atom::Scalar(span)] => {
+            let text = format!("-{}", lossy(s.bytes(*span)));
+            Some(AttrValue::Scalar(s.intern(&text)))
+        }
+        _ => None,
+    }
+}
+
+/// `{ key = "value", "key2" : "value" }` with literal keys and values only.
+fn literal_tags(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
+    let [Atom::Open(b'{'), inner @ .., Atom::Close(b'{')] = atoms else {
+        return None;
+    };
+    let start = s.tags.len();
+    let mut rest = inner;
+    let ok = loop {
+        let (key, after) = match rest {
+            [] => break true,
+            [Atom::Word(span), tail @ ..] => (s.intern_bytes(s.bytes(*span)), tail),
+            [Atom::Str(Some(sym)), tail @ ..] => (*sym, tail),
+            _ => break false,
+        };
+        let (value, after) = match after {
+            [Atom::Eq | Atom::Colon, Atom::Str(Some(v)), tail @ ..] => (*v, tail),
+            [Atom::Eq | Atom::Colon, Atom::Scalar(span), tail @ ..] => {
+                (s.intern_bytes(s.bytes(*span)), tail)
+            }
+            _ => break false,
+        };
+        s.tags.push(Tag { key, value });
+        rest = match after {
+            [Atom::Comma, tail @ ..] => tail,
+            tail => tail,
+        };
+    };
+    if !ok {
+        s.tags.truncate(start);
+        return None;
+    }
+    Some(AttrValue::Tags(IdxRange {
+        start: start as u32,
+        end: s.tags.len() as u32,
+    }))
+}
+
+/// `[control.a, benchmark.b]`: plain references only.
+fn literal_ref_list(atoms: &[Atom]) -> Option<AttrValue> {
+    let [Atom::Open(b'['), inner @ .., Atom::Close(b'[')] = atoms else {
+        return None;
+    };
+    let mut first: Option<u32> = None;
+    let mut last = 0u32;
+    let mut expect_ref = true;
+    for atom in inner {
+        match (atom, expect_ref) {
+            (Atom::Ref(i), true) => {
+                if first.is_some() && *i != last + 1 {
+                    return None;
+                }
+                first.get_or_insert(*i);
+                last = *i;
+                expect_ref = false;
+            }
+            (Atom::Comma, false) => expect_ref = true,
+            _ => return None,
+        }
+    }
+    let start = first.unwrap_or(0);
+    let end = if first.is_some() { last + 1 } else { 0 };
+    Some(AttrValue::RefList(IdxRange { start, end }))
+}
+
+/// True if `line` is a heredoc's closing line: optional indentation, the marker, optional
+/// trailing blanks (a `\r` of CRLF included).
+fn closes_heredoc(line: &[u8], marker: &[u8]) -> bool {
+    let trimmed_start = line
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(line.len());
+    let rest = &line[trimmed_start..];
+    let trimmed_end = rest
+        .iter()
+        .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    !marker.is_empty() && &rest[..trimmed_end] == marker
+}
+
+/// The start of the first line after `from` that starts a top-level block.
+fn next_header_line(src: &[u8], from: usize) -> Option<usize> {
+    let mut i = from.min(src.len());
+    while let Some(nl) = memchr::memchr(b'\n', &src[i..]) {
+        i += nl + 1;
+        if header_line(src, i) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// True if a top-level block header starts at `at`: an identifier at column 0, then labels
+/// (quoted or bare), then `{` on the same line. `locals {` qualifies; `foo {` with an
+/// unknown type and no label does not (too likely to be a nested block written flush left).
+fn header_line(src: &[u8], at: usize) -> bool {
+    let line_end = memchr::memchr(b'\n', &src[at.min(src.len())..])
+        .map(|i| at + i)
+        .unwrap_or(src.len());
+    let line = &src[at.min(src.len())..line_end];
+    let word_len = line
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .unwrap_or(line.len());
+    if word_len == 0 || !(line[0].is_ascii_alphabetic() || line[0] == b'_') {
+        return false;
+    }
+    let word = &line[..word_len];
+    let mut rest = &line[word_len..];
+    let mut labels = 0;
+    loop {
+        let skip = rest
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(rest.len());
+        rest = &rest[skip..];
+        match rest.first() {
+            Some(b'{') => return labels > 0 || word == b"locals",
+            Some(b'"') => {
+                let Some(close) = memchr::memchr(b'"', &rest[1..]) else {
+                    return false;
+                };
+                rest = &rest[close + 2..];
+                labels += 1;
+            }
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+                let n = rest
+                    .iter()
+                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                    .unwrap_or(rest.len());
+                rest = &rest[n..];
+                labels += 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn shrink<T>(v: &mut Vec<T>) {
+    if v.capacity() > v.len() + v.len() / 8 {
+        v.shrink_to_fit();
+    }
+}
+
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+fn describe(tok: Tok, bytes: &[u8]) -> String {
+    match tok {
+        Tok::Quote => "a string".to_string(),
+        Tok::Heredoc => "a heredoc".to_string(),
+        Tok::Number => "a number".to_string(),
+        _ => format!("`{}`", lossy(bytes).escape_debug()),
+    }
+}
+
+fn describe_result(tok: Result<Tok, ()>, bytes: &[u8]) -> String {
+    match tok {
+        Ok(t) => describe(t, bytes),
+        Err(()) => format!("`{}`", lossy(bytes).escape_debug()),
+    }
+}

@@ -1,0 +1,154 @@
+//! Scanner tests on inline sources: one behaviour each, the expectation as a rendering.
+
+use super::{render, scan};
+
+fn r(src: &str) -> String {
+    render(&scan(src.as_bytes()))
+}
+
+#[test]
+fn control_with_literal_title_tags_and_query() {
+    let out = r(r#"control "c1" {
+  title       = "S3 \"buckets\""
+  description = "d"
+  query       = query.q1
+  tags = {
+    service = "AWS/S3"
+    "type": "x",
+  }
+}
+"#);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn anonymous_names_follow_powerpipe() {
+    let out = r(r#"dashboard "d" {
+  card "a" { width = 2 }
+  card { width = 3 }
+  container {
+    chart {
+      series "s" { point "p" { color = "ok" } }
+    }
+    chart "named" {}
+    chart {}
+  }
+  input "i" {
+    option "o" {}
+  }
+}
+"#);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn references_everywhere() {
+    let out = r(r#"control "c" {
+  title = benchmark.b.title
+  sql = <<-EOQ
+    select '${local.x}' as a, '%{ for v in var.list ~}${v}%{ endfor ~}'
+    from t where x = '${replace(local.y, "}", "{")}' -- # */ '*/*' { }
+  EOQ
+  args = { arn = self.input.arn.value, p = param.p, w = with.w.rows[0].x }
+  base = dep.control.other
+  children = [ control.a, benchmark.b ]
+}
+"#);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn comments_hide_blocks_and_heredocs() {
+    let out = r(r#"# control "x" { sql = <<-EOQ
+// benchmark "y" {
+/* query "z" {
+  sql = <<-EOQ
+*/
+query "real" {
+  sql = "select 1" # { trailing
+}
+"#);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn locals_are_entries() {
+    let out = r(r#"locals {
+  a = { x = "1" }
+  b = merge(local.a, { y = "2" })
+}
+locals {
+  c = local.b
+}
+"#);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unterminated_string_ends_at_line_end() {
+    let out = r("control \"a\" {\n  title = \"oops\n  description = \"fine\"\n}\ncontrol \"b\" {}\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unterminated_heredoc_recovers_at_next_block() {
+    let out = r("query \"a\" {\n  sql = <<-EOQ\n    select 1\n}\n\nquery \"b\" {\n  sql = \"x\"\n}\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unclosed_brace_recovers_at_next_block() {
+    let out = r("control \"a\" {\n  title = \"x\"\n\ncontrol \"b\" {\n  title = \"y\"\n}\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unterminated_block_comment_recovers() {
+    let out = r("query \"a\" {}\n/* never closed\nquery \"b\" {}\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn crlf_bom_and_utf8_positions() {
+    let out = r("\u{feff}control \"é\" {\r\n  title = \"日本\"\r\n}\r\ncontrol \"b\" {}\r\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn heredoc_literal_title_is_decoded() {
+    let out = r("benchmark \"b\" {\n  description = <<-EOT\n    line one\n      two\n    EOT\n  title = <<EOT\nraw\nEOT\n}\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn garbage_never_panics() {
+    for src in [
+        "", "{", "}", "\"", "<<-", "<<-EOQ", "${", "a = ${", "a {", "a \"", "a = [", "/*", "#",
+        "a = \"${\"", "a = <<-E\n${", "x \"y\" { z = \"${ \"", "\u{feff}", "\u{feff}\u{feff}",
+        "a = -", "a=b.c.d.e.f", "self.", "a = self.input", "local.", "a = local.",
+    ] {
+        let _ = scan(src.as_bytes());
+    }
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let depth = 10_000;
+    let mut src = String::from("dashboard \"d\" {\n");
+    for _ in 0..depth {
+        src.push_str("container {\n");
+    }
+    for _ in 0..depth {
+        src.push_str("}\n");
+    }
+    src.push_str("}\n");
+    let index = scan(src.as_bytes());
+    assert_eq!(index.blocks.len(), depth + 1);
+    assert!(index.diagnostics.is_empty());
+    let mut deep = String::from("a = ");
+    for _ in 0..depth {
+        deep.push_str("[\"${");
+    }
+    let index = scan(deep.as_bytes());
+    assert!(!index.diagnostics.is_empty());
+}
