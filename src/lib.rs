@@ -4,4 +4,7 @@
 //! bytes into a `FileIndex`; [`index`] merges them into the workspace index; [`workspace`]
 //! finds the files and reads them. Imports only point downstream.
 
+pub mod generate;
+pub mod index;
 pub mod syntax;
+pub mod workspace;

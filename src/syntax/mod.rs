@@ -137,7 +137,8 @@ pub struct Block {
     pub name: Sym,
     /// What the block is to Powerpipe.
     pub role: BlockRole,
-    /// True when the name was generated (an unlabelled nested resource).
+    /// True when the block has no label: its name was generated (a nested resource) or is
+    /// its type (a member or `locals` block).
     pub anonymous: bool,
     /// The enclosing block, if any.
     pub parent: Option<BlockId>,

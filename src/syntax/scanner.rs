@@ -375,13 +375,20 @@ impl<'s> Scanner<'s> {
     }
 
     fn check_utf8(&mut self) {
-        if let Err(e) = std::str::from_utf8(self.src) {
-            let at = e.valid_up_to();
-            let len = e.error_len().unwrap_or(1);
+        // Every bad sequence is reported (capped like all diagnostics): a file with a few
+        // stray Latin-1 bytes should show each one.
+        let mut from = 0;
+        while let Err(e) = std::str::from_utf8(&self.src[from..]) {
+            let at = from + e.valid_up_to();
+            let len = e.error_len().unwrap_or(self.src.len() - at).max(1);
             self.error(
                 Span::new(at, at + len),
                 "invalid UTF-8: this byte sequence is not text",
             );
+            from = at + len;
+            if from >= self.src.len() || self.diagnostics.len() >= MAX_DIAGNOSTICS {
+                break;
+            }
         }
     }
 
@@ -544,7 +551,7 @@ impl<'s> Scanner<'s> {
         let (role, name, anonymous, name_span) = match parent_role {
             None => {
                 if kind_bytes == b"locals" {
-                    (BlockRole::Locals, kind, false, kind_span)
+                    (BlockRole::Locals, kind, true, kind_span)
                 } else if labels.is_empty() {
                     if is_resource_type(kind_bytes) || kind_bytes == b"variable" {
                         self.error(
@@ -552,7 +559,7 @@ impl<'s> Scanner<'s> {
                             format!("`{}` block needs a name label", lossy(kind_bytes)),
                         );
                     }
-                    (BlockRole::Member, kind, false, kind_span)
+                    (BlockRole::Member, kind, true, kind_span)
                 } else {
                     let name = self.label_name(labels);
                     (BlockRole::Resource, name, false, labels[0])
@@ -569,7 +576,7 @@ impl<'s> Scanner<'s> {
             }
             Some(_) => {
                 if labels.is_empty() {
-                    (BlockRole::Member, kind, false, kind_span)
+                    (BlockRole::Member, kind, true, kind_span)
                 } else {
                     let name = self.label_name(labels);
                     (BlockRole::Member, name, false, labels[0])

@@ -1,0 +1,493 @@
+//! Subcommands, argument parsing (clap) and output. Exit codes: 0 ok, 1 diagnostics of error
+//! severity, 2 usage or I/O failure.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use modlens::index::{Index, ResourceId, dump};
+use modlens::syntax::Severity;
+use modlens::workspace::{self, Workspace};
+
+use crate::alloc;
+
+/// modlens: index and serve Powerpipe / Steampipe mod workspaces.
+#[derive(Parser, Debug)]
+#[command(name = "modlens", version, about)]
+struct Cli {
+    /// Worker threads for scanning (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index a mod workspace and print the JSON dump (format 1).
+    Index {
+        /// The mod folder (or any folder or file inside it).
+        dir: PathBuf,
+        /// Index only: no resolve (the only mode until on-demand resolve lands).
+        #[arg(long)]
+        index_only: bool,
+        /// Print figures (files, bytes, resources by type, time, heap) instead of the dump.
+        #[arg(long)]
+        stats: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Json)]
+        output: Output,
+    },
+    /// List the resources of one type (`control`, `benchmark`, `dashboard`, ...).
+    List {
+        /// The resource type.
+        kind: String,
+        /// The mod folder.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Print a benchmark's or dashboard's hierarchy.
+    Tree {
+        /// The mod folder.
+        dir: PathBuf,
+        /// `type.name` or `mod.type.name`.
+        resource: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Write a generated mod of about SIZE x 1,000 resources (for tests and benchmarks).
+    Generate {
+        /// Thousands of resources (decimals allowed: 0.1 is 100 resources).
+        #[arg(long)]
+        size: f64,
+        /// Seed for the generator; the same size and seed give the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder (must not exist or be empty).
+        out: PathBuf,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Human,
+    Json,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_tracing();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("modlens: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MODLENS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start the worker threads")?;
+    }
+    match cli.command {
+        Command::Index {
+            dir,
+            index_only: _,
+            stats,
+            output,
+        } => index(&dir, stats, output),
+        Command::List { kind, dir, output } => list(&kind, &dir, output),
+        Command::Tree {
+            dir,
+            resource,
+            output,
+        } => tree(&dir, &resource, output),
+        Command::Generate { size, seed, out } => generate(size, seed, &out),
+    }
+}
+
+/// A loaded workspace with the figures of its load.
+struct Loaded {
+    ws: Workspace,
+    index: Index,
+    stats: workspace::LoadStats,
+    discover_ms: f64,
+    load_ms: f64,
+    allocated_during_load: usize,
+}
+
+fn load(dir: &Path) -> Result<Loaded> {
+    let t0 = Instant::now();
+    let ws = workspace::discover(dir)?;
+    let discover_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let before = alloc::snapshot();
+    let t1 = Instant::now();
+    let (index, stats) = workspace::load(&ws);
+    let load_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let allocated_during_load = alloc::snapshot().total - before.total;
+    Ok(Loaded {
+        ws,
+        index,
+        stats,
+        discover_ms,
+        load_ms,
+        allocated_during_load,
+    })
+}
+
+/// Prints every diagnostic as `file:line:col: severity: message` on stderr; returns true if
+/// any is an error.
+fn report_diagnostics(l: &Loaded) -> bool {
+    let mut stderr = std::io::stderr().lock();
+    let mut errors = false;
+    for (file, d) in l.index.diagnostics() {
+        errors |= d.severity == Severity::Error;
+        let path = l.index.file(file).map(|f| f.path.as_str()).unwrap_or("?");
+        let _ = writeln!(
+            stderr,
+            "{path}:{}:{}: {}: {}",
+            d.start.line,
+            d.start.column,
+            d.severity.as_str(),
+            d.message
+        );
+    }
+    errors
+}
+
+fn exit_code(errors: bool) -> i32 {
+    if errors { 1 } else { 0 }
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Stats {
+    root: String,
+    files: usize,
+    bytes: u64,
+    resources: usize,
+    resources_by_type: BTreeMap<String, usize>,
+    diagnostics: usize,
+    discover_ms: f64,
+    load_ms: f64,
+    elapsed_ms: f64,
+    mb_per_s: f64,
+    index_heap_bytes: usize,
+    index_heap_per_source_byte: f64,
+    index_bytes_per_resource: f64,
+    allocated_during_load_bytes: usize,
+    allocated_per_source_byte: f64,
+    live_heap_bytes: usize,
+    peak_heap_bytes: usize,
+    peak_rss_bytes: Option<u64>,
+}
+
+fn index(dir: &Path, stats: bool, output: Output) -> Result<i32> {
+    let l = load(dir)?;
+    let errors = report_diagnostics(&l);
+    if !stats {
+        print_json(&dump::dump(&l.index))?;
+        return Ok(exit_code(errors));
+    }
+    let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+    for r in l.index.resources() {
+        *by_type
+            .entry(l.index.kind_of(r).unwrap_or("?").to_string())
+            .or_default() += 1;
+    }
+    let resources: usize = by_type.values().sum();
+    let heap = l.index.heap_bytes();
+    let bytes = l.stats.bytes.max(1) as f64;
+    let snap = alloc::snapshot();
+    let s = Stats {
+        root: l.ws.root.display().to_string(),
+        files: l.stats.files,
+        bytes: l.stats.bytes,
+        resources,
+        resources_by_type: by_type,
+        diagnostics: l.index.diagnostics().len(),
+        discover_ms: l.discover_ms,
+        load_ms: l.load_ms,
+        elapsed_ms: l.discover_ms + l.load_ms,
+        mb_per_s: l.stats.bytes as f64 / 1e6 / ((l.discover_ms + l.load_ms) / 1e3).max(1e-9),
+        index_heap_bytes: heap,
+        index_heap_per_source_byte: heap as f64 / bytes,
+        index_bytes_per_resource: heap as f64 / resources.max(1) as f64,
+        allocated_during_load_bytes: l.allocated_during_load,
+        allocated_per_source_byte: l.allocated_during_load as f64 / bytes,
+        live_heap_bytes: snap.live,
+        peak_heap_bytes: snap.peak,
+        peak_rss_bytes: peak_rss(),
+    };
+    match output {
+        Output::Json => print_json(&s)?,
+        Output::Human => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "root           {}", s.root)?;
+            writeln!(out, "files          {}", s.files)?;
+            writeln!(out, "bytes          {}", s.bytes)?;
+            writeln!(out, "resources      {}", s.resources)?;
+            for (k, n) in &s.resources_by_type {
+                writeln!(out, "  {k:<20} {n}")?;
+            }
+            writeln!(out, "diagnostics    {}", s.diagnostics)?;
+            writeln!(
+                out,
+                "elapsed        {:.1} ms (discover {:.1} ms, read+scan+merge {:.1} ms), {:.0} MB/s",
+                s.elapsed_ms, s.discover_ms, s.load_ms, s.mb_per_s
+            )?;
+            writeln!(
+                out,
+                "index heap     {} bytes ({:.3}x source, {:.0} bytes/resource)",
+                s.index_heap_bytes, s.index_heap_per_source_byte, s.index_bytes_per_resource
+            )?;
+            writeln!(
+                out,
+                "allocated      {} bytes during load ({:.3}x source)",
+                s.allocated_during_load_bytes, s.allocated_per_source_byte
+            )?;
+            writeln!(
+                out,
+                "heap           {} live, {} peak",
+                s.live_heap_bytes, s.peak_heap_bytes
+            )?;
+            if let Some(rss) = s.peak_rss_bytes {
+                writeln!(out, "peak RSS       {rss} bytes")?;
+            }
+        }
+    }
+    Ok(exit_code(errors))
+}
+
+/// Peak resident set size from `/proc/self/status` (Linux); `None` elsewhere.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[derive(Serialize)]
+struct ListRow {
+    qualified_name: String,
+    name: String,
+    title: Option<String>,
+    file: String,
+    line: u32,
+    column: u32,
+}
+
+fn title_of(index: &Index, id: ResourceId) -> Option<String> {
+    use modlens::syntax::{AttrKey, AttrValue};
+    let f = index.file(id.file)?;
+    let b = f.index.block(id.block)?;
+    match f.index.attr(b, AttrKey::Title)?.value {
+        AttrValue::Str(s) | AttrValue::Scalar(s) => Some(f.index.str(s).to_string()),
+        AttrValue::Expr(Some(s)) => Some(format!("({})", f.index.str(s))),
+        _ => None,
+    }
+}
+
+fn list(kind: &str, dir: &Path, output: Output) -> Result<i32> {
+    let l = load(dir)?;
+    let errors = report_diagnostics(&l);
+    let mut rows: Vec<ListRow> = l
+        .index
+        .resources_of_type(kind)
+        .filter_map(|id| {
+            let f = l.index.file(id.file)?;
+            let b = f.index.block(id.block)?;
+            Some(ListRow {
+                qualified_name: l.index.qualified_name(id)?,
+                name: l.index.name_of(id)?.to_string(),
+                title: title_of(&l.index, id),
+                file: f.path.clone(),
+                line: b.start.line,
+                column: b.start.column,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.qualified_name
+            .cmp(&b.qualified_name)
+            .then(a.file.cmp(&b.file))
+    });
+    match output {
+        Output::Json => print_json(&rows)?,
+        Output::Human => {
+            let mut out = std::io::stdout().lock();
+            let w_name = rows
+                .iter()
+                .map(|r| r.qualified_name.chars().count())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let w_title = rows
+                .iter()
+                .map(|r| r.title.as_deref().unwrap_or("").chars().count().min(60))
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            writeln!(out, "{:<w_name$}  {:<w_title$}  LOCATION", "NAME", "TITLE")?;
+            for r in &rows {
+                let title: String = r.title.as_deref().unwrap_or("").chars().take(60).collect();
+                writeln!(
+                    out,
+                    "{:<w_name$}  {:<w_title$}  {}:{}",
+                    r.qualified_name, title, r.file, r.line
+                )?;
+            }
+        }
+    }
+    Ok(exit_code(errors))
+}
+
+#[derive(Serialize)]
+struct TreeNode {
+    qualified_name: String,
+    title: Option<String>,
+    children: Vec<TreeNode>,
+    /// Set when this node repeats an ancestor (a cycle) or was not found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+fn tree(dir: &Path, resource: &str, output: Output) -> Result<i32> {
+    let l = load(dir)?;
+    let errors = report_diagnostics(&l);
+    let Some(root) = l.index.lookup_qualified(resource) else {
+        bail!("no resource named `{resource}` in {}", l.ws.root.display());
+    };
+    let mut path = Vec::new();
+    let node = tree_node(&l.index, root, &mut path);
+    match output {
+        Output::Json => print_json(&node)?,
+        Output::Human => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", label(&node))?;
+            print_children(&mut out, &node.children, "")?;
+        }
+    }
+    Ok(exit_code(errors))
+}
+
+fn tree_node(index: &Index, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeNode {
+    let qualified_name = index.qualified_name(id).unwrap_or_default();
+    let title = title_of(index, id);
+    if path.contains(&id) {
+        return TreeNode {
+            qualified_name,
+            title,
+            children: Vec::new(),
+            note: Some("cycle: already shown above".to_string()),
+        };
+    }
+    path.push(id);
+    let mut children: Vec<TreeNode> = index
+        .children(id)
+        .into_iter()
+        .map(|c| tree_node(index, c, path))
+        .collect();
+    // Children named but not found are shown too: a typo in `children` should be visible.
+    if let Some(names) = index.child_names(id) {
+        if names.len() != children.len() {
+            let found: Vec<String> = children.iter().map(|c| c.qualified_name.clone()).collect();
+            for n in names {
+                if !found.contains(&n) {
+                    children.push(TreeNode {
+                        qualified_name: n,
+                        title: None,
+                        children: Vec::new(),
+                        note: Some("not found".to_string()),
+                    });
+                }
+            }
+        }
+    }
+    path.pop();
+    TreeNode {
+        qualified_name,
+        title,
+        children,
+        note: None,
+    }
+}
+
+fn label(n: &TreeNode) -> String {
+    let mut s = n.qualified_name.clone();
+    if let Some(t) = &n.title {
+        s.push_str(" — ");
+        s.push_str(t);
+    }
+    if let Some(note) = &n.note {
+        s.push_str(&format!(" [{note}]"));
+    }
+    s
+}
+
+fn print_children(out: &mut impl Write, children: &[TreeNode], prefix: &str) -> Result<()> {
+    for (i, c) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        writeln!(
+            out,
+            "{prefix}{}{}",
+            if last { "└── " } else { "├── " },
+            label(c)
+        )?;
+        let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+        print_children(out, &c.children, &next)?;
+    }
+    Ok(())
+}
+
+fn generate(size: f64, seed: u64, out: &Path) -> Result<i32> {
+    if !(size > 0.0 && size.is_finite()) {
+        bail!("--size must be a positive number of thousands of resources");
+    }
+    let t = Instant::now();
+    let report = modlens::generate::generate(&modlens::generate::GenerateOptions { size, seed }, out)
+        .with_context(|| format!("cannot generate into {}", out.display()))?;
+    eprintln!(
+        "modlens: wrote {} files, {} bytes, {} resources into {} in {:.1} s",
+        report.files,
+        report.bytes,
+        report.resources,
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(0)
+}

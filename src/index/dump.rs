@@ -1,0 +1,276 @@
+//! The `--index-only` JSON dump (format 1): a public, versioned view of the index, computed
+//! from the index alone. Deterministic: files sorted by path, resources by position.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::{FileId, Index, ModId, ResourceId};
+use crate::syntax::{AttrKey, AttrValue, Diagnostic, FileIndex, Pos};
+
+/// The dump's format version; raised whenever its shape changes.
+pub const FORMAT: u32 = 1;
+
+/// The whole dump.
+#[derive(Debug, Serialize)]
+pub struct Dump {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The root mod.
+    #[serde(rename = "mod")]
+    pub root: ModDump,
+    /// Installed dependency mods.
+    pub dependencies: Vec<ModDump>,
+    /// How many files were scanned.
+    pub files_scanned: usize,
+    /// Every resource, sorted by file then position.
+    pub resources: Vec<ResourceDump>,
+    /// Every diagnostic, sorted by file then position.
+    pub diagnostics: Vec<DiagnosticDump>,
+}
+
+/// A mod.
+#[derive(Debug, Serialize)]
+pub struct ModDump {
+    /// Its name.
+    pub name: String,
+    /// Its literal title.
+    pub title: Option<String>,
+    /// Its folder relative to the workspace root (`""` for the root mod).
+    pub root: String,
+}
+
+/// One resource.
+#[derive(Debug, Serialize)]
+pub struct ResourceDump {
+    /// Block type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short name.
+    pub name: String,
+    /// `mod.type.name`.
+    pub qualified_name: String,
+    /// Literal title.
+    pub title: Option<String>,
+    /// The title's expression text when it is not a literal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_expr: Option<String>,
+    /// Literal description.
+    pub description: Option<String>,
+    /// The description's expression text when it is not a literal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_expr: Option<String>,
+    /// Literal tags.
+    pub tags: BTreeMap<String, String>,
+    /// The tags' expression text when they are not a literal object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags_expr: Option<String>,
+    /// Children as qualified names, in order.
+    pub children: Vec<String>,
+    /// The children's expression text when they are not a list of references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children_expr: Option<String>,
+    /// The parent's qualified name.
+    pub parent: Option<String>,
+    /// File relative to the workspace root.
+    pub file: String,
+    /// Where the block is.
+    pub span: SpanDump,
+}
+
+/// A span with 1-based line and column and 0-based byte offsets.
+#[derive(Debug, Serialize)]
+pub struct SpanDump {
+    /// Start.
+    pub start: PosDump,
+    /// End.
+    pub end: PosDump,
+}
+
+/// A position.
+#[derive(Debug, Serialize)]
+pub struct PosDump {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column (characters).
+    pub column: u32,
+    /// 0-based byte offset.
+    pub byte: u32,
+}
+
+/// One diagnostic.
+#[derive(Debug, Serialize)]
+pub struct DiagnosticDump {
+    /// File relative to the workspace root.
+    pub file: String,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: SpanDump,
+}
+
+impl From<Pos> for PosDump {
+    fn from(p: Pos) -> Self {
+        PosDump {
+            line: p.line,
+            column: p.column,
+            byte: p.byte,
+        }
+    }
+}
+
+impl From<&super::ModInfo> for ModDump {
+    fn from(m: &super::ModInfo) -> Self {
+        ModDump {
+            name: m.name.clone(),
+            title: m.title.clone(),
+            root: m.root.clone(),
+        }
+    }
+}
+
+/// Builds the dump of an index.
+pub fn dump(index: &Index) -> Dump {
+    let mut files: Vec<(FileId, &str)> = index
+        .files()
+        .map(|(id, f)| (id, f.path.as_str()))
+        .collect();
+    files.sort_by(|a, b| a.1.cmp(b.1));
+
+    // Parents through `children` lists: the first lister in dump order.
+    let mut listed_parent: HashMap<ResourceId, ResourceId> = HashMap::new();
+    for &(file, _) in &files {
+        for id in index.resources_in_file(file) {
+            for child in index.children(id) {
+                listed_parent.entry(child).or_insert(id);
+            }
+        }
+    }
+
+    let mut resources = Vec::new();
+    for &(file, path) in &files {
+        let Some(entry) = index.file(file) else {
+            continue;
+        };
+        for id in index.resources_in_file(file) {
+            if let Some(r) = resource(index, &entry.index, id, path, &listed_parent) {
+                resources.push(r);
+            }
+        }
+    }
+
+    let diagnostics = index
+        .diagnostics()
+        .into_iter()
+        .map(|(file, d)| diagnostic(index, file, &d))
+        .collect();
+
+    let root = index
+        .module(ModId(0))
+        .map(ModDump::from)
+        .unwrap_or(ModDump {
+            name: "local".to_string(),
+            title: None,
+            root: String::new(),
+        });
+    let dependencies = index
+        .mods()
+        .iter()
+        .skip(1)
+        .map(ModDump::from)
+        .collect();
+    Dump {
+        format: FORMAT,
+        root,
+        dependencies,
+        files_scanned: files.len(),
+        resources,
+        diagnostics,
+    }
+}
+
+fn resource(
+    index: &Index,
+    file: &FileIndex,
+    id: ResourceId,
+    path: &str,
+    listed_parent: &HashMap<ResourceId, ResourceId>,
+) -> Option<ResourceDump> {
+    let b = file.block(id.block)?;
+    let text = |key: AttrKey| -> (Option<String>, Option<String>) {
+        match file.attr(b, key).map(|a| a.value) {
+            Some(AttrValue::Str(s)) | Some(AttrValue::Scalar(s)) => {
+                (Some(file.str(s).to_string()), None)
+            }
+            Some(AttrValue::Expr(Some(s))) => (None, Some(file.str(s).to_string())),
+            _ => (None, None),
+        }
+    };
+    let (title, title_expr) = text(AttrKey::Title);
+    let (description, description_expr) = text(AttrKey::Description);
+    let (tags, tags_expr) = match file.attr(b, AttrKey::Tags) {
+        Some(a) => match a.value {
+            AttrValue::Tags(_) => (
+                file.tag_list(&a.value)
+                    .iter()
+                    .map(|t| (file.str(t.key).to_string(), file.str(t.value).to_string()))
+                    .collect(),
+                None,
+            ),
+            AttrValue::Expr(Some(s)) => (BTreeMap::new(), Some(file.str(s).to_string())),
+            _ => (BTreeMap::new(), None),
+        },
+        None => (BTreeMap::new(), None),
+    };
+    let (children, children_expr) = match index.child_names(id) {
+        Some(names) => (names, None),
+        None => (
+            Vec::new(),
+            file.attr(b, AttrKey::Children).and_then(|a| match a.value {
+                AttrValue::Expr(Some(s)) => Some(file.str(s).to_string()),
+                _ => None,
+            }),
+        ),
+    };
+    let parent = match index.parent(id) {
+        Some(p) if b.parent.is_some() => Some(p),
+        _ => listed_parent.get(&id).copied(),
+    }
+    .and_then(|p| index.qualified_name(p));
+    Some(ResourceDump {
+        kind: file.str(b.kind).to_string(),
+        name: file.str(b.name).to_string(),
+        qualified_name: index.qualified_name(id)?,
+        title,
+        title_expr,
+        description,
+        description_expr,
+        tags,
+        tags_expr,
+        children,
+        children_expr,
+        parent,
+        file: path.to_string(),
+        span: SpanDump {
+            start: b.start.into(),
+            end: b.end.into(),
+        },
+    })
+}
+
+fn diagnostic(index: &Index, file: FileId, d: &Diagnostic) -> DiagnosticDump {
+    DiagnosticDump {
+        file: index
+            .file(file)
+            .map(|f| f.path.clone())
+            .unwrap_or_default(),
+        severity: d.severity.as_str(),
+        message: d.message.clone(),
+        span: SpanDump {
+            start: d.start.into(),
+            end: d.end.into(),
+        },
+    }
+}

@@ -1,0 +1,744 @@
+//! The workspace index: every file's [`FileIndex`] merged, with lookups by qualified name,
+//! by file and by type, the parent/children graph and reverse references.
+//!
+//! Replacing one file's `FileIndex` is the unit of update: [`Index::replace_file`] removes
+//! what the old one contributed to the derived maps and adds what the new one does, and the
+//! result equals a fresh build. Names across files are interned once (`string-interner`);
+//! text stays in each file's own interner, so dropping a file frees it.
+//!
+//! Architecture invariant: no I/O and no parsing here; the index is built from `FileIndex`es
+//! that the workspace scanned.
+
+pub mod dump;
+
+use std::collections::HashMap;
+
+use string_interner::{DefaultSymbol, StringInterner, backend::StringBackend};
+
+use crate::syntax::{
+    AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference,
+    Severity, Span,
+};
+
+/// An index into the workspace's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// An index into the workspace's mods (the root mod and its installed dependencies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModId(pub u32);
+
+/// A resource: one block of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceId {
+    /// The file holding it.
+    pub file: FileId,
+    /// The block within that file.
+    pub block: BlockId,
+}
+
+/// One reference of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RefId {
+    /// The file holding it.
+    pub file: FileId,
+    /// Its position in that file's [`FileIndex::refs`].
+    pub index: u32,
+}
+
+/// A name interned in the index's own interner (shared by all files).
+pub type NameSym = DefaultSymbol;
+
+/// The key of a name: which mod, what kind of thing (`control`, `var`, `local`, ...), which
+/// name. Variables are keyed as `var`, the way references spell them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NameKey {
+    /// The mod the name lives in.
+    pub module: ModId,
+    /// The kind as a reference spells it.
+    pub kind: NameSym,
+    /// The name.
+    pub name: NameSym,
+}
+
+/// A mod of the workspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModInfo {
+    /// The name in its `mod "NAME" {}` block (`local` when there is none, as Powerpipe does).
+    pub name: String,
+    /// Its literal title, if any.
+    pub title: Option<String>,
+    /// Its folder relative to the workspace root (`""` for the root mod), `/`-separated.
+    pub root: String,
+    /// True for an installed dependency.
+    pub dependency: bool,
+}
+
+/// One indexed file.
+#[derive(Debug)]
+pub struct FileEntry {
+    /// Path relative to the workspace root, `/`-separated.
+    pub path: String,
+    /// The mod it belongs to.
+    pub module: ModId,
+    /// What the scanner found.
+    pub index: FileIndex,
+}
+
+/// The merged index of a workspace.
+#[derive(Debug, Default)]
+pub struct Index {
+    mods: Vec<ModInfo>,
+    files: Vec<Option<FileEntry>>,
+    names: StringInterner<StringBackend<NameSym>>,
+    by_name: HashMap<NameKey, Vec<ResourceId>>,
+    referrers: HashMap<NameKey, Vec<RefId>>,
+}
+
+impl Index {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a mod; its name and title are read from its `mod` block when its files arrive.
+    pub fn add_mod(&mut self, root: String, dependency: bool) -> ModId {
+        let id = ModId(self.mods.len() as u32);
+        self.mods.push(ModInfo {
+            name: "local".to_string(),
+            title: None,
+            root,
+            dependency,
+        });
+        id
+    }
+
+    /// The mods, root mod first.
+    pub fn mods(&self) -> &[ModInfo] {
+        &self.mods
+    }
+
+    /// One mod.
+    pub fn module(&self, id: ModId) -> Option<&ModInfo> {
+        self.mods.get(id.0 as usize)
+    }
+
+    /// Adds a file's scan result.
+    pub fn add_file(&mut self, path: String, module: ModId, index: FileIndex) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(Some(FileEntry {
+            path,
+            module,
+            index,
+        }));
+        if self.update_mod_info(id) {
+            self.rebuild();
+        } else {
+            self.link(id);
+        }
+        id
+    }
+
+    /// Replaces a file's scan result: everything derived from the old one is updated.
+    pub fn replace_file(&mut self, id: FileId, index: FileIndex) {
+        let had_mod_block = self.file(id).is_some_and(|f| mod_block(&f.index).is_some());
+        self.unlink(id);
+        let Some(Some(entry)) = self.files.get_mut(id.0 as usize) else {
+            return;
+        };
+        entry.index = index;
+        let mod_changed = self.update_mod_info(id);
+        if had_mod_block || mod_changed {
+            // A mod's name is part of every cross-mod key: rebuild rather than patch.
+            self.rebuild();
+        } else {
+            self.link(id);
+        }
+    }
+
+    /// Removes a file (deleted from disk).
+    pub fn remove_file(&mut self, id: FileId) {
+        let had_mod_block = self.file(id).is_some_and(|f| mod_block(&f.index).is_some());
+        self.unlink(id);
+        if let Some(slot) = self.files.get_mut(id.0 as usize) {
+            *slot = None;
+        }
+        if had_mod_block {
+            if let Some(m) = self.mods.get_mut(0) {
+                m.title = None;
+            }
+            self.refresh_all_mod_info();
+            self.rebuild();
+        }
+    }
+
+    /// A file by id.
+    pub fn file(&self, id: FileId) -> Option<&FileEntry> {
+        self.files.get(id.0 as usize).and_then(|f| f.as_ref())
+    }
+
+    /// A file by its workspace-relative path.
+    pub fn file_by_path(&self, path: &str) -> Option<FileId> {
+        self.files()
+            .find(|(_, f)| f.path == path)
+            .map(|(id, _)| id)
+    }
+
+    /// Every file, in the order they were added.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &FileEntry)> {
+        self.files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (FileId(i as u32), f)))
+    }
+
+    /// The block of a resource.
+    pub fn block(&self, id: ResourceId) -> Option<&Block> {
+        self.file(id.file).and_then(|f| f.index.block(id.block))
+    }
+
+    /// Every resource (resource blocks and locals) of a file, in source order.
+    pub fn resources_in_file(&self, file: FileId) -> impl Iterator<Item = ResourceId> + '_ {
+        self.file(file)
+            .into_iter()
+            .flat_map(move |f| {
+                f.index
+                    .blocks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| is_indexed(b))
+                    .map(move |(i, _)| ResourceId {
+                        file,
+                        block: BlockId(i as u32),
+                    })
+            })
+    }
+
+    /// Every resource of the workspace, file by file in the order files were added.
+    pub fn resources(&self) -> impl Iterator<Item = ResourceId> + '_ {
+        self.files().flat_map(|(id, _)| self.resources_in_file(id))
+    }
+
+    /// Every resource of a type (`control`, `variable`, `local`, `card`, ...).
+    pub fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = ResourceId> + 'a {
+        self.resources().filter(move |r| self.kind_of(*r) == Some(kind))
+    }
+
+    /// A resource's type.
+    pub fn kind_of(&self, id: ResourceId) -> Option<&str> {
+        let f = self.file(id.file)?;
+        Some(f.index.str(f.index.block(id.block)?.kind))
+    }
+
+    /// A resource's short name (label, anonymous name or local name).
+    pub fn name_of(&self, id: ResourceId) -> Option<&str> {
+        let f = self.file(id.file)?;
+        Some(f.index.str(f.index.block(id.block)?.name))
+    }
+
+    /// The mod a resource belongs to.
+    pub fn mod_of(&self, id: ResourceId) -> Option<ModId> {
+        self.file(id.file).map(|f| f.module)
+    }
+
+    /// `mod.type.name` (`mod.var.x` for variables, `mod.NAME` for the mod block itself).
+    pub fn qualified_name(&self, id: ResourceId) -> Option<String> {
+        let f = self.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        let module = &self.mods.get(f.module.0 as usize)?.name;
+        let kind = f.index.str(b.kind);
+        let name = f.index.str(b.name);
+        Some(match kind {
+            "mod" => format!("mod.{name}"),
+            _ => format!("{module}.{}.{name}", reference_kind(kind)),
+        })
+    }
+
+    /// Finds resources by mod, kind (as a reference spells it) and name.
+    pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> &[ResourceId] {
+        match self.key(module, kind, name) {
+            Some(key) => self.by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Finds a resource by `mod.type.name`, by `type.name` in the root mod, or a mod by
+    /// `mod.NAME`.
+    pub fn lookup_qualified(&self, qualified: &str) -> Option<ResourceId> {
+        let parts: Vec<&str> = qualified.splitn(3, '.').collect();
+        let in_root = |kind: &str, name: &str| {
+            self.lookup(ModId(0), reference_kind(kind), name)
+                .first()
+                .copied()
+        };
+        match parts.as_slice() {
+            ["mod", name] => self.mod_resource_named(name),
+            [kind, name] => in_root(kind, name),
+            [m, kind, name] => match self.mod_named(m) {
+                Some(module) => self
+                    .lookup(module, reference_kind(kind), name)
+                    .first()
+                    .copied(),
+                // `type.name.with.dots` in the root mod (multi-label names).
+                None => in_root(m, &format!("{kind}.{name}")),
+            },
+            _ => None,
+        }
+    }
+
+    fn mod_resource_named(&self, name: &str) -> Option<ResourceId> {
+        self.resources_of_type("mod")
+            .find(|r| self.name_of(*r) == Some(name))
+    }
+
+    /// A mod by the name in its `mod` block (the root mod wins a tie).
+    pub fn mod_named(&self, name: &str) -> Option<ModId> {
+        mod_position(&self.mods, name)
+    }
+
+    /// Where the reference points: the mod, kind and name it names. `None` for a cross-mod
+    /// reference to a mod that is not installed.
+    pub fn ref_target(&self, file: FileId, r: &Reference) -> Option<(ModId, String, String)> {
+        let f = self.file(file)?;
+        let module = match r.module {
+            Some(m) => self.mod_named(f.index.str(m))?,
+            None => f.module,
+        };
+        Some((
+            module,
+            f.index.str(r.kind).to_string(),
+            f.index.str(r.name).to_string(),
+        ))
+    }
+
+    /// The resources a reference names (several when the name is a duplicate).
+    pub fn resolve_ref(&self, file: FileId, r: &Reference) -> &[ResourceId] {
+        match self.ref_target(file, r) {
+            Some((module, kind, name)) => self.lookup(module, &kind, &name),
+            None => &[],
+        }
+    }
+
+    /// Every reference that names this resource.
+    pub fn referrers(&self, id: ResourceId) -> &[RefId] {
+        let Some(key) = self.resource_key(id) else {
+            return &[];
+        };
+        self.referrers.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// A reference by id.
+    pub fn reference(&self, id: RefId) -> Option<&Reference> {
+        self.file(id.file)?.index.refs.get(id.index as usize)
+    }
+
+    /// The resource's children, in order: the references of its `children` attribute when it
+    /// has a list of plain references, else its nested resources (not `with` or `category`,
+    /// which are definitions, not displayed children). Unresolved references are skipped;
+    /// see [`Index::child_names`] for the names as written.
+    pub fn children(&self, id: ResourceId) -> Vec<ResourceId> {
+        let Some(f) = self.file(id.file) else {
+            return Vec::new();
+        };
+        let Some(b) = f.index.block(id.block) else {
+            return Vec::new();
+        };
+        if let Some(attr) = f.index.attr(b, AttrKey::Children) {
+            return f
+                .index
+                .ref_list(&attr.value)
+                .iter()
+                .filter_map(|r| self.resolve_ref(id.file, r).first().copied())
+                .collect();
+        }
+        self.nested_children(id)
+    }
+
+    /// The names of a resource's children as qualified names, resolved or not, in order.
+    /// `None` when its `children` is an expression the scanner cannot read.
+    pub fn child_names(&self, id: ResourceId) -> Option<Vec<String>> {
+        let f = self.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        if let Some(attr) = f.index.attr(b, AttrKey::Children) {
+            if let AttrValue::Expr(_) = attr.value {
+                return None;
+            }
+            let own = &self.mods.get(f.module.0 as usize)?.name;
+            return Some(
+                f.index
+                    .ref_list(&attr.value)
+                    .iter()
+                    .map(|r| {
+                        let module = r.module.map(|m| f.index.str(m)).unwrap_or(own);
+                        format!("{module}.{}.{}", f.index.str(r.kind), f.index.str(r.name))
+                    })
+                    .collect(),
+            );
+        }
+        Some(
+            self.nested_children(id)
+                .into_iter()
+                .filter_map(|c| self.qualified_name(c))
+                .collect(),
+        )
+    }
+
+    fn nested_children(&self, id: ResourceId) -> Vec<ResourceId> {
+        let Some(f) = self.file(id.file) else {
+            return Vec::new();
+        };
+        let Some(b) = f.index.block(id.block) else {
+            return Vec::new();
+        };
+        // Children follow their parent in pre-order and end before the parent does.
+        let first = id.block.0 as usize + 1;
+        f.index.blocks[first.min(f.index.blocks.len())..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, c)| c.start.byte < b.end.byte || c.start.byte == b.start.byte)
+            .filter(|(_, c)| c.parent == Some(id.block) && c.role == BlockRole::Resource)
+            .filter(|(_, c)| !matches!(f.index.str(c.kind), "with" | "category"))
+            .map(|(i, _)| ResourceId {
+                file: id.file,
+                block: BlockId((first + i) as u32),
+            })
+            .collect()
+    }
+
+    /// The resource's parent: the enclosing resource for a nested block, else the first
+    /// resource (in index order) whose `children` lists it.
+    pub fn parent(&self, id: ResourceId) -> Option<ResourceId> {
+        let f = self.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        if let Some(p) = b.parent {
+            let pb = f.index.block(p)?;
+            return (pb.role == BlockRole::Resource).then_some(ResourceId {
+                file: id.file,
+                block: p,
+            });
+        }
+        self.listing_parents(id).into_iter().next()
+    }
+
+    /// Every resource whose `children` attribute lists this one, in index order.
+    pub fn listing_parents(&self, id: ResourceId) -> Vec<ResourceId> {
+        let mut parents: Vec<ResourceId> = self
+            .referrers(id)
+            .iter()
+            .filter_map(|r| {
+                let f = self.file(r.file)?;
+                let reference = f.index.refs.get(r.index as usize)?;
+                let owner = reference.block?;
+                let block = f.index.block(owner)?;
+                let attr = f.index.attr(block, AttrKey::Children)?;
+                match attr.value {
+                    AttrValue::RefList(range) if range.range().contains(&(r.index as usize)) => {
+                        Some(ResourceId {
+                            file: r.file,
+                            block: owner,
+                        })
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        parents.sort();
+        parents.dedup();
+        parents
+    }
+
+    /// Every diagnostic: each file's syntax diagnostics, then duplicate names.
+    pub fn diagnostics(&self) -> Vec<(FileId, Diagnostic)> {
+        let mut out: Vec<(FileId, Diagnostic)> = self
+            .files()
+            .flat_map(|(id, f)| f.index.diagnostics.iter().map(move |d| (id, d.clone())))
+            .collect();
+        out.extend(self.duplicate_diagnostics());
+        out.sort_by(|a, b| {
+            let pa = self.file(a.0).map(|f| f.path.as_str());
+            let pb = self.file(b.0).map(|f| f.path.as_str());
+            pa.cmp(&pb)
+                .then(a.1.start.byte.cmp(&b.1.start.byte))
+                .then(a.1.message.cmp(&b.1.message))
+        });
+        out
+    }
+
+    /// Two top-level resources (or two locals) of one mod with the same type and name: every
+    /// definition after the first (in path order) is reported, naming the first.
+    fn duplicate_diagnostics(&self) -> Vec<(FileId, Diagnostic)> {
+        let mut out = Vec::new();
+        for ids in self.by_name.values() {
+            let mut top: Vec<(&str, ResourceId, &Block)> = ids
+                .iter()
+                .filter_map(|id| {
+                    let f = self.file(id.file)?;
+                    let b = f.index.block(id.block)?;
+                    let top_level = b.parent.is_none() || b.role == BlockRole::Local;
+                    top_level.then_some((f.path.as_str(), *id, b))
+                })
+                .collect();
+            if top.len() < 2 {
+                continue;
+            }
+            top.sort_by(|a, b| a.0.cmp(b.0).then(a.2.start.byte.cmp(&b.2.start.byte)));
+            let (first_path, first_id, first_block) = top[0];
+            let name = self.qualified_name(first_id).unwrap_or_default();
+            for (_, id, b) in &top[1..] {
+                let span = b.name_span;
+                let (start, end) = (pos_in_block(b, span.start), pos_in_block(b, span.end));
+                out.push((
+                    id.file,
+                    Diagnostic {
+                        severity: Severity::Error,
+                        start,
+                        end,
+                        message: format!(
+                            "duplicate name `{name}`: first defined at {first_path}:{}:{}",
+                            first_block.start.line, first_block.start.column
+                        ),
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    /// Approximate heap bytes held by the index: every file's index plus the shared maps.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let files: usize = self
+            .files()
+            .map(|(_, f)| f.index.heap_bytes() + f.path.capacity())
+            .sum::<usize>()
+            + self.files.capacity() * size_of::<Option<FileEntry>>();
+        let names: usize = self.names.iter().map(|(_, s)| s.len() + 14).sum();
+        let map_entry = size_of::<NameKey>() + size_of::<Vec<ResourceId>>() + 1;
+        let by_name = self.by_name.capacity() * map_entry
+            + self
+                .by_name
+                .values()
+                .map(|v| v.capacity() * size_of::<ResourceId>())
+                .sum::<usize>();
+        let referrers = self.referrers.capacity() * map_entry
+            + self
+                .referrers
+                .values()
+                .map(|v| v.capacity() * size_of::<RefId>())
+                .sum::<usize>();
+        files + names + by_name + referrers
+    }
+
+    // ----- derived maps ------------------------------------------------------------------
+
+    fn key(&self, module: ModId, kind: &str, name: &str) -> Option<NameKey> {
+        Some(NameKey {
+            module,
+            kind: self.names.get(kind)?,
+            name: self.names.get(name)?,
+        })
+    }
+
+    fn resource_key(&self, id: ResourceId) -> Option<NameKey> {
+        let f = self.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        self.key(
+            f.module,
+            reference_kind(f.index.str(b.kind)),
+            f.index.str(b.name),
+        )
+    }
+
+    /// Adds a file's resources and references to the derived maps.
+    fn link(&mut self, id: FileId) {
+        // Split borrows: the file's text is read while the shared interner grows.
+        let Index {
+            mods,
+            files,
+            names,
+            by_name,
+            referrers,
+        } = self;
+        let Some(Some(entry)) = files.get(id.0 as usize) else {
+            return;
+        };
+        let fi = &entry.index;
+        for (i, b) in fi.blocks.iter().enumerate() {
+            if is_indexed(b) {
+                let key = NameKey {
+                    module: entry.module,
+                    kind: names.get_or_intern(reference_kind(fi.str(b.kind))),
+                    name: names.get_or_intern(fi.str(b.name)),
+                };
+                by_name.entry(key).or_default().push(ResourceId {
+                    file: id,
+                    block: BlockId(i as u32),
+                });
+            }
+        }
+        for (i, r) in fi.refs.iter().enumerate() {
+            let module = match r.module {
+                Some(m) => match mod_position(mods, fi.str(m)) {
+                    Some(m) => m,
+                    None => continue,
+                },
+                None => entry.module,
+            };
+            let key = NameKey {
+                module,
+                kind: names.get_or_intern(fi.str(r.kind)),
+                name: names.get_or_intern(fi.str(r.name)),
+            };
+            referrers.entry(key).or_default().push(RefId {
+                file: id,
+                index: i as u32,
+            });
+        }
+    }
+
+    /// Removes a file's contributions from the derived maps.
+    fn unlink(&mut self, id: FileId) {
+        let Some(Some(entry)) = self.files.get(id.0 as usize) else {
+            return;
+        };
+        let mut keys: Vec<NameKey> = Vec::new();
+        for b in entry.index.blocks.iter().filter(|b| is_indexed(b)) {
+            if let Some(k) = self.key(
+                entry.module,
+                reference_kind(entry.index.str(b.kind)),
+                entry.index.str(b.name),
+            ) {
+                keys.push(k);
+            }
+        }
+        let mut ref_keys: Vec<NameKey> = Vec::new();
+        for r in &entry.index.refs {
+            if let Some((m, kind, name)) = self.ref_target(id, r) {
+                if let Some(k) = self.key(m, &kind, &name) {
+                    ref_keys.push(k);
+                }
+            }
+        }
+        for k in keys {
+            if let Some(v) = self.by_name.get_mut(&k) {
+                v.retain(|r| r.file != id);
+                if v.is_empty() {
+                    self.by_name.remove(&k);
+                }
+            }
+        }
+        for k in ref_keys {
+            if let Some(v) = self.referrers.get_mut(&k) {
+                v.retain(|r| r.file != id);
+                if v.is_empty() {
+                    self.referrers.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds every derived map from the files (after a mod's name changed).
+    fn rebuild(&mut self) {
+        self.by_name.clear();
+        self.referrers.clear();
+        let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
+        for id in ids {
+            self.link(id);
+        }
+    }
+
+    /// Reads a mod's name and title from a file's `mod` block, if the file is at the mod's
+    /// root and has one. Returns true when the mod's name or title changed.
+    fn update_mod_info(&mut self, id: FileId) -> bool {
+        let Some(Some(entry)) = self.files.get(id.0 as usize) else {
+            return false;
+        };
+        let Some(info) = self.mods.get(entry.module.0 as usize) else {
+            return false;
+        };
+        if !is_mod_file(&entry.path, &info.root) {
+            return false;
+        }
+        let (name, title) = match mod_block(&entry.index) {
+            Some(b) => (
+                entry.index.str(b.name).to_string(),
+                entry
+                    .index
+                    .attr(b, AttrKey::Title)
+                    .and_then(|a| match a.value {
+                        AttrValue::Str(s) => Some(entry.index.str(s).to_string()),
+                        _ => None,
+                    }),
+            ),
+            None => ("local".to_string(), None),
+        };
+        let module = entry.module;
+        let Some(info) = self.mods.get_mut(module.0 as usize) else {
+            return false;
+        };
+        let changed = info.name != name || info.title != title;
+        info.name = name;
+        info.title = title;
+        changed
+    }
+
+    fn refresh_all_mod_info(&mut self) {
+        let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
+        for id in ids {
+            self.update_mod_info(id);
+        }
+    }
+}
+
+fn mod_position(mods: &[ModInfo], name: &str) -> Option<ModId> {
+    mods.iter()
+        .position(|m| m.name == name)
+        .map(|i| ModId(i as u32))
+}
+
+/// True for the blocks the index names: resources and locals.
+fn is_indexed(b: &Block) -> bool {
+    matches!(b.role, BlockRole::Resource | BlockRole::Local)
+}
+
+/// The kind as references spell it: `variable` blocks are `var.x`.
+pub fn reference_kind(kind: &str) -> &str {
+    if kind == "variable" { "var" } else { kind }
+}
+
+/// The `mod "name" {}` block of a file, if any.
+fn mod_block(index: &FileIndex) -> Option<&Block> {
+    index.blocks.iter().find(|b| {
+        b.parent.is_none() && b.role == BlockRole::Resource && index.str(b.kind) == "mod"
+    })
+}
+
+/// True if `path` is the `mod.pp` / `mod.sp` directly in the mod folder `root`.
+fn is_mod_file(path: &str, root: &str) -> bool {
+    let rest = if root.is_empty() {
+        path
+    } else {
+        match path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+            Some(r) => r,
+            None => return false,
+        }
+    };
+    rest == "mod.pp" || rest == "mod.sp"
+}
+
+/// A position inside a block's span for an offset known to be on the block's first line
+/// (the label): the column moves with the byte offset. Labels are ASCII in practice; a
+/// non-ASCII label before the offset makes the column approximate, never wrong in line.
+fn pos_in_block(b: &Block, byte: u32) -> Pos {
+    let delta = byte.saturating_sub(b.start.byte);
+    Pos {
+        line: b.start.line,
+        column: b.start.column + delta,
+        byte,
+    }
+}
+
+/// The span of a block's header label, for diagnostics and go-to-definition.
+pub fn name_span(b: &Block) -> Span {
+    b.name_span
+}

@@ -1,0 +1,290 @@
+//! The workspace: finding the mod root and its files, reading them, and building the index.
+//!
+//! Discovery walks up from a path to the folder holding `mod.pp` / `mod.sp`, then down with
+//! the `ignore` crate, honouring `.powerpipeignore` (and Steampipe's `.steampipeignore`),
+//! skipping hidden entries (so `.powerpipe/`, `.steampipe/` and `.git/`). Installed
+//! dependency mods under `.powerpipe/mods/` (or `.steampipe/mods/`) are found separately and
+//! indexed as mods of their own.
+//!
+//! Architecture invariant: this is the only module of the core that touches the file
+//! system. Files are read and scanned in parallel; the result does not depend on the number
+//! of threads, because files are merged in path order.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::index::{Index, ModId};
+use crate::syntax::{self, Diagnostic, FileIndex, Pos, Severity, Strings};
+
+/// Files larger than this are not scanned (a diagnostic says so): offsets are `u32`, and a
+/// mod file this large is a mistake (a data dump saved as `.pp`).
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What can go wrong before any file is read.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The starting path does not exist or is not readable.
+    #[error("cannot open {path}: {source}")]
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A mod found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModSource {
+    /// Its folder relative to the workspace root (`""` for the root mod), `/`-separated.
+    pub root: String,
+    /// True for an installed dependency.
+    pub dependency: bool,
+}
+
+/// A file to index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Path relative to the workspace root, `/`-separated.
+    pub rel: String,
+    /// Index into [`Workspace::mods`].
+    pub module: usize,
+}
+
+/// A discovered workspace: its root, its mods and their files (sorted by `rel`).
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The root mod's folder.
+    pub root: PathBuf,
+    /// The root mod first, then dependencies sorted by folder.
+    pub mods: Vec<ModSource>,
+    /// Every file to index, sorted by relative path.
+    pub files: Vec<SourceFile>,
+}
+
+/// Figures from one load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadStats {
+    /// Files read.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// True for the file names modlens indexes.
+pub fn is_indexed_file(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    matches!(ext, "pp" | "sp" | "fp" | "tp" | "ppvars" | "spvars")
+}
+
+/// Finds the mod root above `start` (a folder or a file): the nearest folder holding
+/// `mod.pp` or `mod.sp`. Without one, `start` itself (or its folder) is the root, as
+/// Powerpipe treats a folder without a mod file as an unnamed mod.
+pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
+    let start = std::fs::canonicalize(start).map_err(|source| WorkspaceError::Open {
+        path: start.to_path_buf(),
+        source,
+    })?;
+    let dir = if start.is_dir() {
+        start.clone()
+    } else {
+        start.parent().map(Path::to_path_buf).unwrap_or(start.clone())
+    };
+    let found = dir
+        .ancestors()
+        .find(|d| d.join("mod.pp").is_file() || d.join("mod.sp").is_file());
+    Ok(found.map(Path::to_path_buf).unwrap_or(dir))
+}
+
+/// Discovers the workspace that `start` belongs to.
+pub fn discover(start: &Path) -> Result<Workspace, WorkspaceError> {
+    let root = find_root(start)?;
+    let mut mods = vec![ModSource {
+        root: String::new(),
+        dependency: false,
+    }];
+    let mut files = Vec::new();
+    walk_mod(&root, &root, 0, &mut files);
+    for dep in dependency_roots(&root) {
+        let rel = relative(&root, &dep);
+        mods.push(ModSource {
+            root: rel,
+            dependency: true,
+        });
+        walk_mod(&root, &dep, mods.len() - 1, &mut files);
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    files.dedup_by(|a, b| a.rel == b.rel);
+    Ok(Workspace { root, mods, files })
+}
+
+/// Collects the indexed files of one mod folder.
+fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFile>) {
+    let walker = ignore::WalkBuilder::new(mod_root)
+        .standard_filters(false)
+        .hidden(true)
+        .parents(false)
+        .follow_links(false)
+        .add_custom_ignore_filename(".powerpipeignore")
+        .add_custom_ignore_filename(".steampipeignore")
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                tracing::warn!(%err, "skipping an entry that cannot be walked");
+                continue;
+            }
+        };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if !is_indexed_file(&name) {
+            continue;
+        }
+        out.push(SourceFile {
+            path: entry.path().to_path_buf(),
+            rel: relative(root, entry.path()),
+            module,
+        });
+    }
+}
+
+/// The installed dependency mods: every folder under `.powerpipe/mods` (or, for Steampipe,
+/// `.steampipe/mods`) that holds a mod file, sorted.
+fn dependency_roots(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for base in [".powerpipe/mods", ".steampipe/mods"] {
+        let base = root.join(base);
+        if !base.is_dir() {
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(&base)
+            .standard_filters(false)
+            .follow_links(false)
+            .max_depth(Some(6))
+            .build();
+        for entry in walker.flatten() {
+            let p = entry.path();
+            if entry.file_type().is_some_and(|t| t.is_dir())
+                && (p.join("mod.pp").is_file() || p.join("mod.sp").is_file())
+            {
+                found.push(p.to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    // A mod folder nested in another one belongs to it (no mod installs mods inside itself).
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for p in found {
+        if !roots.iter().any(|r| p.starts_with(r)) {
+            roots.push(p);
+        }
+    }
+    roots
+}
+
+/// `path` relative to `root`, `/`-separated.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// Reads and scans every file (in parallel on the current rayon pool) and merges the
+/// results into an index, in path order.
+pub fn load(ws: &Workspace) -> (Index, LoadStats) {
+    let scanned: Vec<(FileIndex, u64)> = ws
+        .files
+        .par_iter()
+        .map_init(Vec::new, |buf, f| read_and_scan(&f.path, buf))
+        .collect();
+    let mut index = Index::new();
+    let mod_ids: Vec<ModId> = ws
+        .mods
+        .iter()
+        .map(|m| index.add_mod(m.root.clone(), m.dependency))
+        .collect();
+    let mut stats = LoadStats::default();
+    // Mod files first, so every mod has its name before references into it are linked.
+    let mut order: Vec<usize> = (0..ws.files.len()).collect();
+    order.sort_by_key(|&i| !is_mod_file_name(&ws.files[i].rel));
+    let mut scanned: Vec<Option<(FileIndex, u64)>> = scanned.into_iter().map(Some).collect();
+    for i in order {
+        let f = &ws.files[i];
+        let Some((file_index, bytes)) = scanned[i].take() else {
+            continue;
+        };
+        stats.files += 1;
+        stats.bytes += bytes;
+        let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
+        index.add_file(f.rel.clone(), module, file_index);
+    }
+    (index, stats)
+}
+
+fn is_mod_file_name(rel: &str) -> bool {
+    rel.ends_with("mod.pp") || rel.ends_with("mod.sp")
+}
+
+/// Reads one file into the reused buffer and scans it; a file that cannot be read becomes
+/// an index holding one diagnostic.
+pub fn read_and_scan(path: &Path, buf: &mut Vec<u8>) -> (FileIndex, u64) {
+    match read_into(path, buf) {
+        Ok(()) => (syntax::scan(buf), buf.len() as u64),
+        Err(message) => (diagnostic_only(message), 0),
+    }
+}
+
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+    use std::io::Read;
+    buf.clear();
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "file too large to index: {len} bytes (the limit is {MAX_FILE_BYTES})"
+        ));
+    }
+    buf.reserve(len as usize + 1);
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(buf)
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        buf.clear();
+        return Err(format!(
+            "file too large to index: over {MAX_FILE_BYTES} bytes"
+        ));
+    }
+    Ok(())
+}
+
+fn diagnostic_only(message: String) -> FileIndex {
+    let at = Pos {
+        line: 1,
+        column: 1,
+        byte: 0,
+    };
+    FileIndex {
+        strings: Strings::new(),
+        blocks: Vec::new(),
+        attrs: Vec::new(),
+        tags: Vec::new(),
+        refs: Vec::new(),
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            start: at,
+            end: at,
+            message,
+        }],
+        source_len: 0,
+    }
+}
