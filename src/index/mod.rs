@@ -8,12 +8,14 @@
 //!
 //! Architecture invariant: no I/O and no parsing here; the index is built from `FileIndex`es
 //! that the workspace scanned.
+//!
+//! Names are not copied: the maps hold a 64-bit hash of `(mod, kind, name)` beside the id,
+//! sorted, and every lookup confirms a hit against the file's own text, so a hash collision
+//! costs a comparison, never a wrong answer.
 
 pub mod dump;
 
-use std::collections::HashMap;
-
-use string_interner::{DefaultSymbol, StringInterner, backend::StringBackend};
+use std::hash::{Hash, Hasher};
 
 use crate::syntax::{
     AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference,
@@ -46,21 +48,6 @@ pub struct RefId {
     pub index: u32,
 }
 
-/// A name interned in the index's own interner (shared by all files).
-pub type NameSym = DefaultSymbol;
-
-/// The key of a name: which mod, what kind of thing (`control`, `var`, `local`, ...), which
-/// name. Variables are keyed as `var`, the way references spell them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct NameKey {
-    /// The mod the name lives in.
-    pub module: ModId,
-    /// The kind as a reference spells it.
-    pub kind: NameSym,
-    /// The name.
-    pub name: NameSym,
-}
-
 /// A mod of the workspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModInfo {
@@ -90,9 +77,12 @@ pub struct FileEntry {
 pub struct Index {
     mods: Vec<ModInfo>,
     files: Vec<Option<FileEntry>>,
-    names: StringInterner<StringBackend<NameSym>>,
-    by_name: HashMap<NameKey, Vec<ResourceId>>,
-    referrers: HashMap<NameKey, Vec<RefId>>,
+    /// Every resource and local, by the hash of its name, sorted.
+    by_name: Vec<(u32, ResourceId)>,
+    /// Every reference that names something in an installed mod, by the hash of its
+    /// target's name, sorted. Built on the first reverse lookup and dropped by any change:
+    /// an index-only load never needs it, and it is as large as the references.
+    referrers: std::sync::OnceLock<Vec<(u32, RefId)>>,
 }
 
 impl Index {
@@ -137,6 +127,29 @@ impl Index {
             self.link(id);
         }
         id
+    }
+
+    /// Adds many files at once (a load): the maps are sorted once at the end instead of
+    /// merged file by file. Returns their ids in the order given.
+    pub fn add_files(
+        &mut self,
+        files: impl IntoIterator<Item = (String, ModId, FileIndex)>,
+    ) -> Vec<FileId> {
+        let mut ids = Vec::new();
+        for (path, module, index) in files {
+            let id = FileId(self.files.len() as u32);
+            self.files.push(Some(FileEntry {
+                path,
+                module,
+                index,
+            }));
+            ids.push(id);
+        }
+        for &id in &ids {
+            self.update_mod_info(id);
+        }
+        self.rebuild();
+        ids
     }
 
     /// Replaces a file's scan result: everything derived from the old one is updated.
@@ -255,11 +268,17 @@ impl Index {
     }
 
     /// Finds resources by mod, kind (as a reference spells it) and name.
-    pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> &[ResourceId] {
-        match self.key(module, kind, name) {
-            Some(key) => self.by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]),
-            None => &[],
-        }
+    pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> Vec<ResourceId> {
+        let hash = name_hash(module, kind, name);
+        equal_range(&self.by_name, hash)
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| {
+                self.mod_of(*id) == Some(module)
+                    && self.kind_of(*id).map(reference_kind) == Some(kind)
+                    && self.name_of(*id) == Some(name)
+            })
+            .collect()
     }
 
     /// Finds a resource by `mod.type.name`, by `type.name` in the root mod, or a mod by
@@ -312,19 +331,34 @@ impl Index {
     }
 
     /// The resources a reference names (several when the name is a duplicate).
-    pub fn resolve_ref(&self, file: FileId, r: &Reference) -> &[ResourceId] {
+    pub fn resolve_ref(&self, file: FileId, r: &Reference) -> Vec<ResourceId> {
         match self.ref_target(file, r) {
             Some((module, kind, name)) => self.lookup(module, &kind, &name),
-            None => &[],
+            None => Vec::new(),
         }
     }
 
-    /// Every reference that names this resource.
-    pub fn referrers(&self, id: ResourceId) -> &[RefId] {
-        let Some(key) = self.resource_key(id) else {
-            return &[];
+    /// Every reference that names this resource, in file then source order.
+    pub fn referrers(&self, id: ResourceId) -> Vec<RefId> {
+        let (Some(module), Some(kind), Some(name)) = (
+            self.mod_of(id),
+            self.kind_of(id).map(reference_kind),
+            self.name_of(id),
+        ) else {
+            return Vec::new();
         };
-        self.referrers.get(&key).map(Vec::as_slice).unwrap_or(&[])
+        let hash = name_hash(module, kind, name);
+        equal_range(self.referrer_map(), hash)
+            .iter()
+            .map(|(_, r)| *r)
+            .filter(|r| {
+                let Some(reference) = self.reference(*r) else {
+                    return false;
+                };
+                self.ref_target(r.file, reference)
+                    .is_some_and(|(m, k, n)| m == module && k == kind && n == name)
+            })
+            .collect()
     }
 
     /// A reference by id.
@@ -468,9 +502,13 @@ impl Index {
     /// definition after the first (in path order) is reported, naming the first.
     fn duplicate_diagnostics(&self) -> Vec<(FileId, Diagnostic)> {
         let mut out = Vec::new();
-        for ids in self.by_name.values() {
-            let mut top: Vec<(&str, ResourceId, &Block)> = ids
+        for run in self.by_name.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
+                continue;
+            }
+            let mut top: Vec<(&str, ResourceId, &Block)> = run
                 .iter()
+                .map(|(_, id)| id)
                 .filter_map(|id| {
                     let f = self.file(id.file)?;
                     let b = f.index.block(id.block)?;
@@ -482,8 +520,20 @@ impl Index {
                 continue;
             }
             top.sort_by(|a, b| a.0.cmp(b.0).then(a.2.start.byte.cmp(&b.2.start.byte)));
-            let (first_path, first_id, first_block) = top[0];
-            let name = self.qualified_name(first_id).unwrap_or_default();
+            // One hash may hold different names (a collision): group by the real name.
+            let mut groups: Vec<(String, Vec<(&str, ResourceId, &Block)>)> = Vec::new();
+            for t in top {
+                let name = self.qualified_name(t.1).unwrap_or_default();
+                match groups.iter_mut().find(|g| g.0 == name) {
+                    Some(g) => g.1.push(t),
+                    None => groups.push((name, vec![t])),
+                }
+            }
+            for (name, top) in groups {
+            if top.len() < 2 {
+                continue;
+            }
+            let (first_path, _, first_block) = top[0];
             for (_, id, b) in &top[1..] {
                 let span = b.name_span;
                 let (start, end) = (pos_in_block(b, span.start), pos_in_block(b, span.end));
@@ -500,6 +550,7 @@ impl Index {
                     },
                 ));
             }
+            }
         }
         out
     }
@@ -512,139 +563,99 @@ impl Index {
             .map(|(_, f)| f.index.heap_bytes() + f.path.capacity())
             .sum::<usize>()
             + self.files.capacity() * size_of::<Option<FileEntry>>();
-        let names: usize = self.names.iter().map(|(_, s)| s.len() + 14).sum();
-        let map_entry = size_of::<NameKey>() + size_of::<Vec<ResourceId>>() + 1;
-        let by_name = self.by_name.capacity() * map_entry
-            + self
-                .by_name
-                .values()
-                .map(|v| v.capacity() * size_of::<ResourceId>())
-                .sum::<usize>();
-        let referrers = self.referrers.capacity() * map_entry
-            + self
-                .referrers
-                .values()
-                .map(|v| v.capacity() * size_of::<RefId>())
-                .sum::<usize>();
-        files + names + by_name + referrers
+        let by_name = self.by_name.capacity() * size_of::<(u32, ResourceId)>();
+        let referrers = self
+            .referrers
+            .get()
+            .map(|r| r.capacity() * size_of::<(u32, RefId)>())
+            .unwrap_or(0);
+        files + by_name + referrers
     }
 
     // ----- derived maps ------------------------------------------------------------------
 
-    fn key(&self, module: ModId, kind: &str, name: &str) -> Option<NameKey> {
-        Some(NameKey {
-            module,
-            kind: self.names.get(kind)?,
-            name: self.names.get(name)?,
+    /// The name entries a file contributes, unsorted.
+    fn name_entries(&self, id: FileId) -> Vec<(u32, ResourceId)> {
+        let Some(entry) = self.file(id) else {
+            return Vec::new();
+        };
+        let fi = &entry.index;
+        fi.blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| is_indexed(b))
+            .map(|(i, b)| {
+                let hash = name_hash(
+                    entry.module,
+                    reference_kind(fi.str(b.kind)),
+                    fi.str(b.name),
+                );
+                (
+                    hash,
+                    ResourceId {
+                        file: id,
+                        block: BlockId(i as u32),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The reverse-reference map, built on first use.
+    fn referrer_map(&self) -> &[(u32, RefId)] {
+        self.referrers.get_or_init(|| {
+            let mut map = Vec::new();
+            for (id, entry) in self.files() {
+                let fi = &entry.index;
+                for (i, r) in fi.refs.iter().enumerate() {
+                    let module = match r.module {
+                        Some(m) => match self.mod_named(fi.str(m)) {
+                            Some(m) => m,
+                            None => continue,
+                        },
+                        None => entry.module,
+                    };
+                    let hash = name_hash(module, fi.str(r.kind), fi.str(r.name));
+                    map.push((
+                        hash,
+                        RefId {
+                            file: id,
+                            index: i as u32,
+                        },
+                    ));
+                }
+            }
+            map.sort_unstable();
+            map.shrink_to_fit();
+            map
         })
     }
 
-    fn resource_key(&self, id: ResourceId) -> Option<NameKey> {
-        let f = self.file(id.file)?;
-        let b = f.index.block(id.block)?;
-        self.key(
-            f.module,
-            reference_kind(f.index.str(b.kind)),
-            f.index.str(b.name),
-        )
-    }
-
-    /// Adds a file's resources and references to the derived maps.
+    /// Adds a file's resources to the name map (a sorted merge).
     fn link(&mut self, id: FileId) {
-        // Split borrows: the file's text is read while the shared interner grows.
-        let Index {
-            mods,
-            files,
-            names,
-            by_name,
-            referrers,
-        } = self;
-        let Some(Some(entry)) = files.get(id.0 as usize) else {
-            return;
-        };
-        let fi = &entry.index;
-        for (i, b) in fi.blocks.iter().enumerate() {
-            if is_indexed(b) {
-                let key = NameKey {
-                    module: entry.module,
-                    kind: names.get_or_intern(reference_kind(fi.str(b.kind))),
-                    name: names.get_or_intern(fi.str(b.name)),
-                };
-                by_name.entry(key).or_default().push(ResourceId {
-                    file: id,
-                    block: BlockId(i as u32),
-                });
-            }
-        }
-        for (i, r) in fi.refs.iter().enumerate() {
-            let module = match r.module {
-                Some(m) => match mod_position(mods, fi.str(m)) {
-                    Some(m) => m,
-                    None => continue,
-                },
-                None => entry.module,
-            };
-            let key = NameKey {
-                module,
-                kind: names.get_or_intern(fi.str(r.kind)),
-                name: names.get_or_intern(fi.str(r.name)),
-            };
-            referrers.entry(key).or_default().push(RefId {
-                file: id,
-                index: i as u32,
-            });
-        }
+        let mut names = self.name_entries(id);
+        names.sort_unstable();
+        merge_sorted(&mut self.by_name, names);
+        self.referrers = std::sync::OnceLock::new();
     }
 
-    /// Removes a file's contributions from the derived maps.
+    /// Removes a file's resources from the name map.
     fn unlink(&mut self, id: FileId) {
-        let Some(Some(entry)) = self.files.get(id.0 as usize) else {
-            return;
-        };
-        let mut keys: Vec<NameKey> = Vec::new();
-        for b in entry.index.blocks.iter().filter(|b| is_indexed(b)) {
-            if let Some(k) = self.key(
-                entry.module,
-                reference_kind(entry.index.str(b.kind)),
-                entry.index.str(b.name),
-            ) {
-                keys.push(k);
-            }
-        }
-        let mut ref_keys: Vec<NameKey> = Vec::new();
-        for r in &entry.index.refs {
-            if let Some((m, kind, name)) = self.ref_target(id, r) {
-                if let Some(k) = self.key(m, &kind, &name) {
-                    ref_keys.push(k);
-                }
-            }
-        }
-        for k in keys {
-            if let Some(v) = self.by_name.get_mut(&k) {
-                v.retain(|r| r.file != id);
-                if v.is_empty() {
-                    self.by_name.remove(&k);
-                }
-            }
-        }
-        for k in ref_keys {
-            if let Some(v) = self.referrers.get_mut(&k) {
-                v.retain(|r| r.file != id);
-                if v.is_empty() {
-                    self.referrers.remove(&k);
-                }
-            }
-        }
+        self.by_name.retain(|(_, r)| r.file != id);
+        self.referrers = std::sync::OnceLock::new();
     }
 
-    /// Rebuilds every derived map from the files (after a mod's name changed).
+    /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
     fn rebuild(&mut self) {
-        self.by_name.clear();
-        self.referrers.clear();
         let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
+        let mut by_name = Vec::new();
         for id in ids {
-            self.link(id);
+            by_name.extend(self.name_entries(id));
         }
+        by_name.sort_unstable();
+        by_name.shrink_to_fit();
+        self.by_name = by_name;
+        self.referrers = std::sync::OnceLock::new();
     }
 
     /// Reads a mod's name and title from a file's `mod` block, if the file is at the mod's
@@ -694,6 +705,45 @@ fn mod_position(mods: &[ModInfo], name: &str) -> Option<ModId> {
     mods.iter()
         .position(|m| m.name == name)
         .map(|i| ModId(i as u32))
+}
+
+/// The hash the maps are keyed by. `DefaultHasher::new()` has fixed keys, so the order of
+/// the maps (and so every output) is the same from run to run.
+fn name_hash(module: ModId, kind: &str, name: &str) -> u32 {
+    let mut h = std::hash::DefaultHasher::new();
+    module.hash(&mut h);
+    kind.hash(&mut h);
+    name.hash(&mut h);
+    // 32 bits keep the map at 12 bytes an entry; collisions only cost a comparison.
+    (h.finish() >> 32) as u32
+}
+
+/// The entries of a sorted map with this hash.
+fn equal_range<T>(map: &[(u32, T)], hash: u32) -> &[(u32, T)] {
+    let start = map.partition_point(|(h, _)| *h < hash);
+    let len = map[start..].partition_point(|(h, _)| *h == hash);
+    &map[start..start + len]
+}
+
+/// Merges sorted `new` into sorted `map`.
+fn merge_sorted<T: Ord + Copy>(map: &mut Vec<T>, new: Vec<T>) {
+    if new.is_empty() {
+        return;
+    }
+    let old = std::mem::take(map);
+    let mut merged = Vec::with_capacity(old.len() + new.len());
+    let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x <= y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        merged.extend(next);
+    }
+    *map = merged;
 }
 
 /// True for the blocks the index names: resources and locals.

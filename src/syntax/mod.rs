@@ -11,18 +11,14 @@
 
 pub mod lexer;
 mod scanner;
+mod strings;
 mod text;
 
 pub use scanner::scan;
 pub use text::{LineIndex, decode_heredoc, decode_string_literal};
 
-use string_interner::{DefaultSymbol, StringInterner, backend::StringBackend};
-
-/// A string interned in one file's [`FileIndex::strings`].
-pub type Sym = DefaultSymbol;
-
-/// The per-file interner: every name, literal title and expression text of one file.
-pub type Strings = StringInterner<StringBackend<Sym>>;
+pub use strings::{StrBuilder, StrTable, Sym};
+pub use scanner::{Scratch, scan_with};
 
 /// A half-open byte range `[start, end)` in one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,8 +155,6 @@ pub enum AttrKey {
     Title,
     /// `description`
     Description,
-    /// `documentation`
-    Documentation,
     /// `tags`
     Tags,
     /// `children`
@@ -173,10 +167,6 @@ pub enum AttrKey {
     Query,
     /// `type` (a benchmark of detections, a chart's type, a variable's type constraint)
     Type,
-    /// `default` (a variable's or param's default)
-    Default,
-    /// The value of one local (`local.NAME = value`).
-    Value,
 }
 
 impl AttrKey {
@@ -185,14 +175,12 @@ impl AttrKey {
         Some(match name {
             b"title" => AttrKey::Title,
             b"description" => AttrKey::Description,
-            b"documentation" => AttrKey::Documentation,
             b"tags" => AttrKey::Tags,
             b"children" => AttrKey::Children,
             b"base" => AttrKey::Base,
             b"sql" => AttrKey::Sql,
             b"query" => AttrKey::Query,
             b"type" => AttrKey::Type,
-            b"default" => AttrKey::Default,
             _ => return None,
         })
     }
@@ -202,15 +190,12 @@ impl AttrKey {
         match self {
             AttrKey::Title => "title",
             AttrKey::Description => "description",
-            AttrKey::Documentation => "documentation",
             AttrKey::Tags => "tags",
             AttrKey::Children => "children",
             AttrKey::Base => "base",
             AttrKey::Sql => "sql",
             AttrKey::Query => "query",
             AttrKey::Type => "type",
-            AttrKey::Default => "default",
-            AttrKey::Value => "value",
         }
     }
 }
@@ -314,7 +299,7 @@ pub struct Diagnostic {
 #[derive(Debug)]
 pub struct FileIndex {
     /// Interned names, literal values and expression texts of this file.
-    pub strings: Strings,
+    pub strings: StrTable,
     /// Every block at any depth, in source pre-order (a parent before its children).
     pub blocks: Vec<Block>,
     /// Recorded attributes, grouped per block.
@@ -332,7 +317,7 @@ pub struct FileIndex {
 impl FileIndex {
     /// The text of a symbol of this file (empty if it is not one).
     pub fn str(&self, sym: Sym) -> &str {
-        self.strings.resolve(sym).unwrap_or("")
+        self.strings.get(sym)
     }
 
     /// A block by id.
@@ -392,16 +377,21 @@ impl FileIndex {
                 .iter()
                 .map(|d| d.message.capacity())
                 .sum::<usize>()
-            + interner_heap_bytes(&self.strings)
+            + self.strings.heap_bytes()
     }
-}
 
-/// Approximate heap of an interner: the text, one end offset per string and the hash table.
-fn interner_heap_bytes(strings: &Strings) -> usize {
-    let text: usize = strings.into_iter().map(|(_, s)| s.len()).sum();
-    // StringBackend keeps one `usize` end per string; the hash table one `u32` symbol plus
-    // control byte per bucket at ~7/8 load.
-    text + strings.len() * (std::mem::size_of::<usize>() + 6)
+    /// An index of a file that could not be scanned: no blocks, one diagnostic.
+    pub fn with_diagnostic(source_len: u32, diagnostic: Diagnostic) -> FileIndex {
+        FileIndex {
+            strings: StrTable::default(),
+            blocks: Vec::new(),
+            attrs: Vec::new(),
+            tags: Vec::new(),
+            refs: Vec::new(),
+            diagnostics: vec![diagnostic],
+            source_len,
+        }
+    }
 }
 
 /// Block types that are resources when nested inside another resource (dashboard

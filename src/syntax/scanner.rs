@@ -22,7 +22,7 @@ use super::lexer::Tok;
 use super::text::{LineIndex, decode_heredoc, decode_string_literal};
 use super::{
     Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange,
-    Reference, Severity, Span, Strings, Sym, Tag, is_nested_resource_type, is_reference_root,
+    Reference, Severity, Span, StrBuilder, Sym, Tag, is_nested_resource_type, is_reference_root,
     is_resource_type,
 };
 
@@ -35,16 +35,58 @@ const MAX_ANONYMOUS_PREFIX: usize = 1024;
 
 /// Scans one file. Never panics, always terminates, whatever the bytes.
 pub fn scan(src: &[u8]) -> FileIndex {
+    scan_with(src, &mut Scratch::default())
+}
+
+/// Scans one file reusing `scratch`'s buffers (one scratch per thread makes a load allocate
+/// about what the index keeps).
+pub fn scan_with(src: &[u8], scratch: &mut Scratch) -> FileIndex {
     if let Some(nul) = memchr::memchr(0, src) {
         return binary_file(src, nul);
     }
-    let first = Scanner::new(src, false).run();
+    let first = Scanner::new(src, false, scratch).run();
     if !first.unbalanced {
         return first.index;
     }
     // Recovery for an unclosed `{` (see the module doc): only files that do not balance pay
     // for a second pass, so a well-formed file is never split by the column-0 heuristic.
-    Scanner::new(src, true).run().index
+    Scanner::new(src, true, scratch).run().index
+}
+
+/// Buffers a scan works in, kept between files. Everything in it is emptied when a scan
+/// starts; only capacity carries over.
+#[derive(Default)]
+pub struct Scratch {
+    strings: StrBuilder,
+    blocks: Vec<Block>,
+    attrs: Vec<Attr>,
+    pending_attrs: Vec<Attr>,
+    tags: Vec<Tag>,
+    refs: Vec<Reference>,
+    diagnostics: Vec<Diagnostic>,
+    open: Vec<Open>,
+    child_counts: Vec<(Sym, u32)>,
+    frames: Vec<Frame>,
+    atoms: Vec<Atom>,
+    text: String,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        // The builder empties itself in `finish`; a scan that stopped early leaves nothing
+        // behind because every scan ends in `finish`.
+        self.blocks.clear();
+        self.attrs.clear();
+        self.pending_attrs.clear();
+        self.tags.clear();
+        self.refs.clear();
+        self.diagnostics.clear();
+        self.open.clear();
+        self.child_counts.clear();
+        self.frames.clear();
+        self.atoms.clear();
+        self.text.clear();
+    }
 }
 
 /// A file with a NUL byte is not HCL (an image or archive saved as `.pp`): one diagnostic,
@@ -52,20 +94,15 @@ pub fn scan(src: &[u8]) -> FileIndex {
 fn binary_file(src: &[u8], nul: usize) -> FileIndex {
     let mut lines = LineIndex::new(src, 0);
     let at = lines.pos(nul);
-    FileIndex {
-        strings: Strings::new(),
-        blocks: Vec::new(),
-        attrs: Vec::new(),
-        tags: Vec::new(),
-        refs: Vec::new(),
-        diagnostics: vec![Diagnostic {
+    FileIndex::with_diagnostic(
+        u32::try_from(src.len()).unwrap_or(u32::MAX),
+        Diagnostic {
             severity: Severity::Error,
             start: at,
             end: at,
             message: "binary file: it holds a NUL byte; not scanned".to_string(),
-        }],
-        source_len: u32::try_from(src.len()).unwrap_or(u32::MAX),
-    }
+        },
+    )
 }
 
 struct Outcome {
@@ -135,7 +172,7 @@ enum Atom {
     Other,
 }
 
-struct Scanner<'s> {
+struct Scanner<'s, 'a> {
     src: &'s [u8],
     lex: Lexer<'s, Tok>,
     /// One token of push-back, for a `}` that ends an expression and closes a block.
@@ -146,30 +183,15 @@ struct Scanner<'s> {
     /// Set when an unterminated heredoc or comment ends at this offset: every open block is
     /// closed there and the body loop resumes at top level.
     resync: Option<usize>,
-
-    strings: Strings,
-    blocks: Vec<Block>,
-    attrs: Vec<Attr>,
-    pending_attrs: Vec<Attr>,
-    tags: Vec<Tag>,
-    refs: Vec<Reference>,
-    diagnostics: Vec<Diagnostic>,
     suppressed: usize,
-
-    open: Vec<Open>,
-    /// Per open block, how many resource children of each type it has had so far: the `N`
-    /// of Powerpipe's anonymous names.
-    child_counts: Vec<(Sym, u32)>,
-    frames: Vec<Frame>,
-    /// How many `Frame::Bracket`s and `Frame::Interp`s `frames` holds.
+    /// How many `Frame::Bracket`s and `Frame::Interp`s `s.frames` holds.
     brackets: usize,
     interps: usize,
-    atoms: Vec<Atom>,
-    text: String,
+    s: &'a mut Scratch,
 }
 
-impl<'s> Scanner<'s> {
-    fn new(src: &'s [u8], recover_headers: bool) -> Self {
+impl<'s, 'a> Scanner<'s, 'a> {
+    fn new(src: &'s [u8], recover_headers: bool, s: &'a mut Scratch) -> Self {
         let bom = if src.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
@@ -177,6 +199,7 @@ impl<'s> Scanner<'s> {
         };
         let mut lex = Tok::lexer(src);
         lex.bump(bom);
+        s.clear();
         Scanner {
             src,
             lex,
@@ -184,21 +207,10 @@ impl<'s> Scanner<'s> {
             lines: LineIndex::new(src, bom),
             recover_headers,
             resync: None,
-            strings: Strings::new(),
-            blocks: Vec::new(),
-            attrs: Vec::new(),
-            pending_attrs: Vec::new(),
-            tags: Vec::new(),
-            refs: Vec::new(),
-            diagnostics: Vec::new(),
             suppressed: 0,
-            open: Vec::new(),
-            child_counts: Vec::new(),
-            frames: Vec::new(),
             brackets: 0,
             interps: 0,
-            atoms: Vec::new(),
-            text: String::new(),
+            s,
         }
     }
 
@@ -247,15 +259,15 @@ impl<'s> Scanner<'s> {
     }
 
     fn intern(&mut self, text: &str) -> Sym {
-        self.strings.get_or_intern(text)
+        self.s.strings.intern(text)
     }
 
     fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
         match std::str::from_utf8(bytes) {
-            Ok(s) => self.strings.get_or_intern(s),
+            Ok(s) => self.s.strings.intern(s),
             Err(_) => {
                 let s = String::from_utf8_lossy(bytes).into_owned();
-                self.strings.get_or_intern(s)
+                self.s.strings.intern(&s)
             }
         }
     }
@@ -267,13 +279,13 @@ impl<'s> Scanner<'s> {
     }
 
     fn report(&mut self, severity: Severity, span: Span, message: String) {
-        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+        if self.s.diagnostics.len() >= MAX_DIAGNOSTICS {
             self.suppressed += 1;
             return;
         }
         let start = self.lines.pos(span.start as usize);
         let end = self.lines.pos(span.end as usize);
-        self.diagnostics.push(Diagnostic {
+        self.s.diagnostics.push(Diagnostic {
             severity,
             start,
             end,
@@ -300,7 +312,7 @@ impl<'s> Scanner<'s> {
                 Ok(Tok::Newline) => {}
                 Ok(Tok::Ident) => {
                     if self.recover_headers
-                        && !self.open.is_empty()
+                        && !self.s.open.is_empty()
                         && self.starts_line(span.start as usize)
                         && self.header_line_at(span.start as usize)
                     {
@@ -311,7 +323,7 @@ impl<'s> Scanner<'s> {
                     self.item(span);
                 }
                 Ok(Tok::RBrace) => {
-                    if self.open.is_empty() {
+                    if self.s.open.is_empty() {
                         self.error(span, "unexpected `}`: no block is open here");
                     } else {
                         self.close_innermost(span.end as usize);
@@ -333,7 +345,7 @@ impl<'s> Scanner<'s> {
                 }
             }
         }
-        let unbalanced = !self.open.is_empty();
+        let unbalanced = !self.s.open.is_empty();
         if unbalanced {
             self.report_unclosed(None);
             self.close_all(self.src.len());
@@ -341,10 +353,12 @@ impl<'s> Scanner<'s> {
         self.finish(unbalanced)
     }
 
-    fn finish(mut self, unbalanced: bool) -> Outcome {
+    fn finish(self, unbalanced: bool) -> Outcome {
+        let s = self.s;
         if self.suppressed > 0 {
-            let at = self.lines.pos(self.src.len());
-            self.diagnostics.push(Diagnostic {
+            let mut lines = self.lines;
+            let at = lines.pos(self.src.len());
+            s.diagnostics.push(Diagnostic {
                 severity: Severity::Error,
                 start: at,
                 end: at,
@@ -354,20 +368,16 @@ impl<'s> Scanner<'s> {
                 ),
             });
         }
-        self.diagnostics.sort_by_key(|d| d.start.byte);
-        shrink(&mut self.blocks);
-        shrink(&mut self.attrs);
-        shrink(&mut self.tags);
-        shrink(&mut self.refs);
-        self.strings.shrink_to_fit();
+        s.diagnostics.sort_by_key(|d| d.start.byte);
+        // Exact-size copies: the index keeps what it needs and the scratch keeps capacity.
         Outcome {
             index: FileIndex {
-                strings: self.strings,
-                blocks: self.blocks,
-                attrs: self.attrs,
-                tags: self.tags,
-                refs: self.refs,
-                diagnostics: self.diagnostics,
+                strings: s.strings.finish(),
+                blocks: s.blocks.as_slice().to_vec(),
+                attrs: s.attrs.as_slice().to_vec(),
+                tags: s.tags.as_slice().to_vec(),
+                refs: s.refs.as_slice().to_vec(),
+                diagnostics: std::mem::take(&mut s.diagnostics),
                 source_len: u32::try_from(self.src.len()).unwrap_or(u32::MAX),
             },
             unbalanced,
@@ -386,7 +396,7 @@ impl<'s> Scanner<'s> {
                 "invalid UTF-8: this byte sequence is not text",
             );
             from = at + len;
-            if from >= self.src.len() || self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            if from >= self.src.len() || self.s.diagnostics.len() >= MAX_DIAGNOSTICS {
                 break;
             }
         }
@@ -544,9 +554,9 @@ impl<'s> Scanner<'s> {
     fn open_block(&mut self, kind_span: Span, labels: &[Span], lbrace: Span) {
         let kind_bytes = self.bytes(kind_span);
         let kind = self.intern_bytes(kind_bytes);
-        let parent = self.open.last().map(|o| o.id);
+        let parent = self.s.open.last().map(|o| o.id);
         let parent_role = parent
-            .and_then(|p| self.blocks.get(p.index()))
+            .and_then(|p| self.s.blocks.get(p.index()))
             .map(|b| b.role);
         let (role, name, anonymous, name_span) = match parent_role {
             None => {
@@ -587,8 +597,8 @@ impl<'s> Scanner<'s> {
             self.count_child(kind);
         }
         let start = self.lines.pos(kind_span.start as usize);
-        let id = BlockId(self.blocks.len() as u32);
-        self.blocks.push(Block {
+        let id = BlockId(self.s.blocks.len() as u32);
+        self.s.blocks.push(Block {
             kind,
             name,
             role,
@@ -600,10 +610,10 @@ impl<'s> Scanner<'s> {
             attrs: IdxRange::default(),
         });
         let _ = lbrace;
-        self.open.push(Open {
+        self.s.open.push(Open {
             id,
-            attrs_start: self.pending_attrs.len(),
-            counts_start: self.child_counts.len(),
+            attrs_start: self.s.pending_attrs.len(),
+            counts_start: self.s.child_counts.len(),
         });
     }
 
@@ -632,10 +642,10 @@ impl<'s> Scanner<'s> {
     /// and `N` the number of earlier resource children of the same type.
     fn anonymous_name(&mut self, kind: Sym, kind_bytes: &[u8]) -> Sym {
         let n = self.child_count(kind);
-        let Some(parent) = self.open.last().and_then(|o| self.blocks.get(o.id.index())) else {
+        let Some(parent) = self.s.open.last().and_then(|o| self.s.blocks.get(o.id.index())) else {
             return kind;
         };
-        let parent_name = self.strings.resolve(parent.name).unwrap_or("");
+        let parent_name = self.s.strings.get(parent.name);
         let mut name = String::new();
         if parent_name.len() > MAX_ANONYMOUS_PREFIX {
             // Powerpipe's names grow with depth, so thousands of nested blocks would cost
@@ -645,13 +655,13 @@ impl<'s> Scanner<'s> {
             while !parent_name.is_char_boundary(cut) {
                 cut -= 1;
             }
-            name.push_str(self.strings.resolve(parent.kind).unwrap_or(""));
+            name.push_str(self.s.strings.get(parent.kind));
             name.push('_');
             name.push_str(&parent_name[..cut]);
             name.push_str("_cut");
-            name.push_str(&self.open.last().map(|o| o.id.0).unwrap_or(0).to_string());
+            name.push_str(&self.s.open.last().map(|o| o.id.0).unwrap_or(0).to_string());
         } else {
-            name.push_str(self.strings.resolve(parent.kind).unwrap_or(""));
+            name.push_str(self.s.strings.get(parent.kind));
             name.push('_');
             name.push_str(parent_name);
         }
@@ -664,8 +674,8 @@ impl<'s> Scanner<'s> {
     }
 
     fn child_count(&self, kind: Sym) -> u32 {
-        let start = self.open.last().map(|o| o.counts_start).unwrap_or(0);
-        self.child_counts[start..]
+        let start = self.s.open.last().map(|o| o.counts_start).unwrap_or(0);
+        self.s.child_counts[start..]
             .iter()
             .find(|(k, _)| *k == kind)
             .map(|(_, n)| *n)
@@ -673,49 +683,49 @@ impl<'s> Scanner<'s> {
     }
 
     fn count_child(&mut self, kind: Sym) {
-        let start = self.open.last().map(|o| o.counts_start).unwrap_or(0);
-        match self.child_counts[start..]
+        let start = self.s.open.last().map(|o| o.counts_start).unwrap_or(0);
+        match self.s.child_counts[start..]
             .iter_mut()
             .find(|(k, _)| *k == kind)
         {
             Some((_, n)) => *n += 1,
-            None => self.child_counts.push((kind, 1)),
+            None => self.s.child_counts.push((kind, 1)),
         }
     }
 
     fn close_innermost(&mut self, end: usize) {
-        let Some(open) = self.open.pop() else { return };
+        let Some(open) = self.s.open.pop() else { return };
         let end = self.lines.pos(end);
-        let start = self.attrs.len() as u32;
-        self.attrs
-            .extend(self.pending_attrs.drain(open.attrs_start..));
+        let start = self.s.attrs.len() as u32;
+        self.s.attrs
+            .extend(self.s.pending_attrs.drain(open.attrs_start..));
         let range = IdxRange {
             start,
-            end: self.attrs.len() as u32,
+            end: self.s.attrs.len() as u32,
         };
-        self.child_counts.truncate(open.counts_start);
-        if let Some(b) = self.blocks.get_mut(open.id.index()) {
+        self.s.child_counts.truncate(open.counts_start);
+        if let Some(b) = self.s.blocks.get_mut(open.id.index()) {
             b.end = end;
             b.attrs = range;
         }
     }
 
     fn close_all(&mut self, end: usize) {
-        while !self.open.is_empty() {
+        while !self.s.open.is_empty() {
             self.close_innermost(end);
         }
     }
 
     /// Reports the outermost block still open (its `}` is missing somewhere inside it).
     fn report_unclosed(&mut self, before: Option<usize>) {
-        let Some(outer) = self.open.first().map(|o| o.id) else {
+        let Some(outer) = self.s.open.first().map(|o| o.id) else {
             return;
         };
-        let Some(b) = self.blocks.get(outer.index()) else {
+        let Some(b) = self.s.blocks.get(outer.index()) else {
             return;
         };
-        let kind = self.strings.resolve(b.kind).unwrap_or("").to_string();
-        let name = self.strings.resolve(b.name).unwrap_or("").to_string();
+        let kind = self.s.strings.get(b.kind).to_string();
+        let name = self.s.strings.get(b.name).to_string();
         let span = Span {
             start: b.start.byte,
             end: b.name_span.end.max(b.start.byte),
@@ -739,17 +749,17 @@ impl<'s> Scanner<'s> {
 
     fn attribute(&mut self, name: Span, eq: Span) {
         let name_bytes = self.bytes(name);
-        let owner = self.open.last().map(|o| o.id);
+        let owner = self.s.open.last().map(|o| o.id);
         let in_locals = owner
-            .and_then(|o| self.blocks.get(o.index()))
+            .and_then(|o| self.s.blocks.get(o.index()))
             .is_some_and(|b| b.role == BlockRole::Locals);
         // A local is indexed as its own entry so `local.x` has somewhere to point.
         let (owner, key) = if in_locals {
             let kind = self.intern("local");
             let local_name = self.intern_bytes(name_bytes);
             let start = self.lines.pos(name.start as usize);
-            let id = BlockId(self.blocks.len() as u32);
-            self.blocks.push(Block {
+            let id = BlockId(self.s.blocks.len() as u32);
+            self.s.blocks.push(Block {
                 kind,
                 name: local_name,
                 role: BlockRole::Local,
@@ -760,7 +770,7 @@ impl<'s> Scanner<'s> {
                 name_span: name,
                 attrs: IdxRange::default(),
             });
-            (Some(id), Some(AttrKey::Value))
+            (Some(id), None)
         } else {
             (owner, AttrKey::from_name(name_bytes))
         };
@@ -775,48 +785,35 @@ impl<'s> Scanner<'s> {
                 );
             }
             if in_locals {
-                self.finish_local(owner, None, eq.end as usize);
+                self.finish_local(owner, eq.end as usize);
             }
             return;
         };
-        if let Some(key) = key {
+        if in_locals {
+            // The value is read from the local's span when it is evaluated.
+            self.finish_local(owner, value_span.end as usize);
+        } else if let Some(key) = key {
             let value = self.read_value(key, value_span);
-            let attr = Attr {
+            self.s.pending_attrs.push(Attr {
                 key,
                 span: value_span,
                 value,
-            };
-            if in_locals {
-                self.finish_local(owner, Some(attr), value_span.end as usize);
-            } else {
-                self.pending_attrs.push(attr);
-            }
+            });
         }
     }
 
-    /// Gives a local entry its end and its value attribute.
-    fn finish_local(&mut self, id: Option<BlockId>, attr: Option<Attr>, end: usize) {
+    /// Gives a local entry its end.
+    fn finish_local(&mut self, id: Option<BlockId>, end: usize) {
         let Some(id) = id else { return };
         let end = self.lines.pos(end);
-        let range = match attr {
-            Some(a) => {
-                self.attrs.push(a);
-                IdxRange {
-                    start: self.attrs.len() as u32 - 1,
-                    end: self.attrs.len() as u32,
-                }
-            }
-            None => IdxRange::default(),
-        };
-        if let Some(b) = self.blocks.get_mut(id.index()) {
+        if let Some(b) = self.s.blocks.get_mut(id.index()) {
             b.end = end;
-            b.attrs = range;
         }
     }
 
     /// Reads a literal value out of the atoms of the expression just walked.
     fn read_value(&mut self, key: AttrKey, span: Span) -> AttrValue {
-        let atoms = std::mem::take(&mut self.atoms);
+        let atoms = std::mem::take(&mut self.s.atoms);
         let value = match key {
             AttrKey::Tags => literal_tags(&atoms, self),
             AttrKey::Children => literal_ref_list(&atoms),
@@ -824,10 +821,10 @@ impl<'s> Scanner<'s> {
                 [Atom::Ref(i)] => Some(AttrValue::Ref(*i)),
                 _ => None,
             },
-            AttrKey::Sql | AttrKey::Default | AttrKey::Value => None,
+            AttrKey::Sql => None,
             _ => literal_scalar(&atoms, self),
         };
-        self.atoms = atoms;
+        self.s.atoms = atoms;
         value.unwrap_or_else(|| {
             if keeps_text(key) {
                 let text = self.bytes(span);
@@ -844,10 +841,10 @@ impl<'s> Scanner<'s> {
     /// `literals`, shallow atoms with decoded strings. Returns the value's span, or `None` if
     /// the line ends before any value.
     fn expression(&mut self, owner: Option<BlockId>, literals: bool) -> Option<Span> {
-        self.frames.clear();
+        self.s.frames.clear();
         self.brackets = 0;
         self.interps = 0;
-        self.atoms.clear();
+        self.s.atoms.clear();
         let mut first: Option<u32> = None;
         let mut last: u32 = 0;
         let mut after_dot = false;
@@ -856,7 +853,7 @@ impl<'s> Scanner<'s> {
                 return None;
             }
             // Template text first: the top frame may be a string or heredoc to continue.
-            match self.frames.last().copied() {
+            match self.s.frames.last().copied() {
                 Some(Frame::Quoted {
                     start,
                     interpolated,
@@ -882,13 +879,13 @@ impl<'s> Scanner<'s> {
             after_dot = false;
             match tok {
                 Ok(Tok::Newline) => {
-                    if self.frames.is_empty() {
+                    if self.s.frames.is_empty() {
                         self.back = Some((tok, span));
                         break;
                     }
                     continue;
                 }
-                Ok(Tok::RBrace) => match self.frames.last().copied() {
+                Ok(Tok::RBrace) => match self.s.frames.last().copied() {
                     None => {
                         // The `}` of a one-line block: `card { width = 2 }`.
                         self.back = Some((tok, span));
@@ -900,7 +897,7 @@ impl<'s> Scanner<'s> {
                     Some(Frame::Bracket { open: b'{', .. }) => {
                         self.pop_frame();
                         if literals && self.bracket_depth() <= 1 && !self.in_interp() {
-                            self.atoms.push(Atom::Close(b'{'));
+                            self.s.atoms.push(Atom::Close(b'{'));
                         }
                     }
                     Some(Frame::Bracket { open, at }) => {
@@ -911,11 +908,11 @@ impl<'s> Scanner<'s> {
                 },
                 Ok(Tok::RParen) | Ok(Tok::RBracket) => {
                     let want = if tok == Ok(Tok::RParen) { b'(' } else { b'[' };
-                    match self.frames.last().copied() {
+                    match self.s.frames.last().copied() {
                         Some(Frame::Bracket { open, .. }) if open == want => {
                             self.pop_frame();
                             if literals && self.bracket_depth() <= 1 && !self.in_interp() {
-                                self.atoms.push(Atom::Close(want));
+                                self.s.atoms.push(Atom::Close(want));
                             }
                         }
                         Some(Frame::Bracket { open, at }) => {
@@ -930,7 +927,7 @@ impl<'s> Scanner<'s> {
                 Ok(Tok::LParen) | Ok(Tok::LBracket) | Ok(Tok::LBrace) => {
                     let open = self.bytes(span).first().copied().unwrap_or(b'(');
                     if shallow {
-                        self.atoms.push(Atom::Open(open));
+                        self.s.atoms.push(Atom::Open(open));
                     }
                     self.push_frame(Frame::Bracket {
                         open,
@@ -948,7 +945,7 @@ impl<'s> Scanner<'s> {
                     if !was_after_dot {
                         if let Some(i) = self.reference(span, owner) {
                             if shallow {
-                                self.atoms.push(Atom::Ref(i));
+                                self.s.atoms.push(Atom::Ref(i));
                             }
                         } else if shallow {
                             let word = self.bytes(span);
@@ -957,54 +954,54 @@ impl<'s> Scanner<'s> {
                             } else {
                                 Atom::Word(span)
                             };
-                            self.atoms.push(atom);
+                            self.s.atoms.push(atom);
                         }
                     } else if shallow {
-                        self.atoms.push(Atom::Word(span));
+                        self.s.atoms.push(Atom::Word(span));
                     }
                 }
                 Ok(Tok::Dot) => {
                     after_dot = true;
                     if shallow {
-                        self.atoms.push(Atom::Dot);
+                        self.s.atoms.push(Atom::Dot);
                     }
                 }
                 Ok(Tok::Number) => {
                     if shallow {
-                        self.atoms.push(Atom::Scalar(span));
+                        self.s.atoms.push(Atom::Scalar(span));
                     }
                 }
                 Ok(Tok::Eq) => {
                     if shallow {
-                        self.atoms.push(Atom::Eq);
+                        self.s.atoms.push(Atom::Eq);
                     }
                 }
                 Ok(Tok::Colon) => {
                     if shallow {
-                        self.atoms.push(Atom::Colon);
+                        self.s.atoms.push(Atom::Colon);
                     }
                 }
                 Ok(Tok::Comma) => {
                     if shallow {
-                        self.atoms.push(Atom::Comma);
+                        self.s.atoms.push(Atom::Comma);
                     }
                 }
                 Ok(Tok::Op) if self.bytes(span) == b"-" => {
                     // A negative number stays a literal: `default = -1`.
                     if shallow {
-                        self.atoms.push(Atom::Other);
+                        self.s.atoms.push(Atom::Other);
                     }
                 }
                 Ok(Tok::LineComment) | Ok(Tok::BlockCommentStart) => {}
                 Ok(_) => {
                     if shallow {
-                        self.atoms.push(Atom::Other);
+                        self.s.atoms.push(Atom::Other);
                     }
                 }
                 Err(()) => {
                     self.unexpected_char(span);
                     if shallow {
-                        self.atoms.push(Atom::Other);
+                        self.s.atoms.push(Atom::Other);
                     }
                 }
             }
@@ -1047,11 +1044,11 @@ impl<'s> Scanner<'s> {
             Frame::Interp => self.interps += 1,
             _ => {}
         }
-        self.frames.push(frame);
+        self.s.frames.push(frame);
     }
 
     fn pop_frame(&mut self) -> Option<Frame> {
-        let frame = self.frames.pop()?;
+        let frame = self.s.frames.pop()?;
         match frame {
             Frame::Bracket { .. } => self.brackets -= 1,
             Frame::Interp => self.interps -= 1,
@@ -1098,7 +1095,7 @@ impl<'s> Scanner<'s> {
                 c @ (b'$' | b'%') => match (src.get(i + 1), src.get(i + 2)) {
                     (Some(&d), Some(b'{')) if d == c => i += 3,
                     (Some(b'{'), _) => {
-                        if let Some(Frame::Quoted { interpolated, .. }) = self.frames.last_mut() {
+                        if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
                             *interpolated = true;
                         }
                         self.push_frame(Frame::Interp);
@@ -1141,18 +1138,18 @@ impl<'s> Scanner<'s> {
             return;
         }
         if interpolated {
-            self.atoms.push(Atom::Template);
+            self.s.atoms.push(Atom::Template);
             return;
         }
-        let mut text = std::mem::take(&mut self.text);
+        let mut text = std::mem::take(&mut self.s.text);
         if heredoc {
             decode_heredoc(self.bytes(body), flush, &mut text);
         } else {
             decode_string_literal(self.bytes(body), &mut text);
         }
         let sym = self.intern(&text);
-        self.text = text;
-        self.atoms.push(Atom::Str(Some(sym)));
+        self.s.text = text;
+        self.s.atoms.push(Atom::Str(Some(sym)));
     }
 
     fn open_heredoc(&mut self, token: Span) {
@@ -1227,7 +1224,7 @@ impl<'s> Scanner<'s> {
                     (Some(b'{'), _) => {
                         h.interpolated = true;
                         h.at_line_start = false;
-                        if let Some(Frame::Heredoc(top)) = self.frames.last_mut() {
+                        if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
                             *top = h;
                         }
                         self.push_frame(Frame::Interp);
@@ -1325,8 +1322,8 @@ impl<'s> Scanner<'s> {
         let name_bytes = self.bytes(name);
         let name_sym = self.intern_bytes(name_bytes);
         self.lex = end_lex;
-        let index = self.refs.len() as u32;
-        self.refs.push(Reference {
+        let index = self.s.refs.len() as u32;
+        self.s.refs.push(Reference {
             span: Span {
                 start: root.start,
                 end: name.end,
@@ -1346,14 +1343,14 @@ fn wants_literal(key: Option<AttrKey>) -> bool {
     !matches!(key, Some(AttrKey::Sql) | None)
 }
 
-/// Attributes whose non-literal expression text is kept for a later evaluation; SQL, locals'
-/// values and defaults can be long and are re-read from their span instead.
+/// Attributes whose non-literal expression text is kept for a later evaluation; SQL can be
+/// long and is re-read from its span instead.
 fn keeps_text(key: AttrKey) -> bool {
-    !matches!(key, AttrKey::Sql | AttrKey::Default | AttrKey::Value)
+    key != AttrKey::Sql
 }
 
 /// `"text"`, a heredoc, a number or `true`/`false`, alone.
-fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
+fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> {
     match atoms {
         [Atom::Str(Some(sym))] => Some(AttrValue::Str(*sym)),
         [Atom::Scalar(span)] => Some(AttrValue::Scalar(s.intern_bytes(s.bytes(*span)))),
@@ -1366,11 +1363,11 @@ fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
 }
 
 /// `{ key = "value", "key2" : "value" }` with literal keys and values only.
-fn literal_tags(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
+fn literal_tags(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> {
     let [Atom::Open(b'{'), inner @ .., Atom::Close(b'{')] = atoms else {
         return None;
     };
-    let start = s.tags.len();
+    let start = s.s.tags.len();
     let mut rest = inner;
     let ok = loop {
         let (key, after) = match rest {
@@ -1386,19 +1383,19 @@ fn literal_tags(atoms: &[Atom], s: &mut Scanner<'_>) -> Option<AttrValue> {
             }
             _ => break false,
         };
-        s.tags.push(Tag { key, value });
+        s.s.tags.push(Tag { key, value });
         rest = match after {
             [Atom::Comma, tail @ ..] => tail,
             tail => tail,
         };
     };
     if !ok {
-        s.tags.truncate(start);
+        s.s.tags.truncate(start);
         return None;
     }
     Some(AttrValue::Tags(IdxRange {
         start: start as u32,
-        end: s.tags.len() as u32,
+        end: s.s.tags.len() as u32,
     }))
 }
 
@@ -1500,12 +1497,6 @@ fn header_line(src: &[u8], at: usize) -> bool {
             }
             _ => return false,
         }
-    }
-}
-
-fn shrink<T>(v: &mut Vec<T>) {
-    if v.capacity() > v.len() + v.len() / 8 {
-        v.shrink_to_fit();
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::index::{Index, ModId};
-use crate::syntax::{self, Diagnostic, FileIndex, Pos, Severity, Strings};
+use crate::syntax::{self, Diagnostic, FileIndex, Pos, Scratch, Severity};
 
 /// Files larger than this are not scanned (a diagnostic says so): offsets are `u32`, and a
 /// mod file this large is a mistake (a data dump saved as `.pp`).
@@ -204,7 +204,10 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
     let scanned: Vec<(FileIndex, u64)> = ws
         .files
         .par_iter()
-        .map_init(Vec::new, |buf, f| read_and_scan(&f.path, buf))
+        .map_init(
+            || (Vec::new(), Scratch::default()),
+            |(buf, scratch), f| read_and_scan(&f.path, buf, scratch),
+        )
         .collect();
     let mut index = Index::new();
     let mod_ids: Vec<ModId> = ws
@@ -213,32 +216,22 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
         .map(|m| index.add_mod(m.root.clone(), m.dependency))
         .collect();
     let mut stats = LoadStats::default();
-    // Mod files first, so every mod has its name before references into it are linked.
-    let mut order: Vec<usize> = (0..ws.files.len()).collect();
-    order.sort_by_key(|&i| !is_mod_file_name(&ws.files[i].rel));
-    let mut scanned: Vec<Option<(FileIndex, u64)>> = scanned.into_iter().map(Some).collect();
-    for i in order {
-        let f = &ws.files[i];
-        let Some((file_index, bytes)) = scanned[i].take() else {
-            continue;
-        };
+    let mut batch = Vec::with_capacity(ws.files.len());
+    for (f, (file_index, bytes)) in ws.files.iter().zip(scanned) {
         stats.files += 1;
         stats.bytes += bytes;
         let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
-        index.add_file(f.rel.clone(), module, file_index);
+        batch.push((f.rel.clone(), module, file_index));
     }
+    index.add_files(batch);
     (index, stats)
-}
-
-fn is_mod_file_name(rel: &str) -> bool {
-    rel.ends_with("mod.pp") || rel.ends_with("mod.sp")
 }
 
 /// Reads one file into the reused buffer and scans it; a file that cannot be read becomes
 /// an index holding one diagnostic.
-pub fn read_and_scan(path: &Path, buf: &mut Vec<u8>) -> (FileIndex, u64) {
+pub fn read_and_scan(path: &Path, buf: &mut Vec<u8>, scratch: &mut Scratch) -> (FileIndex, u64) {
     match read_into(path, buf) {
-        Ok(()) => (syntax::scan(buf), buf.len() as u64),
+        Ok(()) => (syntax::scan_with(buf, scratch), buf.len() as u64),
         Err(message) => (diagnostic_only(message), 0),
     }
 }
@@ -273,18 +266,13 @@ fn diagnostic_only(message: String) -> FileIndex {
         column: 1,
         byte: 0,
     };
-    FileIndex {
-        strings: Strings::new(),
-        blocks: Vec::new(),
-        attrs: Vec::new(),
-        tags: Vec::new(),
-        refs: Vec::new(),
-        diagnostics: vec![Diagnostic {
+    FileIndex::with_diagnostic(
+        0,
+        Diagnostic {
             severity: Severity::Error,
             start: at,
             end: at,
             message,
-        }],
-        source_len: 0,
-    }
+        },
+    )
 }
