@@ -1591,7 +1591,7 @@ locals {
                     .replace("should ", "")
             ),
             2 => format!(
-                "{title}; a {} is non-compliant when its reason reads '{alarm}'.",
+                "{title}; any {} is non-compliant when its reason reads '{alarm}'.",
                 c.res.replace('_', " ")
             ),
             _ => format!(
