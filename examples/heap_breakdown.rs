@@ -1,7 +1,9 @@
 //! Prints where the index's heap goes, per table, for a mod folder.
 use std::mem::size_of;
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/basic_mod".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fixtures/basic_mod".into());
     let ws = match modlens::workspace::discover(std::path::Path::new(&dir)) {
         Ok(ws) => ws,
         Err(e) => {
@@ -10,7 +12,8 @@ fn main() {
         }
     };
     let (index, stats) = modlens::workspace::load(&ws);
-    let (mut blocks, mut attrs, mut tags, mut refs, mut strings, mut nstr, mut ntext) = (0, 0, 0, 0, 0, 0, 0);
+    let (mut blocks, mut attrs, mut tags, mut refs, mut strings, mut nstr, mut ntext) =
+        (0, 0, 0, 0, 0, 0, 0);
     let mut counts = (0, 0, 0, 0);
     for (_, f) in index.files() {
         let i = &f.index;
@@ -28,8 +31,27 @@ fn main() {
     }
     let tables = blocks + attrs + tags + refs;
     eprintln!("source bytes {}", stats.bytes);
-    eprintln!("blocks {} ({}x{}), attrs {} ({}x{}), tags {} ({}), refs {} ({}x{})", blocks, counts.0, size_of::<modlens::syntax::Block>(), attrs, counts.1, size_of::<modlens::syntax::Attr>(), tags, counts.2, refs, counts.3, size_of::<modlens::syntax::Reference>());
-    eprintln!("interned strings {} text bytes {} (file heap incl. tables {}, strings part {})", nstr, ntext, strings, strings - tables);
+    eprintln!(
+        "blocks {} ({}x{}), attrs {} ({}x{}), tags {} ({}), refs {} ({}x{})",
+        blocks,
+        counts.0,
+        size_of::<modlens::syntax::Block>(),
+        attrs,
+        counts.1,
+        size_of::<modlens::syntax::Attr>(),
+        tags,
+        counts.2,
+        refs,
+        counts.3,
+        size_of::<modlens::syntax::Reference>()
+    );
+    eprintln!(
+        "interned strings {} text bytes {} (file heap incl. tables {}, strings part {})",
+        nstr,
+        ntext,
+        strings,
+        strings - tables
+    );
     eprintln!("index total {}", index.heap_bytes());
     by_category(&index);
 }
@@ -50,7 +72,10 @@ fn by_category(index: &modlens::index::Index) {
             }
         };
         for b in &i.blocks {
-            add(format!("name:{}", if b.anonymous { "anon" } else { "label" }), b.name);
+            add(
+                format!("name:{}", if b.anonymous { "anon" } else { "label" }),
+                b.name,
+            );
             add("kind".into(), b.kind);
             for a in i.attrs_of(b) {
                 match a.value {

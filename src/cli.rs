@@ -479,8 +479,9 @@ fn generate(size: f64, seed: u64, out: &Path) -> Result<i32> {
         bail!("--size must be a positive number of thousands of resources");
     }
     let t = Instant::now();
-    let report = modlens::generate::generate(&modlens::generate::GenerateOptions { size, seed }, out)
-        .with_context(|| format!("cannot generate into {}", out.display()))?;
+    let report =
+        modlens::generate::generate(&modlens::generate::GenerateOptions { size, seed }, out)
+            .with_context(|| format!("cannot generate into {}", out.display()))?;
     eprintln!(
         "modlens: wrote {} files, {} bytes, {} resources into {} in {:.1} s",
         report.files,

@@ -314,6 +314,15 @@ fn title_case(word: &str) -> String {
     out
 }
 
+/// "a" or "an", for the word that follows.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// "access_point" -> "access points".
 fn plural(word: &str) -> String {
     let spaced = word.replace('_', " ");
@@ -1983,7 +1992,8 @@ locals {
             let name = format!("{}_arn", d.res);
             writeln!(w)?;
             writeln!(w, "  input \"{name}\" {{")?;
-            writeln!(w, "    title = \"Select a {}:\"", d.res.replace('_', " "))?;
+            let what = d.res.replace('_', " ");
+            writeln!(w, "    title = \"Select {} {what}:\"", article(&what))?;
             match queries.first() {
                 Some(q) => writeln!(w, "    query = query.{}", q.name)?,
                 None => {

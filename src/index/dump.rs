@@ -133,10 +133,8 @@ impl From<&super::ModInfo> for ModDump {
 
 /// Builds the dump of an index.
 pub fn dump(index: &Index) -> Dump {
-    let mut files: Vec<(FileId, &str)> = index
-        .files()
-        .map(|(id, f)| (id, f.path.as_str()))
-        .collect();
+    let mut files: Vec<(FileId, &str)> =
+        index.files().map(|(id, f)| (id, f.path.as_str())).collect();
     files.sort_by(|a, b| a.1.cmp(b.1));
 
     // Parents through `children` lists: the first lister in dump order.
@@ -175,12 +173,7 @@ pub fn dump(index: &Index) -> Dump {
             title: None,
             root: String::new(),
         });
-    let dependencies = index
-        .mods()
-        .iter()
-        .skip(1)
-        .map(ModDump::from)
-        .collect();
+    let dependencies = index.mods().iter().skip(1).map(ModDump::from).collect();
     Dump {
         format: FORMAT,
         root,
@@ -262,10 +255,7 @@ fn resource(
 
 fn diagnostic(index: &Index, file: FileId, d: &Diagnostic) -> DiagnosticDump {
     DiagnosticDump {
-        file: index
-            .file(file)
-            .map(|f| f.path.clone())
-            .unwrap_or_default(),
+        file: index.file(file).map(|f| f.path.clone()).unwrap_or_default(),
         severity: d.severity.as_str(),
         message: d.message.clone(),
         span: SpanDump {

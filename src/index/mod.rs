@@ -18,8 +18,8 @@ pub mod dump;
 use std::hash::{Hash, Hasher};
 
 use crate::syntax::{
-    AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference,
-    Severity, Span,
+    AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity,
+    Span,
 };
 
 /// An index into the workspace's files.
@@ -192,9 +192,7 @@ impl Index {
 
     /// A file by its workspace-relative path.
     pub fn file_by_path(&self, path: &str) -> Option<FileId> {
-        self.files()
-            .find(|(_, f)| f.path == path)
-            .map(|(id, _)| id)
+        self.files().find(|(_, f)| f.path == path).map(|(id, _)| id)
     }
 
     /// Every file, in the order they were added.
@@ -212,19 +210,17 @@ impl Index {
 
     /// Every resource (resource blocks and locals) of a file, in source order.
     pub fn resources_in_file(&self, file: FileId) -> impl Iterator<Item = ResourceId> + '_ {
-        self.file(file)
-            .into_iter()
-            .flat_map(move |f| {
-                f.index
-                    .blocks
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| is_indexed(b))
-                    .map(move |(i, _)| ResourceId {
-                        file,
-                        block: BlockId(i as u32),
-                    })
-            })
+        self.file(file).into_iter().flat_map(move |f| {
+            f.index
+                .blocks
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| is_indexed(b))
+                .map(move |(i, _)| ResourceId {
+                    file,
+                    block: BlockId(i as u32),
+                })
+        })
     }
 
     /// Every resource of the workspace, file by file in the order files were added.
@@ -234,7 +230,8 @@ impl Index {
 
     /// Every resource of a type (`control`, `variable`, `local`, `card`, ...).
     pub fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = ResourceId> + 'a {
-        self.resources().filter(move |r| self.kind_of(*r) == Some(kind))
+        self.resources()
+            .filter(move |r| self.kind_of(*r) == Some(kind))
     }
 
     /// A resource's type.
@@ -247,6 +244,11 @@ impl Index {
     pub fn name_of(&self, id: ResourceId) -> Option<&str> {
         let f = self.file(id.file)?;
         Some(f.index.str(f.index.block(id.block)?.name))
+    }
+
+    /// The mod a file belongs to.
+    pub fn mod_of_file(&self, id: FileId) -> Option<ModId> {
+        self.file(id).map(|f| f.module)
     }
 
     /// The mod a resource belongs to.
@@ -530,26 +532,26 @@ impl Index {
                 }
             }
             for (name, top) in groups {
-            if top.len() < 2 {
-                continue;
-            }
-            let (first_path, _, first_block) = top[0];
-            for (_, id, b) in &top[1..] {
-                let span = b.name_span;
-                let (start, end) = (pos_in_block(b, span.start), pos_in_block(b, span.end));
-                out.push((
-                    id.file,
-                    Diagnostic {
-                        severity: Severity::Error,
-                        start,
-                        end,
-                        message: format!(
-                            "duplicate name `{name}`: first defined at {first_path}:{}:{}",
-                            first_block.start.line, first_block.start.column
-                        ),
-                    },
-                ));
-            }
+                if top.len() < 2 {
+                    continue;
+                }
+                let (first_path, _, first_block) = top[0];
+                for (_, id, b) in &top[1..] {
+                    let span = b.name_span;
+                    let (start, end) = (pos_in_block(b, span.start), pos_in_block(b, span.end));
+                    out.push((
+                        id.file,
+                        Diagnostic {
+                            severity: Severity::Error,
+                            start,
+                            end,
+                            message: format!(
+                                "duplicate name `{name}`: first defined at {first_path}:{}:{}",
+                                first_block.start.line, first_block.start.column
+                            ),
+                        },
+                    ));
+                }
             }
         }
         out
@@ -585,11 +587,7 @@ impl Index {
             .enumerate()
             .filter(|(_, b)| is_indexed(b))
             .map(|(i, b)| {
-                let hash = name_hash(
-                    entry.module,
-                    reference_kind(fi.str(b.kind)),
-                    fi.str(b.name),
-                );
+                let hash = name_hash(entry.module, reference_kind(fi.str(b.kind)), fi.str(b.name));
                 (
                     hash,
                     ResourceId {
@@ -758,9 +756,10 @@ pub fn reference_kind(kind: &str) -> &str {
 
 /// The `mod "name" {}` block of a file, if any.
 fn mod_block(index: &FileIndex) -> Option<&Block> {
-    index.blocks.iter().find(|b| {
-        b.parent.is_none() && b.role == BlockRole::Resource && index.str(b.kind) == "mod"
-    })
+    index
+        .blocks
+        .iter()
+        .find(|b| b.parent.is_none() && b.role == BlockRole::Resource && index.str(b.kind) == "mod")
 }
 
 /// True if `path` is the `mod.pp` / `mod.sp` directly in the mod folder `root`.

@@ -17,8 +17,8 @@ mod text;
 pub use scanner::scan;
 pub use text::{LineIndex, decode_heredoc, decode_string_literal};
 
-pub use strings::{StrBuilder, StrTable, Sym};
 pub use scanner::{Scratch, scan_with};
+pub use strings::{StrBuilder, StrTable, Sym};
 
 /// A half-open byte range `[start, end)` in one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -444,8 +444,8 @@ pub fn render(index: &FileIndex) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     for (i, b) in index.blocks.iter().enumerate() {
-        let depth = std::iter::successors(b.parent, |p| index.block(*p).and_then(|b| b.parent))
-            .count();
+        let depth =
+            std::iter::successors(b.parent, |p| index.block(*p).and_then(|b| b.parent)).count();
         let _ = write!(
             out,
             "{:indent$}#{i} {:?} {} {:?} {}:{}-{}:{}",

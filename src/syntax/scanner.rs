@@ -642,7 +642,12 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// and `N` the number of earlier resource children of the same type.
     fn anonymous_name(&mut self, kind: Sym, kind_bytes: &[u8]) -> Sym {
         let n = self.child_count(kind);
-        let Some(parent) = self.s.open.last().and_then(|o| self.s.blocks.get(o.id.index())) else {
+        let Some(parent) = self
+            .s
+            .open
+            .last()
+            .and_then(|o| self.s.blocks.get(o.id.index()))
+        else {
             return kind;
         };
         let parent_name = self.s.strings.get(parent.name);
@@ -694,10 +699,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn close_innermost(&mut self, end: usize) {
-        let Some(open) = self.s.open.pop() else { return };
+        let Some(open) = self.s.open.pop() else {
+            return;
+        };
         let end = self.lines.pos(end);
         let start = self.s.attrs.len() as u32;
-        self.s.attrs
+        self.s
+            .attrs
             .extend(self.s.pending_attrs.drain(open.attrs_start..));
         let range = IdxRange {
             start,

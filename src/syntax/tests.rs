@@ -86,13 +86,15 @@ locals {
 
 #[test]
 fn unterminated_string_ends_at_line_end() {
-    let out = r("control \"a\" {\n  title = \"oops\n  description = \"fine\"\n}\ncontrol \"b\" {}\n");
+    let out =
+        r("control \"a\" {\n  title = \"oops\n  description = \"fine\"\n}\ncontrol \"b\" {}\n");
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn unterminated_heredoc_recovers_at_next_block() {
-    let out = r("query \"a\" {\n  sql = <<-EOQ\n    select 1\n}\n\nquery \"b\" {\n  sql = \"x\"\n}\n");
+    let out =
+        r("query \"a\" {\n  sql = <<-EOQ\n    select 1\n}\n\nquery \"b\" {\n  sql = \"x\"\n}\n");
     insta::assert_snapshot!(out);
 }
 
@@ -116,16 +118,39 @@ fn crlf_bom_and_utf8_positions() {
 
 #[test]
 fn heredoc_literal_title_is_decoded() {
-    let out = r("benchmark \"b\" {\n  description = <<-EOT\n    line one\n      two\n    EOT\n  title = <<EOT\nraw\nEOT\n}\n");
+    let out = r(
+        "benchmark \"b\" {\n  description = <<-EOT\n    line one\n      two\n    EOT\n  title = <<EOT\nraw\nEOT\n}\n",
+    );
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn garbage_never_panics() {
     for src in [
-        "", "{", "}", "\"", "<<-", "<<-EOQ", "${", "a = ${", "a {", "a \"", "a = [", "/*", "#",
-        "a = \"${\"", "a = <<-E\n${", "x \"y\" { z = \"${ \"", "\u{feff}", "\u{feff}\u{feff}",
-        "a = -", "a=b.c.d.e.f", "self.", "a = self.input", "local.", "a = local.",
+        "",
+        "{",
+        "}",
+        "\"",
+        "<<-",
+        "<<-EOQ",
+        "${",
+        "a = ${",
+        "a {",
+        "a \"",
+        "a = [",
+        "/*",
+        "#",
+        "a = \"${\"",
+        "a = <<-E\n${",
+        "x \"y\" { z = \"${ \"",
+        "\u{feff}",
+        "\u{feff}\u{feff}",
+        "a = -",
+        "a=b.c.d.e.f",
+        "self.",
+        "a = self.input",
+        "local.",
+        "a = local.",
     ] {
         let _ = scan(src.as_bytes());
     }

@@ -91,7 +91,10 @@ pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
     let dir = if start.is_dir() {
         start.clone()
     } else {
-        start.parent().map(Path::to_path_buf).unwrap_or(start.clone())
+        start
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(start.clone())
     };
     let found = dir
         .ancestors()

@@ -1,0 +1,123 @@
+//! The binary's contract: outputs, diagnostics on stderr and exit codes.
+
+use std::process::{Command, Output};
+
+fn modlens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the modlens binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn index_prints_the_versioned_dump_and_exits_0() {
+    let out = modlens(&["index", "fixtures/basic_mod", "--index-only"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(dump["format"], 1);
+    assert_eq!(dump["mod"]["name"], "basic_mod");
+    assert!(dump["resources"].as_array().is_some_and(|r| r.len() > 10));
+}
+
+#[test]
+fn diagnostics_go_to_stderr_and_exit_1() {
+    let out = modlens(&["index", "fixtures/broken_unterminated_string"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("controls.pp:6:11: error: unterminated string"),
+        "{stderr}"
+    );
+    // The rest of the file is still indexed and printed.
+    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let names: Vec<&str> = dump["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["qualified_name"].as_str())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("control.after")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_missing_folder_exits_2() {
+    let out = modlens(&["index", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot open"));
+    assert_eq!(modlens(&["index"]).status.code(), Some(2), "usage error");
+    assert_eq!(
+        modlens(&["frobnicate"]).status.code(),
+        Some(2),
+        "usage error"
+    );
+}
+
+#[test]
+fn stats_reports_figures() {
+    let out = modlens(&["index", "fixtures/basic_mod", "--stats", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON stats");
+    assert_eq!(s["files"], 7);
+    assert!(s["bytes"].as_u64().is_some_and(|b| b > 1000));
+    assert!(
+        s["resources_by_type"]["control"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    );
+    assert!(s["index_heap_bytes"].as_u64().is_some_and(|n| n > 0));
+    let human = modlens(&[
+        "index",
+        "fixtures/basic_mod",
+        "--stats",
+        "--output",
+        "human",
+    ]);
+    assert!(text(&human.stdout).contains("resources"));
+}
+
+#[test]
+fn list_and_tree() {
+    let out = modlens(&["list", "benchmark", "fixtures/benchmark_hierarchy"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("list_benchmarks", text(&out.stdout));
+
+    let json = modlens(&["list", "control", "fixtures/basic_mod", "--output", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON rows");
+    assert!(rows.as_array().is_some_and(|r| !r.is_empty()));
+
+    let first = rows[0]["qualified_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(first.starts_with("basic_mod.control."));
+}
+
+#[test]
+fn tree_of_a_benchmark() {
+    // level_1 nests benchmarks five deep through `children` across three files.
+    let tree = modlens(&["tree", "fixtures/benchmark_hierarchy", "benchmark.level_1"]);
+    assert_eq!(tree.status.code(), Some(0), "{}", text(&tree.stderr));
+    insta::assert_snapshot!("tree_benchmark", text(&tree.stdout));
+    let json = modlens(&[
+        "tree",
+        "fixtures/benchmark_hierarchy",
+        "benchmark_hierarchy.benchmark.level_1",
+        "--output",
+        "json",
+    ]);
+    let node: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON tree");
+    assert_eq!(
+        node["qualified_name"],
+        "benchmark_hierarchy.benchmark.level_1"
+    );
+    let missing = modlens(&["tree", "fixtures/benchmark_hierarchy", "benchmark.nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -1,0 +1,83 @@
+//! The `--index-only` dump of every fixture mod, as insta snapshots (review changes with
+//! `cargo insta review`). The dump is the public format: a change here is a change users see.
+
+use std::path::{Path, PathBuf};
+
+use modlens::index::dump;
+use modlens::workspace;
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures folder is part of the repository")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn dump_of_every_fixture() {
+    let dirs = fixtures();
+    assert!(dirs.len() >= 20, "fixtures missing: {dirs:?}");
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ws = workspace::discover(&dir).expect("fixture discovers");
+        assert_eq!(ws.root, dir.canonicalize().expect("fixture path"), "{name}");
+        let (index, _) = workspace::load(&ws);
+        let dump = dump::dump(&index);
+        insta::assert_json_snapshot!(name, dump);
+    }
+}
+
+#[test]
+fn valid_fixtures_have_no_diagnostics_and_broken_ones_do() {
+    for dir in fixtures() {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ws = workspace::discover(&dir).expect("fixture discovers");
+        let (index, _) = workspace::load(&ws);
+        let diagnostics = index.diagnostics();
+        let expect_errors = name.starts_with("broken_") || name == "duplicate_names";
+        assert_eq!(
+            !diagnostics.is_empty(),
+            expect_errors,
+            "{name}: {:?}",
+            diagnostics
+                .iter()
+                .map(|(f, d)| format!(
+                    "{}:{}:{}: {}",
+                    index.file(*f).map(|f| f.path.as_str()).unwrap_or("?"),
+                    d.start.line,
+                    d.start.column,
+                    d.message
+                ))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn dump_is_the_same_whatever_the_thread_count() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/anonymous_dashboard_blocks");
+    let ws = workspace::discover(&dir).expect("fixture discovers");
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| {
+            let (index, _) = workspace::load(&ws);
+            serde_json::to_string(&dump::dump(&index)).expect("dump serialises")
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(8));
+}

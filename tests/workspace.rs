@@ -1,0 +1,74 @@
+//! Discovery: walking up to the mod root, `.powerpipeignore`, hidden folders and installed
+//! dependency mods.
+
+use std::path::Path;
+
+use modlens::workspace;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+#[test]
+fn walks_up_to_the_mod_file() {
+    let root = fixture("dependency_mod");
+    let inner = root.join(".powerpipe");
+    let from_inside = workspace::find_root(&inner).expect("root found");
+    assert_eq!(from_inside, root.canonicalize().expect("fixture path"));
+    let from_file = workspace::find_root(&root.join("mod.pp")).expect("root found");
+    assert_eq!(from_file, from_inside);
+}
+
+#[test]
+fn ignored_and_hidden_files_are_not_indexed() {
+    let ws = workspace::discover(&fixture("powerpipeignore")).expect("discovers");
+    let rels: Vec<&str> = ws.files.iter().map(|f| f.rel.as_str()).collect();
+    assert!(
+        rels.iter()
+            .all(|r| !r.starts_with('.') && !r.contains("/.")),
+        "{rels:?}"
+    );
+    let (index, _) = workspace::load(&ws);
+    let names: Vec<String> = index
+        .resources()
+        .filter_map(|r| index.qualified_name(r))
+        .collect();
+    assert!(!names.is_empty());
+    for n in &names {
+        assert!(
+            !n.contains("ignored") && !n.contains("hidden") && !n.contains("steampipe_dir"),
+            "{n} should have been ignored; indexed: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn dependency_mods_are_their_own_mods() {
+    let ws = workspace::discover(&fixture("dependency_mod")).expect("discovers");
+    assert_eq!(ws.mods.len(), 2, "{:?}", ws.mods);
+    assert!(ws.mods[1].dependency);
+    assert!(
+        ws.mods[1]
+            .root
+            .starts_with(".powerpipe/mods/github.com/turbot/")
+    );
+    let (index, _) = workspace::load(&ws);
+    assert_eq!(index.mods()[1].name, "aws_insights");
+    // A cross-mod reference resolves into the dependency.
+    let mut resolved = 0;
+    for (file, entry) in index.files() {
+        for r in &entry.index.refs {
+            if r.module.is_some() && !index.resolve_ref(file, r).is_empty() {
+                resolved += 1;
+            }
+        }
+    }
+    assert!(resolved > 0, "no cross-mod reference resolved");
+}
+
+#[test]
+fn a_missing_folder_is_an_error_not_a_panic() {
+    assert!(workspace::discover(Path::new("/definitely/not/here")).is_err());
+}
