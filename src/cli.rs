@@ -423,18 +423,19 @@ fn tree_node(index: &Index, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeN
         .map(|c| tree_node(index, c, path))
         .collect();
     // Children named but not found are shown too: a typo in `children` should be visible.
-    if let Some(names) = index.child_names(id) {
-        if names.len() != children.len() {
-            let found: Vec<String> = children.iter().map(|c| c.qualified_name.clone()).collect();
-            for n in names {
-                if !found.contains(&n) {
-                    children.push(TreeNode {
-                        qualified_name: n,
-                        title: None,
-                        children: Vec::new(),
-                        note: Some("not found".to_string()),
-                    });
-                }
+    if let Some(names) = index
+        .child_names(id)
+        .filter(|names| names.len() != children.len())
+    {
+        let found: Vec<String> = children.iter().map(|c| c.qualified_name.clone()).collect();
+        for n in names {
+            if !found.contains(&n) {
+                children.push(TreeNode {
+                    qualified_name: n,
+                    title: None,
+                    children: Vec::new(),
+                    note: Some("not found".to_string()),
+                });
             }
         }
     }

@@ -508,46 +508,41 @@ impl Index {
             if run.len() < 2 {
                 continue;
             }
-            let mut top: Vec<(&str, ResourceId, &Block)> = run
+            // Top-level definitions only (nested labelled blocks such as `input "x"` may
+            // repeat across dashboards), keyed by the real name: one hash may hold several.
+            let mut top: Vec<Definition<'_>> = run
                 .iter()
-                .map(|(_, id)| id)
-                .filter_map(|id| {
+                .filter_map(|(_, id)| {
                     let f = self.file(id.file)?;
-                    let b = f.index.block(id.block)?;
-                    let top_level = b.parent.is_none() || b.role == BlockRole::Local;
-                    top_level.then_some((f.path.as_str(), *id, b))
+                    let block = f.index.block(id.block)?;
+                    let top_level = block.parent.is_none() || block.role == BlockRole::Local;
+                    top_level.then(|| Definition {
+                        name: self.qualified_name(*id).unwrap_or_default(),
+                        path: f.path.as_str(),
+                        file: id.file,
+                        block,
+                    })
                 })
                 .collect();
-            if top.len() < 2 {
-                continue;
-            }
-            top.sort_by(|a, b| a.0.cmp(b.0).then(a.2.start.byte.cmp(&b.2.start.byte)));
-            // One hash may hold different names (a collision): group by the real name.
-            let mut groups: Vec<(String, Vec<(&str, ResourceId, &Block)>)> = Vec::new();
-            for t in top {
-                let name = self.qualified_name(t.1).unwrap_or_default();
-                match groups.iter_mut().find(|g| g.0 == name) {
-                    Some(g) => g.1.push(t),
-                    None => groups.push((name, vec![t])),
-                }
-            }
-            for (name, top) in groups {
-                if top.len() < 2 {
-                    continue;
-                }
-                let (first_path, _, first_block) = top[0];
-                for (_, id, b) in &top[1..] {
-                    let span = b.name_span;
-                    let (start, end) = (pos_in_block(b, span.start), pos_in_block(b, span.end));
+            top.sort_by(|a, b| {
+                (&a.name, a.path, a.block.start.byte).cmp(&(&b.name, b.path, b.block.start.byte))
+            });
+            for same in top.chunk_by(|a, b| a.name == b.name) {
+                let [first, rest @ ..] = same else { continue };
+                for d in rest {
+                    let span = d.block.name_span;
                     out.push((
-                        id.file,
+                        d.file,
                         Diagnostic {
                             severity: Severity::Error,
-                            start,
-                            end,
+                            start: pos_in_block(d.block, span.start),
+                            end: pos_in_block(d.block, span.end),
                             message: format!(
-                                "duplicate name `{name}`: first defined at {first_path}:{}:{}",
-                                first_block.start.line, first_block.start.column
+                                "duplicate name `{}`: first defined at {}:{}:{}",
+                                d.name,
+                                first.path,
+                                first.block.start.line,
+                                first.block.start.column
                             ),
                         },
                     ));
@@ -703,6 +698,14 @@ fn mod_position(mods: &[ModInfo], name: &str) -> Option<ModId> {
     mods.iter()
         .position(|m| m.name == name)
         .map(|i| ModId(i as u32))
+}
+
+/// One definition of a name, for duplicate detection.
+struct Definition<'a> {
+    name: String,
+    path: &'a str,
+    file: FileId,
+    block: &'a Block,
 }
 
 /// The hash the maps are keyed by. `DefaultHasher::new()` has fixed keys, so the order of

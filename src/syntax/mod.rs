@@ -406,6 +406,7 @@ pub const NESTED_RESOURCE_TYPES: &[&str] = &[
     "control",
     "dashboard",
     "detection",
+    "detection_benchmark",
     "edge",
     "flow",
     "graph",
