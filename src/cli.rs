@@ -220,7 +220,7 @@ fn index(dir: &Path, stats: bool, output: Output) -> Result<i32> {
     let l = load(dir)?;
     let errors = report_diagnostics(&l);
     if !stats {
-        print_json(&dump::dump(&l.index))?;
+        print_json(&dump::dump(&l.index, &|rel| l.ws.read(rel)))?;
         return Ok(exit_code(errors));
     }
     let mut by_type: BTreeMap<String, usize> = BTreeMap::new();

@@ -29,7 +29,7 @@ fn dump_of_every_fixture() {
         let ws = workspace::discover(&dir).expect("fixture discovers");
         assert_eq!(ws.root, dir.canonicalize().expect("fixture path"), "{name}");
         let (index, _) = workspace::load(&ws);
-        let dump = dump::dump(&index);
+        let dump = dump::dump(&index, &|rel| ws.read(rel));
         insta::assert_json_snapshot!(name, dump);
     }
 }
@@ -74,7 +74,7 @@ fn dump_is_the_same_whatever_the_thread_count() {
             .expect("thread pool");
         pool.install(|| {
             let (index, _) = workspace::load(&ws);
-            serde_json::to_string(&dump::dump(&index)).expect("dump serialises")
+            serde_json::to_string(&dump::dump(&index, &|rel| ws.read(rel))).expect("dump serialises")
         })
     };
     let one = run(1);

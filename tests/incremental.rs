@@ -52,9 +52,12 @@ fn load(dir: &Path) -> Index {
     workspace::load(&ws).0
 }
 
-/// Everything observable about an index, keyed by names and paths (not ids).
-fn observe(index: &Index) -> String {
-    let mut out = serde_json::to_string_pretty(&dump::dump(index)).expect("dump serialises");
+/// Everything observable about an index, keyed by names and paths (not ids). `root` is
+/// where the dump reads the text the index keeps as spans.
+fn observe(index: &Index, root: &Path) -> String {
+    let read = |rel: &str| std::fs::read(root.join(rel)).ok();
+    let mut out =
+        serde_json::to_string_pretty(&dump::dump(index, &read)).expect("dump serialises");
     let mut rows: Vec<String> = index
         .resources()
         .map(|id| {
@@ -91,14 +94,14 @@ fn edit_and_compare(m: &TempMod, index: &mut Index, rel: &str, edit: impl Fn(&st
     let id = index.file_by_path(rel).expect("file is indexed");
     index.replace_file(id, syntax::scan(new.as_bytes()));
     let fresh = load(&m.0);
-    assert_eq!(observe(index), observe(&fresh), "after editing {rel}");
+    assert_eq!(observe(index, &m.0), observe(&fresh, &m.0), "after editing {rel}");
 }
 
 #[test]
 fn editing_one_file_equals_a_fresh_index() {
     let m = TempMod::copy_of("basic_mod");
     let mut index = load(&m.0);
-    let before = observe(&index);
+    let before = observe(&index, &m.0);
     let controls = "s3.pp".to_string();
     assert!(
         std::fs::read_to_string(m.0.join(&controls))
@@ -120,7 +123,7 @@ fn editing_one_file_equals_a_fresh_index() {
             .replace("\ncontrol \"broken\" {\n  title = \"x\n", "")
     });
     assert_eq!(
-        observe(&index),
+        observe(&index, &m.0),
         before,
         "undoing the edits restores the index"
     );
@@ -155,7 +158,7 @@ fn removing_and_adding_files() {
         .expect("a file besides mod.pp");
     std::fs::remove_file(m.0.join(&victim.1)).expect("remove file");
     index.remove_file(victim.0);
-    assert_eq!(observe(&index), observe(&load(&m.0)));
+    assert_eq!(observe(&index, &m.0), observe(&load(&m.0), &m.0));
 
     let text = "control \"added\" {\n  title = \"Added\"\n}\n";
     std::fs::write(m.0.join("added.pp"), text).expect("write new file");
@@ -165,5 +168,5 @@ fn removing_and_adding_files() {
         module.expect("file has a mod"),
         syntax::scan(text.as_bytes()),
     );
-    assert_eq!(observe(&index), observe(&load(&m.0)));
+    assert_eq!(observe(&index, &m.0), observe(&load(&m.0), &m.0));
 }

@@ -1,12 +1,19 @@
-//! The `--index-only` JSON dump (format 1): a public, versioned view of the index, computed
-//! from the index alone. Deterministic: files sorted by path, resources by position.
+//! The `--index-only` JSON dump (format 1): a public, versioned view of the index.
+//! Deterministic: files sorted by path, resources by position.
+//!
+//! Everything comes from the index except the text the index deliberately does not keep
+//! (literal descriptions, tag expressions): those are sliced from each file's source at their
+//! span, through the `source` callback, read at most once per file and never parsed.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::{FileId, Index, ModId, ResourceId};
-use crate::syntax::{AttrKey, AttrValue, Diagnostic, FileIndex, Pos};
+use crate::syntax::{AttrKey, AttrValue, Diagnostic, FileIndex, Pos, Span, decode_literal};
+
+/// Reads a file's bytes by its workspace-relative path (`None` if it cannot be read).
+pub type SourceReader<'a> = &'a dyn Fn(&str) -> Option<Vec<u8>>;
 
 /// The dump's format version; raised whenever its shape changes.
 pub const FORMAT: u32 = 1;
@@ -131,8 +138,8 @@ impl From<&super::ModInfo> for ModDump {
     }
 }
 
-/// Builds the dump of an index.
-pub fn dump(index: &Index) -> Dump {
+/// Builds the dump of an index; `source` supplies the text the index keeps as spans only.
+pub fn dump(index: &Index, source: SourceReader<'_>) -> Dump {
     let mut files: Vec<(FileId, &str)> =
         index.files().map(|(id, f)| (id, f.path.as_str())).collect();
     files.sort_by(|a, b| a.1.cmp(b.1));
@@ -152,8 +159,13 @@ pub fn dump(index: &Index) -> Dump {
         let Some(entry) = index.file(file) else {
             continue;
         };
+        let mut text = SpanText {
+            path,
+            source,
+            bytes: None,
+        };
         for id in index.resources_in_file(file) {
-            if let Some(r) = resource(index, &entry.index, id, path, &listed_parent) {
+            if let Some(r) = resource(index, &entry.index, id, &mut text, &listed_parent) {
                 resources.push(r);
             }
         }
@@ -184,20 +196,51 @@ pub fn dump(index: &Index) -> Dump {
     }
 }
 
+/// One file's source, read on first need.
+struct SpanText<'a> {
+    path: &'a str,
+    source: SourceReader<'a>,
+    bytes: Option<Option<Vec<u8>>>,
+}
+
+impl SpanText<'_> {
+    fn slice(&mut self, span: Span) -> Option<&[u8]> {
+        let (source, path) = (self.source, self.path);
+        self.bytes
+            .get_or_insert_with(|| source(path))
+            .as_deref()
+            .and_then(|b| b.get(span.range()))
+    }
+
+    /// The expression text at `span`.
+    fn expr(&mut self, span: Span) -> Option<String> {
+        self.slice(span)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// The decoded literal at `span`.
+    fn literal(&mut self, span: Span) -> Option<String> {
+        self.slice(span).map(decode_literal)
+    }
+}
+
 fn resource(
     index: &Index,
     file: &FileIndex,
     id: ResourceId,
-    path: &str,
+    src: &mut SpanText<'_>,
     listed_parent: &HashMap<ResourceId, ResourceId>,
 ) -> Option<ResourceDump> {
     let b = file.block(id.block)?;
-    let text = |key: AttrKey| -> (Option<String>, Option<String>) {
-        match file.attr(b, key).map(|a| a.value) {
-            Some(AttrValue::Str(s)) | Some(AttrValue::Scalar(s)) => {
-                (Some(file.str(s).to_string()), None)
-            }
-            Some(AttrValue::Expr(Some(s))) => (None, Some(file.str(s).to_string())),
+    let mut text = |key: AttrKey| -> (Option<String>, Option<String>) {
+        let Some(attr) = file.attr(b, key) else {
+            return (None, None);
+        };
+        match attr.value {
+            AttrValue::Str(s) | AttrValue::Scalar(s) => (Some(file.str(s).to_string()), None),
+            AttrValue::Text => (src.literal(attr.span), None),
+            AttrValue::Expr(Some(s)) => (None, Some(file.str(s).to_string())),
+            AttrValue::Expr(None) => (None, src.expr(attr.span)),
             _ => (None, None),
         }
     };
@@ -213,6 +256,7 @@ fn resource(
                 None,
             ),
             AttrValue::Expr(Some(s)) => (BTreeMap::new(), Some(file.str(s).to_string())),
+            AttrValue::Expr(None) => (BTreeMap::new(), src.expr(a.span)),
             _ => (BTreeMap::new(), None),
         },
         None => (BTreeMap::new(), None),
@@ -245,7 +289,7 @@ fn resource(
         children,
         children_expr,
         parent,
-        file: path.to_string(),
+        file: src.path.to_string(),
         span: SpanDump {
             start: b.start.into(),
             end: b.end.into(),

@@ -218,7 +218,7 @@ impl Index {
                 .filter(|(_, b)| is_indexed(b))
                 .map(move |(i, _)| ResourceId {
                     file,
-                    block: BlockId(i as u32),
+                    block: BlockId::new(i),
                 })
         })
     }
@@ -427,7 +427,7 @@ impl Index {
             return Vec::new();
         };
         // Children follow their parent in pre-order and end before the parent does.
-        let first = id.block.0 as usize + 1;
+        let first = id.block.index() + 1;
         f.index.blocks[first.min(f.index.blocks.len())..]
             .iter()
             .enumerate()
@@ -436,7 +436,7 @@ impl Index {
             .filter(|(_, c)| !matches!(f.index.str(c.kind), "with" | "category"))
             .map(|(i, _)| ResourceId {
                 file: id.file,
-                block: BlockId((first + i) as u32),
+                block: BlockId::new(first + i),
             })
             .collect()
     }
@@ -587,7 +587,7 @@ impl Index {
                     hash,
                     ResourceId {
                         file: id,
-                        block: BlockId(i as u32),
+                        block: BlockId::new(i),
                     },
                 )
             })

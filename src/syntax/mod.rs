@@ -15,7 +15,7 @@ mod strings;
 mod text;
 
 pub use scanner::scan;
-pub use text::{LineIndex, decode_heredoc, decode_string_literal};
+pub use text::{LineIndex, decode_heredoc, decode_literal, decode_string_literal};
 
 pub use scanner::{Scratch, scan_with};
 pub use strings::{StrBuilder, StrTable, Sym};
@@ -73,12 +73,18 @@ pub struct Pos {
 
 /// An index into [`FileIndex::blocks`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BlockId(pub u32);
+pub struct BlockId(std::num::NonZeroU32);
 
 impl BlockId {
+    /// The id of the block at `index` in [`FileIndex::blocks`] (saturating past `u32`).
+    pub fn new(index: usize) -> BlockId {
+        let n = u32::try_from(index).unwrap_or(u32::MAX - 1);
+        BlockId(std::num::NonZeroU32::MIN.saturating_add(n))
+    }
+
     /// The position in [`FileIndex::blocks`].
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.0.get() as usize - 1
     }
 }
 
@@ -218,6 +224,9 @@ pub enum AttrValue {
     /// A literal string (quoted or heredoc without interpolation), escapes decoded and
     /// `<<-` indentation stripped.
     Str(Sym),
+    /// A literal string that is not copied into the index (a description): decode it from
+    /// the source at the attribute's span with [`decode_literal`].
+    Text,
     /// A literal number or bool, as written.
     Scalar(Sym),
     /// A literal object of literal values (tags): entries in [`FileIndex::tags`].
@@ -488,6 +497,9 @@ pub fn render(index: &FileIndex) -> String {
                 AttrValue::Expr(Some(s)) => {
                     let _ = write!(out, "expr({:?})", index.str(s));
                 }
+                AttrValue::Text => {
+                    let _ = write!(out, "text@{}..{}", a.span.start, a.span.end);
+                }
                 AttrValue::Expr(None) => {
                     let _ = write!(out, "expr@{}..{}", a.span.start, a.span.end);
                 }
@@ -502,7 +514,7 @@ pub fn render(index: &FileIndex) -> String {
             render_ref(index, r),
             r.span.start,
             r.span.end,
-            r.block.map(|b| b.0 as i64).unwrap_or(-1)
+            r.block.map(|b| b.index() as i64).unwrap_or(-1)
         );
     }
     for d in &index.diagnostics {

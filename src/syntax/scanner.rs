@@ -187,6 +187,9 @@ struct Scanner<'s, 'a> {
     /// How many `Frame::Bracket`s and `Frame::Interp`s `s.frames` holds.
     brackets: usize,
     interps: usize,
+    /// Whether literal strings of the current attribute are decoded and interned, or only
+    /// recognised (`Atom::Str(None)`).
+    decode: bool,
     s: &'a mut Scratch,
 }
 
@@ -210,6 +213,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             suppressed: 0,
             brackets: 0,
             interps: 0,
+            decode: true,
             s,
         }
     }
@@ -597,7 +601,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             self.count_child(kind);
         }
         let start = self.lines.pos(kind_span.start as usize);
-        let id = BlockId(self.s.blocks.len() as u32);
+        let id = BlockId::new(self.s.blocks.len());
         self.s.blocks.push(Block {
             kind,
             name,
@@ -664,7 +668,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             name.push('_');
             name.push_str(&parent_name[..cut]);
             name.push_str("_cut");
-            name.push_str(&self.s.open.last().map(|o| o.id.0).unwrap_or(0).to_string());
+            name.push_str(&self.s.open.last().map(|o| o.id.index()).unwrap_or(0).to_string());
         } else {
             name.push_str(self.s.strings.get(parent.kind));
             name.push('_');
@@ -766,7 +770,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let kind = self.intern("local");
             let local_name = self.intern_bytes(name_bytes);
             let start = self.lines.pos(name.start as usize);
-            let id = BlockId(self.s.blocks.len() as u32);
+            let id = BlockId::new(self.s.blocks.len());
             self.s.blocks.push(Block {
                 kind,
                 name: local_name,
@@ -784,6 +788,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
         };
         // Only attributes of blocks (not of .ppvars files) are recorded.
         let key = if owner.is_some() { key } else { None };
+        // A description is often long and rarely shown: its literal is checked, not copied.
+        self.decode = key != Some(AttrKey::Description);
         let value = self.expression(owner, key.is_some() && wants_literal(key));
         let Some(value_span) = value else {
             if self.resync.is_none() {
@@ -1149,6 +1155,10 @@ impl<'s, 'a> Scanner<'s, 'a> {
             self.s.atoms.push(Atom::Template);
             return;
         }
+        if !self.decode {
+            self.s.atoms.push(Atom::Str(None));
+            return;
+        }
         let mut text = std::mem::take(&mut self.s.text);
         if heredoc {
             decode_heredoc(self.bytes(body), flush, &mut text);
@@ -1351,16 +1361,18 @@ fn wants_literal(key: Option<AttrKey>) -> bool {
     !matches!(key, Some(AttrKey::Sql) | None)
 }
 
-/// Attributes whose non-literal expression text is kept for a later evaluation; SQL can be
-/// long and is re-read from its span instead.
+/// Attributes whose non-literal expression text is kept in the index. The others (SQL,
+/// descriptions, tag expressions: long, and not needed to list or navigate) are read back
+/// from their span when someone asks.
 fn keeps_text(key: AttrKey) -> bool {
-    key != AttrKey::Sql
+    !matches!(key, AttrKey::Sql | AttrKey::Description | AttrKey::Tags)
 }
 
 /// `"text"`, a heredoc, a number or `true`/`false`, alone.
 fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> {
     match atoms {
         [Atom::Str(Some(sym))] => Some(AttrValue::Str(*sym)),
+        [Atom::Str(None)] => Some(AttrValue::Text),
         [Atom::Scalar(span)] => Some(AttrValue::Scalar(s.intern_bytes(s.bytes(*span)))),
         [Atom::Other, Atom::Scalar(span)] => {
             let text = format!("-{}", lossy(s.bytes(*span)));

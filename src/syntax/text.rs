@@ -182,6 +182,28 @@ pub fn decode_heredoc(body: &[u8], flush: bool, out: &mut String) {
     }
 }
 
+/// Decodes a literal value as written in the source: a quoted string (quotes included) or a
+/// heredoc (from `<<` to its closing marker). Anything else is returned as written.
+pub fn decode_literal(written: &[u8]) -> String {
+    let mut out = String::new();
+    if let Some(body) = written
+        .strip_prefix(b"\"")
+        .and_then(|b| b.strip_suffix(b"\""))
+    {
+        decode_string_literal(body, &mut out);
+    } else if let Some(rest) = written.strip_prefix(b"<<") {
+        let flush = rest.first() == Some(&b'-');
+        let body_start = memchr::memchr(b'\n', rest).map(|i| i + 1).unwrap_or(rest.len());
+        // The body ends where the closing marker's line starts.
+        let body = &rest[body_start..];
+        let body_end = memchr::memrchr(b'\n', body).map(|i| i + 1).unwrap_or(0);
+        decode_heredoc(&body[..body_end], flush, &mut out);
+    } else {
+        out.push_str(&String::from_utf8_lossy(written));
+    }
+    out
+}
+
 /// Unescapes `$${` and `%%{` (the only escapes a heredoc has).
 fn decode_template_escapes(text: &[u8], out: &mut String) {
     let s = String::from_utf8_lossy(text);
@@ -231,6 +253,14 @@ mod tests {
         assert_eq!(out, "a\"b\\c\né\u{1F600} ${x} %{y} 100%");
         decode_string_literal(br"bad \q \u12", &mut out);
         assert_eq!(out, "bad \\q \\u12");
+    }
+
+    #[test]
+    fn literals_as_written() {
+        assert_eq!(decode_literal(br#""a\"b""#), "a\"b");
+        assert_eq!(decode_literal(b"<<-EOT\n    x\n      y\n    EOT"), "x\n  y\n");
+        assert_eq!(decode_literal(b"<<EOT\r\nraw\r\nEOT"), "raw\n");
+        assert_eq!(decode_literal(b"plain"), "plain");
     }
 
     #[test]

@@ -65,6 +65,14 @@ pub struct Workspace {
     pub files: Vec<SourceFile>,
 }
 
+impl Workspace {
+    /// Reads a file of the workspace by its relative path (for text the index keeps as
+    /// spans); `None` if it cannot be read.
+    pub fn read(&self, rel: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.root.join(rel)).ok()
+    }
+}
+
 /// Figures from one load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadStats {
