@@ -78,7 +78,7 @@ fn by_category(index: &modlens::index::Index) {
             );
             add("kind".into(), b.kind);
             for a in i.attrs_of(b) {
-                match a.value {
+                match a.value() {
                     AttrValue::Str(s) => add(format!("str:{:?}", a.key), s),
                     AttrValue::Scalar(s) => add(format!("scalar:{:?}", a.key), s),
                     AttrValue::Expr(Some(s)) => add(format!("expr:{:?}", a.key), s),

@@ -315,7 +315,7 @@ fn title_of(index: &Index, id: ResourceId) -> Option<String> {
     use modlens::syntax::{AttrKey, AttrValue};
     let f = index.file(id.file)?;
     let b = f.index.block(id.block)?;
-    match f.index.attr(b, AttrKey::Title)?.value {
+    match f.index.attr(b, AttrKey::Title)?.value() {
         AttrValue::Str(s) | AttrValue::Scalar(s) => Some(f.index.str(s).to_string()),
         AttrValue::Expr(Some(s)) => Some(format!("({})", f.index.str(s))),
         _ => None,

@@ -236,7 +236,7 @@ fn resource(
         let Some(attr) = file.attr(b, key) else {
             return (None, None);
         };
-        match attr.value {
+        match attr.value() {
             AttrValue::Str(s) | AttrValue::Scalar(s) => (Some(file.str(s).to_string()), None),
             AttrValue::Text => (src.literal(attr.span), None),
             AttrValue::Expr(Some(s)) => (None, Some(file.str(s).to_string())),
@@ -247,9 +247,9 @@ fn resource(
     let (title, title_expr) = text(AttrKey::Title);
     let (description, description_expr) = text(AttrKey::Description);
     let (tags, tags_expr) = match file.attr(b, AttrKey::Tags) {
-        Some(a) => match a.value {
+        Some(a) => match a.value() {
             AttrValue::Tags(_) => (
-                file.tag_list(&a.value)
+                file.tag_list(&a.value())
                     .iter()
                     .map(|t| (file.str(t.key).to_string(), file.str(t.value).to_string()))
                     .collect(),
@@ -265,7 +265,7 @@ fn resource(
         Some(names) => (names, None),
         None => (
             Vec::new(),
-            file.attr(b, AttrKey::Children).and_then(|a| match a.value {
+            file.attr(b, AttrKey::Children).and_then(|a| match a.value() {
                 AttrValue::Expr(Some(s)) => Some(file.str(s).to_string()),
                 _ => None,
             }),

@@ -382,7 +382,7 @@ impl Index {
         if let Some(attr) = f.index.attr(b, AttrKey::Children) {
             return f
                 .index
-                .ref_list(&attr.value)
+                .ref_list(&attr.value())
                 .iter()
                 .filter_map(|r| self.resolve_ref(id.file, r).first().copied())
                 .collect();
@@ -396,13 +396,13 @@ impl Index {
         let f = self.file(id.file)?;
         let b = f.index.block(id.block)?;
         if let Some(attr) = f.index.attr(b, AttrKey::Children) {
-            if let AttrValue::Expr(_) = attr.value {
+            if let AttrValue::Expr(_) = attr.value() {
                 return None;
             }
             let own = &self.mods.get(f.module.0 as usize)?.name;
             return Some(
                 f.index
-                    .ref_list(&attr.value)
+                    .ref_list(&attr.value())
                     .iter()
                     .map(|r| {
                         let module = r.module.map(|m| f.index.str(m)).unwrap_or(own);
@@ -464,10 +464,10 @@ impl Index {
             .filter_map(|r| {
                 let f = self.file(r.file)?;
                 let reference = f.index.refs.get(r.index as usize)?;
-                let owner = reference.block?;
+                let owner = reference.block()?;
                 let block = f.index.block(owner)?;
                 let attr = f.index.attr(block, AttrKey::Children)?;
-                match attr.value {
+                match attr.value() {
                     AttrValue::RefList(range) if range.range().contains(&(r.index as usize)) => {
                         Some(ResourceId {
                             file: r.file,
@@ -530,7 +530,7 @@ impl Index {
             for same in top.chunk_by(|a, b| a.name == b.name) {
                 let [first, rest @ ..] = same else { continue };
                 for d in rest {
-                    let span = d.block.name_span;
+                    let span = d.block.name_span();
                     out.push((
                         d.file,
                         Diagnostic {
@@ -669,7 +669,7 @@ impl Index {
                 entry
                     .index
                     .attr(b, AttrKey::Title)
-                    .and_then(|a| match a.value {
+                    .and_then(|a| match a.value() {
                         AttrValue::Str(s) => Some(entry.index.str(s).to_string()),
                         _ => None,
                     }),
@@ -792,5 +792,5 @@ fn pos_in_block(b: &Block, byte: u32) -> Pos {
 
 /// The span of a block's header label, for diagnostics and go-to-definition.
 pub fn name_span(b: &Block) -> Span {
-    b.name_span
+    b.name_span()
 }

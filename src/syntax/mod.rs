@@ -148,10 +148,68 @@ pub struct Block {
     pub start: Pos,
     /// One past the closing `}` (or where recovery ended the block).
     pub end: Pos,
-    /// The label's span (the type identifier's span when anonymous): where go-to-definition lands.
-    pub name_span: Span,
-    /// This block's interesting attributes, in [`FileIndex::attrs`].
-    pub attrs: IdxRange,
+    /// The label's offset from `start` and its length (the type identifier's when
+    /// anonymous); see [`Block::name_span`].
+    label: (u16, u16),
+    /// This block's attributes: the first index in [`FileIndex::attrs`] and how many.
+    attrs_start: u32,
+    attrs_len: u8,
+}
+
+impl Block {
+    /// A block with no attributes yet; `name_span` is where go-to-definition lands.
+    pub fn new(
+        kind: Sym,
+        name: Sym,
+        role: BlockRole,
+        anonymous: bool,
+        parent: Option<BlockId>,
+        start: Pos,
+        name_span: Span,
+    ) -> Block {
+        // Labels sit on the header line, a few bytes after the type: offsets and lengths
+        // beyond 64 KiB are clamped rather than stored wide for every block.
+        let offset = name_span.start.saturating_sub(start.byte);
+        Block {
+            kind,
+            name,
+            role,
+            anonymous,
+            parent,
+            start,
+            end: start,
+            label: (
+                u16::try_from(offset).unwrap_or(u16::MAX),
+                u16::try_from(name_span.len()).unwrap_or(u16::MAX),
+            ),
+            attrs_start: 0,
+            attrs_len: 0,
+        }
+    }
+
+    /// The label's span (the type identifier's span when anonymous).
+    pub fn name_span(&self) -> Span {
+        let start = self.start.byte.saturating_add(u32::from(self.label.0));
+        Span {
+            start,
+            end: start.saturating_add(u32::from(self.label.1)),
+        }
+    }
+
+    /// This block's attributes, as a range of [`FileIndex::attrs`].
+    pub fn attrs(&self) -> IdxRange {
+        IdxRange {
+            start: self.attrs_start,
+            end: self.attrs_start + u32::from(self.attrs_len),
+        }
+    }
+
+    /// Records where this block's attributes are (at most 255: the scanner records each
+    /// key once per block, and there are fewer than 255 keys).
+    pub(crate) fn set_attrs(&mut self, range: IdxRange) {
+        self.attrs_start = range.start;
+        self.attrs_len = u8::try_from(range.len()).unwrap_or(u8::MAX);
+    }
 }
 
 /// The attributes the scanner records; every other attribute contributes references only.
@@ -207,15 +265,65 @@ impl AttrKey {
 }
 
 /// A recorded attribute: its key, the span of its value expression and what the scanner
-/// could read of it without evaluating anything.
+/// could read of it without evaluating anything ([`Attr::value`]).
+///
+/// Packed into 16 bytes (there are a few per resource): the value is stored as a tag, a
+/// 32-bit payload and a 16-bit length, and rebuilt by [`Attr::value`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attr {
-    /// Which attribute.
-    pub key: AttrKey,
     /// Span of the value expression (from its first to its last byte).
     pub span: Span,
-    /// The value, when it is a literal the scanner can read.
-    pub value: AttrValue,
+    payload: u32,
+    len: u16,
+    /// Which attribute.
+    pub key: AttrKey,
+    tag: u8,
+}
+
+impl Attr {
+    /// An attribute; a list longer than 65,535 entries is kept as an expression (span only).
+    pub fn new(key: AttrKey, span: Span, value: AttrValue) -> Attr {
+        let range = |tag: u8, r: IdxRange| match u16::try_from(r.len()) {
+            Ok(len) => (tag, r.start, len),
+            Err(_) => (7, 0, 0),
+        };
+        let (tag, payload, len) = match value {
+            AttrValue::Str(s) => (0, s.to_raw(), 0),
+            AttrValue::Text => (1, 0, 0),
+            AttrValue::Scalar(s) => (2, s.to_raw(), 0),
+            AttrValue::Tags(r) => range(3, r),
+            AttrValue::RefList(r) => range(4, r),
+            AttrValue::Ref(i) => (5, i, 0),
+            AttrValue::Expr(Some(s)) => (6, s.to_raw(), 0),
+            AttrValue::Expr(None) => (7, 0, 0),
+        };
+        Attr {
+            span,
+            payload,
+            len,
+            key,
+            tag,
+        }
+    }
+
+    /// What the scanner read of the value.
+    pub fn value(&self) -> AttrValue {
+        let range = IdxRange {
+            start: self.payload,
+            end: self.payload.saturating_add(u32::from(self.len)),
+        };
+        let sym = Sym::from_raw(self.payload);
+        match (self.tag, sym) {
+            (0, Some(s)) => AttrValue::Str(s),
+            (1, _) => AttrValue::Text,
+            (2, Some(s)) => AttrValue::Scalar(s),
+            (3, _) => AttrValue::Tags(range),
+            (4, _) => AttrValue::RefList(range),
+            (5, _) => AttrValue::Ref(self.payload),
+            (6, Some(s)) => AttrValue::Expr(Some(s)),
+            _ => AttrValue::Expr(None),
+        }
+    }
 }
 
 /// What the scanner knows of an attribute's value.
@@ -264,10 +372,45 @@ pub struct Reference {
     pub kind: Sym,
     /// The referred name.
     pub name: Sym,
-    /// True for `self.input.x` style references (scoped to the enclosing dashboard).
-    pub scoped: bool,
+    /// The owning block's index + 1 (0: none), with the top bit set for a `self.` reference.
+    owner: u32,
+}
+
+const SCOPED_BIT: u32 = 1 << 31;
+
+impl Reference {
+    /// A reference held by `block` (`None` in a variables file).
+    pub fn new(
+        span: Span,
+        module: Option<Sym>,
+        kind: Sym,
+        name: Sym,
+        scoped: bool,
+        block: Option<BlockId>,
+    ) -> Reference {
+        // Block indexes stay far below 2^31: a file would need billions of blocks.
+        let index = block.map(|b| b.index() as u32 + 1).unwrap_or(0) & !SCOPED_BIT;
+        Reference {
+            span,
+            module,
+            kind,
+            name,
+            owner: index | if scoped { SCOPED_BIT } else { 0 },
+        }
+    }
+
     /// The block whose attribute holds the reference (`None` in a variables file).
-    pub block: Option<BlockId>,
+    pub fn block(&self) -> Option<BlockId> {
+        match self.owner & !SCOPED_BIT {
+            0 => None,
+            n => Some(BlockId::new(n as usize - 1)),
+        }
+    }
+
+    /// True for `self.input.x` style references (scoped to the enclosing dashboard).
+    pub fn scoped(&self) -> bool {
+        self.owner & SCOPED_BIT != 0
+    }
 }
 
 /// How bad a diagnostic is.
@@ -336,7 +479,7 @@ impl FileIndex {
 
     /// The recorded attributes of a block.
     pub fn attrs_of(&self, block: &Block) -> &[Attr] {
-        self.attrs.get(block.attrs.range()).unwrap_or(&[])
+        self.attrs.get(block.attrs().range()).unwrap_or(&[])
     }
 
     /// A block's attribute by key.
@@ -346,7 +489,7 @@ impl FileIndex {
 
     /// The references written in a block's own attributes (not in nested blocks').
     pub fn refs_of(&self, block: BlockId) -> impl Iterator<Item = &Reference> {
-        self.refs.iter().filter(move |r| r.block == Some(block))
+        self.refs.iter().filter(move |r| r.block() == Some(block))
     }
 
     /// The references of a [`AttrValue::RefList`] or [`AttrValue::Ref`] value.
@@ -471,7 +614,7 @@ pub fn render(index: &FileIndex) -> String {
         );
         for a in index.attrs_of(b) {
             let _ = write!(out, " {}=", a.key.as_str());
-            match a.value {
+            match a.value() {
                 AttrValue::Str(s) => {
                     let _ = write!(out, "{:?}", index.str(s));
                 }
@@ -480,7 +623,7 @@ pub fn render(index: &FileIndex) -> String {
                 }
                 AttrValue::Tags(_) => {
                     let tags: Vec<String> = index
-                        .tag_list(&a.value)
+                        .tag_list(&a.value())
                         .iter()
                         .map(|t| format!("{}:{:?}", index.str(t.key), index.str(t.value)))
                         .collect();
@@ -488,7 +631,7 @@ pub fn render(index: &FileIndex) -> String {
                 }
                 AttrValue::RefList(_) | AttrValue::Ref(_) => {
                     let refs: Vec<String> = index
-                        .ref_list(&a.value)
+                        .ref_list(&a.value())
                         .iter()
                         .map(|r| render_ref(index, r))
                         .collect();
@@ -514,7 +657,7 @@ pub fn render(index: &FileIndex) -> String {
             render_ref(index, r),
             r.span.start,
             r.span.end,
-            r.block.map(|b| b.index() as i64).unwrap_or(-1)
+            r.block().map(|b| b.index() as i64).unwrap_or(-1)
         );
     }
     for d in &index.diagnostics {
@@ -532,7 +675,7 @@ pub fn render(index: &FileIndex) -> String {
 
 fn render_ref(index: &FileIndex, r: &Reference) -> String {
     let mut s = String::new();
-    if r.scoped {
+    if r.scoped() {
         s.push_str("self.");
     }
     if let Some(m) = r.module {

@@ -448,7 +448,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         };
         match tok {
             Ok(Tok::Eq) => self.attribute(name, span),
-            Ok(Tok::LBrace) => self.open_block(name, &[], span),
+            Ok(Tok::LBrace) => self.open_block(name, &[]),
             Ok(Tok::Quote) | Ok(Tok::Ident) => self.labels_then_block(name, tok, span),
             Ok(Tok::Newline) => {
                 self.error(
@@ -486,7 +486,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 },
                 Ok(Tok::Ident) => labels.push(span),
                 Ok(Tok::LBrace) => {
-                    self.open_block(name, &labels, span);
+                    self.open_block(name, &labels);
                     return;
                 }
                 Ok(Tok::Newline) | Ok(Tok::RBrace) => {
@@ -555,7 +555,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         None
     }
 
-    fn open_block(&mut self, kind_span: Span, labels: &[Span], lbrace: Span) {
+    fn open_block(&mut self, kind_span: Span, labels: &[Span]) {
         let kind_bytes = self.bytes(kind_span);
         let kind = self.intern_bytes(kind_bytes);
         let parent = self.s.open.last().map(|o| o.id);
@@ -602,18 +602,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
         }
         let start = self.lines.pos(kind_span.start as usize);
         let id = BlockId::new(self.s.blocks.len());
-        self.s.blocks.push(Block {
-            kind,
-            name,
-            role,
-            anonymous,
-            parent,
-            start,
-            end: start,
-            name_span,
-            attrs: IdxRange::default(),
-        });
-        let _ = lbrace;
+        self.s.blocks.push(Block::new(
+            kind, name, role, anonymous, parent, start, name_span,
+        ));
         self.s.open.push(Open {
             id,
             attrs_start: self.s.pending_attrs.len(),
@@ -718,7 +709,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         self.s.child_counts.truncate(open.counts_start);
         if let Some(b) = self.s.blocks.get_mut(open.id.index()) {
             b.end = end;
-            b.attrs = range;
+            b.set_attrs(range);
         }
     }
 
@@ -740,7 +731,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let name = self.s.strings.get(b.name).to_string();
         let span = Span {
             start: b.start.byte,
-            end: b.name_span.end.max(b.start.byte),
+            end: b.name_span().end.max(b.start.byte),
         };
         let what = if b.role == BlockRole::Resource || b.role == BlockRole::Member && kind != name {
             format!("`{kind} \"{name}\"`")
@@ -771,17 +762,15 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let local_name = self.intern_bytes(name_bytes);
             let start = self.lines.pos(name.start as usize);
             let id = BlockId::new(self.s.blocks.len());
-            self.s.blocks.push(Block {
+            self.s.blocks.push(Block::new(
                 kind,
-                name: local_name,
-                role: BlockRole::Local,
-                anonymous: false,
-                parent: owner,
+                local_name,
+                BlockRole::Local,
+                false,
+                owner,
                 start,
-                end: start,
-                name_span: name,
-                attrs: IdxRange::default(),
-            });
+                name,
+            ));
             (Some(id), None)
         } else {
             (owner, AttrKey::from_name(name_bytes))
@@ -808,11 +797,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             self.finish_local(owner, value_span.end as usize);
         } else if let Some(key) = key {
             let value = self.read_value(key, value_span);
-            self.s.pending_attrs.push(Attr {
-                key,
-                span: value_span,
-                value,
-            });
+            self.s.pending_attrs.push(Attr::new(key, value_span, value));
         }
     }
 
@@ -1341,17 +1326,17 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let name_sym = self.intern_bytes(name_bytes);
         self.lex = end_lex;
         let index = self.s.refs.len() as u32;
-        self.s.refs.push(Reference {
-            span: Span {
+        self.s.refs.push(Reference::new(
+            Span {
                 start: root.start,
                 end: name.end,
             },
             module,
             kind,
-            name: name_sym,
+            name_sym,
             scoped,
-            block: owner,
-        });
+            owner,
+        ));
         Some(index)
     }
 }

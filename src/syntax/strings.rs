@@ -20,6 +20,16 @@ impl Sym {
     pub fn index(self) -> usize {
         self.0.get() as usize - 1
     }
+
+    /// The symbol as a non-zero `u32`, for packed storage.
+    pub(crate) fn to_raw(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The symbol of [`Sym::to_raw`]'s value (`None` for 0).
+    pub(crate) fn from_raw(raw: u32) -> Option<Sym> {
+        NonZeroU32::new(raw).map(Sym)
+    }
 }
 
 /// A frozen table of strings: one text buffer and one end offset per string.
