@@ -278,7 +278,7 @@ fn resource(
     .and_then(|p| index.qualified_name(p));
     Some(ResourceDump {
         kind: file.str(b.kind).to_string(),
-        name: file.str(b.name).to_string(),
+        name: file.block_name(id.block).into_owned(),
         qualified_name: index.qualified_name(id)?,
         title,
         title_expr,

@@ -240,10 +240,11 @@ impl Index {
         Some(f.index.str(f.index.block(id.block)?.kind))
     }
 
-    /// A resource's short name (label, anonymous name or local name).
-    pub fn name_of(&self, id: ResourceId) -> Option<&str> {
+    /// A resource's short name (label, generated anonymous name or local name).
+    pub fn name_of(&self, id: ResourceId) -> Option<std::borrow::Cow<'_, str>> {
         let f = self.file(id.file)?;
-        Some(f.index.str(f.index.block(id.block)?.name))
+        f.index.block(id.block)?;
+        Some(f.index.block_name(id.block))
     }
 
     /// The mod a file belongs to.
@@ -262,7 +263,7 @@ impl Index {
         let b = f.index.block(id.block)?;
         let module = &self.mods.get(f.module.0 as usize)?.name;
         let kind = f.index.str(b.kind);
-        let name = f.index.str(b.name);
+        let name = f.index.block_name(id.block);
         Some(match kind {
             "mod" => format!("mod.{name}"),
             _ => format!("{module}.{}.{name}", reference_kind(kind)),
@@ -271,14 +272,14 @@ impl Index {
 
     /// Finds resources by mod, kind (as a reference spells it) and name.
     pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> Vec<ResourceId> {
-        let hash = name_hash(module, kind, name);
+        let hash = name_hash(module, kind, &name);
         equal_range(&self.by_name, hash)
             .iter()
             .map(|(_, id)| *id)
             .filter(|id| {
                 self.mod_of(*id) == Some(module)
                     && self.kind_of(*id).map(reference_kind) == Some(kind)
-                    && self.name_of(*id) == Some(name)
+                    && self.name_of(*id).as_deref() == Some(name)
             })
             .collect()
     }
@@ -309,7 +310,7 @@ impl Index {
 
     fn mod_resource_named(&self, name: &str) -> Option<ResourceId> {
         self.resources_of_type("mod")
-            .find(|r| self.name_of(*r) == Some(name))
+            .find(|r| self.name_of(*r).as_deref() == Some(name))
     }
 
     /// A mod by the name in its `mod` block (the root mod wins a tie).
@@ -349,7 +350,7 @@ impl Index {
         ) else {
             return Vec::new();
         };
-        let hash = name_hash(module, kind, name);
+        let hash = name_hash(module, kind, &name);
         equal_range(self.referrer_map(), hash)
             .iter()
             .map(|(_, r)| *r)
@@ -582,7 +583,8 @@ impl Index {
             .enumerate()
             .filter(|(_, b)| is_indexed(b))
             .map(|(i, b)| {
-                let hash = name_hash(entry.module, reference_kind(fi.str(b.kind)), fi.str(b.name));
+                let name = fi.block_name(BlockId::new(i));
+                let hash = name_hash(entry.module, reference_kind(fi.str(b.kind)), &name);
                 (
                     hash,
                     ResourceId {

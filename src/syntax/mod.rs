@@ -133,9 +133,10 @@ pub enum BlockRole {
 pub struct Block {
     /// The block type (`control`, `card`, `param`, `local`, ...).
     pub kind: Sym,
-    /// The label (labels joined with `.` when there are several), the Powerpipe anonymous
-    /// name for an unlabelled nested resource, the attribute name for a local, or the type
-    /// itself for an unlabelled member block.
+    /// The label (labels joined with `.` when there are several), the attribute name for a
+    /// local, the type itself for an unlabelled member block, or for an unlabelled nested
+    /// resource `TYPE_N`, the last part of its Powerpipe name (see
+    /// [`FileIndex::block_name`] for the whole name).
     pub name: Sym,
     /// What the block is to Powerpipe.
     pub role: BlockRole,
@@ -477,6 +478,50 @@ impl FileIndex {
         self.blocks.get(id.index())
     }
 
+    /// A block's name. For an unlabelled nested resource this is Powerpipe's generated name,
+    /// `PARENTTYPE_PARENTNAME_anonymous_TYPE_N` (`.` in the parent's part replaced by `_`),
+    /// built from the chain of unlabelled ancestors up to the first labelled one.
+    ///
+    /// Powerpipe's names grow with every level, so past [`MAX_ANONYMOUS_DEPTH`] unlabelled
+    /// levels (no real mod comes close) the name is `TOPTYPE_TOPNAME_deep_anonymous_TYPE_B`
+    /// with `B` the block's position in the file: bounded and still unique in the mod.
+    pub fn block_name(&self, id: BlockId) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        let Some(b) = self.block(id) else {
+            return Cow::Borrowed("");
+        };
+        if !is_generated_name(b) {
+            return Cow::Borrowed(self.str(b.name));
+        }
+        // The chain of unlabelled resources from `id` up, and the labelled block above it.
+        let mut chain = vec![b];
+        let mut top = b;
+        while let Some(parent) = top.parent.and_then(|p| self.block(p)) {
+            top = parent;
+            if !is_generated_name(parent) {
+                break;
+            }
+            chain.push(parent);
+        }
+        let top_prefix = format!("{}_{}", self.str(top.kind), self.str(top.name)).replace('.', "_");
+        if chain.len() > MAX_ANONYMOUS_DEPTH {
+            return Cow::Owned(format!(
+                "{top_prefix}_deep_anonymous_{}_{}",
+                self.str(b.kind),
+                id.index()
+            ));
+        }
+        let mut prefix = top_prefix;
+        let mut name = String::new();
+        for (i, link) in chain.iter().rev().enumerate() {
+            name = format!("{prefix}_anonymous_{}", self.str(link.name));
+            if i + 1 < chain.len() {
+                prefix = format!("{}_{name}", self.str(link.kind));
+            }
+        }
+        Cow::Owned(name)
+    }
+
     /// The recorded attributes of a block.
     pub fn attrs_of(&self, block: &Block) -> &[Attr] {
         self.attrs.get(block.attrs().range()).unwrap_or(&[])
@@ -546,6 +591,16 @@ impl FileIndex {
     }
 }
 
+/// How many unlabelled nested levels get Powerpipe's full generated names (see
+/// [`FileIndex::block_name`]).
+pub const MAX_ANONYMOUS_DEPTH: usize = 32;
+
+/// True for a block whose name is generated from its parent's (an unlabelled nested
+/// resource).
+fn is_generated_name(b: &Block) -> bool {
+    b.anonymous && b.role == BlockRole::Resource && b.parent.is_some()
+}
+
 /// Block types that are resources when nested inside another resource (dashboard
 /// components and the resources a dashboard may embed). Every other nested block type is a
 /// [`BlockRole::Member`] of its parent.
@@ -605,7 +660,7 @@ pub fn render(index: &FileIndex) -> String {
             "",
             b.role,
             index.str(b.kind),
-            index.str(b.name),
+            index.block_name(BlockId::new(i)),
             b.start.line,
             b.start.column,
             b.end.line,

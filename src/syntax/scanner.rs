@@ -29,10 +29,6 @@ use super::{
 /// At most this many diagnostics per file; then one saying the rest were suppressed.
 const MAX_DIAGNOSTICS: usize = 100;
 
-/// Longest parent name an anonymous name is built from in full (real mods stay far below:
-/// five levels of dashboard nesting make names of about 300 bytes).
-const MAX_ANONYMOUS_PREFIX: usize = 1024;
-
 /// Scans one file. Never panics, always terminates, whatever the bytes.
 pub fn scan(src: &[u8]) -> FileIndex {
     scan_with(src, &mut Scratch::default())
@@ -632,42 +628,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
         self.intern(&joined)
     }
 
-    /// Powerpipe's name for an unlabelled nested resource:
-    /// `PARENTTYPE_PARENTNAME_anonymous_TYPE_N` with `.` in the parent's name replaced by `_`
-    /// and `N` the number of earlier resource children of the same type.
+    /// The stored part of an unlabelled nested resource's name: `TYPE_N`, with `N` the
+    /// number of earlier resource children of the same type (labelled ones included, as
+    /// Powerpipe counts). The full name is built from the parent chain by
+    /// [`FileIndex::block_name`], so the index does not hold one long string per block.
     fn anonymous_name(&mut self, kind: Sym, kind_bytes: &[u8]) -> Sym {
         let n = self.child_count(kind);
-        let Some(parent) = self
-            .s
-            .open
-            .last()
-            .and_then(|o| self.s.blocks.get(o.id.index()))
-        else {
-            return kind;
-        };
-        let parent_name = self.s.strings.get(parent.name);
-        let mut name = String::new();
-        if parent_name.len() > MAX_ANONYMOUS_PREFIX {
-            // Powerpipe's names grow with depth, so thousands of nested blocks would cost
-            // gigabytes of names; past any real mod's depth the prefix is cut (keeping its
-            // start and the parent's block number, which keeps names unique).
-            let mut cut = MAX_ANONYMOUS_PREFIX;
-            while !parent_name.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            name.push_str(self.s.strings.get(parent.kind));
-            name.push('_');
-            name.push_str(&parent_name[..cut]);
-            name.push_str("_cut");
-            name.push_str(&self.s.open.last().map(|o| o.id.index()).unwrap_or(0).to_string());
-        } else {
-            name.push_str(self.s.strings.get(parent.kind));
-            name.push('_');
-            name.push_str(parent_name);
-        }
-        let mut name = name.replace('.', "_");
-        name.push_str("_anonymous_");
-        name.push_str(&String::from_utf8_lossy(kind_bytes));
+        let mut name = String::from_utf8_lossy(kind_bytes).into_owned();
         name.push('_');
         name.push_str(&n.to_string());
         self.intern(&name)
