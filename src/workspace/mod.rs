@@ -212,13 +212,25 @@ fn relative(root: &Path, path: &Path) -> String {
 /// Reads and scans every file (in parallel on the current rayon pool) and merges the
 /// results into an index, in path order.
 pub fn load(ws: &Workspace) -> (Index, LoadStats) {
+    thread_local! {
+        // One read buffer and one scan scratch per worker thread, kept across loads: a load
+        // then allocates about what the index keeps.
+        static BUFFERS: std::cell::RefCell<(Vec<u8>, Scratch)> =
+            std::cell::RefCell::new((Vec::new(), Scratch::default()));
+    }
     let scanned: Vec<(FileIndex, u64)> = ws
         .files
         .par_iter()
-        .map_init(
-            || (Vec::new(), Scratch::default()),
-            |(buf, scratch), f| read_and_scan(&f.path, buf, scratch),
-        )
+        .map(|f| {
+            BUFFERS.with(|b| match b.try_borrow_mut() {
+                Ok(mut b) => {
+                    let (buf, scratch) = &mut *b;
+                    read_and_scan(&f.path, buf, scratch)
+                }
+                // Only if a scan re-entered this thread's buffers (it cannot today).
+                Err(_) => read_and_scan(&f.path, &mut Vec::new(), &mut Scratch::default()),
+            })
+        })
         .collect();
     let mut index = Index::new();
     let mod_ids: Vec<ModId> = ws
