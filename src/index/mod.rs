@@ -272,7 +272,7 @@ impl Index {
 
     /// Finds resources by mod, kind (as a reference spells it) and name.
     pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> Vec<ResourceId> {
-        let hash = name_hash(module, kind, &name);
+        let hash = name_hash(module, kind, name);
         equal_range(&self.by_name, hash)
             .iter()
             .map(|(_, id)| *id)
