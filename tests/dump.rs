@@ -74,7 +74,8 @@ fn dump_is_the_same_whatever_the_thread_count() {
             .expect("thread pool");
         pool.install(|| {
             let (index, _) = workspace::load(&ws);
-            serde_json::to_string(&dump::dump(&index, &|rel| ws.read(rel))).expect("dump serialises")
+            serde_json::to_string(&dump::dump(&index, &|rel| ws.read(rel)))
+                .expect("dump serialises")
         })
     };
     let one = run(1);

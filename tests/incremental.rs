@@ -56,8 +56,7 @@ fn load(dir: &Path) -> Index {
 /// where the dump reads the text the index keeps as spans.
 fn observe(index: &Index, root: &Path) -> String {
     let read = |rel: &str| std::fs::read(root.join(rel)).ok();
-    let mut out =
-        serde_json::to_string_pretty(&dump::dump(index, &read)).expect("dump serialises");
+    let mut out = serde_json::to_string_pretty(&dump::dump(index, &read)).expect("dump serialises");
     let mut rows: Vec<String> = index
         .resources()
         .map(|id| {
@@ -94,7 +93,11 @@ fn edit_and_compare(m: &TempMod, index: &mut Index, rel: &str, edit: impl Fn(&st
     let id = index.file_by_path(rel).expect("file is indexed");
     index.replace_file(id, syntax::scan(new.as_bytes()));
     let fresh = load(&m.0);
-    assert_eq!(observe(index, &m.0), observe(&fresh, &m.0), "after editing {rel}");
+    assert_eq!(
+        observe(index, &m.0),
+        observe(&fresh, &m.0),
+        "after editing {rel}"
+    );
 }
 
 #[test]

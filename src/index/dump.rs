@@ -265,10 +265,11 @@ fn resource(
         Some(names) => (names, None),
         None => (
             Vec::new(),
-            file.attr(b, AttrKey::Children).and_then(|a| match a.value() {
-                AttrValue::Expr(Some(s)) => Some(file.str(s).to_string()),
-                _ => None,
-            }),
+            file.attr(b, AttrKey::Children)
+                .and_then(|a| match a.value() {
+                    AttrValue::Expr(Some(s)) => Some(file.str(s).to_string()),
+                    _ => None,
+                }),
         ),
     };
     let parent = match index.parent(id) {

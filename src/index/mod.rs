@@ -15,8 +15,6 @@
 
 pub mod dump;
 
-use std::hash::{Hash, Hasher};
-
 use crate::syntax::{
     AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity,
     Span,
@@ -578,12 +576,13 @@ impl Index {
             return Vec::new();
         };
         let fi = &entry.index;
+        let mut name = String::new();
         fi.blocks
             .iter()
             .enumerate()
             .filter(|(_, b)| is_indexed(b))
             .map(|(i, b)| {
-                let name = fi.block_name(BlockId::new(i));
+                fi.write_block_name(BlockId::new(i), &mut name);
                 let hash = name_hash(entry.module, reference_kind(fi.str(b.kind)), &name);
                 (
                     hash,
@@ -642,12 +641,13 @@ impl Index {
 
     /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
     fn rebuild(&mut self) {
+        use rayon::prelude::*;
         let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
-        let mut by_name = Vec::new();
-        for id in ids {
-            by_name.extend(self.name_entries(id));
-        }
-        by_name.sort_unstable();
+        let mut by_name: Vec<(u32, ResourceId)> = ids
+            .par_iter()
+            .flat_map_iter(|&id| self.name_entries(id))
+            .collect();
+        by_name.par_sort_unstable();
         by_name.shrink_to_fit();
         self.by_name = by_name;
         self.referrers = std::sync::OnceLock::new();
@@ -713,12 +713,21 @@ struct Definition<'a> {
 /// The hash the maps are keyed by. `DefaultHasher::new()` has fixed keys, so the order of
 /// the maps (and so every output) is the same from run to run.
 fn name_hash(module: ModId, kind: &str, name: &str) -> u32 {
-    let mut h = std::hash::DefaultHasher::new();
-    module.hash(&mut h);
-    kind.hash(&mut h);
-    name.hash(&mut h);
+    // FNV-1a: fast on short names and fixed, so map order is the same from run to run.
     // 32 bits keep the map at 12 bytes an entry; collisions only cost a comparison.
-    (h.finish() >> 32) as u32
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in module
+        .0
+        .to_le_bytes()
+        .iter()
+        .chain(kind.as_bytes())
+        .chain(&[0xff])
+        .chain(name.as_bytes())
+    {
+        h = (h ^ u64::from(byte)).wrapping_mul(PRIME);
+    }
+    (h ^ (h >> 32)) as u32
 }
 
 /// The entries of a sorted map with this hash.

@@ -487,39 +487,69 @@ impl FileIndex {
     /// with `B` the block's position in the file: bounded and still unique in the mod.
     pub fn block_name(&self, id: BlockId) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
-        let Some(b) = self.block(id) else {
-            return Cow::Borrowed("");
-        };
+        match self.block(id) {
+            Some(b) if is_generated_name(b) => {
+                let mut name = String::new();
+                self.write_block_name(id, &mut name);
+                Cow::Owned(name)
+            }
+            Some(b) => Cow::Borrowed(self.str(b.name)),
+            None => Cow::Borrowed(""),
+        }
+    }
+
+    /// Writes [`FileIndex::block_name`] into `out` (cleared first), without allocating
+    /// when `out` has room: for loops over every block.
+    pub fn write_block_name(&self, id: BlockId, out: &mut String) {
+        out.clear();
+        let Some(b) = self.block(id) else { return };
         if !is_generated_name(b) {
-            return Cow::Borrowed(self.str(b.name));
+            out.push_str(self.str(b.name));
+            return;
         }
-        // The chain of unlabelled resources from `id` up, and the labelled block above it.
-        let mut chain = vec![b];
-        let mut top = b;
-        while let Some(parent) = top.parent.and_then(|p| self.block(p)) {
-            top = parent;
-            if !is_generated_name(parent) {
-                break;
+        // The unlabelled chain from `b` up (bottom first), and the labelled block above it.
+        let mut chain = [b; MAX_ANONYMOUS_DEPTH];
+        let mut len = 0;
+        let mut cur = b;
+        let labelled = loop {
+            if len == MAX_ANONYMOUS_DEPTH {
+                // Deeper than any real mod: a bounded name, unique by block position.
+                let mut top = cur;
+                while let Some(p) = top.parent.and_then(|p| self.block(p)) {
+                    top = p;
+                }
+                push_underscored(out, self.str(top.kind));
+                out.push('_');
+                push_underscored(out, self.str(top.name));
+                out.push_str("_deep_anonymous_");
+                out.push_str(self.str(b.kind));
+                out.push('_');
+                out.push_str(&id.index().to_string());
+                return;
             }
-            chain.push(parent);
-        }
-        let top_prefix = format!("{}_{}", self.str(top.kind), self.str(top.name)).replace('.', "_");
-        if chain.len() > MAX_ANONYMOUS_DEPTH {
-            return Cow::Owned(format!(
-                "{top_prefix}_deep_anonymous_{}_{}",
-                self.str(b.kind),
-                id.index()
-            ));
-        }
-        let mut prefix = top_prefix;
-        let mut name = String::new();
-        for (i, link) in chain.iter().rev().enumerate() {
-            name = format!("{prefix}_anonymous_{}", self.str(link.name));
-            if i + 1 < chain.len() {
-                prefix = format!("{}_{name}", self.str(link.kind));
+            chain[len] = cur;
+            len += 1;
+            match cur.parent.and_then(|p| self.block(p)) {
+                Some(p) if is_generated_name(p) => cur = p,
+                other => break other,
             }
+        };
+        // name(x) = PARENTKIND_name(parent)_anonymous_SUFFIX, unrolled: the kinds of the
+        // unlabelled ancestors nearest first, the labelled ancestor, then every suffix from
+        // the top down.
+        for link in &chain[1..len] {
+            out.push_str(self.str(link.kind));
+            out.push('_');
         }
-        Cow::Owned(name)
+        if let Some(top) = labelled {
+            push_underscored(out, self.str(top.kind));
+            out.push('_');
+            push_underscored(out, self.str(top.name));
+        }
+        for link in chain[..len].iter().rev() {
+            out.push_str("_anonymous_");
+            out.push_str(self.str(link.name));
+        }
     }
 
     /// The recorded attributes of a block.
@@ -594,6 +624,16 @@ impl FileIndex {
 /// How many unlabelled nested levels get Powerpipe's full generated names (see
 /// [`FileIndex::block_name`]).
 pub const MAX_ANONYMOUS_DEPTH: usize = 32;
+
+/// Appends `s` with `.` replaced by `_` (Powerpipe's rule for a parent's name).
+fn push_underscored(out: &mut String, s: &str) {
+    for piece in s.split('.').enumerate() {
+        if piece.0 > 0 {
+            out.push('_');
+        }
+        out.push_str(piece.1);
+    }
+}
 
 /// True for a block whose name is generated from its parent's (an unlabelled nested
 /// resource).

@@ -142,6 +142,8 @@ struct Heredoc {
     /// True when the next byte to read starts a line (where the marker may stand).
     at_line_start: bool,
     interpolated: bool,
+    /// The closing line once found: where it starts and where its marker ends.
+    closing: Option<(u32, u32)>,
 }
 
 /// One shallow piece of an attribute value, for reading literals: only tokens at bracket
@@ -387,6 +389,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
     fn check_utf8(&mut self) {
         // Every bad sequence is reported (capped like all diagnostics): a file with a few
         // stray Latin-1 bytes should show each one.
+        // The SIMD validator answers the common case (valid) several times faster than
+        // std; only an invalid file takes the slower path that locates each bad sequence.
+        if simdutf8::basic::from_utf8(self.src).is_ok() {
+            return;
+        }
         let mut from = 0;
         while let Err(e) = std::str::from_utf8(&self.src[from..]) {
             let at = from + e.valid_up_to();
@@ -531,15 +538,20 @@ impl<'s, 'a> Scanner<'s, 'a> {
     fn label_string(&mut self, quote: Span) -> Option<Span> {
         let start = quote.end as usize;
         let mut i = start;
-        while i < self.src.len() {
+        loop {
+            let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &self.src[i.min(self.src.len())..])
+            else {
+                i = self.src.len();
+                break;
+            };
+            i += k;
             match self.src[i] {
                 b'"' => {
                     self.seek(i + 1);
                     return Some(Span::new(start, i));
                 }
                 b'\\' => i += 2,
-                b'\n' => break,
-                _ => i += 1,
+                _ => break,
             }
         }
         let end = i.min(self.src.len());
@@ -1042,9 +1054,35 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let from = self.lex.span().end;
         let src = self.src;
         let mut i = from;
+        // Strings are read a run at a time: the next quote, backslash or line end, and the
+        // first `$` or `%` before it (titles and descriptions are long and plain).
         while i < src.len() {
-            match src[i] {
-                b'"' => {
+            let stop = memchr::memchr3(b'"', b'\\', b'\n', &src[i..])
+                .map(|k| i + k)
+                .unwrap_or(src.len());
+            let mut k = i;
+            while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..stop]) {
+                let at = k + off;
+                let c = src[at];
+                match (src.get(at + 1), src.get(at + 2)) {
+                    (Some(&d), Some(b'{')) if d == c => k = at + 3,
+                    (Some(b'{'), _) => {
+                        if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
+                            *interpolated = true;
+                        }
+                        self.push_frame(Frame::Interp);
+                        self.seek(at + 2);
+                        return at as u32 + 2;
+                    }
+                    _ => k = at + 1,
+                }
+                if k >= stop {
+                    break;
+                }
+            }
+            i = stop;
+            match src.get(i) {
+                Some(b'"') => {
                     self.pop_frame();
                     self.seek(i + 1);
                     self.string_done(
@@ -1056,21 +1094,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     );
                     return i as u32 + 1;
                 }
-                b'\\' => i += 2,
-                b'\n' => break,
-                c @ (b'$' | b'%') => match (src.get(i + 1), src.get(i + 2)) {
-                    (Some(&d), Some(b'{')) if d == c => i += 3,
-                    (Some(b'{'), _) => {
-                        if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
-                            *interpolated = true;
-                        }
-                        self.push_frame(Frame::Interp);
-                        self.seek(i + 2);
-                        return i as u32 + 2;
-                    }
-                    _ => i += 1,
-                },
-                _ => i += 1,
+                Some(b'\\') => i += 2,
+                _ => break,
             }
         }
         // Unterminated: HCL strings cannot span lines, so the string ends at the line end.
@@ -1153,6 +1178,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             body_start: line_end as u32 + 1,
             at_line_start: true,
             interpolated: false,
+            closing: None,
         }));
     }
 
@@ -1160,62 +1186,53 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// interpolation. Returns the offset reached when the heredoc ended.
     fn heredoc_text(&mut self, mut h: Heredoc, literals: bool) -> Option<u32> {
         let src = self.src;
-        let marker = self.bytes(h.marker);
-        let mut i = self.lex.span().end.max(h.body_start as usize);
-        let mut at_line_start = h.at_line_start;
-        loop {
-            if i > src.len() {
-                break;
-            }
-            let line_end = memchr::memchr(b'\n', &src[i..])
-                .map(|k| i + k)
-                .unwrap_or(src.len());
-            if at_line_start && closes_heredoc(&src[i..line_end], marker) {
-                let marker_end =
-                    i + memchr::memmem::find(&src[i..line_end], marker).unwrap_or(0) + marker.len();
-                self.pop_frame();
-                self.seek(marker_end);
-                self.string_done(
-                    Span::new(h.body_start as usize, i),
-                    h.interpolated,
-                    true,
-                    h.flush,
-                    literals,
-                );
-                return Some(marker_end as u32);
-            }
-            // Look for `${` / `%{` in the rest of this line.
-            let mut k = i;
-            while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..line_end]) {
-                let at = k + off;
-                let c = src[at];
-                match (src.get(at + 1), src.get(at + 2)) {
-                    (Some(&d), Some(b'{')) if d == c => k = at + 3,
-                    (Some(b'{'), _) => {
-                        h.interpolated = true;
-                        h.at_line_start = false;
-                        if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
-                            *top = h;
-                        }
-                        self.push_frame(Frame::Interp);
-                        self.seek(at + 2);
-                        return None;
+        let from = self.lex.span().end.max(h.body_start as usize);
+        // Heredocs are most of a mod's bytes (SQL), so this is two SIMD searches over the
+        // body rather than a walk line by line: where the closing line is, then whether an
+        // interpolation starts before it. The closing line found is kept for the text after
+        // an interpolation.
+        let closing = match h.closing {
+            Some(c) if c.0 as usize >= from => Some(c),
+            _ => closing_line(src, from, h.at_line_start, self.bytes(h.marker)),
+        };
+        h.closing = closing;
+        let limit = closing.map(|c| c.0 as usize).unwrap_or(src.len());
+        let mut k = from;
+        while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..limit]) {
+            let at = k + off;
+            let c = src[at];
+            match (src.get(at + 1), src.get(at + 2)) {
+                (Some(&d), Some(b'{')) if d == c => k = at + 3,
+                (Some(b'{'), _) => {
+                    h.interpolated = true;
+                    h.at_line_start = false;
+                    if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
+                        *top = h;
                     }
-                    _ => k = at + 1,
+                    self.push_frame(Frame::Interp);
+                    self.seek(at + 2);
+                    return None;
                 }
-                if k >= line_end {
-                    break;
-                }
+                _ => k = at + 1,
             }
-            if line_end >= src.len() {
+            if k >= limit {
                 break;
             }
-            i = line_end + 1;
-            at_line_start = true;
         }
         self.pop_frame();
-        self.unterminated_heredoc(h.token);
-        None
+        let Some((line_start, marker_end)) = closing else {
+            self.unterminated_heredoc(h.token);
+            return None;
+        };
+        self.seek(marker_end as usize);
+        self.string_done(
+            Span::new(h.body_start as usize, line_start as usize),
+            h.interpolated,
+            true,
+            h.flush,
+            literals,
+        );
+        Some(marker_end)
     }
 
     /// Recovery for a heredoc whose marker never comes: it ends at the next line that
@@ -1396,6 +1413,32 @@ fn literal_ref_list(atoms: &[Atom]) -> Option<AttrValue> {
     let start = first.unwrap_or(0);
     let end = if first.is_some() { last + 1 } else { 0 };
     Some(AttrValue::RefList(IdxRange { start, end }))
+}
+
+/// The first line at or after `from` that closes a heredoc with `marker`: its start and the
+/// end of its marker. When `from` is mid-line (after an interpolation), that line cannot
+/// close it.
+fn closing_line(src: &[u8], from: usize, at_line_start: bool, marker: &[u8]) -> Option<(u32, u32)> {
+    if marker.is_empty() {
+        return None;
+    }
+    let body = src.get(from..)?;
+    for hit in memchr::memmem::find_iter(body, marker) {
+        let at = from + hit;
+        let line_start = memchr::memrchr(b'\n', &src[from..at])
+            .map(|i| from + i + 1)
+            .unwrap_or(from);
+        if line_start == from && !at_line_start {
+            continue;
+        }
+        let line_end = memchr::memchr(b'\n', &src[at..])
+            .map(|i| at + i)
+            .unwrap_or(src.len());
+        if closes_heredoc(&src[line_start..line_end], marker) {
+            return Some((line_start as u32, (at + marker.len()) as u32));
+        }
+    }
+    None
 }
 
 /// True if `line` is a heredoc's closing line: optional indentation, the marker, optional

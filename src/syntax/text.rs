@@ -193,7 +193,9 @@ pub fn decode_literal(written: &[u8]) -> String {
         decode_string_literal(body, &mut out);
     } else if let Some(rest) = written.strip_prefix(b"<<") {
         let flush = rest.first() == Some(&b'-');
-        let body_start = memchr::memchr(b'\n', rest).map(|i| i + 1).unwrap_or(rest.len());
+        let body_start = memchr::memchr(b'\n', rest)
+            .map(|i| i + 1)
+            .unwrap_or(rest.len());
         // The body ends where the closing marker's line starts.
         let body = &rest[body_start..];
         let body_end = memchr::memrchr(b'\n', body).map(|i| i + 1).unwrap_or(0);
@@ -258,7 +260,10 @@ mod tests {
     #[test]
     fn literals_as_written() {
         assert_eq!(decode_literal(br#""a\"b""#), "a\"b");
-        assert_eq!(decode_literal(b"<<-EOT\n    x\n      y\n    EOT"), "x\n  y\n");
+        assert_eq!(
+            decode_literal(b"<<-EOT\n    x\n      y\n    EOT"),
+            "x\n  y\n"
+        );
         assert_eq!(decode_literal(b"<<EOT\r\nraw\r\nEOT"), "raw\n");
         assert_eq!(decode_literal(b"plain"), "plain");
     }

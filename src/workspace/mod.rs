@@ -232,6 +232,7 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
             })
         })
         .collect();
+    let scanned_at = std::time::Instant::now();
     let mut index = Index::new();
     let mod_ids: Vec<ModId> = ws
         .mods
@@ -247,6 +248,10 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
         batch.push((f.rel.clone(), module, file_index));
     }
     index.add_files(batch);
+    tracing::debug!(
+        merge_ms = scanned_at.elapsed().as_secs_f64() * 1e3,
+        "index merged"
+    );
     (index, stats)
 }
 
