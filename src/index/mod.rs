@@ -422,20 +422,17 @@ impl Index {
         let Some(f) = self.file(id.file) else {
             return Vec::new();
         };
-        let Some(b) = f.index.block(id.block) else {
-            return Vec::new();
-        };
-        // Children follow their parent in pre-order and end before the parent does.
-        let first = id.block.index() + 1;
-        f.index.blocks[first.min(f.index.blocks.len())..]
-            .iter()
-            .enumerate()
-            .take_while(|(_, c)| c.start.byte < b.end.byte || c.start.byte == b.start.byte)
-            .filter(|(_, c)| c.parent == Some(id.block) && c.role == BlockRole::Resource)
-            .filter(|(_, c)| !matches!(f.index.str(c.kind), "with" | "category"))
-            .map(|(i, _)| ResourceId {
+        f.index
+            .child_blocks(id.block)
+            .filter(|c| {
+                f.index.block(*c).is_some_and(|c| {
+                    c.role == BlockRole::Resource
+                        && !matches!(f.index.str(c.kind), "with" | "category")
+                })
+            })
+            .map(|block| ResourceId {
                 file: id.file,
-                block: BlockId::new(first + i),
+                block,
             })
             .collect()
     }

@@ -552,6 +552,24 @@ impl FileIndex {
         }
     }
 
+    /// The blocks directly inside `id`, in order. Blocks are in pre-order with strictly
+    /// increasing starts, so each child's subtree is skipped with a binary search: this
+    /// costs the number of children, not of descendants.
+    pub fn child_blocks(&self, id: BlockId) -> impl Iterator<Item = BlockId> + '_ {
+        let end = self.block(id).map(|b| b.end.byte).unwrap_or(0);
+        let mut next = id.index() + 1;
+        std::iter::from_fn(move || {
+            let c = self.blocks.get(next)?;
+            if c.start.byte >= end || c.parent != Some(id) {
+                return None;
+            }
+            let child = BlockId::new(next);
+            let after = self.blocks[next + 1..].partition_point(|d| d.start.byte < c.end.byte);
+            next = next + 1 + after;
+            Some(child)
+        })
+    }
+
     /// The recorded attributes of a block.
     pub fn attrs_of(&self, block: &Block) -> &[Attr] {
         self.attrs.get(block.attrs().range()).unwrap_or(&[])
