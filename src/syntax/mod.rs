@@ -687,7 +687,31 @@ pub const NESTED_RESOURCE_TYPES: &[&str] = &[
 
 /// True if a nested block of this type is a resource.
 pub fn is_nested_resource_type(kind: &[u8]) -> bool {
-    NESTED_RESOURCE_TYPES.iter().any(|t| t.as_bytes() == kind)
+    // A `match` compiles to a length switch and one comparison: this runs for every
+    // identifier in an expression. `NESTED_RESOURCE_TYPES` lists the same words (tested).
+    matches!(
+        kind,
+        b"benchmark"
+            | b"card"
+            | b"category"
+            | b"chart"
+            | b"container"
+            | b"control"
+            | b"dashboard"
+            | b"detection"
+            | b"detection_benchmark"
+            | b"edge"
+            | b"flow"
+            | b"graph"
+            | b"hierarchy"
+            | b"image"
+            | b"input"
+            | b"node"
+            | b"query"
+            | b"table"
+            | b"text"
+            | b"with"
+    )
 }
 
 /// Names that start a reference traversal on their own (besides a dependency mod's name
@@ -803,3 +827,17 @@ fn render_ref(index: &FileIndex, r: &Reference) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod type_list_tests {
+    use super::*;
+
+    #[test]
+    fn the_type_match_and_the_list_agree() {
+        for t in NESTED_RESOURCE_TYPES {
+            assert!(is_nested_resource_type(t.as_bytes()), "{t}");
+        }
+        assert!(!is_nested_resource_type(b"param"));
+        assert!(!is_nested_resource_type(b"locals"));
+    }
+}

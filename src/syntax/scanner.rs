@@ -65,6 +65,8 @@ pub struct Scratch {
     frames: Vec<Frame>,
     atoms: Vec<Atom>,
     text: String,
+    /// The searcher for the last heredoc marker seen.
+    marker_finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl Scratch {
@@ -188,6 +190,8 @@ struct Scanner<'s, 'a> {
     /// Whether literal strings of the current attribute are decoded and interned, or only
     /// recognised (`Atom::Str(None)`).
     decode: bool,
+    /// The file as text, when it is valid UTF-8.
+    text: Option<&'s str>,
     s: &'a mut Scratch,
 }
 
@@ -212,6 +216,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             brackets: 0,
             interps: 0,
             decode: true,
+            text: None,
             s,
         }
     }
@@ -265,6 +270,15 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
+        // Slices of a file already validated as UTF-8 need no second check: find the slice
+        // in the file's `&str` (a pointer difference, no `unsafe`; `str::get` still checks
+        // the boundaries).
+        if let Some(text) = self.text {
+            let offset = (bytes.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
+            if let Some(s) = text.get(offset..offset.wrapping_add(bytes.len())) {
+                return self.s.strings.intern(s);
+            }
+        }
         match std::str::from_utf8(bytes) {
             Ok(s) => self.s.strings.intern(s),
             Err(_) => {
@@ -391,7 +405,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
         // stray Latin-1 bytes should show each one.
         // The SIMD validator answers the common case (valid) several times faster than
         // std; only an invalid file takes the slower path that locates each bad sequence.
-        if simdutf8::basic::from_utf8(self.src).is_ok() {
+        if let Ok(text) = simdutf8::basic::from_utf8(self.src) {
+            self.text = Some(text);
             return;
         }
         let mut from = 0;
@@ -1193,7 +1208,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
         // an interpolation.
         let closing = match h.closing {
             Some(c) if c.0 as usize >= from => Some(c),
-            _ => closing_line(src, from, h.at_line_start, self.bytes(h.marker)),
+            _ => closing_line(
+                src,
+                from,
+                h.at_line_start,
+                self.bytes(h.marker),
+                &mut self.s.marker_finder,
+            ),
         };
         h.closing = closing;
         let limit = closing.map(|c| c.0 as usize).unwrap_or(src.len());
@@ -1268,6 +1289,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// `[0]`, ...) is walked by the caller like any tokens.
     fn reference(&mut self, root: Span, owner: Option<BlockId>) -> Option<u32> {
         let root_bytes = self.bytes(root);
+        // Most identifiers in expressions are keys and function names: a traversal needs a
+        // `.` next (HCL allows blanks before it, which take the slow path below).
+        if !matches!(self.src.get(root.end as usize), Some(b'.' | b' ' | b'\t')) {
+            return None;
+        }
         let mut ahead = self.lex.clone();
         if self.back.is_some() {
             return None;
@@ -1418,12 +1444,24 @@ fn literal_ref_list(atoms: &[Atom]) -> Option<AttrValue> {
 /// The first line at or after `from` that closes a heredoc with `marker`: its start and the
 /// end of its marker. When `from` is mid-line (after an interpolation), that line cannot
 /// close it.
-fn closing_line(src: &[u8], from: usize, at_line_start: bool, marker: &[u8]) -> Option<(u32, u32)> {
+fn closing_line(
+    src: &[u8],
+    from: usize,
+    at_line_start: bool,
+    marker: &[u8],
+    finder: &mut Option<memchr::memmem::Finder<'static>>,
+) -> Option<(u32, u32)> {
     if marker.is_empty() {
         return None;
     }
     let body = src.get(from..)?;
-    for hit in memchr::memmem::find_iter(body, marker) {
+    // Mods use one or two markers (`EOQ`), so the searcher is kept rather than rebuilt for
+    // every heredoc.
+    if finder.as_ref().is_none_or(|f| f.needle() != marker) {
+        *finder = Some(memchr::memmem::Finder::new(marker).into_owned());
+    }
+    let finder = finder.as_ref()?;
+    for hit in finder.find_iter(body) {
         let at = from + hit;
         let line_start = memchr::memrchr(b'\n', &src[from..at])
             .map(|i| from + i + 1)

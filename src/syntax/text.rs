@@ -88,10 +88,10 @@ pub fn decode_string_literal(body: &[u8], out: &mut String) {
     while i < body.len() {
         let rest = &body[i..];
         let Some(j) = memchr::memchr3(b'\\', b'$', b'%', rest) else {
-            out.push_str(&String::from_utf8_lossy(rest));
+            push_lossy(out, rest);
             break;
         };
-        out.push_str(&String::from_utf8_lossy(&rest[..j]));
+        push_lossy(out, &rest[..j]);
         i += j;
         match (body[i], body.get(i + 1), body.get(i + 2)) {
             (b'\\', Some(&c), _) => {
@@ -139,6 +139,15 @@ pub fn decode_string_literal(body: &[u8], out: &mut String) {
                 i += 1;
             }
         }
+    }
+}
+
+/// Appends bytes as text: directly when they are UTF-8 (nearly always), with replacement
+/// characters otherwise.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
