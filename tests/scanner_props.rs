@@ -251,16 +251,6 @@ struct Checks {
     backslash_newline: bool,
 }
 
-const DEFAULT_CHECKS: Checks = Checks {
-    columns_on_invalid_utf8: false,
-    refs_of_broken_locals: false,
-    binary_after_bom: false,
-    refs_after_unterminated_heredoc: false,
-    recover_after_open_bracket: false,
-    recover_after_open_interpolation: false,
-    backslash_newline: false,
-};
-
 const ALL_CHECKS: Checks = Checks {
     columns_on_invalid_utf8: true,
     refs_of_broken_locals: true,
@@ -565,7 +555,7 @@ proptest! {
     /// Damaged fixtures: no panic, no hang, consistent tables.
     #[test]
     fn damaged_fixtures_scan_consistently((file, edits) in damaged_fixture()) {
-        check(&build(file, &edits), DEFAULT_CHECKS)?;
+        check(&build(file, &edits), ALL_CHECKS)?;
     }
 
     /// Any bytes at all, biased towards HCL punctuation.
@@ -580,7 +570,7 @@ proptest! {
             0..400,
         )
     ) {
-        check(&src, DEFAULT_CHECKS)?;
+        check(&src, ALL_CHECKS)?;
     }
 
     /// Recovery: whatever damage precedes it, a well-formed block that starts a line in
@@ -592,7 +582,7 @@ proptest! {
         src.extend_from_slice(b"\n");
         let line = 1 + src.iter().filter(|&&b| b == b'\n').count() as u32;
         src.extend_from_slice(SENTINEL);
-        check_sentinel(&src, line, DEFAULT_CHECKS)?;
+        check_sentinel(&src, line, ALL_CHECKS)?;
     }
 
     /// A `Scratch` reused across scans (as the workspace does, one per thread) leaves
@@ -610,10 +600,9 @@ proptest! {
         }
     }
 
-    /// Damaged fixtures with every check and the sentinel rule, including what the known
-    /// scanner bugs and gaps break (each has a minimal ignored test at the end of this file).
+    /// Damaged fixtures with every check and the sentinel rule: a well-formed block after
+    /// the damage is recovered (each recovery rule also has a minimal test at the end).
     #[test]
-    #[ignore = "scanner bugs and gaps: see the ignored minimal tests at the end of this file"]
     fn all_invariants_hold((file, edits) in damaged_fixture()) {
         let mut src = build(file, &edits);
         check(&src, ALL_CHECKS)?;
@@ -628,7 +617,7 @@ proptest! {
 #[test]
 fn fixtures_scan_consistently() {
     for (path, src) in corpus() {
-        if let Err(e) = check(src, DEFAULT_CHECKS) {
+        if let Err(e) = check(src, ALL_CHECKS) {
             panic!("{}: {e}", path.display());
         }
     }
@@ -681,7 +670,7 @@ fn pathological_inputs_scan_consistently() {
         inputs.push(heredocs[..cut].to_vec());
     }
     for src in &inputs {
-        if let Err(e) = check(src, DEFAULT_CHECKS) {
+        if let Err(e) = check(src, ALL_CHECKS) {
             let shown = String::from_utf8_lossy(&src[..src.len().min(80)]).into_owned();
             panic!("input starting {shown:?} ({} bytes): {e}", src.len());
         }
@@ -693,7 +682,6 @@ fn pathological_inputs_scan_consistently() {
 /// A column counts a stray UTF-8 continuation byte as one character, like any invalid byte:
 /// here `@` is in column 9 (byte 8).
 #[test]
-#[ignore = "scanner bug: a stray UTF-8 continuation byte counts as zero columns"]
 fn stray_continuation_byte_is_one_column() {
     let src = b"a = \"\x80\" @\n";
     let index = syntax::scan(src);
@@ -705,7 +693,6 @@ fn stray_continuation_byte_is_one_column() {
 /// The "binary file" diagnostic of a file with a BOM counts the BOM as a column (elsewhere
 /// line 1 starts after the BOM): here the NUL at byte 3 is 1:1, the scanner says 1:2.
 #[test]
-#[ignore = "scanner bug: the binary-file diagnostic counts a BOM as a column"]
 fn binary_file_with_bom_column() {
     let src = b"\xEF\xBB\xBF\0";
     let index = syntax::scan(src);
@@ -720,7 +707,6 @@ fn binary_file_with_bom_column() {
 /// resync point: the blocks in between are lost, their references are given to the broken
 /// block, and their lines produce spurious diagnostics.
 #[test]
-#[ignore = "scanner bug: unterminated heredoc followed by any later `${` loses the blocks after it"]
 fn unterminated_heredoc_recovery_survives_later_interpolations() {
     let src =
         b"control \"a\" {\n  sql = <<EOQ\n  x\n}\n\ncontrol \"b\" {\n  title = \"${var.y}\"\n}\n";
@@ -748,7 +734,6 @@ fn unterminated_heredoc_recovery_survives_later_interpolations() {
 /// A local whose heredoc is never closed ends where its `=` is, but the references in the
 /// heredoc are recorded as its own, after its end.
 #[test]
-#[ignore = "scanner bug: a local cut short by an unterminated heredoc/string ends before its references"]
 fn references_stay_within_a_broken_local() {
     for src in [
         "locals {\n  a = <<EOQ\n  ${var.x}\n}\n".as_bytes(),
@@ -766,7 +751,6 @@ fn references_stay_within_a_broken_local() {
 /// invalid escape). The scanner skips the byte after every `\`, newline included, so the
 /// string runs on into the next line and the block there is lost.
 #[test]
-#[ignore = "scanner bug: `\\` before a line end carries a string or label onto the next line"]
 fn backslash_does_not_carry_a_string_over_a_line_end() {
     for (src, diagnostic) in [
         (b"x = \"\\\ncontrol \"b\" {\n}\n".as_slice(), (1, 5)),
@@ -788,7 +772,6 @@ fn backslash_does_not_carry_a_string_over_a_line_end() {
 /// scanner reports nothing: `x = "${` alone gives no diagnostic, and everything after it is
 /// silently swallowed (here `control.b`).
 #[test]
-#[ignore = "scanner bug: an unclosed `${` gets no diagnostic and silently swallows the rest of the file"]
 fn unclosed_interpolation_is_reported() {
     let index = syntax::scan(b"x = \"${\n");
     assert!(
@@ -809,7 +792,6 @@ fn unclosed_interpolation_is_reported() {
 /// (`merge(local.x, {` never closed) runs to the end of the file, so the block after it is
 /// lost, although it starts in column 1. (Reported as "`(` is never closed".)
 #[test]
-#[ignore = "recovery gap: an unclosed `(`/`[` swallows the blocks after it"]
 fn unclosed_bracket_does_not_swallow_later_blocks() {
     let src = b"control \"a\" {\n  args = merge(local.x, {\n    a = 1\n}\n\ncontrol \"b\" {\n  title = \"t\"\n}\n";
     let index = syntax::scan(src);

@@ -90,15 +90,24 @@ impl Scratch {
 /// A file with a NUL byte is not HCL (an image or archive saved as `.pp`): one diagnostic,
 /// nothing indexed, instead of a diagnostic per garbage line.
 fn binary_file(src: &[u8], nul: usize) -> FileIndex {
-    let mut lines = LineIndex::new(src, 0);
+    let bom = if src.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut lines = LineIndex::new(src, bom);
+    let start = lines.pos(bom);
     let at = lines.pos(nul);
     FileIndex::with_diagnostic(
         u32::try_from(src.len()).unwrap_or(u32::MAX),
         Diagnostic {
             severity: Severity::Error,
-            start: at,
-            end: at,
-            message: "binary file: it holds a NUL byte; not scanned".to_string(),
+            start,
+            end: start,
+            message: format!(
+                "binary file: it holds a NUL byte (line {}, column {}); not scanned",
+                at.line, at.column
+            ),
         },
     )
 }
@@ -123,8 +132,9 @@ struct Open {
 enum Frame {
     /// `(`, `[` or `{` opened at this offset.
     Bracket { open: u8, at: u32 },
-    /// `${` or `%{`: a `}` at this level returns to the template text below.
-    Interp,
+    /// `${` or `%{` opened at this offset: a `}` at this level returns to the template
+    /// text below.
+    Interp { at: u32 },
     /// Inside a quoted string that started at `start` (the quote).
     Quoted { start: u32, interpolated: bool },
     /// Inside a heredoc.
@@ -168,6 +178,8 @@ enum Atom {
     Colon,
     Comma,
     Dot,
+    /// A `-` (a negative number when a number follows).
+    Minus,
     /// Anything else: an operator, a deeper token, ...
     Other,
 }
@@ -258,6 +270,10 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let offset = offset.min(self.src.len());
         if offset > end {
             self.lex.bump(offset - end);
+        } else if offset < end {
+            // Back to a recovery point (an unclosed bracket read to the end of the file).
+            self.lex = Tok::lexer(self.src);
+            self.lex.bump(offset);
         }
     }
 
@@ -315,6 +331,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
         self.check_utf8();
         loop {
             if let Some(at) = self.resync.take() {
+                // Whatever was read past the recovery point is read again from there.
+                let refs = self
+                    .s
+                    .refs
+                    .partition_point(|r| (r.span.start as usize) < at);
+                self.s.refs.truncate(refs);
+                self.s.diagnostics.retain(|d| (d.start.byte as usize) < at);
                 self.close_all(at);
                 self.seek(at);
             }
@@ -409,6 +432,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             self.text = Some(text);
             return;
         }
+        self.lines.set_invalid_utf8();
         let mut from = 0;
         while let Err(e) = std::str::from_utf8(&self.src[from..]) {
             let at = from + e.valid_up_to();
@@ -565,7 +589,12 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     self.seek(i + 1);
                     return Some(Span::new(start, i));
                 }
-                b'\\' => i += 2,
+                // A backslash escapes the next character but never a line end.
+                b'\\' if self.src.get(i + 1) != Some(&b'\n') => i += 2,
+                b'\\' => {
+                    i += 1;
+                    break;
+                }
                 _ => break,
             }
         }
@@ -639,7 +668,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     fn label_name(&mut self, labels: &[Span]) -> Sym {
         if let [one] = labels {
             let bytes = self.bytes(*one);
-            if !bytes.contains(&b'\\') {
+            if memchr::memchr3(b'\\', b'$', b'%', bytes).is_none() {
                 return self.intern_bytes(bytes);
             }
         }
@@ -782,7 +811,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 );
             }
             if in_locals {
-                self.finish_local(owner, eq.end as usize);
+                // Cut short by recovery: the local runs to where scanning resumes.
+                let end = self.resync.unwrap_or(eq.end as usize);
+                self.finish_local(owner, end);
             }
             return;
         };
@@ -884,7 +915,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                         self.back = Some((tok, span));
                         break;
                     }
-                    Some(Frame::Interp) => {
+                    Some(Frame::Interp { .. }) => {
                         self.pop_frame();
                     }
                     Some(Frame::Bracket { open: b'{', .. }) => {
@@ -982,7 +1013,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 Ok(Tok::Op) if self.bytes(span) == b"-" => {
                     // A negative number stays a literal: `default = -1`.
                     if shallow {
-                        self.s.atoms.push(Atom::Other);
+                        self.s.atoms.push(Atom::Minus);
                     }
                 }
                 Ok(Tok::LineComment) | Ok(Tok::BlockCommentStart) => {}
@@ -1007,14 +1038,29 @@ impl<'s, 'a> Scanner<'s, 'a> {
         if self.resync.is_some() {
             return None;
         }
-        // Brackets or interpolations still open at the end of the file.
+        // A bracket or interpolation still open at the end of the file swallowed everything
+        // after it: report the outermost one, then recover at the next line that starts a
+        // top-level block after it (an unclosed `merge(local.x, {` must not hide the rest).
+        let mut outermost: Option<(usize, String)> = None;
         while let Some(frame) = self.pop_frame() {
-            if let Frame::Bracket { open, at } = frame {
-                let at = at as usize;
-                self.error(
-                    Span::new(at, at + 1),
-                    format!("`{}` is never closed", open as char),
-                );
+            match frame {
+                Frame::Bracket { open, at } => {
+                    outermost = Some((at as usize, format!("`{}` is never closed", open as char)));
+                }
+                Frame::Interp { at } => {
+                    let at = at as usize;
+                    let opener = String::from_utf8_lossy(self.src.get(at..at + 2).unwrap_or(b"${"))
+                        .into_owned();
+                    outermost = Some((at, format!("`{opener}` is never closed by a `}}`")));
+                }
+                _ => {}
+            }
+        }
+        if let Some((at, message)) = outermost {
+            self.error(Span::new(at, at + 1), message);
+            if let Some(line) = next_header_line(self.src, at) {
+                self.resync = Some(line);
+                return None;
             }
         }
         first.map(|f| Span {
@@ -1034,7 +1080,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     fn push_frame(&mut self, frame: Frame) {
         match frame {
             Frame::Bracket { .. } => self.brackets += 1,
-            Frame::Interp => self.interps += 1,
+            Frame::Interp { .. } => self.interps += 1,
             _ => {}
         }
         self.s.frames.push(frame);
@@ -1044,7 +1090,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let frame = self.s.frames.pop()?;
         match frame {
             Frame::Bracket { .. } => self.brackets -= 1,
-            Frame::Interp => self.interps -= 1,
+            Frame::Interp { .. } => self.interps -= 1,
             _ => {}
         }
         Some(frame)
@@ -1085,7 +1131,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                         if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
                             *interpolated = true;
                         }
-                        self.push_frame(Frame::Interp);
+                        self.push_frame(Frame::Interp { at: at as u32 });
                         self.seek(at + 2);
                         return at as u32 + 2;
                     }
@@ -1097,6 +1143,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
             }
             i = stop;
             match src.get(i) {
+                // A backslash escapes the next character but never a line end.
+                Some(b'\\') if src.get(i + 1) == Some(&b'\n') => {
+                    i += 1;
+                    break;
+                }
                 Some(b'"') => {
                     self.pop_frame();
                     self.seek(i + 1);
@@ -1179,7 +1230,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             return;
         };
         let rest = &self.src[after..line_end];
-        if rest.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'\r')) {
+        if rest.iter().any(|&b| b != b'\r') {
             self.error(
                 Span::new(after, line_end),
                 "unexpected text after the heredoc marker: the heredoc starts on the next line",
@@ -1217,7 +1268,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
             ),
         };
         h.closing = closing;
-        let limit = closing.map(|c| c.0 as usize).unwrap_or(src.len());
+        let Some((line_start, marker_end)) = closing else {
+            // Never closed: nothing after it is template text to look into.
+            self.pop_frame();
+            self.unterminated_heredoc(h.token);
+            return None;
+        };
+        let limit = line_start as usize;
         let mut k = from;
         while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..limit]) {
             let at = k + off;
@@ -1230,7 +1287,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
                         *top = h;
                     }
-                    self.push_frame(Frame::Interp);
+                    self.push_frame(Frame::Interp { at: at as u32 });
                     self.seek(at + 2);
                     return None;
                 }
@@ -1241,10 +1298,6 @@ impl<'s, 'a> Scanner<'s, 'a> {
             }
         }
         self.pop_frame();
-        let Some((line_start, marker_end)) = closing else {
-            self.unterminated_heredoc(h.token);
-            return None;
-        };
         self.seek(marker_end as usize);
         self.string_done(
             Span::new(h.body_start as usize, line_start as usize),
@@ -1369,7 +1422,7 @@ fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> 
         [Atom::Str(Some(sym))] => Some(AttrValue::Str(*sym)),
         [Atom::Str(None)] => Some(AttrValue::Text),
         [Atom::Scalar(span)] => Some(AttrValue::Scalar(s.intern_bytes(s.bytes(*span)))),
-        [Atom::Other, Atom::Scalar(span)] => {
+        [Atom::Minus, Atom::Scalar(span)] => {
             let text = format!("-{}", lossy(s.bytes(*span)));
             Some(AttrValue::Scalar(s.intern(&text)))
         }
@@ -1395,6 +1448,15 @@ fn literal_tags(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> {
             [Atom::Eq | Atom::Colon, Atom::Str(Some(v)), tail @ ..] => (*v, tail),
             [Atom::Eq | Atom::Colon, Atom::Scalar(span), tail @ ..] => {
                 (s.intern_bytes(s.bytes(*span)), tail)
+            }
+            [
+                Atom::Eq | Atom::Colon,
+                Atom::Minus,
+                Atom::Scalar(span),
+                tail @ ..,
+            ] => {
+                let text = format!("-{}", lossy(s.bytes(*span)));
+                (s.intern(&text), tail)
             }
             _ => break false,
         };

@@ -19,6 +19,9 @@ pub struct LineIndex<'s> {
     line_start: usize,
     /// 1-based column of `at`.
     column: u32,
+    /// False once the source is known to hold invalid UTF-8: columns then count each
+    /// invalid sequence as one character, as a lossy decoding shows it.
+    valid_utf8: bool,
 }
 
 impl<'s> LineIndex<'s> {
@@ -32,6 +35,20 @@ impl<'s> LineIndex<'s> {
             line: 1,
             line_start: first_line_start,
             column: 1,
+            valid_utf8: true,
+        }
+    }
+
+    /// Columns must be counted the slow way: the source is not valid UTF-8.
+    pub fn set_invalid_utf8(&mut self) {
+        self.valid_utf8 = false;
+    }
+
+    fn chars(&self, bytes: &[u8]) -> u32 {
+        if self.valid_utf8 {
+            count_chars(bytes)
+        } else {
+            String::from_utf8_lossy(bytes).chars().count() as u32
         }
     }
 
@@ -47,9 +64,9 @@ impl<'s> LineIndex<'s> {
                 if let Some(i) = memchr::memrchr(b'\n', skipped) {
                     self.line_start = self.at + i + 1;
                 }
-                self.column = 1 + count_chars(&self.src[self.line_start..offset]);
+                self.column = 1 + self.chars(&self.src[self.line_start..offset]);
             } else {
-                self.column += count_chars(skipped);
+                self.column += self.chars(skipped);
             }
         } else {
             let walked = &self.src[offset..self.at];
@@ -61,7 +78,7 @@ impl<'s> LineIndex<'s> {
                     .unwrap_or(0)
                     .max(self.first_line_start);
             }
-            self.column = 1 + count_chars(&self.src[self.line_start..offset]);
+            self.column = 1 + self.chars(&self.src[self.line_start..offset]);
         }
         self.at = offset;
         Pos {
@@ -72,8 +89,7 @@ impl<'s> LineIndex<'s> {
     }
 }
 
-/// Counts characters: every byte that does not continue a UTF-8 sequence (invalid bytes
-/// count as one character each, like a replacement character would).
+/// Counts the characters of valid UTF-8: every byte that does not continue a sequence.
 fn count_chars(bytes: &[u8]) -> u32 {
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u32
 }
@@ -153,13 +169,15 @@ fn push_lossy(out: &mut String, bytes: &[u8]) {
 
 /// Decodes a heredoc body (the lines between the opening line and the closing marker,
 /// including the final newline) into `out`. For `<<-` (`flush`), the smallest indentation of
-/// the non-blank lines is removed from every line, as HCL does. `$${` and `%%{` are unescaped.
-/// CRLF line ends become LF, as HCL normalises them.
+/// the lines that are not blank is removed from each of them, and blank lines are left as
+/// they are, as Go's HCL (Powerpipe's parser) does. `$${` and `%%{` are unescaped; line ends
+/// are kept as written (CRLF stays CRLF, as in Go's HCL).
 pub fn decode_heredoc(body: &[u8], flush: bool, out: &mut String) {
     out.clear();
+    let blank = |line: &[u8]| line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r'));
     let indent = if flush {
         body.split(|&b| b == b'\n')
-            .filter(|line| line.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'\r')))
+            .filter(|line| !blank(line))
             .map(|line| {
                 line.iter()
                     .take_while(|&&b| b == b' ' || b == b'\t')
@@ -176,12 +194,15 @@ pub fn decode_heredoc(body: &[u8], flush: bool, out: &mut String) {
         if last && line.is_empty() {
             break;
         }
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let strip = indent.min(
-            line.iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count(),
-        );
+        let strip = if blank(line) {
+            0
+        } else {
+            indent.min(
+                line.iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count(),
+            )
+        };
         let mut piece = String::new();
         decode_template_escapes(&line[strip..], &mut piece);
         out.push_str(&piece);
@@ -273,16 +294,16 @@ mod tests {
             decode_literal(b"<<-EOT\n    x\n      y\n    EOT"),
             "x\n  y\n"
         );
-        assert_eq!(decode_literal(b"<<EOT\r\nraw\r\nEOT"), "raw\n");
+        assert_eq!(decode_literal(b"<<EOT\r\nraw\r\nEOT"), "raw\r\n");
         assert_eq!(decode_literal(b"plain"), "plain");
     }
 
     #[test]
     fn heredoc_flush_strips_common_indent() {
         let mut out = String::new();
-        decode_heredoc(b"    a\n      b\n\n    c\n", true, &mut out);
-        assert_eq!(out, "a\n  b\n\nc\n");
+        decode_heredoc(b"    a\n      b\n  \n    c\n", true, &mut out);
+        assert_eq!(out, "a\n  b\n  \nc\n");
         decode_heredoc(b"  a\r\n  b\r\n", false, &mut out);
-        assert_eq!(out, "  a\n  b\n");
+        assert_eq!(out, "  a\r\n  b\r\n");
     }
 }
