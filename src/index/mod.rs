@@ -710,20 +710,16 @@ struct Definition<'a> {
 /// The hash the maps are keyed by. `DefaultHasher::new()` has fixed keys, so the order of
 /// the maps (and so every output) is the same from run to run.
 fn name_hash(module: ModId, kind: &str, name: &str) -> u32 {
-    // FNV-1a: fast on short names and fixed, so map order is the same from run to run.
-    // 32 bits keep the map at 12 bytes an entry; collisions only cost a comparison.
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in module
-        .0
-        .to_le_bytes()
-        .iter()
-        .chain(kind.as_bytes())
-        .chain(&[0xff])
-        .chain(name.as_bytes())
-    {
-        h = (h ^ u64::from(byte)).wrapping_mul(PRIME);
-    }
+    use std::hash::{BuildHasher, Hasher};
+    // foldhash with a fixed seed: fast on short names and the same from run to run, so map
+    // order (and every output) is too. 32 bits keep the map at 12 bytes an entry;
+    // collisions only cost a comparison.
+    let mut h = foldhash::fast::FixedState::with_seed(0x006d_6f64_6c65_6e73).build_hasher();
+    h.write_u32(module.0);
+    h.write(kind.as_bytes());
+    h.write_u8(0xff);
+    h.write(name.as_bytes());
+    let h = h.finish();
     (h ^ (h >> 32)) as u32
 }
 
