@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use modlens::syntax::{self, AttrValue, BlockRole, FileIndex, Pos};
+use modlens::syntax::{self, AttrValue, FileIndex, Pos};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
@@ -230,46 +230,14 @@ fn column_from(prefix: &[u8]) -> u32 {
     1 + String::from_utf8_lossy(prefix).chars().count() as u32
 }
 
-/// Which checks run. The default properties leave out the ones that known scanner bugs break
-/// (each has a minimal ignored test, and `all_invariants_hold` runs everything).
-#[derive(Clone, Copy)]
-struct Checks {
-    /// Columns are checked (on valid UTF-8 always; on invalid UTF-8 only if this is set).
-    columns_on_invalid_utf8: bool,
-    /// References inside a local whose value was cut short by an unterminated heredoc or
-    /// string must lie within the local's span too.
-    refs_of_broken_locals: bool,
-    /// The "binary file" diagnostic's column does not count a BOM either.
-    binary_after_bom: bool,
-    /// References stay within their block in a file with an unterminated heredoc too.
-    refs_after_unterminated_heredoc: bool,
-    /// A block after an unclosed `(` / `[` / `{` in an expression is recovered too.
-    recover_after_open_bracket: bool,
-    /// A block after an unclosed `${` / `%{` is recovered (or at least the `${` reported).
-    recover_after_open_interpolation: bool,
-    /// A string or label with a backslash before its line end still ends at that line end.
-    backslash_newline: bool,
-}
-
-const ALL_CHECKS: Checks = Checks {
-    columns_on_invalid_utf8: true,
-    refs_of_broken_locals: true,
-    binary_after_bom: true,
-    refs_after_unterminated_heredoc: true,
-    recover_after_open_bracket: true,
-    recover_after_open_interpolation: true,
-    backslash_newline: true,
-};
-
 /// Checks every invariant of an index of `src`; returns the first violation.
-fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(), String> {
-    let check_columns = checks.columns_on_invalid_utf8 || std::str::from_utf8(src).is_ok();
+fn check_invariants(src: &[u8], index: &FileIndex) -> Result<(), String> {
     let len = src.len();
     let lines = Lines::new(src);
     if index.source_len as usize != len {
         return Err(format!("source_len {} != {len}", index.source_len));
     }
-    let check_pos = |what: &str, p: Pos, check_columns: bool| -> Result<(), String> {
+    let check_pos = |what: &str, p: Pos| -> Result<(), String> {
         let b = p.byte as usize;
         if b > len {
             return Err(format!("{what}: byte {b} past the end ({len})"));
@@ -284,14 +252,12 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
                 p.line
             ));
         }
-        if check_columns {
-            let column = lines.column(b);
-            if p.column != column {
-                return Err(format!(
-                    "{what}: column {} but byte {b} is in column {column}",
-                    p.column
-                ));
-            }
+        let column = lines.column(b);
+        if p.column != column {
+            return Err(format!(
+                "{what}: column {} but byte {b} is in column {column}",
+                p.column
+            ));
         }
         Ok(())
     };
@@ -305,8 +271,8 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
     let mut previous_start: Option<u32> = None;
     for (i, b) in index.blocks.iter().enumerate() {
         let what = format!("block #{i} `{} {}`", index.str(b.kind), index.str(b.name));
-        check_pos(&format!("{what} start"), b.start, check_columns)?;
-        check_pos(&format!("{what} end"), b.end, check_columns)?;
+        check_pos(&format!("{what} start"), b.start)?;
+        check_pos(&format!("{what} end"), b.end)?;
         if b.start.byte > b.end.byte {
             return Err(format!(
                 "{what}: starts at {} after its end {}",
@@ -384,10 +350,6 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
         }
     }
 
-    let unterminated_heredoc = index
-        .diagnostics
-        .iter()
-        .any(|d| d.message.starts_with("unterminated heredoc"));
     let mut previous_ref: Option<u32> = None;
     for (i, r) in index.refs.iter().enumerate() {
         let what = format!("ref #{i}");
@@ -405,15 +367,7 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
             let Some(b) = index.block(block) else {
                 return Err(format!("{what}: block #{} does not exist", block.index()));
             };
-            // A local whose value was cut short ends right after its `=`.
-            let broken_local = b.role == BlockRole::Local
-                && (b.end.byte as usize)
-                    .checked_sub(1)
-                    .and_then(|i| src.get(i))
-                    == Some(&b'=');
-            let exempt = (broken_local && !checks.refs_of_broken_locals)
-                || (unterminated_heredoc && !checks.refs_after_unterminated_heredoc);
-            if !exempt && (r.span.start < b.start.byte || r.span.end > b.end.byte) {
+            if r.span.start < b.start.byte || r.span.end > b.end.byte {
                 return Err(format!(
                     "{what}: {}..{} outside its block #{} {}..{}",
                     r.span.start,
@@ -444,11 +398,8 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
     let mut previous_diag = 0u32;
     for (i, d) in index.diagnostics.iter().enumerate() {
         let what = format!("diagnostic #{i} ({})", d.message);
-        let exempt = !checks.binary_after_bom
-            && src.starts_with(BOM)
-            && d.message.starts_with("binary file");
-        check_pos(&format!("{what} start"), d.start, check_columns && !exempt)?;
-        check_pos(&format!("{what} end"), d.end, check_columns && !exempt)?;
+        check_pos(&format!("{what} start"), d.start)?;
+        check_pos(&format!("{what} end"), d.end)?;
         if d.start.byte > d.end.byte {
             return Err(format!(
                 "{what}: starts at {} after its end {}",
@@ -471,9 +422,9 @@ fn check_invariants(src: &[u8], index: &FileIndex, checks: Checks) -> Result<(),
 }
 
 /// Scans, checks the invariants, and checks that a second scan renders the same.
-fn check(src: &[u8], checks: Checks) -> Result<(), TestCaseError> {
+fn check(src: &[u8]) -> Result<(), TestCaseError> {
     let (index, rendered) = scan_guarded(src).map_err(TestCaseError::fail)?;
-    check_invariants(src, &index, checks).map_err(|e| {
+    check_invariants(src, &index).map_err(|e| {
         TestCaseError::fail(format!(
             "{e}\ninput ({} bytes): {:?}\nscanner output:\n{rendered}",
             src.len(),
@@ -489,32 +440,8 @@ fn check(src: &[u8], checks: Checks) -> Result<(), TestCaseError> {
 const SENTINEL: &[u8] = b"control \"zz_sentinel\" {\n  title = \"s\"\n}\n";
 
 /// The sentinel block is indexed as a top-level resource on `line`.
-fn check_sentinel(src: &[u8], line: u32, checks: Checks) -> Result<(), TestCaseError> {
+fn check_sentinel(src: &[u8], line: u32) -> Result<(), TestCaseError> {
     let (index, rendered) = scan_guarded(src).map_err(TestCaseError::fail)?;
-    // An expression left open (`(`, `[`, `{` or `${` never closed) runs to the end of the file
-    // and takes the sentinel with it: the README's recovery rule does not cover that. It shows
-    // as a "never closed" bracket, or as a block "not closed at the end of the file" although
-    // a column-1 header (the sentinel) follows.
-    let open_expression = index.diagnostics.iter().any(|d| {
-        d.message.ends_with("is never closed") || d.message.ends_with("at the end of the file")
-    });
-    if open_expression && !checks.recover_after_open_bracket {
-        return Ok(());
-    }
-    // An interpolation left open runs to the end of the file without any diagnostic (see
-    // `unclosed_interpolation_is_reported`); while that is so, inputs where one may be open
-    // are not held to the rule.
-    let prefix = &src[..src.len() - SENTINEL.len()];
-    let may_open_interpolation = prefix.windows(2).any(|w| w == b"${" || w == b"%{");
-    if may_open_interpolation && !checks.recover_after_open_interpolation {
-        return Ok(());
-    }
-    // A backslash before a line end carries a string onto the next line (see
-    // `backslash_does_not_carry_a_string_over_a_line_end`).
-    let backslash_newline = prefix.windows(2).any(|w| w == b"\\\n");
-    if backslash_newline && !checks.backslash_newline {
-        return Ok(());
-    }
     if src.contains(&0) {
         // A NUL makes the file binary: nothing is indexed, by design.
         prop_assert!(index.blocks.is_empty(), "blocks indexed from a binary file");
@@ -555,7 +482,7 @@ proptest! {
     /// Damaged fixtures: no panic, no hang, consistent tables.
     #[test]
     fn damaged_fixtures_scan_consistently((file, edits) in damaged_fixture()) {
-        check(&build(file, &edits), ALL_CHECKS)?;
+        check(&build(file, &edits))?;
     }
 
     /// Any bytes at all, biased towards HCL punctuation.
@@ -570,7 +497,7 @@ proptest! {
             0..400,
         )
     ) {
-        check(&src, ALL_CHECKS)?;
+        check(&src)?;
     }
 
     /// Recovery: whatever damage precedes it, a well-formed block that starts a line in
@@ -582,7 +509,7 @@ proptest! {
         src.extend_from_slice(b"\n");
         let line = 1 + src.iter().filter(|&&b| b == b'\n').count() as u32;
         src.extend_from_slice(SENTINEL);
-        check_sentinel(&src, line, ALL_CHECKS)?;
+        check_sentinel(&src, line)?;
     }
 
     /// A `Scratch` reused across scans (as the workspace does, one per thread) leaves
@@ -605,11 +532,11 @@ proptest! {
     #[test]
     fn all_invariants_hold((file, edits) in damaged_fixture()) {
         let mut src = build(file, &edits);
-        check(&src, ALL_CHECKS)?;
+        check(&src)?;
         src.extend_from_slice(b"\n");
         let line = 1 + src.iter().filter(|&&b| b == b'\n').count() as u32;
         src.extend_from_slice(SENTINEL);
-        check_sentinel(&src, line, ALL_CHECKS)?;
+        check_sentinel(&src, line)?;
     }
 }
 
@@ -617,7 +544,7 @@ proptest! {
 #[test]
 fn fixtures_scan_consistently() {
     for (path, src) in corpus() {
-        if let Err(e) = check(src, ALL_CHECKS) {
+        if let Err(e) = check(src) {
             panic!("{}: {e}", path.display());
         }
     }
@@ -670,7 +597,7 @@ fn pathological_inputs_scan_consistently() {
         inputs.push(heredocs[..cut].to_vec());
     }
     for src in &inputs {
-        if let Err(e) = check(src, ALL_CHECKS) {
+        if let Err(e) = check(src) {
             let shown = String::from_utf8_lossy(&src[..src.len().min(80)]).into_owned();
             panic!("input starting {shown:?} ({} bytes): {e}", src.len());
         }
@@ -685,7 +612,7 @@ fn pathological_inputs_scan_consistently() {
 fn stray_continuation_byte_is_one_column() {
     let src = b"a = \"\x80\" @\n";
     let index = syntax::scan(src);
-    if let Err(e) = check_invariants(src, &index, ALL_CHECKS) {
+    if let Err(e) = check_invariants(src, &index) {
         panic!("{e}\n{}", syntax::render(&index));
     }
 }
@@ -696,7 +623,7 @@ fn stray_continuation_byte_is_one_column() {
 fn binary_file_with_bom_column() {
     let src = b"\xEF\xBB\xBF\0";
     let index = syntax::scan(src);
-    if let Err(e) = check_invariants(src, &index, ALL_CHECKS) {
+    if let Err(e) = check_invariants(src, &index) {
         panic!("{e}\n{}", syntax::render(&index));
     }
 }
@@ -726,7 +653,7 @@ fn unterminated_heredoc_recovery_survives_later_interpolations() {
         Some(1),
         "{rendered}"
     );
-    if let Err(e) = check_invariants(src, &index, ALL_CHECKS) {
+    if let Err(e) = check_invariants(src, &index) {
         panic!("{e}\n{rendered}");
     }
 }
@@ -740,7 +667,7 @@ fn references_stay_within_a_broken_local() {
         "locals {\n  a = \"${var.x}\n  b = 1\n}\n".as_bytes(),
     ] {
         let index = syntax::scan(src);
-        if let Err(e) = check_invariants(src, &index, ALL_CHECKS) {
+        if let Err(e) = check_invariants(src, &index) {
             panic!("{e}\n{}", syntax::render(&index));
         }
     }
