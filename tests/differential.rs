@@ -913,6 +913,62 @@ fn fixture_files_parse_as_documented() {
     }
 }
 
+// ----- real mods ---------------------------------------------------------------------------
+
+/// The same per-file differential over every `*.pp *.sp *.fp *.tp` file below the directory
+/// named by `MODLENS_DIFF_DIR` (a real mod, or a tree of them); skipped when it is unset.
+/// Files hcl-rs rejects are listed apart: they are not scanner mismatches.
+///
+/// `MODLENS_DIFF_DIR=path cargo test --release --test differential -- --nocapture real_mods`
+#[test]
+fn real_mods_agree_with_hcl_rs() {
+    let Some(root) = std::env::var_os("MODLENS_DIFF_DIR").map(PathBuf::from) else {
+        println!("real_mods_agree_with_hcl_rs: skipped (MODLENS_DIFF_DIR is unset)");
+        return;
+    };
+    let mut summary = Summary::default();
+    let (mut rejected, mut errors) = (Vec::new(), Vec::new());
+    let files = hcl_files(&root);
+    for file in &files {
+        let raw = std::fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+        let label = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let found = compare_file(&label, &raw, &mut summary);
+        // `compare_file` answers a file hcl-rs cannot take with that one message.
+        if let [only] = found.as_slice()
+            && (only.contains(": hcl-rs does not parse it: ")
+                || only.ends_with(": not UTF-8, cannot be compared"))
+        {
+            let index = syntax::scan(&raw);
+            rejected.push(format!(
+                "{only} (scanner: {} blocks, {} diagnostics)",
+                index.blocks.len(),
+                index.diagnostics.len()
+            ));
+        } else {
+            errors.extend(found);
+        }
+    }
+    println!(
+        "differential[{}]: {} HCL files found, {} rejected by hcl-rs; {summary:?}",
+        root.display(),
+        files.len(),
+        rejected.len()
+    );
+    for r in &rejected {
+        println!("  rejected by hcl-rs: {r}");
+    }
+    assert!(
+        errors.is_empty(),
+        "{} mismatches between the scanner and hcl-rs:\n  {}",
+        errors.len(),
+        errors.join("\n  ")
+    );
+}
+
 // ----- generated mods ----------------------------------------------------------------------
 
 /// A unique temporary directory, removed when dropped.
