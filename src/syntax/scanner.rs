@@ -1121,25 +1121,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let stop = memchr::memchr3(b'"', b'\\', b'\n', &src[i..])
                 .map(|k| i + k)
                 .unwrap_or(src.len());
-            let mut k = i;
-            while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..stop]) {
-                let at = k + off;
-                let c = src[at];
-                match (src.get(at + 1), src.get(at + 2)) {
-                    (Some(&d), Some(b'{')) if d == c => k = at + 3,
-                    (Some(b'{'), _) => {
-                        if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
-                            *interpolated = true;
-                        }
-                        self.push_frame(Frame::Interp { at: at as u32 });
-                        self.seek(at + 2);
-                        return at as u32 + 2;
-                    }
-                    _ => k = at + 1,
+            if let Some(at) = find_interpolation(src, i, stop) {
+                if let Some(Frame::Quoted { interpolated, .. }) = self.s.frames.last_mut() {
+                    *interpolated = true;
                 }
-                if k >= stop {
-                    break;
-                }
+                self.push_frame(Frame::Interp { at: at as u32 });
+                self.seek(at + 2);
+                return at as u32 + 2;
             }
             i = stop;
             match src.get(i) {
@@ -1275,27 +1263,15 @@ impl<'s, 'a> Scanner<'s, 'a> {
             return None;
         };
         let limit = line_start as usize;
-        let mut k = from;
-        while let Some(off) = memchr::memchr2(b'$', b'%', &src[k..limit]) {
-            let at = k + off;
-            let c = src[at];
-            match (src.get(at + 1), src.get(at + 2)) {
-                (Some(&d), Some(b'{')) if d == c => k = at + 3,
-                (Some(b'{'), _) => {
-                    h.interpolated = true;
-                    h.at_line_start = false;
-                    if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
-                        *top = h;
-                    }
-                    self.push_frame(Frame::Interp { at: at as u32 });
-                    self.seek(at + 2);
-                    return None;
-                }
-                _ => k = at + 1,
+        if let Some(at) = find_interpolation(src, from, limit) {
+            h.interpolated = true;
+            h.at_line_start = false;
+            if let Some(Frame::Heredoc(top)) = self.s.frames.last_mut() {
+                *top = h;
             }
-            if k >= limit {
-                break;
-            }
+            self.push_frame(Frame::Interp { at: at as u32 });
+            self.seek(at + 2);
+            return None;
         }
         self.pop_frame();
         self.seek(marker_end as usize);
@@ -1501,6 +1477,22 @@ fn literal_ref_list(atoms: &[Atom]) -> Option<AttrValue> {
     let start = first.unwrap_or(0);
     let end = if first.is_some() { last + 1 } else { 0 };
     Some(AttrValue::RefList(IdxRange { start, end }))
+}
+
+/// Where the first `${` or `%{` in `src[from..limit]` starts, skipping the escapes `$${` and
+/// `%%{` (template text: strings and heredocs).
+fn find_interpolation(src: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let mut k = from;
+    while k < limit {
+        let at = k + memchr::memchr2(b'$', b'%', &src[k..limit])?;
+        let c = src[at];
+        match (src.get(at + 1), src.get(at + 2)) {
+            (Some(&d), Some(b'{')) if d == c => k = at + 3,
+            (Some(b'{'), _) => return Some(at),
+            _ => k = at + 1,
+        }
+    }
+    None
 }
 
 /// The first line at or after `from` that closes a heredoc with `marker`: its start and the
