@@ -72,3 +72,32 @@ fn dependency_mods_are_their_own_mods() {
 fn a_missing_folder_is_an_error_not_a_panic() {
     assert!(workspace::discover(Path::new("/definitely/not/here")).is_err());
 }
+
+#[test]
+fn a_reference_prefers_the_mod_level_resource_over_nested_namesakes() {
+    use modlens::index::Index;
+    use modlens::syntax::scan;
+    let mut index = Index::new();
+    let m = index.add_mod(String::new(), false);
+    // The nested `category "iam_group"` comes first in path order.
+    index.add_files([
+        (
+            "a_detail.pp".to_string(),
+            m,
+            scan(b"dashboard \"d\" {\n  flow {\n    category \"iam_group\" {}\n  }\n}\n"),
+        ),
+        (
+            "b_categories.pp".to_string(),
+            m,
+            scan(b"category \"iam_group\" {\n  title = \"IAM Group\"\n}\n"),
+        ),
+    ]);
+    let found = index.lookup(m, "category", "iam_group");
+    assert_eq!(found.len(), 2);
+    let first = index.file(found[0].file).map(|f| f.path.clone());
+    assert_eq!(first.as_deref(), Some("b_categories.pp"));
+    assert!(
+        index.diagnostics().is_empty(),
+        "nested namesakes are not duplicates"
+    );
+}

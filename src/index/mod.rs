@@ -271,7 +271,7 @@ impl Index {
     /// Finds resources by mod, kind (as a reference spells it) and name.
     pub fn lookup(&self, module: ModId, kind: &str, name: &str) -> Vec<ResourceId> {
         let hash = name_hash(module, kind, name);
-        equal_range(&self.by_name, hash)
+        let mut found: Vec<ResourceId> = equal_range(&self.by_name, hash)
             .iter()
             .map(|(_, id)| *id)
             .filter(|id| {
@@ -279,7 +279,14 @@ impl Index {
                     && self.kind_of(*id).map(reference_kind) == Some(kind)
                     && self.name_of(*id).as_deref() == Some(name)
             })
-            .collect()
+            .collect();
+        // A name may also be used by nested labelled blocks (`category "x"` inside a graph,
+        // `input "arn"` in every detail dashboard, as Powerpipe allows): a reference means
+        // the mod-level resource, so top-level definitions come first.
+        if found.len() > 1 {
+            found.sort_by_key(|id| (self.block(*id).is_some_and(|b| b.parent.is_some()), *id));
+        }
+        found
     }
 
     /// Finds a resource by `mod.type.name`, by `type.name` in the root mod, or a mod by
