@@ -236,6 +236,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     // ----- tokens -----------------------------------------------------------------------
 
     /// The next token, comments included.
+    #[inline(always)]
     fn raw(&mut self) -> Option<(Result<Tok, ()>, Span)> {
         if let Some(t) = self.back.take() {
             return Some(t);
@@ -246,6 +247,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     /// The next token with comments skipped (newlines are kept: they end attributes).
+    #[inline(always)]
     fn next(&mut self) -> Option<(Result<Tok, ()>, Span)> {
         loop {
             let (tok, span) = self.raw()?;
