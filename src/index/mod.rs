@@ -17,7 +17,6 @@ pub mod dump;
 
 use crate::syntax::{
     AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity,
-    Span,
 };
 
 /// An index into the workspace's files.
@@ -799,9 +798,4 @@ fn pos_in_block(b: &Block, byte: u32) -> Pos {
         column: b.start.column + delta,
         byte,
     }
-}
-
-/// The span of a block's header label, for diagnostics and go-to-definition.
-pub fn name_span(b: &Block) -> Span {
-    b.name_span()
 }
