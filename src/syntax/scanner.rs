@@ -1321,8 +1321,12 @@ impl<'s, 'a> Scanner<'s, 'a> {
     fn reference(&mut self, root: Span, owner: Option<BlockId>) -> Option<u32> {
         let root_bytes = self.bytes(root);
         // Most identifiers in expressions are keys and function names: a traversal needs a
-        // `.` next (HCL allows blanks before it, which take the slow path below).
-        if !matches!(self.src.get(root.end as usize), Some(b'.' | b' ' | b'\t')) {
+        // `.` next (HCL allows blanks before it).
+        let mut next = root.end as usize;
+        while matches!(self.src.get(next), Some(b' ' | b'\t')) {
+            next += 1;
+        }
+        if self.src.get(next) != Some(&b'.') {
             return None;
         }
         let mut ahead = self.lex.clone();
