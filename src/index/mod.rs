@@ -644,13 +644,12 @@ impl Index {
 
     /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
     fn rebuild(&mut self) {
-        use rayon::prelude::*;
         let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
         let mut by_name: Vec<(u32, ResourceId)> = ids
-            .par_iter()
-            .flat_map_iter(|&id| self.name_entries(id))
+            .iter()
+            .flat_map(|&id| self.name_entries(id))
             .collect();
-        by_name.par_sort_unstable();
+        by_name.sort_unstable();
         by_name.shrink_to_fit();
         self.by_name = by_name;
         self.referrers = std::sync::OnceLock::new();
