@@ -645,10 +645,8 @@ impl Index {
     /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
     fn rebuild(&mut self) {
         let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
-        let mut by_name: Vec<(u32, ResourceId)> = ids
-            .iter()
-            .flat_map(|&id| self.name_entries(id))
-            .collect();
+        let mut by_name: Vec<(u32, ResourceId)> =
+            ids.iter().flat_map(|&id| self.name_entries(id)).collect();
         by_name.sort_unstable();
         by_name.shrink_to_fit();
         self.by_name = by_name;

@@ -7,14 +7,17 @@
 
 use logos::Logos;
 
-/// A token in code position. Whitespace other than newlines is skipped.
+/// A token in code position. Whitespace is skipped, line ends included: a third of a mod's
+/// tokens would be line ends, and the scanner only needs to know whether one came before a
+/// token, which the lexer's `extras` flag records (see [`line_end`]).
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
-#[logos(utf8 = false)]
+#[logos(utf8 = false, extras = bool)]
 #[logos(skip r"[ \t\x0C\r]+")]
 pub enum Tok {
-    /// A line end (`\n`; a `\r` before it is skipped as whitespace, so CRLF works).
-    #[token(b"\n")]
-    Newline,
+    /// Never produced: line ends (with the blanks around them) are skipped, setting the
+    /// lexer's `extras` to `true` (the scanner reads and clears it).
+    #[regex(br"\n[ \t\x0C\r\n]*", line_end)]
+    LineEnd,
     /// `# ...` or `// ...` up to (not including) the line end.
     #[regex(br"#[^\n]*", allow_greedy = true)]
     #[regex(br"//[^\n]*", allow_greedy = true)]
@@ -79,6 +82,12 @@ pub enum Tok {
     Op,
 }
 
+/// Skips a run of line ends and notes that one was seen.
+fn line_end(lex: &mut logos::Lexer<'_, Tok>) -> logos::Skip {
+    lex.extras = true;
+    logos::Skip
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,13 +107,11 @@ mod tests {
                 Ok(Ident),
                 Ok(Quote),
                 Ok(LBrace),
-                Ok(Newline),
                 Ok(Ident),
                 Ok(Eq),
                 Ok(Ident),
                 Ok(Dot),
                 Ok(Ident),
-                Ok(Newline),
                 Ok(RBrace)
             ]
         );
@@ -117,9 +124,7 @@ mod tests {
             kinds("# c {\n// d\n/* x */ a-b = <<-EOQ"),
             vec![
                 Ok(LineComment),
-                Ok(Newline),
                 Ok(LineComment),
-                Ok(Newline),
                 Ok(BlockCommentStart),
                 Ok(Ident),
                 Ok(Op),
@@ -132,11 +137,14 @@ mod tests {
     }
 
     #[test]
-    fn crlf_is_one_newline() {
-        assert_eq!(
-            kinds("a\r\nb"),
-            vec![Ok(Tok::Ident), Ok(Tok::Newline), Ok(Tok::Ident)]
-        );
+    fn line_ends_are_skipped_and_noted() {
+        assert_eq!(kinds("a\r\nb\n"), vec![Ok(Tok::Ident), Ok(Tok::Ident)]);
+        let mut lex = Tok::lexer(b"a b\n  c".as_slice());
+        assert_eq!(lex.next(), Some(Ok(Tok::Ident)));
+        assert_eq!(lex.next(), Some(Ok(Tok::Ident)));
+        assert!(!lex.extras);
+        assert_eq!(lex.next(), Some(Ok(Tok::Ident)));
+        assert!(lex.extras);
     }
 
     #[test]

@@ -188,7 +188,9 @@ struct Scanner<'s, 'a> {
     src: &'s [u8],
     lex: Lexer<'s, Tok>,
     /// One token of push-back, for a `}` that ends an expression and closes a block.
-    back: Option<(Result<Tok, ()>, Span)>,
+    back: Option<(Result<Tok, ()>, Span, bool)>,
+    /// True when a line end came before the token `next` returned last.
+    nl: bool,
     lines: LineIndex<'s>,
     /// Second pass: a column-0 top-level header closes every open block.
     recover_headers: bool,
@@ -221,6 +223,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             src,
             lex,
             back: None,
+            nl: false,
             lines: LineIndex::new(src, bom),
             recover_headers,
             resync: None,
@@ -235,34 +238,45 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     // ----- tokens -----------------------------------------------------------------------
 
-    /// The next token, comments included.
-    #[inline(always)]
-    fn raw(&mut self) -> Option<(Result<Tok, ()>, Span)> {
-        if let Some(t) = self.back.take() {
-            return Some(t);
-        }
-        let tok = self.lex.next()?;
-        let r = self.lex.span();
-        Some((tok, Span::new(r.start, r.end)))
-    }
-
-    /// The next token with comments skipped (newlines are kept: they end attributes).
+    /// The next token with comments skipped. Sets `self.nl` when a line end lies between
+    /// it and the previous token (line ends are not tokens; they end attributes).
     #[inline(always)]
     fn next(&mut self) -> Option<(Result<Tok, ()>, Span)> {
+        if let Some((tok, span, nl)) = self.back.take() {
+            self.nl = nl;
+            return Some((tok, span));
+        }
+        let mut nl = false;
         loop {
-            let (tok, span) = self.raw()?;
+            let tok = self.lex.next()?;
+            // The lexer notes skipped line ends in its extras (a comment's own line end
+            // included, as it is skipped after the comment token).
+            nl |= std::mem::take(&mut self.lex.extras);
+            let r = self.lex.span();
+            let span = Span::new(r.start, r.end);
             match tok {
                 Ok(Tok::LineComment) => continue,
                 Ok(Tok::BlockCommentStart) => {
                     self.skip_block_comment(span);
                     if self.resync.is_some() {
+                        // Unterminated: nothing follows. `nl` tells the caller whether what
+                        // it was reading had already ended at a line end before the comment.
+                        self.nl = nl;
                         return None;
                     }
                     continue;
                 }
-                _ => return Some((tok, span)),
+                _ => {
+                    self.nl = nl;
+                    return Some((tok, span));
+                }
             }
         }
+    }
+
+    /// Puts the token `next` returned last back, to be returned again.
+    fn push_back(&mut self, tok: Result<Tok, ()>, span: Span) {
+        self.back = Some((tok, span, self.nl));
     }
 
     /// Moves the lexer so that the next token starts at `offset`.
@@ -350,7 +364,6 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 break;
             };
             match tok {
-                Ok(Tok::Newline) => {}
                 Ok(Tok::Ident) => {
                     if self.recover_headers
                         && !self.s.open.is_empty()
@@ -490,22 +503,24 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 return;
             }
         };
+        if self.nl {
+            self.error(
+                name,
+                format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
+            );
+            self.push_back(tok, span);
+            return;
+        }
         match tok {
             Ok(Tok::Eq) => self.attribute(name, span),
             Ok(Tok::LBrace) => self.open_block(name, &[]),
             Ok(Tok::Quote) | Ok(Tok::Ident) => self.labels_then_block(name, tok, span),
-            Ok(Tok::Newline) => {
-                self.error(
-                    name,
-                    format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
-                );
-            }
             Ok(Tok::RBrace) => {
                 self.error(
                     name,
                     format!("expected `=` or `{{` after `{}`", lossy(self.bytes(name))),
                 );
-                self.back = Some((tok, span));
+                self.push_back(tok, span);
             }
             _ => {
                 self.error(
@@ -533,17 +548,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     self.open_block(name, &labels);
                     return;
                 }
-                Ok(Tok::Newline) | Ok(Tok::RBrace) => {
-                    self.error(
-                        Span::new(name.start as usize, span.start as usize),
-                        format!(
-                            "block `{}` has no `{{` after its labels",
-                            lossy(self.bytes(name))
-                        ),
-                    );
-                    if tok == Ok(Tok::RBrace) {
-                        self.back = Some((tok, span));
-                    }
+                Ok(Tok::RBrace) => {
+                    self.no_brace_after_labels(name, span.start);
+                    self.push_back(tok, span);
                     return;
                 }
                 _ => {
@@ -560,6 +567,12 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 }
             }
             match self.next() {
+                Some((t, s)) if self.nl => {
+                    let end = labels.last().map(|l| l.end + 1).unwrap_or(span.end);
+                    self.no_brace_after_labels(name, end.max(span.end));
+                    self.push_back(t, s);
+                    return;
+                }
                 Some((t, s)) => {
                     tok = t;
                     span = s;
@@ -573,6 +586,20 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 }
             }
         }
+    }
+
+    /// The header `name labels...` (ending at `end`) is not followed by `{`.
+    fn no_brace_after_labels(&mut self, name: Span, end: u32) {
+        self.error(
+            Span {
+                start: name.start,
+                end,
+            },
+            format!(
+                "block `{}` has no `{{` after its labels (or an attribute is missing its `=`)",
+                lossy(self.bytes(name))
+            ),
+        );
     }
 
     /// Reads a quoted label (no templates in labels); returns the span of its text.
@@ -903,18 +930,17 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let shallow = literals && brackets <= 1 && !self.in_interp();
             let was_after_dot = after_dot;
             after_dot = false;
+            if self.nl && self.s.frames.is_empty() {
+                // A line end outside brackets ends the attribute; the token starts the next
+                // item of the body.
+                self.push_back(tok, span);
+                break;
+            }
             match tok {
-                Ok(Tok::Newline) => {
-                    if self.s.frames.is_empty() {
-                        self.back = Some((tok, span));
-                        break;
-                    }
-                    continue;
-                }
                 Ok(Tok::RBrace) => match self.s.frames.last().copied() {
                     None => {
                         // The `}` of a one-line block: `card { width = 2 }`.
-                        self.back = Some((tok, span));
+                        self.push_back(tok, span);
                         break;
                     }
                     Some(Frame::Interp { .. }) => {
@@ -1037,7 +1063,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 break;
             }
         }
-        if self.resync.is_some() {
+        // An unterminated comment stops everything, but a value that had ended at the line
+        // end before it is complete.
+        if self.resync.is_some() && !(self.nl && self.s.frames.is_empty() && first.is_some()) {
             return None;
         }
         // A bracket or interpolation still open at the end of the file swallowed everything
