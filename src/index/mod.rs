@@ -132,7 +132,9 @@ impl Index {
         &mut self,
         files: impl IntoIterator<Item = (String, ModId, FileIndex)>,
     ) -> Vec<FileId> {
-        let mut ids = Vec::new();
+        let files = files.into_iter();
+        self.files.reserve(files.size_hint().0);
+        let mut ids = Vec::with_capacity(files.size_hint().0);
         for (path, module, index) in files {
             let id = FileId(self.files.len() as u32);
             self.files.push(Some(FileEntry {
@@ -644,9 +646,11 @@ impl Index {
 
     /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
     fn rebuild(&mut self) {
-        let ids: Vec<FileId> = self.files().map(|(id, _)| id).collect();
-        let mut by_name: Vec<(u32, ResourceId)> =
-            ids.iter().flat_map(|&id| self.name_entries(id)).collect();
+        let blocks: usize = self.files().map(|(_, f)| f.index.blocks.len()).sum();
+        let mut by_name: Vec<(u32, ResourceId)> = Vec::with_capacity(blocks);
+        for (id, _) in self.files() {
+            by_name.extend(self.name_entries(id));
+        }
         by_name.sort_unstable();
         by_name.shrink_to_fit();
         self.by_name = by_name;

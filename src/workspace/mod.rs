@@ -239,15 +239,14 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
         .iter()
         .map(|m| index.add_mod(m.root.clone(), m.dependency))
         .collect();
-    let mut stats = LoadStats::default();
-    let mut batch = Vec::with_capacity(ws.files.len());
-    for (f, (file_index, bytes)) in ws.files.iter().zip(scanned) {
-        stats.files += 1;
-        stats.bytes += bytes;
+    let stats = LoadStats {
+        files: scanned.len(),
+        bytes: scanned.iter().map(|(_, bytes)| bytes).sum(),
+    };
+    index.add_files(ws.files.iter().zip(scanned).map(|(f, (file_index, _))| {
         let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
-        batch.push((f.rel.clone(), module, file_index));
-    }
-    index.add_files(batch);
+        (f.rel.clone(), module, file_index)
+    }));
     tracing::debug!(
         merge_ms = scanned_at.elapsed().as_secs_f64() * 1e3,
         "index merged"
