@@ -75,18 +75,18 @@ fn a_missing_folder_is_an_error_not_a_panic() {
 
 #[test]
 fn a_reference_prefers_the_mod_level_resource_over_nested_namesakes() {
-    use modlens::index::Index;
+    use modlens::index::{Index, ScannedFile};
     use modlens::syntax::scan;
     let mut index = Index::new();
     let m = index.add_mod(String::new(), false);
     // The nested `category "iam_group"` comes first in path order.
     index.add_files([
-        (
+        ScannedFile::new(
             "a_detail.pp".to_string(),
             m,
             scan(b"dashboard \"d\" {\n  flow {\n    category \"iam_group\" {}\n  }\n}\n"),
         ),
-        (
+        ScannedFile::new(
             "b_categories.pp".to_string(),
             m,
             scan(b"category \"iam_group\" {\n  title = \"IAM Group\"\n}\n"),

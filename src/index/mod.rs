@@ -69,6 +69,30 @@ pub struct FileEntry {
     pub index: FileIndex,
 }
 
+/// A scanned file ready to be added, with the hashes of the names it defines: computed
+/// where the file was scanned (in parallel, while it is in cache), so that adding a whole
+/// workspace only has to sort.
+#[derive(Debug)]
+pub struct ScannedFile {
+    path: String,
+    module: ModId,
+    index: FileIndex,
+    names: Vec<(u32, BlockId)>,
+}
+
+impl ScannedFile {
+    /// A file at `path` (workspace-relative) of `module`.
+    pub fn new(path: String, module: ModId, index: FileIndex) -> ScannedFile {
+        let names = name_hashes(&index, module);
+        ScannedFile {
+            path,
+            module,
+            index,
+            names,
+        }
+    }
+}
+
 /// The merged index of a workspace.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -112,75 +136,68 @@ impl Index {
 
     /// Adds a file's scan result.
     pub fn add_file(&mut self, path: String, module: ModId, index: FileIndex) -> FileId {
-        let id = FileId(self.files.len() as u32);
-        self.files.push(Some(FileEntry {
-            path,
-            module,
-            index,
-        }));
-        if self.update_mod_info(id) {
-            self.rebuild();
-        } else {
-            self.link(id);
-        }
-        id
+        let ids = self.add_files([ScannedFile::new(path, module, index)]);
+        ids.first().copied().unwrap_or(FileId(0))
     }
 
-    /// Adds many files at once (a load): the maps are sorted once at the end instead of
-    /// merged file by file. Returns their ids in the order given.
-    pub fn add_files(
-        &mut self,
-        files: impl IntoIterator<Item = (String, ModId, FileIndex)>,
-    ) -> Vec<FileId> {
+    /// Adds many files at once (a load): their names join the map with one sort. Returns
+    /// their ids in the order given.
+    pub fn add_files(&mut self, files: impl IntoIterator<Item = ScannedFile>) -> Vec<FileId> {
         let files = files.into_iter();
         self.files.reserve(files.size_hint().0);
         let mut ids = Vec::with_capacity(files.size_hint().0);
-        for (path, module, index) in files {
+        for f in files {
             let id = FileId(self.files.len() as u32);
+            self.by_name.extend(
+                f.names
+                    .iter()
+                    .map(|&(hash, block)| (hash, ResourceId { file: id, block })),
+            );
             self.files.push(Some(FileEntry {
-                path,
-                module,
-                index,
+                path: f.path,
+                module: f.module,
+                index: f.index,
             }));
             ids.push(id);
         }
         for &id in &ids {
             self.update_mod_info(id);
         }
-        self.rebuild();
+        self.by_name.sort_unstable();
+        self.referrers = std::sync::OnceLock::new();
         ids
     }
 
     /// Replaces a file's scan result: everything derived from the old one is updated.
     pub fn replace_file(&mut self, id: FileId, index: FileIndex) {
-        let had_mod_block = self.file(id).is_some_and(|f| mod_block(&f.index).is_some());
         self.unlink(id);
         let Some(Some(entry)) = self.files.get_mut(id.0 as usize) else {
             return;
         };
         entry.index = index;
-        let mod_changed = self.update_mod_info(id);
-        if had_mod_block || mod_changed {
-            // A mod's name is part of every cross-mod key: rebuild rather than patch.
-            self.rebuild();
-        } else {
-            self.link(id);
-        }
+        // Names are keyed by mod id, so a renamed mod changes no key; references into other
+        // mods are resolved by name when the reverse map is next built.
+        self.update_mod_info(id);
+        self.link(id);
     }
 
     /// Removes a file (deleted from disk).
     pub fn remove_file(&mut self, id: FileId) {
-        let had_mod_block = self.file(id).is_some_and(|f| mod_block(&f.index).is_some());
+        let removed_mod_file = self
+            .file(id)
+            .filter(|f| mod_block(&f.index).is_some())
+            .map(|f| f.module);
         self.unlink(id);
         if let Some(slot) = self.files.get_mut(id.0 as usize) {
             *slot = None;
         }
-        if had_mod_block {
-            if let Some(m) = self.mods.get_mut(0) {
+        if let Some(module) = removed_mod_file {
+            // The mod lost its `mod` block: back to the defaults unless another file has one.
+            if let Some(m) = self.mods.get_mut(module.0 as usize) {
+                m.name = "local".to_string();
                 m.title = None;
             }
             self.refresh_all_mod_info();
-            self.rebuild();
         }
     }
 
@@ -580,23 +597,9 @@ impl Index {
         let Some(entry) = self.file(id) else {
             return Vec::new();
         };
-        let fi = &entry.index;
-        let mut name = String::new();
-        fi.blocks
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| is_indexed(b))
-            .map(|(i, b)| {
-                fi.write_block_name(BlockId::new(i), &mut name);
-                let hash = name_hash(entry.module, reference_kind(fi.str(b.kind)), &name);
-                (
-                    hash,
-                    ResourceId {
-                        file: id,
-                        block: BlockId::new(i),
-                    },
-                )
-            })
+        name_hashes(&entry.index, entry.module)
+            .into_iter()
+            .map(|(hash, block)| (hash, ResourceId { file: id, block }))
             .collect()
     }
 
@@ -641,19 +644,6 @@ impl Index {
     /// Removes a file's resources from the name map.
     fn unlink(&mut self, id: FileId) {
         self.by_name.retain(|(_, r)| r.file != id);
-        self.referrers = std::sync::OnceLock::new();
-    }
-
-    /// Rebuilds the name map from every file (after a mod's name changed, or a bulk add).
-    fn rebuild(&mut self) {
-        let blocks: usize = self.files().map(|(_, f)| f.index.blocks.len()).sum();
-        let mut by_name: Vec<(u32, ResourceId)> = Vec::with_capacity(blocks);
-        for (id, _) in self.files() {
-            by_name.extend(self.name_entries(id));
-        }
-        by_name.sort_unstable();
-        by_name.shrink_to_fit();
-        self.by_name = by_name;
         self.referrers = std::sync::OnceLock::new();
     }
 
@@ -704,6 +694,24 @@ fn mod_position(mods: &[ModInfo], name: &str) -> Option<ModId> {
     mods.iter()
         .position(|m| m.name == name)
         .map(|i| ModId(i as u32))
+}
+
+/// The hash of every name a file defines (resources and locals), in block order.
+fn name_hashes(fi: &FileIndex, module: ModId) -> Vec<(u32, BlockId)> {
+    let mut name = String::new();
+    fi.blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| is_indexed(b))
+        .map(|(i, b)| {
+            let block = BlockId::new(i);
+            fi.write_block_name(block, &mut name);
+            (
+                name_hash(module, reference_kind(fi.str(b.kind)), &name),
+                block,
+            )
+        })
+        .collect()
 }
 
 /// One definition of a name, for duplicate detection.

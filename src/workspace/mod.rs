@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::index::{Index, ModId};
+use crate::index::{Index, ModId, ScannedFile};
 use crate::syntax::{self, Diagnostic, FileIndex, Pos, Scratch, Severity};
 
 /// Files larger than this are not scanned (a diagnostic says so): offsets are `u32`, and a
@@ -218,35 +218,36 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
         static BUFFERS: std::cell::RefCell<(Vec<u8>, Scratch)> =
             std::cell::RefCell::new((Vec::new(), Scratch::default()));
     }
-    let scanned: Vec<(FileIndex, u64)> = ws
-        .files
-        .par_iter()
-        .map(|f| {
-            BUFFERS.with(|b| match b.try_borrow_mut() {
-                Ok(mut b) => {
-                    let (buf, scratch) = &mut *b;
-                    read_and_scan(&f.path, buf, scratch)
-                }
-                // Only if a scan re-entered this thread's buffers (it cannot today).
-                Err(_) => read_and_scan(&f.path, &mut Vec::new(), &mut Scratch::default()),
-            })
-        })
-        .collect();
-    let scanned_at = std::time::Instant::now();
     let mut index = Index::new();
     let mod_ids: Vec<ModId> = ws
         .mods
         .iter()
         .map(|m| index.add_mod(m.root.clone(), m.dependency))
         .collect();
+    // Each worker reads, scans and hashes its files' names while they are in its cache;
+    // what is left to do on one thread is a sort.
+    let scanned: Vec<(ScannedFile, u64)> = ws
+        .files
+        .par_iter()
+        .map(|f| {
+            let (file_index, bytes) = BUFFERS.with(|b| match b.try_borrow_mut() {
+                Ok(mut b) => {
+                    let (buf, scratch) = &mut *b;
+                    read_and_scan(&f.path, buf, scratch)
+                }
+                // Only if a scan re-entered this thread's buffers (it cannot today).
+                Err(_) => read_and_scan(&f.path, &mut Vec::new(), &mut Scratch::default()),
+            });
+            let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
+            (ScannedFile::new(f.rel.clone(), module, file_index), bytes)
+        })
+        .collect();
+    let scanned_at = std::time::Instant::now();
     let stats = LoadStats {
         files: scanned.len(),
         bytes: scanned.iter().map(|(_, bytes)| bytes).sum(),
     };
-    index.add_files(ws.files.iter().zip(scanned).map(|(f, (file_index, _))| {
-        let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
-        (f.rel.clone(), module, file_index)
-    }));
+    index.add_files(scanned.into_iter().map(|(file, _)| file));
     tracing::debug!(
         merge_ms = scanned_at.elapsed().as_secs_f64() * 1e3,
         "index merged"
