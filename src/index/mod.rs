@@ -163,7 +163,9 @@ impl Index {
         for &id in &ids {
             self.update_mod_info(id);
         }
-        self.by_name.sort_unstable();
+        // By hash only: ties (a name defined twice, or a collision) are ordered by whoever
+        // reads them (`lookup`, duplicate detection).
+        self.by_name.sort_unstable_by_key(|&(hash, _)| hash);
         self.referrers = std::sync::OnceLock::new();
         ids
     }
