@@ -67,6 +67,8 @@ pub struct Scratch {
     text: String,
     /// The searcher for the last heredoc marker seen.
     marker_finder: Option<memchr::memmem::Finder<'static>>,
+    /// The labels of the block header being read.
+    labels: Vec<Span>,
 }
 
 impl Scratch {
@@ -534,7 +536,21 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     /// Reads block labels after the type name, then the `{`.
     fn labels_then_block(&mut self, name: Span, first: Result<Tok, ()>, first_span: Span) {
-        let mut labels: Vec<Span> = Vec::new();
+        // The labels go in a buffer kept between blocks (one allocation per file, not per
+        // block).
+        let mut labels = std::mem::take(&mut self.s.labels);
+        labels.clear();
+        self.read_labels(name, first, first_span, &mut labels);
+        self.s.labels = labels;
+    }
+
+    fn read_labels(
+        &mut self,
+        name: Span,
+        first: Result<Tok, ()>,
+        first_span: Span,
+        labels: &mut Vec<Span>,
+    ) {
         let mut tok = first;
         let mut span = first_span;
         loop {
@@ -545,7 +561,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 },
                 Ok(Tok::Ident) => labels.push(span),
                 Ok(Tok::LBrace) => {
-                    self.open_block(name, &labels);
+                    self.open_block(name, labels);
                     return;
                 }
                 Ok(Tok::RBrace) => {
@@ -719,10 +735,14 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// [`FileIndex::block_name`], so the index does not hold one long string per block.
     fn anonymous_name(&mut self, kind: Sym, kind_bytes: &[u8]) -> Sym {
         let n = self.child_count(kind);
-        let mut name = String::from_utf8_lossy(kind_bytes).into_owned();
-        name.push('_');
-        name.push_str(&n.to_string());
-        self.intern(&name)
+        use std::fmt::Write;
+        let mut name = std::mem::take(&mut self.s.text);
+        name.clear();
+        name.push_str(&String::from_utf8_lossy(kind_bytes));
+        let _ = write!(name, "_{n}");
+        let sym = self.intern(&name);
+        self.s.text = name;
+        sym
     }
 
     fn child_count(&self, kind: Sym) -> u32 {
