@@ -39,13 +39,16 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use modlens::workspace::{self, SourceFile, Workspace};
 use rayon::prelude::*;
+
+#[path = "common/peers.rs"]
+mod peers;
+use peers::{BUF, Outcome, hcl_parse_file, read_into};
 
 /// Seed of every generated mod.
 const SEED: u64 = 1;
@@ -296,21 +299,6 @@ fn ensure_mod(settings: &Settings, size: f64) -> PathBuf {
 
 // ----- the peers ---------------------------------------------------------------------------
 
-thread_local! {
-    /// One read buffer per worker thread, kept across rounds (as `workspace::load` does).
-    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Reads a file the way `workspace::load` does: open, size hint, `read_to_end`.
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    buf.reserve(len as usize + 1);
-    file.read_to_end(buf)?;
-    Ok(())
-}
-
 /// The read floor: bytes read, and files that could not be read.
 fn read_all(files: &[SourceFile]) -> (u64, usize) {
     files
@@ -325,32 +313,6 @@ fn read_all(files: &[SourceFile]) -> (u64, usize) {
             })
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
-}
-
-/// What hcl-rs made of one file.
-enum Outcome {
-    Parsed(hcl::Body),
-    Unreadable,
-    BadUtf8,
-    Invalid(String),
-}
-
-fn hcl_parse_file(path: &Path) -> (Outcome, u64) {
-    BUF.with(|b| {
-        let mut buf = b.borrow_mut();
-        if read_into(path, &mut buf).is_err() {
-            return (Outcome::Unreadable, 0);
-        }
-        let bytes = buf.len() as u64;
-        let Ok(text) = std::str::from_utf8(&buf) else {
-            return (Outcome::BadUtf8, bytes);
-        };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        match hcl::parse(text) {
-            Ok(body) => (Outcome::Parsed(body), bytes),
-            Err(e) => (Outcome::Invalid(e.to_string()), bytes),
-        }
-    })
 }
 
 thread_local! {

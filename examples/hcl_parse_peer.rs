@@ -6,52 +6,15 @@
 //! Then it prints one JSON object with its own peak RSS (`VmHWM` from `/proc/self/status`).
 //! The thread count follows `RAYON_NUM_THREADS` (all cores by default).
 
-use std::cell::RefCell;
-use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-/// What became of one file.
-enum Outcome {
-    Parsed(hcl::Body),
-    Unreadable,
-    BadUtf8,
-    Invalid(String),
-}
-
-thread_local! {
-    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    buf.reserve(len as usize + 1);
-    file.read_to_end(buf)?;
-    Ok(())
-}
-
-fn parse_file(path: &Path) -> (Outcome, u64) {
-    BUF.with(|b| {
-        let mut buf = b.borrow_mut();
-        if read_into(path, &mut buf).is_err() {
-            return (Outcome::Unreadable, 0);
-        }
-        let bytes = buf.len() as u64;
-        let Ok(text) = std::str::from_utf8(&buf) else {
-            return (Outcome::BadUtf8, bytes);
-        };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        match hcl::parse(text) {
-            Ok(body) => (Outcome::Parsed(body), bytes),
-            Err(e) => (Outcome::Invalid(e.to_string()), bytes),
-        }
-    })
-}
+#[path = "../benches/common/peers.rs"]
+mod peers;
+use peers::{Outcome, hcl_parse_file as parse_file};
 
 /// Peak resident set size from `/proc/self/status` (Linux); `None` elsewhere.
 fn peak_rss() -> Option<u64> {
