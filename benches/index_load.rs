@@ -455,12 +455,18 @@ impl Flusher {
 
 /// Runs `f` on the pool `reps` times, each after evicting the CPU caches, and returns the
 /// mean time of one run in milliseconds; each result is dropped outside the timing.
+///
+/// One untimed run comes first: the peers run in turn, and whichever allocates first after
+/// hcl-rs dropped its bodies would otherwise pay for the allocator growing the heap back
+/// (page faults worth several milliseconds at size 10), an artefact of the order, not of the
+/// peer.
 fn sample<R: Send>(
     pool: &rayon::ThreadPool,
     flusher: &mut Flusher,
     reps: usize,
     f: impl Fn() -> R + Sync,
 ) -> f64 {
+    drop(std::hint::black_box(pool.install(&f)));
     let mut total = 0.0;
     for _ in 0..reps {
         flusher.flush(pool);
