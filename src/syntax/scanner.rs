@@ -21,7 +21,7 @@ use logos::{Lexer, Logos};
 use super::lexer::Tok;
 use super::text::{LineIndex, decode_heredoc, decode_string_literal};
 use super::{
-    Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange,
+    Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange, Pos,
     Reference, Severity, Span, StrBuilder, Sym, Tag, is_nested_resource_type, is_reference_root,
     is_resource_type,
 };
@@ -37,6 +37,22 @@ pub fn scan(src: &[u8]) -> FileIndex {
 /// Scans one file reusing `scratch`'s buffers (one scratch per thread makes a load allocate
 /// about what the index keeps).
 pub fn scan_with(src: &[u8], scratch: &mut Scratch) -> FileIndex {
+    if u32::try_from(src.len()).is_err() {
+        let at = Pos {
+            line: 1,
+            column: 1,
+            byte: 0,
+        };
+        return FileIndex::with_diagnostic(
+            u32::MAX,
+            Diagnostic {
+                severity: Severity::Error,
+                start: at,
+                end: at,
+                message: "file too large to scan: over 4 GiB".to_string(),
+            },
+        );
+    }
     if let Some(nul) = memchr::memchr(0, src) {
         return binary_file(src, nul);
     }
@@ -255,7 +271,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
             // included, as it is skipped after the comment token).
             nl |= std::mem::take(&mut self.lex.extras);
             let r = self.lex.span();
-            let span = Span::new(r.start, r.end);
+            // `scan_with` refuses sources over 4 GiB, so offsets fit in `u32` exactly.
+            let span = Span {
+                start: r.start as u32,
+                end: r.end as u32,
+            };
             match tok {
                 Ok(Tok::LineComment) => continue,
                 Ok(Tok::BlockCommentStart) => {
@@ -498,6 +518,18 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     /// One item of a body, starting with the identifier at `name`: an attribute or a block.
     fn item(&mut self, name: Span) {
+        // Most items are `name = value` on one line: find the `=` without the lexer.
+        if self.back.is_none() && self.lex.span().end == name.end as usize {
+            let mut i = name.end as usize;
+            while matches!(self.src.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            if self.src.get(i) == Some(&b'=') && !matches!(self.src.get(i + 1), Some(b'=' | b'>')) {
+                self.seek(i + 1);
+                self.attribute(name, Span::new(i, i + 1));
+                return;
+            }
+        }
         let (tok, span) = match self.next() {
             Some(t) => t,
             None => {
@@ -921,6 +953,21 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let mut first: Option<u32> = None;
         let mut last: u32 = 0;
         let mut after_dot = false;
+        // Most values are a quoted string on the same line: open it without the lexer.
+        if self.back.is_none() {
+            let mut i = self.lex.span().end;
+            while matches!(self.src.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            if self.src.get(i) == Some(&b'"') {
+                self.seek(i + 1);
+                self.push_frame(Frame::Quoted {
+                    start: i as u32,
+                    interpolated: false,
+                });
+                first = Some(i as u32);
+            }
+        }
         loop {
             if self.resync.is_some() {
                 return None;
