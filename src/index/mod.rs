@@ -3,15 +3,16 @@
 //!
 //! Replacing one file's `FileIndex` is the unit of update: [`Index::replace_file`] removes
 //! what the old one contributed to the derived maps and adds what the new one does, and the
-//! result equals a fresh build. Names across files are interned once (`string-interner`);
-//! text stays in each file's own interner, so dropping a file frees it.
+//! result equals a fresh build. Text stays in each file's own string table, so dropping a
+//! file frees it.
 //!
 //! Architecture invariant: no I/O and no parsing here; the index is built from `FileIndex`es
 //! that the workspace scanned.
 //!
-//! Names are not copied: the maps hold a 64-bit hash of `(mod, kind, name)` beside the id,
-//! sorted, and every lookup confirms a hit against the file's own text, so a hash collision
-//! costs a comparison, never a wrong answer.
+//! Names are not copied: the name map holds a 32-bit hash of `(mod, kind, name)` beside the
+//! id, sorted by hash, and every lookup confirms a hit against the file's own text, so a hash
+//! collision costs a comparison, never a wrong answer. Keys use the mod's id, not its name,
+//! so renaming a mod changes no key.
 
 pub mod dump;
 
