@@ -417,28 +417,22 @@ fn tree_node(index: &Index, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeN
         };
     }
     path.push(id);
-    let mut children: Vec<TreeNode> = index
-        .children(id)
+    // Children named but not found are shown too, in place: a typo in `children` should be
+    // visible where it is.
+    let children = index
+        .child_entries(id)
+        .unwrap_or_default()
         .into_iter()
-        .map(|c| tree_node(index, c, path))
+        .map(|c| match c.resource {
+            Some(child) => tree_node(index, child, path),
+            None => TreeNode {
+                qualified_name: c.name,
+                title: None,
+                children: Vec::new(),
+                note: Some("not found".to_string()),
+            },
+        })
         .collect();
-    // Children named but not found are shown too: a typo in `children` should be visible.
-    if let Some(names) = index
-        .child_names(id)
-        .filter(|names| names.len() != children.len())
-    {
-        let found: Vec<String> = children.iter().map(|c| c.qualified_name.clone()).collect();
-        for n in names {
-            if !found.contains(&n) {
-                children.push(TreeNode {
-                    qualified_name: n,
-                    title: None,
-                    children: Vec::new(),
-                    note: Some("not found".to_string()),
-                });
-            }
-        }
-    }
     path.pop();
     TreeNode {
         qualified_name,

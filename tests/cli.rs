@@ -121,3 +121,23 @@ fn tree_of_a_benchmark() {
     let missing = modlens(&["tree", "fixtures/benchmark_hierarchy", "benchmark.nope"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn tree_shows_a_missing_child_where_it_is_listed() {
+    let dir = std::env::temp_dir().join(format!("modlens-cli-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write mod.pp");
+    std::fs::write(
+        dir.join("b.pp"),
+        "benchmark \"b\" {\n  children = [control.typo, control.real]\n}\ncontrol \"real\" {\n  title = \"Real\"\n}\n",
+    )
+    .expect("write b.pp");
+    let out = modlens(&["tree", &dir.display().to_string(), "benchmark.b"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "m.benchmark.b\n├── m.control.typo [not found]\n└── m.control.real — Real\n"
+    );
+}

@@ -59,6 +59,15 @@ pub struct ModInfo {
     pub dependency: bool,
 }
 
+/// One child of a benchmark or dashboard, as written and as resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildEntry {
+    /// Its qualified name (`mod.type.name`).
+    pub name: String,
+    /// The resource, when one by that name exists.
+    pub resource: Option<ResourceId>,
+}
+
 /// One indexed file.
 #[derive(Debug)]
 pub struct FileEntry {
@@ -397,53 +406,55 @@ impl Index {
 
     /// The resource's children, in order: the references of its `children` attribute when it
     /// has a list of plain references, else its nested resources (not `with` or `category`,
-    /// which are definitions, not displayed children). Unresolved references are skipped;
-    /// see [`Index::child_names`] for the names as written.
-    pub fn children(&self, id: ResourceId) -> Vec<ResourceId> {
-        let Some(f) = self.file(id.file) else {
-            return Vec::new();
-        };
-        let Some(b) = f.index.block(id.block) else {
-            return Vec::new();
-        };
-        if let Some(attr) = f.index.attr(b, AttrKey::Children) {
-            return f
-                .index
-                .ref_list(&attr.value())
-                .iter()
-                .filter_map(|r| self.resolve_ref(id.file, r).first().copied())
-                .collect();
-        }
-        self.nested_children(id)
-    }
-
-    /// The names of a resource's children as qualified names, resolved or not, in order.
-    /// `None` when its `children` is an expression the scanner cannot read.
-    pub fn child_names(&self, id: ResourceId) -> Option<Vec<String>> {
+    /// which are definitions, not displayed children); each with its qualified name and the
+    /// resource it names (`None` when nothing by that name exists). `None` when `children`
+    /// is an expression the scanner cannot read.
+    pub fn child_entries(&self, id: ResourceId) -> Option<Vec<ChildEntry>> {
         let f = self.file(id.file)?;
         let b = f.index.block(id.block)?;
-        if let Some(attr) = f.index.attr(b, AttrKey::Children) {
-            if let AttrValue::Expr(_) = attr.value() {
-                return None;
-            }
-            let own = &self.mods.get(f.module.0 as usize)?.name;
+        let Some(attr) = f.index.attr(b, AttrKey::Children) else {
             return Some(
-                f.index
-                    .ref_list(&attr.value())
-                    .iter()
-                    .map(|r| {
-                        let module = r.module.map(|m| f.index.str(m)).unwrap_or(own);
-                        format!("{module}.{}.{}", f.index.str(r.kind), f.index.str(r.name))
+                self.nested_children(id)
+                    .into_iter()
+                    .map(|c| ChildEntry {
+                        name: self.qualified_name(c).unwrap_or_default(),
+                        resource: Some(c),
                     })
                     .collect(),
             );
+        };
+        if let AttrValue::Expr(_) = attr.value() {
+            return None;
         }
+        let own = &self.mods.get(f.module.0 as usize)?.name;
         Some(
-            self.nested_children(id)
-                .into_iter()
-                .filter_map(|c| self.qualified_name(c))
+            f.index
+                .ref_list(&attr.value())
+                .iter()
+                .map(|r| {
+                    let module = r.module.map(|m| f.index.str(m)).unwrap_or(own);
+                    ChildEntry {
+                        name: format!("{module}.{}.{}", f.index.str(r.kind), f.index.str(r.name)),
+                        resource: self.resolve_ref(id.file, r).first().copied(),
+                    }
+                })
                 .collect(),
         )
+    }
+
+    /// The resources among [`Index::child_entries`] that exist, in order.
+    pub fn children(&self, id: ResourceId) -> Vec<ResourceId> {
+        self.child_entries(id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.resource)
+            .collect()
+    }
+
+    /// The qualified names of [`Index::child_entries`], resolved or not.
+    pub fn child_names(&self, id: ResourceId) -> Option<Vec<String>> {
+        self.child_entries(id)
+            .map(|children| children.into_iter().map(|c| c.name).collect())
     }
 
     fn nested_children(&self, id: ResourceId) -> Vec<ResourceId> {
