@@ -390,7 +390,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     if self.recover_headers
                         && !self.s.open.is_empty()
                         && self.starts_line(span.start as usize)
-                        && self.header_line_at(span.start as usize)
+                        && header_line(self.src, span.start as usize)
                     {
                         let at = span.start as usize;
                         self.report_unclosed(Some(at));
@@ -508,12 +508,6 @@ impl<'s, 'a> Scanner<'s, 'a> {
         at == 0
             || self.src.get(at.wrapping_sub(1)) == Some(&b'\n')
             || (at == 3 && self.src.starts_with(b"\xEF\xBB\xBF"))
-    }
-
-    /// True if the line at `at` (a line start) looks like the header of a top-level block:
-    /// `TYPE "label"... {`, `TYPE label {` or `locals {`, starting at column 0.
-    fn header_line_at(&self, at: usize) -> bool {
-        header_line(self.src, at)
     }
 
     /// One item of a body, starting with the identifier at `name`: an attribute or a block.
