@@ -26,6 +26,21 @@ use super::{
     is_resource_type,
 };
 
+/// How many recent words `Scanner::intern_word` remembers.
+const WORDS: usize = 8;
+
+/// A word of 1 to 15 bytes as a number: its bytes, then its length in the last byte (so no
+/// two words share a key, and 0 is no word).
+fn word_key(word: &[u8]) -> Option<u128> {
+    if word.is_empty() || word.len() > 15 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..word.len()].copy_from_slice(word);
+    bytes[15] = word.len() as u8;
+    Some(u128::from_le_bytes(bytes))
+}
+
 /// At most this many diagnostics per file; then one saying the rest were suppressed.
 const MAX_DIAGNOSTICS: usize = 100;
 
@@ -224,6 +239,9 @@ struct Scanner<'s, 'a> {
     decode: bool,
     /// The file as text, when it is valid UTF-8.
     text: Option<&'s str>,
+    /// Recently interned words (see `intern_word`): a key of 0 is an empty slot.
+    words: [(u128, Sym); WORDS],
+    next_word: usize,
     s: &'a mut Scratch,
 }
 
@@ -250,6 +268,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
             interps: 0,
             decode: true,
             text: None,
+            words: [(0, Sym::placeholder()); WORDS],
+            next_word: 0,
             s,
         }
     }
@@ -321,6 +341,22 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     fn intern(&mut self, text: &str) -> Sym {
         self.s.strings.intern(text)
+    }
+
+    /// Interns a short word that recurs all through a file (a block type, a reference kind,
+    /// a mod name): the last few are remembered as 16-byte keys, so most calls are one
+    /// comparison instead of a hash and a table probe.
+    fn intern_word(&mut self, word: &[u8]) -> Sym {
+        let Some(key) = word_key(word) else {
+            return self.intern_bytes(word);
+        };
+        if let Some(&(_, sym)) = self.words.iter().find(|(k, _)| *k == key) {
+            return sym;
+        }
+        let sym = self.intern_bytes(word);
+        self.words[self.next_word % WORDS] = (key, sym);
+        self.next_word += 1;
+        sym
     }
 
     fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
@@ -680,7 +716,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     fn open_block(&mut self, kind_span: Span, labels: &[Span]) {
         let kind_bytes = self.bytes(kind_span);
-        let kind = self.intern_bytes(kind_bytes);
+        let kind = self.intern_word(kind_bytes);
         let parent = self.s.open.last().map(|o| o.id);
         let parent_role = parent
             .and_then(|p| self.s.blocks.get(p.index()))
@@ -856,7 +892,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             .is_some_and(|b| b.role == BlockRole::Locals);
         // A local is indexed as its own entry so `local.x` has somewhere to point.
         let (owner, key) = if in_locals {
-            let kind = self.intern("local");
+            let kind = self.intern_word(b"local");
             let local_name = self.intern_bytes(name_bytes);
             let start = self.lines.pos(name.start as usize);
             let id = BlockId::new(self.s.blocks.len());
@@ -1453,9 +1489,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
             };
         let module = module.map(|m| {
             let b = self.bytes(m);
-            self.intern_bytes(b)
+            self.intern_word(b)
         });
-        let kind = self.intern_bytes(kind);
+        let kind = self.intern_word(kind);
         let name_bytes = self.bytes(name);
         let name_sym = self.intern_bytes(name_bytes);
         self.lex = end_lex;

@@ -21,6 +21,12 @@ impl Sym {
         self.0.get() as usize - 1
     }
 
+    /// A symbol for filling empty slots; it may name any string, so it must never be read
+    /// without a key that says the slot is used.
+    pub(crate) fn placeholder() -> Sym {
+        Sym(NonZeroU32::MIN)
+    }
+
     /// The symbol as a non-zero `u32`, for packed storage.
     pub(crate) fn to_raw(self) -> u32 {
         self.0.get()
