@@ -238,7 +238,7 @@ struct Scanner<'s, 'a> {
     /// recognised (`Atom::Str(None)`).
     decode: bool,
     /// The file as text, when it is valid UTF-8.
-    text: Option<&'s str>,
+    src_text: Option<&'s str>,
     /// Recently interned words (see `intern_word`): a key of 0 is an empty slot.
     words: [(u128, Sym); WORDS],
     next_word: usize,
@@ -267,7 +267,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             brackets: 0,
             interps: 0,
             decode: true,
-            text: None,
+            src_text: None,
             words: [(0, Sym::placeholder()); WORDS],
             next_word: 0,
             s,
@@ -363,7 +363,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         // Slices of a file already validated as UTF-8 need no second check: find the slice
         // in the file's `&str` (a pointer difference, no `unsafe`; `str::get` still checks
         // the boundaries).
-        if let Some(text) = self.text {
+        if let Some(text) = self.src_text {
             let offset = (bytes.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
             if let Some(s) = text.get(offset..offset.wrapping_add(bytes.len())) {
                 return self.s.strings.intern(s);
@@ -502,7 +502,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         // The SIMD validator answers the common case (valid) several times faster than
         // std; only an invalid file takes the slower path that locates each bad sequence.
         if let Ok(text) = simdutf8::basic::from_utf8(self.src) {
-            self.text = Some(text);
+            self.src_text = Some(text);
             return;
         }
         self.lines.set_invalid_utf8();
