@@ -272,9 +272,12 @@ fn resource(
                 }),
         ),
     };
-    let parent = match index.parent(id) {
-        Some(p) if b.parent.is_some() => Some(p),
-        _ => listed_parent.get(&id).copied(),
+    // A nested block's parent encloses it; a top-level one's is its first lister, already
+    // found above (asking the index would build its reverse-reference map for nothing).
+    let parent = if b.parent.is_some() {
+        index.parent(id)
+    } else {
+        listed_parent.get(&id).copied()
     }
     .and_then(|p| index.qualified_name(p));
     Some(ResourceDump {
