@@ -357,15 +357,21 @@ impl Index {
     /// reference to a mod that is not installed.
     pub fn ref_target(&self, file: FileId, r: &Reference) -> Option<(ModId, String, String)> {
         let f = self.file(file)?;
-        let module = match r.module {
-            Some(m) => self.mod_named(f.index.str(m))?,
-            None => f.module,
-        };
+        let module = self.ref_module(f, r)?;
         Some((
             module,
             f.index.str(r.kind).to_string(),
             f.index.str(r.name).to_string(),
         ))
+    }
+
+    /// The mod a reference of file `f` points into: its own, or the installed dependency it
+    /// names (`None` when that is not installed).
+    fn ref_module(&self, f: &FileEntry, r: &Reference) -> Option<ModId> {
+        match r.module {
+            Some(m) => self.mod_named(f.index.str(m)),
+            None => Some(f.module),
+        }
     }
 
     /// The resources a reference names (several when the name is a duplicate).
@@ -624,12 +630,8 @@ impl Index {
             for (id, entry) in self.files() {
                 let fi = &entry.index;
                 for (i, r) in fi.refs.iter().enumerate() {
-                    let module = match r.module {
-                        Some(m) => match self.mod_named(fi.str(m)) {
-                            Some(m) => m,
-                            None => continue,
-                        },
-                        None => entry.module,
+                    let Some(module) = self.ref_module(entry, r) else {
+                        continue;
                     };
                     let hash = name_hash(module, fi.str(r.kind), fi.str(r.name));
                     map.push((
@@ -662,16 +664,16 @@ impl Index {
     }
 
     /// Reads a mod's name and title from a file's `mod` block, if the file is at the mod's
-    /// root and has one. Returns true when the mod's name or title changed.
-    fn update_mod_info(&mut self, id: FileId) -> bool {
+    /// root and has one.
+    fn update_mod_info(&mut self, id: FileId) {
         let Some(Some(entry)) = self.files.get(id.0 as usize) else {
-            return false;
+            return;
         };
         let Some(info) = self.mods.get(entry.module.0 as usize) else {
-            return false;
+            return;
         };
         if !is_mod_file(&entry.path, &info.root) {
-            return false;
+            return;
         }
         let (name, title) = match mod_block(&entry.index) {
             Some(b) => (
@@ -687,13 +689,10 @@ impl Index {
             None => ("local".to_string(), None),
         };
         let module = entry.module;
-        let Some(info) = self.mods.get_mut(module.0 as usize) else {
-            return false;
-        };
-        let changed = info.name != name || info.title != title;
-        info.name = name;
-        info.title = title;
-        changed
+        if let Some(info) = self.mods.get_mut(module.0 as usize) {
+            info.name = name;
+            info.title = title;
+        }
     }
 
     fn refresh_all_mod_info(&mut self) {
