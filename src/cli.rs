@@ -10,9 +10,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use modlens::cache::Limits;
 use modlens::index::{Index, ResourceId, dump};
-use modlens::syntax::Severity;
-use modlens::workspace::{self, Workspace};
+use modlens::resolve::{Model, Resolver, ValueInputs, VarFile};
+use modlens::syntax::{AttrKey, Severity};
+use modlens::workspace::{self, DiskSources, Workspace};
 
 use crate::alloc;
 
@@ -20,20 +22,34 @@ use crate::alloc;
 #[derive(Parser, Debug)]
 #[command(name = "modlens", version, about)]
 struct Cli {
-    /// Worker threads for scanning (default: all cores).
+    /// Worker threads for scanning and resolving (default: all cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// Set a variable: `--var name=value` (`--var dep.name=value` for a dependency mod's);
+    /// repeatable, later ones win.
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true)]
+    vars: Vec<String>,
+    /// Read variable values from a file (`.ppvars` syntax); repeatable, later ones win.
+    #[arg(long = "var-file", value_name = "FILE", global = true)]
+    var_files: Vec<PathBuf>,
+    /// Most resolved resources kept in the cache.
+    #[arg(long, global = true, default_value_t = Limits::default().max_entries)]
+    cache_entries: usize,
+    /// Most megabytes of resolved resources kept in the cache.
+    #[arg(long, global = true, default_value_t = Limits::default().max_bytes / (1024 * 1024))]
+    cache_mb: usize,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Index a mod workspace and print the JSON dump (format 1).
+    /// Index a mod workspace and print the JSON dump (format 2).
     Index {
         /// The mod folder (or any folder or file inside it).
         dir: PathBuf,
-        /// Index only: no resolve (the only mode until on-demand resolve lands).
+        /// Index only: no resource is resolved; titles, descriptions and tags are evaluated
+        /// from their expressions alone (this is the only mode of `index`).
         #[arg(long)]
         index_only: bool,
         /// Print figures (files, bytes, resources by type, time, heap) instead of the dump.
@@ -63,6 +79,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Human)]
         output: Output,
     },
+    /// Print one resolved resource: title, description, tags, rendered SQL, params, children.
+    Show {
+        /// The mod folder.
+        dir: PathBuf,
+        /// `type.name` or `mod.type.name` (`var.x`, `local.x` too).
+        resource: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Resolve every resource and print every diagnostic; exit 1 if any is an error.
+    Check {
+        /// The mod folder.
+        dir: PathBuf,
+        /// Also print timings, cache figures and heap use.
+        #[arg(long)]
+        stats: bool,
+        /// Output format (of `--stats` and the diagnostics list).
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
     /// Write a generated mod of about SIZE x 1,000 resources (for tests and benchmarks).
     Generate {
         /// Thousands of resources (decimals allowed: 0.1 is 100 resources).
@@ -77,7 +114,7 @@ enum Command {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Output {
+pub(crate) enum Output {
     Human,
     Json,
 }
@@ -117,34 +154,73 @@ fn run(cli: Cli) -> Result<i32> {
             .build_global()
             .context("cannot start the worker threads")?;
     }
+    let opts = Options {
+        inputs: inputs(&cli.vars, &cli.var_files)?,
+        limits: Limits {
+            max_entries: cli.cache_entries.max(1),
+            max_bytes: cli.cache_mb.max(1).saturating_mul(1024 * 1024),
+        },
+    };
     match cli.command {
         Command::Index {
             dir,
             index_only: _,
             stats,
             output,
-        } => index(&dir, stats, output),
-        Command::List { kind, dir, output } => list(&kind, &dir, output),
+        } => index(&dir, &opts, stats, output),
+        Command::List { kind, dir, output } => list(&kind, &dir, &opts, output),
         Command::Tree {
             dir,
             resource,
             output,
-        } => tree(&dir, &resource, output),
+        } => tree(&dir, &resource, &opts, output),
+        Command::Show {
+            dir,
+            resource,
+            output,
+        } => crate::show::show(&dir, &resource, &opts, output),
+        Command::Check { dir, stats, output } => crate::show::check(&dir, &opts, stats, output),
         Command::Generate { size, seed, out } => generate(size, seed, &out),
     }
 }
 
-/// A loaded workspace with the figures of its load.
-struct Loaded {
-    ws: Workspace,
-    index: Index,
-    stats: workspace::LoadStats,
-    discover_ms: f64,
-    load_ms: f64,
-    allocated_during_load: usize,
+/// What every command that evaluates needs.
+pub(crate) struct Options {
+    pub(crate) inputs: ValueInputs,
+    pub(crate) limits: Limits,
 }
 
-fn load(dir: &Path) -> Result<Loaded> {
+/// The environment and the `--var`/`--var-file` options as the resolver takes them.
+fn inputs(vars: &[String], var_files: &[PathBuf]) -> Result<ValueInputs> {
+    let mut files = Vec::new();
+    for f in var_files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read the --var-file {}", f.display()))?;
+        files.push(VarFile {
+            name: f.display().to_string(),
+            text,
+        });
+    }
+    Ok(ValueInputs {
+        env: std::env::vars()
+            .filter(|(k, _)| k.starts_with("PP_VAR_") || k.starts_with("SP_VAR_"))
+            .collect(),
+        var_files: files,
+        vars: vars.to_vec(),
+    })
+}
+
+/// A loaded workspace with the figures of its load.
+pub(crate) struct Loaded {
+    pub(crate) ws: Workspace,
+    pub(crate) index: Index,
+    pub(crate) stats: workspace::LoadStats,
+    pub(crate) discover_ms: f64,
+    pub(crate) load_ms: f64,
+    pub(crate) allocated_during_load: usize,
+}
+
+pub(crate) fn load(dir: &Path) -> Result<Loaded> {
     let t0 = Instant::now();
     let ws = workspace::discover(dir)?;
     let discover_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -163,19 +239,93 @@ fn load(dir: &Path) -> Result<Loaded> {
     })
 }
 
-/// Prints every diagnostic as `file:line:col: severity: message` on stderr; returns true if
-/// any is an error.
-fn report_diagnostics(l: &Loaded) -> bool {
+/// A workspace ready to resolve: the model (index, dependencies, values) and a resolver.
+pub(crate) struct Resolving {
+    pub(crate) ws: Workspace,
+    pub(crate) model: Model,
+    pub(crate) resolver: Resolver,
+    pub(crate) load: Loaded,
+    pub(crate) values_ms: f64,
+}
+
+pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
+    let mut l = load(dir)?;
+    let t = Instant::now();
+    let sources = std::sync::Arc::new(DiskSources::new(l.ws.root.clone(), 32 * 1024 * 1024));
+    let resolver = Resolver::new(sources.clone(), opts.limits);
+    let index = std::mem::take(&mut l.index);
+    let model = Model::new(index, &*sources, &opts.inputs, resolver.interner());
+    let values_ms = t.elapsed().as_secs_f64() * 1e3;
+    Ok(Resolving {
+        ws: l.ws.clone(),
+        model,
+        resolver,
+        load: l,
+        values_ms,
+    })
+}
+
+/// One diagnostic line for stderr.
+pub(crate) struct Line {
+    pub(crate) file: String,
+    pub(crate) severity: Severity,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) byte: u32,
+    pub(crate) message: String,
+}
+
+/// The index's diagnostics and those of dependencies and values, sorted.
+pub(crate) fn model_diagnostics(r: &Resolving) -> Vec<Line> {
+    let mut out: Vec<Line> = r
+        .model
+        .index
+        .diagnostics()
+        .into_iter()
+        .map(|(file, d)| Line {
+            file: r
+                .model
+                .index
+                .file(file)
+                .map(|f| f.path.clone())
+                .unwrap_or_default(),
+            severity: d.severity,
+            line: d.start.line,
+            column: d.start.column,
+            byte: d.start.byte,
+            message: d.message,
+        })
+        .collect();
+    out.extend(r.model.diagnostics().map(|fd| Line {
+        file: fd.file.clone(),
+        severity: fd.diagnostic.severity,
+        line: fd.diagnostic.start.line,
+        column: fd.diagnostic.start.column,
+        byte: fd.diagnostic.start.byte,
+        message: fd.diagnostic.message.clone(),
+    }));
+    sort_lines(&mut out);
+    out
+}
+
+pub(crate) fn sort_lines(lines: &mut Vec<Line>) {
+    lines.sort_by(|a, b| (&a.file, a.byte, &a.message).cmp(&(&b.file, b.byte, &b.message)));
+    lines.dedup_by(|a, b| a.file == b.file && a.byte == b.byte && a.message == b.message);
+}
+
+/// Prints diagnostics as `file:line:col: severity: message` on stderr; returns true if any
+/// is an error.
+pub(crate) fn print_lines(lines: &[Line]) -> bool {
     let mut stderr = std::io::stderr().lock();
     let mut errors = false;
-    for (file, d) in l.index.diagnostics() {
+    for d in lines {
         errors |= d.severity == Severity::Error;
-        let path = l.index.file(file).map(|f| f.path.as_str()).unwrap_or("?");
         let _ = writeln!(
             stderr,
-            "{path}:{}:{}: {}: {}",
-            d.start.line,
-            d.start.column,
+            "{}:{}:{}: {}: {}",
+            d.file,
+            d.line,
+            d.column,
             d.severity.as_str(),
             d.message
         );
@@ -183,11 +333,20 @@ fn report_diagnostics(l: &Loaded) -> bool {
     errors
 }
 
-fn exit_code(errors: bool) -> i32 {
+/// The title of a resource as lists show it: evaluated, or its expression in parentheses.
+pub(crate) fn title_of(r: &Resolving, id: ResourceId) -> Option<String> {
+    match r.resolver.dump_field(&r.model, id, AttrKey::Title)? {
+        dump::FieldText::Text(t) => Some(t),
+        dump::FieldText::Unknown(e) => Some(format!("({e})")),
+        _ => None,
+    }
+}
+
+pub(crate) fn exit_code(errors: bool) -> i32 {
     if errors { 1 } else { 0 }
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -216,13 +375,16 @@ struct Stats {
     peak_rss_bytes: Option<u64>,
 }
 
-fn index(dir: &Path, stats: bool, output: Output) -> Result<i32> {
-    let l = load(dir)?;
-    let errors = report_diagnostics(&l);
+fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32> {
     if !stats {
-        print_json(&dump::dump(&l.index, &|rel| l.ws.read(rel)))?;
+        let r = open(dir, opts)?;
+        let errors = print_lines(&model_diagnostics(&r));
+        let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
+        print_json(&dump::dump(&r.model.index, &|rel| r.ws.read(rel), &fields))?;
         return Ok(exit_code(errors));
     }
+    let l = load(dir)?;
+    let errors = print_lines(&index_lines(&l.index));
     let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
     for r in l.index.resources() {
         *by_type
@@ -293,8 +455,23 @@ fn index(dir: &Path, stats: bool, output: Output) -> Result<i32> {
     Ok(exit_code(errors))
 }
 
+fn index_lines(index: &Index) -> Vec<Line> {
+    index
+        .diagnostics()
+        .into_iter()
+        .map(|(file, d)| Line {
+            file: index.file(file).map(|f| f.path.clone()).unwrap_or_default(),
+            severity: d.severity,
+            line: d.start.line,
+            column: d.start.column,
+            byte: d.start.byte,
+            message: d.message,
+        })
+        .collect()
+}
+
 /// Peak resident set size from `/proc/self/status` (Linux); `None` elsewhere.
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -311,30 +488,19 @@ struct ListRow {
     column: u32,
 }
 
-fn title_of(index: &Index, id: ResourceId) -> Option<String> {
-    use modlens::syntax::{AttrKey, AttrValue};
-    let f = index.file(id.file)?;
-    let b = f.index.block(id.block)?;
-    match f.index.attr(b, AttrKey::Title)?.value() {
-        AttrValue::Str(s) | AttrValue::Scalar(s) => Some(f.index.str(s).to_string()),
-        AttrValue::Expr(Some(s)) => Some(format!("({})", f.index.str(s))),
-        _ => None,
-    }
-}
-
-fn list(kind: &str, dir: &Path, output: Output) -> Result<i32> {
-    let l = load(dir)?;
-    let errors = report_diagnostics(&l);
-    let mut rows: Vec<ListRow> = l
-        .index
+fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
+    let r = open(dir, opts)?;
+    let errors = print_lines(&model_diagnostics(&r));
+    let index = &r.model.index;
+    let mut rows: Vec<ListRow> = index
         .resources_of_type(kind)
         .filter_map(|id| {
-            let f = l.index.file(id.file)?;
+            let f = index.file(id.file)?;
             let b = f.index.block(id.block)?;
             Some(ListRow {
-                qualified_name: l.index.qualified_name(id)?,
-                name: l.index.name_of(id)?.to_string(),
-                title: title_of(&l.index, id),
+                qualified_name: index.qualified_name(id)?,
+                name: index.name_of(id)?.to_string(),
+                title: title_of(&r, id),
                 file: f.path.clone(),
                 line: b.start.line,
                 column: b.start.column,
@@ -386,14 +552,14 @@ struct TreeNode {
     note: Option<String>,
 }
 
-fn tree(dir: &Path, resource: &str, output: Output) -> Result<i32> {
-    let l = load(dir)?;
-    let errors = report_diagnostics(&l);
-    let Some(root) = l.index.lookup_qualified(resource) else {
-        bail!("no resource named `{resource}` in {}", l.ws.root.display());
+fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {
+    let r = open(dir, opts)?;
+    let errors = print_lines(&model_diagnostics(&r));
+    let Some(root) = r.model.index.lookup_qualified(resource) else {
+        bail!("no resource named `{resource}` in {}", r.ws.root.display());
     };
     let mut path = Vec::new();
-    let node = tree_node(&l.index, root, &mut path);
+    let node = tree_node(&r, root, &mut path);
     match output {
         Output::Json => print_json(&node)?,
         Output::Human => {
@@ -405,9 +571,10 @@ fn tree(dir: &Path, resource: &str, output: Output) -> Result<i32> {
     Ok(exit_code(errors))
 }
 
-fn tree_node(index: &Index, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeNode {
+fn tree_node(r: &Resolving, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeNode {
+    let index = &r.model.index;
     let qualified_name = index.qualified_name(id).unwrap_or_default();
-    let title = title_of(index, id);
+    let title = title_of(r, id);
     if path.contains(&id) {
         return TreeNode {
             qualified_name,
@@ -424,7 +591,7 @@ fn tree_node(index: &Index, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeN
         .unwrap_or_default()
         .into_iter()
         .map(|c| match c.resource {
-            Some(child) => tree_node(index, child, path),
+            Some(child) => tree_node(r, child, path),
             None => TreeNode {
                 qualified_name: c.name,
                 title: None,

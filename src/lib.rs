@@ -4,7 +4,9 @@
 //! bytes into a `FileIndex`; [`index`] merges them into the workspace index; [`workspace`]
 //! finds the files and reads them. Imports only point downstream.
 
+pub mod cache;
 pub mod generate;
 pub mod index;
+pub mod resolve;
 pub mod syntax;
 pub mod workspace;

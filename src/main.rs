@@ -3,6 +3,7 @@
 
 mod alloc;
 mod cli;
+mod show;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;

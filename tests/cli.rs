@@ -19,7 +19,7 @@ fn index_prints_the_versioned_dump_and_exits_0() {
     let out = modlens(&["index", "fixtures/basic_mod", "--index-only"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_eq!(dump["format"], 1);
+    assert_eq!(dump["format"], 2);
     assert_eq!(dump["mod"]["name"], "basic_mod");
     assert!(dump["resources"].as_array().is_some_and(|r| r.len() > 10));
 }

@@ -3,8 +3,27 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use modlens::cache::Limits;
 use modlens::index::dump;
-use modlens::workspace;
+use modlens::resolve::{Model, Resolver, ValueInputs};
+use modlens::workspace::{self, DiskSources, Workspace};
+
+/// The dump as `modlens index` prints it: fields evaluated (no environment, no options).
+fn evaluated_dump(ws: &Workspace, index: modlens::index::Index) -> dump::Dump {
+    let sources = Arc::new(DiskSources::new(ws.root.clone(), 1 << 20));
+    let resolver = Resolver::new(sources.clone(), Limits::default());
+    let model = Model::new(
+        index,
+        &*sources,
+        &ValueInputs::default(),
+        resolver.interner(),
+    );
+    dump::dump(&model.index, &|rel| ws.read(rel), &|id, key| {
+        resolver.dump_field(&model, id, key)
+    })
+}
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -29,7 +48,7 @@ fn dump_of_every_fixture() {
         let ws = workspace::discover(&dir).expect("fixture discovers");
         assert_eq!(ws.root, dir.canonicalize().expect("fixture path"), "{name}");
         let (index, _) = workspace::load(&ws);
-        let dump = dump::dump(&index, &|rel| ws.read(rel));
+        let dump = evaluated_dump(&ws, index);
         insta::assert_json_snapshot!(name, dump);
     }
 }
@@ -74,8 +93,7 @@ fn dump_is_the_same_whatever_the_thread_count() {
             .expect("thread pool");
         pool.install(|| {
             let (index, _) = workspace::load(&ws);
-            serde_json::to_string(&dump::dump(&index, &|rel| ws.read(rel)))
-                .expect("dump serialises")
+            serde_json::to_string(&evaluated_dump(&ws, index)).expect("dump serialises")
         })
     };
     let one = run(1);

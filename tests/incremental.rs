@@ -56,7 +56,8 @@ fn load(dir: &Path) -> Index {
 /// where the dump reads the text the index keeps as spans.
 fn observe(index: &Index, root: &Path) -> String {
     let read = |rel: &str| std::fs::read(root.join(rel)).ok();
-    let mut out = serde_json::to_string_pretty(&dump::dump(index, &read)).expect("dump serialises");
+    let mut out = serde_json::to_string_pretty(&dump::dump(index, &read, &dump::literal_fields))
+        .expect("dump serialises");
     let mut rows: Vec<String> = index
         .resources()
         .map(|id| {

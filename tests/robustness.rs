@@ -47,7 +47,7 @@ fn ten_thousand_levels_of_nesting_index_and_dump() {
     let ws = workspace::discover(&dir.0).expect("discovers");
     let (index, _) = workspace::load(&ws);
     assert!(index.diagnostics().is_empty(), "{:?}", index.diagnostics());
-    let d = dump::dump(&index, &|rel| ws.read(rel));
+    let d = dump::dump(&index, &|rel| ws.read(rel), &dump::literal_fields);
     // mod + dashboard + containers + card + control
     assert_eq!(d.resources.len(), depth + 4);
     let names: HashSet<&str> = d

@@ -1,9 +1,13 @@
-//! The `--index-only` JSON dump (format 1): a public, versioned view of the index.
+//! The `--index-only` JSON dump (format 2): a public, versioned view of the index.
 //! Deterministic: files sorted by path, resources by position.
 //!
 //! Everything comes from the index except the text the index deliberately does not keep
 //! (literal descriptions, tag expressions): those are sliced from each file's source at their
-//! span, through the `source` callback, read at most once per file and never parsed.
+//! span, through the `source` callback, read at most once per file and never parsed; and the
+//! titles, descriptions and tags that are expressions, which the `fields` callback evaluates
+//! (the resolver does, from just that expression's span). Format 2 shows them evaluated;
+//! `title_expr`, `description_expr` and `tags_expr` remain only for values that cannot be
+//! known without running something (or whose evaluation failed).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,7 +20,28 @@ use crate::syntax::{AttrKey, AttrValue, Diagnostic, FileIndex, Pos, Span, decode
 pub type SourceReader<'a> = &'a dyn Fn(&str) -> Option<Vec<u8>>;
 
 /// The dump's format version; raised whenever its shape changes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
+
+/// An index field (title, description, tags) as an evaluator gives it to the dump.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldText {
+    /// Not set.
+    Absent,
+    /// A title or description.
+    Text(String),
+    /// Tags.
+    Tags(BTreeMap<String, String>),
+    /// Not known: the expression as written.
+    Unknown(String),
+}
+
+/// Evaluates a resource's title, description or tags; `None` leaves the index's literal.
+pub type FieldReader<'a> = &'a dyn Fn(ResourceId, AttrKey) -> Option<FieldText>;
+
+/// The field reader of an index-only view: literals only, expressions shown as written.
+pub fn literal_fields(_: ResourceId, _: AttrKey) -> Option<FieldText> {
+    None
+}
 
 /// The whole dump.
 #[derive(Debug, Serialize)]
@@ -138,8 +163,9 @@ impl From<&super::ModInfo> for ModDump {
     }
 }
 
-/// Builds the dump of an index; `source` supplies the text the index keeps as spans only.
-pub fn dump(index: &Index, source: SourceReader<'_>) -> Dump {
+/// Builds the dump of an index; `source` supplies the text the index keeps as spans only,
+/// `fields` the evaluated titles, descriptions and tags.
+pub fn dump(index: &Index, source: SourceReader<'_>, fields: FieldReader<'_>) -> Dump {
     let mut files: Vec<(FileId, &str)> =
         index.files().map(|(id, f)| (id, f.path.as_str())).collect();
     files.sort_by(|a, b| a.1.cmp(b.1));
@@ -165,7 +191,7 @@ pub fn dump(index: &Index, source: SourceReader<'_>) -> Dump {
             bytes: None,
         };
         for id in index.resources_in_file(file) {
-            if let Some(r) = resource(index, &entry.index, id, &mut text, &listed_parent) {
+            if let Some(r) = resource(index, &entry.index, id, &mut text, &listed_parent, fields) {
                 resources.push(r);
             }
         }
@@ -230,6 +256,7 @@ fn resource(
     id: ResourceId,
     src: &mut SpanText<'_>,
     listed_parent: &HashMap<ResourceId, ResourceId>,
+    fields: FieldReader<'_>,
 ) -> Option<ResourceDump> {
     let b = file.block(id.block)?;
     let mut text = |key: AttrKey| -> (Option<String>, Option<String>) {
@@ -244,9 +271,15 @@ fn resource(
             _ => (None, None),
         }
     };
-    let (title, title_expr) = text(AttrKey::Title);
-    let (description, description_expr) = text(AttrKey::Description);
-    let (tags, tags_expr) = match file.attr(b, AttrKey::Tags) {
+    let mut evaluated = |key: AttrKey| match fields(id, key) {
+        Some(FieldText::Text(t)) => (Some(t), None),
+        Some(FieldText::Unknown(e)) => (None, Some(e)),
+        Some(FieldText::Absent) => (None, None),
+        Some(FieldText::Tags(_)) | None => text(key),
+    };
+    let (title, title_expr) = evaluated(AttrKey::Title);
+    let (description, description_expr) = evaluated(AttrKey::Description);
+    let literal_tags = match file.attr(b, AttrKey::Tags) {
         Some(a) => match a.value() {
             AttrValue::Tags(_) => (
                 file.tag_list(&a.value())
@@ -260,6 +293,12 @@ fn resource(
             _ => (BTreeMap::new(), None),
         },
         None => (BTreeMap::new(), None),
+    };
+    let (tags, tags_expr) = match fields(id, AttrKey::Tags) {
+        Some(FieldText::Tags(t)) => (t, None),
+        Some(FieldText::Unknown(e)) => (BTreeMap::new(), Some(e)),
+        Some(FieldText::Absent) => (BTreeMap::new(), None),
+        Some(FieldText::Text(_)) | None => literal_tags,
     };
     let (children, children_expr) = match index.child_names(id) {
         Some(names) => (names, None),

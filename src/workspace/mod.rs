@@ -304,3 +304,139 @@ fn diagnostic_only(message: String) -> FileIndex {
         },
     )
 }
+
+/// The workspace's files as the resolver reads them: from disk through a small cache of
+/// recently read files (bounded by bytes), with open documents' unsaved text taking
+/// precedence (overlays).
+pub struct DiskSources {
+    root: PathBuf,
+    cache: std::sync::Mutex<SourceCache>,
+    overlays: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<[u8]>>>,
+}
+
+struct SourceCache {
+    lru: lru::LruCache<String, std::sync::Arc<[u8]>>,
+    bytes: usize,
+    limit: usize,
+}
+
+/// Files read by `file()` larger than this are refused.
+pub const MAX_DOC_BYTES: u64 = 16 * 1024 * 1024;
+
+impl DiskSources {
+    /// Sources for the workspace rooted at `root`, caching up to `cache_bytes` of file text.
+    pub fn new(root: PathBuf, cache_bytes: usize) -> DiskSources {
+        DiskSources {
+            root,
+            cache: std::sync::Mutex::new(SourceCache {
+                lru: lru::LruCache::unbounded(),
+                bytes: 0,
+                limit: cache_bytes.max(1),
+            }),
+            overlays: std::sync::RwLock::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Sets (or with `None` removes) the unsaved text of an open document.
+    pub fn set_overlay(&self, path: &str, text: Option<std::sync::Arc<[u8]>>) {
+        let mut o = self.overlays.write().unwrap_or_else(|p| p.into_inner());
+        match text {
+            Some(t) => {
+                o.insert(path.to_string(), t);
+            }
+            None => {
+                o.remove(path);
+            }
+        }
+    }
+
+    /// Forgets the cached text of a file (it changed on disk).
+    pub fn forget(&self, path: &str) {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = c.lru.pop(path) {
+            c.bytes -= old.len();
+        }
+    }
+}
+
+impl crate::resolve::Sources for DiskSources {
+    fn read(&self, path: &str) -> Option<std::sync::Arc<[u8]>> {
+        if let Some(t) = self
+            .overlays
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Some(t.clone());
+        }
+        {
+            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = c.lru.get(path) {
+                return Some(t.clone());
+            }
+        }
+        let mut buf = Vec::new();
+        read_into(&self.root.join(path), &mut buf).ok()?;
+        let text: std::sync::Arc<[u8]> = buf.into();
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if text.len() <= c.limit {
+            if let Some(old) = c.lru.put(path.to_string(), text.clone()) {
+                c.bytes -= old.len();
+            }
+            c.bytes += text.len();
+            while c.bytes > c.limit {
+                match c.lru.pop_lru() {
+                    Some((_, old)) => c.bytes -= old.len(),
+                    None => break,
+                }
+            }
+        }
+        Some(text)
+    }
+
+    fn read_in_mod(&self, mod_root: &str, path: &str) -> Result<String, String> {
+        read_in_mod(&self.root, mod_root, path)
+    }
+
+    fn file_reader(&self, mod_root: &str) -> crate::resolve::funcs::FileReader {
+        let root = self.root.clone();
+        let mod_root = mod_root.to_string();
+        std::sync::Arc::new(move |path: &str| read_in_mod(&root, &mod_root, path))
+    }
+}
+
+/// `file(path)` for the mod in `mod_root` (relative to the workspace `root`): the path is
+/// relative to the mod's folder and must stay inside it (symbolic links included).
+pub fn read_in_mod(root: &Path, mod_root: &str, path: &str) -> Result<String, String> {
+    let folder = if mod_root.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(mod_root)
+    };
+    let p = Path::new(path);
+    if p.is_absolute() || path.starts_with('~') {
+        return Err(format!(
+            "file(\"{path}\"): the path must be relative to the mod folder"
+        ));
+    }
+    let base = std::fs::canonicalize(&folder)
+        .map_err(|e| format!("file(\"{path}\"): cannot open the mod folder: {e}"))?;
+    let full =
+        std::fs::canonicalize(folder.join(p)).map_err(|e| format!("file(\"{path}\"): {e}"))?;
+    if !full.starts_with(&base) {
+        return Err(format!(
+            "file(\"{path}\"): the path leaves the mod folder; only files inside it can be read"
+        ));
+    }
+    let meta = std::fs::metadata(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("file(\"{path}\"): not a file"));
+    }
+    if meta.len() > MAX_DOC_BYTES {
+        return Err(format!(
+            "file(\"{path}\"): the file is larger than {MAX_DOC_BYTES} bytes"
+        ));
+    }
+    let bytes = std::fs::read(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("file(\"{path}\"): the file is not valid UTF-8"))
+}

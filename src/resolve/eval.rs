@@ -1,0 +1,258 @@
+//! Parsing one piece of a file with hcl-rs (its `hcl-edit` parser, which keeps spans) and
+//! evaluating expressions against a scope built from exactly what they refer to.
+//!
+//! Positions: a snippet is parsed on its own, so its spans start at 0; [`Snippet::pos`]
+//! maps them back to the file.
+
+use hcl::eval::{Context, Evaluate};
+
+use super::funcs;
+use super::value::{Interner, Val};
+use crate::syntax::{Diagnostic, LineIndex, Pos, Severity, Span};
+
+/// A byte range of one file's source, as text, with where it starts in the file.
+pub struct Snippet<'s> {
+    /// The whole file.
+    pub src: &'s [u8],
+    /// The text parsed (the range, plus a line end so a closing heredoc marker is complete).
+    pub text: String,
+    /// File offset of `text`'s first byte.
+    pub start: usize,
+}
+
+impl<'s> Snippet<'s> {
+    /// The text of `span` in `src` (lossy when the file is not UTF-8: positions after a bad
+    /// byte are then approximate).
+    pub fn new(src: &'s [u8], span: Span) -> Snippet<'s> {
+        let bytes = src.get(span.range()).unwrap_or(&[]);
+        let mut text = String::from_utf8_lossy(bytes).into_owned();
+        text.push('\n');
+        Snippet {
+            src,
+            text,
+            start: span.start as usize,
+        }
+    }
+
+    /// The position in the file of an offset into the snippet.
+    pub fn pos(&self, offset: usize) -> Pos {
+        file_pos(
+            self.src,
+            self.start + offset.min(self.text.len().saturating_sub(1)),
+        )
+    }
+
+    /// The file span of a snippet range.
+    pub fn file_span(&self, r: std::ops::Range<usize>) -> Span {
+        let end = r.end.min(self.text.len().saturating_sub(1));
+        Span::new(self.start + r.start.min(end), self.start + end)
+    }
+
+    /// A diagnostic over a snippet range.
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        r: std::ops::Range<usize>,
+        message: String,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity,
+            start: self.pos(r.start),
+            end: self.pos(r.end),
+            message,
+        }
+    }
+
+    /// Parses the snippet as a body; a syntax error becomes a diagnostic at its position.
+    pub fn parse_body(&self) -> Result<hcl::edit::structure::Body, Diagnostic> {
+        hcl::edit::parser::parse_body(&self.text).map_err(|e| self.parse_error(&e))
+    }
+
+    /// Parses the snippet as one expression.
+    pub fn parse_expr(&self) -> Result<hcl::edit::expr::Expression, Diagnostic> {
+        // Without the added line end first (an expression parser wants nothing after the
+        // expression); a heredoc needs it after its closing marker.
+        let bare = self.text.strip_suffix('\n').unwrap_or(&self.text);
+        match hcl::edit::parser::parse_expr(bare) {
+            Ok(e) => Ok(e),
+            Err(first) => {
+                hcl::edit::parser::parse_expr(&self.text).map_err(|_| self.parse_error(&first))
+            }
+        }
+    }
+
+    fn parse_error(&self, e: &hcl::edit::parser::Error) -> Diagnostic {
+        let at = e.location().offset();
+        self.diagnostic(
+            Severity::Error,
+            at..at,
+            format!("syntax error: {}", e.message()),
+        )
+    }
+}
+
+/// The position of a byte offset of a file (after a BOM, as the scanner counts).
+pub fn file_pos(src: &[u8], offset: usize) -> Pos {
+    let bom = if src.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut lines = LineIndex::new(src, bom);
+    lines.pos(offset)
+}
+
+/// A diagnostic over a file span.
+pub fn span_diagnostic(src: &[u8], severity: Severity, span: Span, message: String) -> Diagnostic {
+    let bom = if src.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut lines = LineIndex::new(src, bom);
+    let start = lines.pos(span.start as usize);
+    let end = lines.pos(span.end as usize);
+    Diagnostic {
+        severity,
+        start,
+        end,
+        message,
+    }
+}
+
+/// The span of an hcl-edit item, in snippet offsets (empty at 0 when it has none).
+pub fn span_of(item: &impl hcl::edit::Span) -> std::ops::Range<usize> {
+    item.span().unwrap_or(0..0)
+}
+
+/// What an evaluation can see: nested objects by root name (`var`, `local`, `query`, a
+/// dependency mod's name, ...).
+#[derive(Default, Debug, Clone)]
+pub struct Scope {
+    roots: hcl::Map<String, hcl::Value>,
+}
+
+impl Scope {
+    /// An empty scope.
+    pub fn new() -> Scope {
+        Scope::default()
+    }
+
+    /// Sets `root.a.b... = value` (creating the objects on the way).
+    pub fn insert(&mut self, path: &[&str], value: hcl::Value) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let mut slot = self
+            .roots
+            .entry((*first).to_string())
+            .or_insert_with(|| hcl::Value::Object(hcl::Map::new()));
+        for key in rest {
+            if !slot.is_object() {
+                *slot = hcl::Value::Object(hcl::Map::new());
+            }
+            let hcl::Value::Object(map) = slot else {
+                return;
+            };
+            slot = map
+                .entry((*key).to_string())
+                .or_insert_with(|| hcl::Value::Object(hcl::Map::new()));
+        }
+        *slot = value;
+    }
+
+    /// True if `root` is declared.
+    pub fn has_root(&self, root: &str) -> bool {
+        self.roots.contains_key(root)
+    }
+
+    /// The evaluation context: these roots and every function.
+    pub fn context(&self) -> Context<'static> {
+        let mut ctx = Context::new();
+        funcs::declare_all(&mut ctx);
+        for (k, v) in &self.roots {
+            ctx.declare_var(k.as_str(), v.clone());
+        }
+        ctx
+    }
+}
+
+/// Evaluates an expression; the error is a message for a user.
+pub fn evaluate(expr: &hcl::Expression, scope: &Scope, interner: &Interner) -> Result<Val, String> {
+    let ctx = scope.context();
+    match expr.evaluate(&ctx) {
+        Ok(v) => Ok(interner.from_hcl(&v)),
+        Err(e) => Err(message(&e)),
+    }
+}
+
+/// A readable message for an evaluation error (hcl-rs's own text repeats the whole
+/// expression).
+pub fn message(e: &hcl::eval::Error) -> String {
+    use hcl::eval::ErrorKind as K;
+    match e.kind() {
+        K::UndefinedVar(v) => format!("unknown name `{v}`"),
+        K::UndefinedFunc(f) => {
+            let name = f.to_string();
+            format!("unknown function `{name}`")
+        }
+        K::NoSuchKey(k) => match e.expr() {
+            Some(expr) => format!("`{}` has no attribute or key `{k}`", short(expr)),
+            None => format!("no attribute or key `{k}`"),
+        },
+        K::FuncCall(name, msg) => format!("in `{name}(...)`: {msg}"),
+        other => other.to_string(),
+    }
+}
+
+fn short(expr: &hcl::Expression) -> String {
+    let s = expr.to_string();
+    if s.chars().count() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// Evaluates a constant expression (a `.ppvars` value, a default): functions only.
+pub fn constant(expr: &hcl::Expression, interner: &Interner) -> Result<Val, String> {
+    evaluate(expr, &Scope::new(), interner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_positions_map_back_to_the_file() {
+        let src = b"# c\ncontrol \"x\" {\n  title = 1 +\n}\n";
+        let block = Span::new(4, src.len());
+        let sn = Snippet::new(src, block);
+        let err = sn.parse_body().err();
+        let d = err.map(|d| (d.start.line, d.message.starts_with("syntax error")));
+        assert_eq!(d, Some((3, true)));
+        assert_eq!(sn.pos(0).line, 2);
+        assert_eq!(sn.pos(0).column, 1);
+    }
+
+    #[test]
+    fn scopes_nest_and_evaluate() {
+        let mut s = Scope::new();
+        s.insert(&["var", "region"], hcl::Value::from("eu"));
+        s.insert(&["dep", "query", "q", "sql"], hcl::Value::from("select 1"));
+        let i = Interner::default();
+        let e: hcl::Expression = "\"${var.region}-${dep.query.q.sql}\""
+            .parse()
+            .unwrap_or(hcl::Expression::Null);
+        assert_eq!(evaluate(&e, &s, &i), Ok(Val::str("eu-select 1")));
+        let e: hcl::Expression = "var.nope".parse().unwrap_or(hcl::Expression::Null);
+        let m = evaluate(&e, &s, &i).err().unwrap_or_default();
+        assert!(m.contains("nope"), "{m}");
+        let e: hcl::Expression = "nothing(1)".parse().unwrap_or(hcl::Expression::Null);
+        assert_eq!(
+            evaluate(&e, &s, &i),
+            Err("unknown function `nothing`".to_string())
+        );
+    }
+}

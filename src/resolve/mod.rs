@@ -1,0 +1,127 @@
+//! On-demand resolve: what a resource *is*, fully evaluated, one resource at a time.
+//!
+//! The index says what exists and where; this module parses exactly one block's source span
+//! with hcl-rs (its `hcl-edit` parser, which keeps spans for diagnostics), evaluates it
+//! against the [`Values`] (variables and locals, computed up front) and the resolved forms of
+//! the resources it refers to (dependencies first; reference cycles reported, never
+//! followed), and keeps a compact [`Resource`] — interned strings, evaluated attributes, no
+//! AST, no copy of the source — in a bounded LRU ([`crate::cache`]).
+//!
+//! The index's titles, descriptions and tags that are not literals are evaluated from just
+//! their expression's span, on first request, and remembered ([`Resolver::field`]).
+//!
+//! Architecture invariant: no I/O here. Source text and `file()` reads come through the
+//! [`Sources`] trait, which the workspace implements (disk, open-document overlays); the
+//! environment and command-line values arrive as [`ValueInputs`]. A user's mistake is a
+//! diagnostic in the result, never an `Err`.
+
+pub mod deps;
+pub mod eval;
+pub mod funcs;
+pub mod graph;
+mod resolver;
+pub mod types;
+pub mod value;
+pub mod values;
+
+use std::sync::Arc;
+
+pub use deps::Dependencies;
+pub use resolver::{Field, MemberBlock, Param, Resolver, ResolverStats, Resource};
+pub use value::{Interner, Text, Val};
+pub use values::{ValueSource, Values};
+
+use crate::index::Index;
+use crate::syntax::Diagnostic;
+
+/// Where the resolver gets text from.
+pub trait Sources: Send + Sync {
+    /// The current bytes of a workspace file, by path relative to the workspace root.
+    fn read(&self, path: &str) -> Option<Arc<[u8]>>;
+
+    /// Reads `path` as written in a `file()` call of the mod whose folder is `mod_root`
+    /// (workspace-relative, `""` for the root mod): relative to that folder, and refused when
+    /// it leaves it. The error is the message to show.
+    fn read_in_mod(&self, mod_root: &str, path: &str) -> Result<String, String>;
+
+    /// A `file()` reader for one mod (see [`Sources::read_in_mod`]).
+    fn file_reader(&self, mod_root: &str) -> funcs::FileReader;
+}
+
+/// A diagnostic with the file it is in (workspace-relative; a `--var-file` as given;
+/// `<command line>` for `--var`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDiagnostic {
+    /// The file.
+    pub file: String,
+    /// The problem.
+    pub diagnostic: Diagnostic,
+}
+
+impl FileDiagnostic {
+    /// A diagnostic in `file`.
+    pub fn new(file: &str, diagnostic: Diagnostic) -> FileDiagnostic {
+        FileDiagnostic {
+            file: file.to_string(),
+            diagnostic,
+        }
+    }
+}
+
+/// A `--var-file`: its name as given and its text.
+#[derive(Clone, Debug, Default)]
+pub struct VarFile {
+    /// The path as the user gave it (for diagnostics).
+    pub name: String,
+    /// Its contents.
+    pub text: String,
+}
+
+/// What the user says about variables outside the mod.
+#[derive(Clone, Debug, Default)]
+pub struct ValueInputs {
+    /// The process environment (only `PP_VAR_*` and `SP_VAR_*` are read).
+    pub env: Vec<(String, String)>,
+    /// Every `--var-file`, in order.
+    pub var_files: Vec<VarFile>,
+    /// Every `--var name=value`, in order.
+    pub vars: Vec<String>,
+}
+
+/// A workspace ready to resolve: its index, its dependency mods and its values.
+#[derive(Debug)]
+pub struct Model {
+    /// The index.
+    pub index: Index,
+    /// Every mod's requires, matched to installed mods.
+    pub deps: Dependencies,
+    /// Every mod's variables and locals.
+    pub values: Values,
+}
+
+impl Model {
+    /// Computes dependencies and values for an index.
+    pub fn new(
+        index: Index,
+        sources: &dyn Sources,
+        inputs: &ValueInputs,
+        interner: &Interner,
+    ) -> Model {
+        let deps = Dependencies::compute(&index, sources);
+        let values = Values::compute(&index, &deps, sources, inputs, interner);
+        Model {
+            index,
+            deps,
+            values,
+        }
+    }
+
+    /// The diagnostics of dependencies and values (the index's own are
+    /// [`Index::diagnostics`]).
+    pub fn diagnostics(&self) -> impl Iterator<Item = &FileDiagnostic> {
+        self.deps
+            .diagnostics
+            .iter()
+            .chain(self.values.diagnostics.iter())
+    }
+}

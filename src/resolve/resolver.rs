@@ -1,0 +1,1575 @@
+//! The resolver: one resource at a time, dependencies first, into a bounded cache.
+//!
+//! A request for a resource that is neither cached nor being resolved parses that block's
+//! span, classifies every reference the scanner found in it (variables, locals, resources in
+//! this mod or a dependency, run-time-only names like `self.input.x.value`), resolves the
+//! resources it needs the *values* of (not the ones it merely lists in `children`), builds a
+//! scope of exactly those, and evaluates each attribute.
+//!
+//! Cycles: before resolving, the strongly connected component of the resource in the
+//! value-dependency graph is computed from the index (no parse). A reference to a member of
+//! the same component is a cycle: it is reported and evaluated as unknown, never followed.
+//! Every other dependency lies in a component strictly below, so a thread waiting for a
+//! dependency that another thread is resolving never waits in a circle: concurrent requests
+//! for one resource parse it once without any risk of deadlock.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
+
+use dashmap::DashMap;
+use hcl::edit::Span as _;
+
+use super::eval::{self, Scope, Snippet, span_diagnostic};
+use super::value::{Interner, Text, Val};
+use super::values::{self};
+use super::{Model, Sources, graph};
+use crate::cache::{Cache, CacheStats, Limits, Weigh};
+use crate::index::{FileId, ModId, ResourceId, reference_kind};
+use crate::syntax::{
+    AttrKey, AttrValue, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity, Span,
+    decode_literal, is_nested_resource_type,
+};
+
+/// One `param` block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// Its name.
+    pub name: Text,
+    /// Its description.
+    pub description: Option<Text>,
+    /// Its default (unknown when it refers to run-time values).
+    pub default: Option<Val>,
+}
+
+/// A nested block that belongs to its resource (`option`, `column`, `legend`, `series`,
+/// `require`, ...), evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberBlock {
+    /// Its type.
+    pub kind: Text,
+    /// Its labels joined with `.`, if any.
+    pub label: Option<Text>,
+    /// Its attributes, by name.
+    pub attributes: Vec<(Text, Val)>,
+    /// Its own nested blocks.
+    pub blocks: Vec<MemberBlock>,
+}
+
+/// A resolved resource: evaluated, compact, no AST and no source text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// Qualified name (`mod.type.name`).
+    pub name: Text,
+    /// Block type.
+    pub kind: Text,
+    /// Short name.
+    pub short_name: Text,
+    /// The mod's name.
+    pub module: Text,
+    /// Workspace-relative file.
+    pub file: Text,
+    /// Where the block starts.
+    pub start: Pos,
+    /// Where it ends.
+    pub end: Pos,
+    /// Evaluated title.
+    pub title: Option<Text>,
+    /// Evaluated description.
+    pub description: Option<Text>,
+    /// Evaluated tags, sorted by key.
+    pub tags: Vec<(Text, Text)>,
+    /// The SQL, rendered (`${...}` evaluated; unknown when it needs run-time values).
+    pub sql: Option<Val>,
+    /// The query it runs (`query = query.x`), qualified.
+    pub query: Option<Text>,
+    /// What it inherits from (`base = ...`), qualified.
+    pub base: Option<Text>,
+    /// `param` blocks, in order.
+    pub params: Vec<Param>,
+    /// `args`.
+    pub args: Option<Val>,
+    /// Children, qualified, in order.
+    pub children: Vec<Text>,
+    /// Every other attribute, sorted by name.
+    pub attributes: Vec<(Text, Val)>,
+    /// Member blocks, in order.
+    pub blocks: Vec<MemberBlock>,
+    /// Everything this depends on, transitively (resources, `mod.var.x`, `mod.local.x`),
+    /// sorted: what invalidates it.
+    pub depends_on: Vec<Text>,
+    /// Problems found resolving it, in its own file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Resource {
+    /// An attribute by name (among [`Resource::attributes`]).
+    pub fn attribute(&self, name: &str) -> Option<&Val> {
+        self.attributes
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &self.attributes[i].1)
+    }
+
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// The resource as an HCL object, for the scope of resources that refer to it:
+    /// `query.x.sql`, `benchmark.x.title`, `control.x.tags`, ...
+    pub fn to_object(&self) -> hcl::Value {
+        let mut m = hcl::Map::new();
+        for (k, v) in &self.attributes {
+            m.insert(k.to_string(), v.to_hcl());
+        }
+        let opt = |s: &Option<Text>| {
+            s.as_ref()
+                .map(|t| hcl::Value::String(t.to_string()))
+                .unwrap_or(hcl::Value::Null)
+        };
+        m.insert("name".into(), hcl::Value::String(self.name.to_string()));
+        m.insert(
+            "short_name".into(),
+            hcl::Value::String(self.short_name.to_string()),
+        );
+        m.insert(
+            "unqualified_name".into(),
+            hcl::Value::String(format!("{}.{}", self.kind, self.short_name)),
+        );
+        if matches!(
+            &*self.kind,
+            "dashboard" | "benchmark" | "detection_benchmark"
+        ) {
+            // Powerpipe's dashboard server path for a mod tree item.
+            m.insert(
+                "url_path".into(),
+                hcl::Value::String(format!("/{}", self.name)),
+            );
+        }
+        m.insert("title".into(), opt(&self.title));
+        m.insert("description".into(), opt(&self.description));
+        m.insert(
+            "tags".into(),
+            hcl::Value::Object(
+                self.tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), hcl::Value::String(v.to_string())))
+                    .collect(),
+            ),
+        );
+        if let Some(sql) = &self.sql {
+            m.insert("sql".into(), sql.to_hcl());
+        }
+        if let Some(args) = &self.args {
+            m.insert("args".into(), args.to_hcl());
+        }
+        hcl::Value::Object(m)
+    }
+}
+
+impl Weigh for Resource {
+    fn weight(&self) -> usize {
+        use std::mem::size_of;
+        let t = |s: &Text| s.len() + 16;
+        let ot = |s: &Option<Text>| s.as_ref().map(t).unwrap_or(0);
+        fn member(b: &MemberBlock) -> usize {
+            b.kind.len()
+                + 16
+                + b.label.as_ref().map(|l| l.len() + 16).unwrap_or(0)
+                + b.attributes
+                    .iter()
+                    .map(|(k, v)| k.len() + 16 + size_of::<(Text, Val)>() + v.heap_bytes())
+                    .sum::<usize>()
+                + b.blocks.iter().map(member).sum::<usize>()
+                + size_of::<MemberBlock>()
+        }
+        size_of::<Resource>()
+            + t(&self.name)
+            + t(&self.kind)
+            + t(&self.short_name)
+            + t(&self.module)
+            + t(&self.file)
+            + ot(&self.title)
+            + ot(&self.description)
+            + self
+                .tags
+                .iter()
+                .map(|(k, v)| t(k) + t(v) + 32)
+                .sum::<usize>()
+            + self.sql.as_ref().map(Val::heap_bytes).unwrap_or(0)
+            + ot(&self.query)
+            + ot(&self.base)
+            + self
+                .params
+                .iter()
+                .map(|p| {
+                    size_of::<Param>()
+                        + t(&p.name)
+                        + ot(&p.description)
+                        + p.default.as_ref().map(Val::heap_bytes).unwrap_or(0)
+                })
+                .sum::<usize>()
+            + self.args.as_ref().map(Val::heap_bytes).unwrap_or(0)
+            + self.children.iter().map(|c| t(c) + 16).sum::<usize>()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, v)| t(k) + size_of::<(Text, Val)>() + v.heap_bytes())
+                .sum::<usize>()
+            + self.blocks.iter().map(member).sum::<usize>()
+            + self.depends_on.iter().map(|d| t(d) + 16).sum::<usize>()
+            + self
+                .diagnostics
+                .iter()
+                .map(|d| size_of::<Diagnostic>() + d.message.len())
+                .sum::<usize>()
+    }
+}
+
+/// An evaluated index field (title, description or tags).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// The block has no such attribute (nor inherits one).
+    Absent,
+    /// The value.
+    Value(Val),
+    /// Not known without running something, or the expression failed: its text, and why.
+    Unknown {
+        /// The expression as written.
+        expr: Text,
+        /// Why it is not known.
+        why: Text,
+    },
+}
+
+impl Field {
+    /// The value, if known.
+    pub fn value(&self) -> Option<&Val> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Resolver counters.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct ResolverStats {
+    /// Blocks parsed and evaluated (cache misses that did the work).
+    pub resolved: u64,
+    /// Requests that joined a resolve already in flight.
+    pub merged: u64,
+    /// Index fields evaluated from their expression.
+    pub fields_evaluated: u64,
+    /// The cache.
+    pub cache: CacheStats,
+}
+
+/// One resolve in flight, which later requests wait for.
+#[derive(Default)]
+struct Slot {
+    done: Mutex<Option<Option<Arc<Resource>>>>,
+    cv: Condvar,
+}
+
+impl Slot {
+    fn finish(&self, r: Option<Arc<Resource>>) {
+        let mut g = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        *g = Some(r);
+        self.cv.notify_all();
+    }
+
+    /// The result; `None` if the resolving thread gave up (it panicked).
+    fn wait(&self) -> Option<Arc<Resource>> {
+        let mut g = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(r) = g.as_ref() {
+                return r.clone();
+            }
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Finishes a slot as abandoned if the resolving thread unwinds.
+struct SlotGuard<'a> {
+    slot: Arc<Slot>,
+    name: Text,
+    inflight: &'a DashMap<Text, Arc<Slot>>,
+    done: bool,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.slot.finish(None);
+        }
+        self.inflight.remove(&self.name);
+    }
+}
+
+/// What a reference names.
+#[derive(Clone, Debug)]
+enum Target {
+    /// A variable with its value (`None`: it has none; the variable says so).
+    Var { module: ModId, name: String },
+    /// A local.
+    Local { module: ModId, name: String },
+    /// A resource; `prefix` is the dependency mod's name for `dep.query.x`.
+    Resource {
+        id: ResourceId,
+        prefix: Option<String>,
+        kind: String,
+        name: String,
+    },
+    /// Known only at run time (`self.input.x.value`, `param.x`, `with.x.rows`, ...).
+    Runtime,
+    /// Not something modlens models (Flowpipe's `step.x`, ...): left alone.
+    Opaque,
+    /// Names nothing: the message says what.
+    Unknown(String),
+}
+
+/// Resolves resources on demand into a bounded cache.
+pub struct Resolver {
+    sources: Arc<dyn Sources>,
+    interner: Interner,
+    cache: Cache<Text, Arc<Resource>>,
+    inflight: DashMap<Text, Arc<Slot>>,
+    fields: DashMap<(ResourceId, AttrKey), Field>,
+    resolved: AtomicU64,
+    merged: AtomicU64,
+    fields_evaluated: AtomicU64,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("cache", &self.cache.stats())
+            .finish()
+    }
+}
+
+impl Resolver {
+    /// A resolver reading through `sources`, caching within `limits`.
+    pub fn new(sources: Arc<dyn Sources>, limits: Limits) -> Resolver {
+        Resolver {
+            sources,
+            interner: Interner::default(),
+            cache: Cache::new(limits),
+            inflight: DashMap::new(),
+            fields: DashMap::new(),
+            resolved: AtomicU64::new(0),
+            merged: AtomicU64::new(0),
+            fields_evaluated: AtomicU64::new(0),
+        }
+    }
+
+    /// The interner resolved strings share.
+    pub fn interner(&self) -> &Interner {
+        &self.interner
+    }
+
+    /// The sources it reads.
+    pub fn sources(&self) -> &Arc<dyn Sources> {
+        &self.sources
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ResolverStats {
+        ResolverStats {
+            resolved: self.resolved.load(Relaxed),
+            merged: self.merged.load(Relaxed),
+            fields_evaluated: self.fields_evaluated.load(Relaxed),
+            cache: self.cache.stats(),
+        }
+    }
+
+    /// The cached resource of that name, without resolving (nor counting a lookup).
+    pub fn cached(&self, name: &str) -> Option<Arc<Resource>> {
+        self.cache.peek(&Text::from(name))
+    }
+
+    /// True if resolving something now would evict a cached resource.
+    pub fn cache_full(&self) -> bool {
+        self.cache.would_evict(4096)
+    }
+
+    /// Drops cached resources named in `names` and every cached resource that depends on
+    /// any of them (its `depends_on` is transitive, so one pass finds them all); forgets the
+    /// evaluated index fields (cheap to recompute). Returns the names dropped, sorted.
+    pub fn invalidate(&self, names: &[Text]) -> Vec<Text> {
+        let set: BTreeSet<&str> = names.iter().map(|n| &**n).collect();
+        let mut gone = self
+            .cache
+            .retain(|k, r| !set.contains(&**k) && !r.depends_on.iter().any(|d| set.contains(&**d)));
+        gone.sort();
+        self.fields.clear();
+        gone
+    }
+
+    /// Drops everything cached.
+    pub fn clear(&self) {
+        self.cache.clear();
+        self.fields.clear();
+    }
+
+    /// Resolves a resource by `mod.type.name` or `type.name` (root mod); `None` if nothing
+    /// has that name.
+    pub fn resolve_name(&self, model: &Model, name: &str) -> Option<Arc<Resource>> {
+        let id = model.index.lookup_qualified(name)?;
+        Some(self.resolve(model, id))
+    }
+
+    /// Resolves a resource (from the cache when it is there).
+    pub fn resolve(&self, model: &Model, id: ResourceId) -> Arc<Resource> {
+        let name: Text = Text::from(model.index.qualified_name(id).unwrap_or_default());
+        if let Some(r) = self.cache.get(&name) {
+            return r;
+        }
+        let slot = loop {
+            match self.inflight.entry(name.clone()) {
+                dashmap::Entry::Occupied(e) => {
+                    let slot = e.get().clone();
+                    drop(e);
+                    self.merged.fetch_add(1, Relaxed);
+                    if let Some(r) = slot.wait() {
+                        return r;
+                    }
+                    // The other thread gave up: try again (and probably do it here).
+                }
+                dashmap::Entry::Vacant(e) => {
+                    let slot = Arc::new(Slot::default());
+                    e.insert(slot.clone());
+                    break slot;
+                }
+            }
+        };
+        let mut guard = SlotGuard {
+            slot,
+            name: name.clone(),
+            inflight: &self.inflight,
+            done: false,
+        };
+        // Someone may have finished it between the cache check and the claim.
+        if let Some(r) = self.cache.peek(&name) {
+            guard.slot.finish(Some(r.clone()));
+            guard.done = true;
+            return r;
+        }
+        let r = Arc::new(self.build(model, id, name.clone()));
+        self.resolved.fetch_add(1, Relaxed);
+        self.cache.insert(name, r.clone());
+        guard.slot.finish(Some(r.clone()));
+        guard.done = true;
+        r
+    }
+
+    // ----- building one resource ---------------------------------------------------------
+
+    fn build(&self, model: &Model, id: ResourceId, name: Text) -> Resource {
+        let index = &model.index;
+        let i = &self.interner;
+        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+            return empty(name, i);
+        };
+        let module = f.module;
+        let kind = f.index.str(b.kind);
+        let mut r = Resource {
+            name: name.clone(),
+            kind: i.intern(kind),
+            short_name: i.intern(&f.index.block_name(id.block)),
+            module: i.intern(
+                &index
+                    .module(module)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default(),
+            ),
+            file: i.intern(&f.path),
+            start: b.start,
+            end: b.end,
+            title: None,
+            description: None,
+            tags: Vec::new(),
+            sql: None,
+            query: None,
+            base: None,
+            params: Vec::new(),
+            args: None,
+            children: Vec::new(),
+            attributes: Vec::new(),
+            blocks: Vec::new(),
+            depends_on: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        match (kind, b.role) {
+            ("variable", _) if b.parent.is_none() => {
+                self.build_variable(model, module, &mut r);
+                return r;
+            }
+            (_, BlockRole::Local) => {
+                self.build_local(model, module, &mut r);
+                return r;
+            }
+            _ => {}
+        }
+        let Some(src) = self.sources.read(&f.path) else {
+            r.diagnostics
+                .push(at_block(b, format!("cannot read {}", f.path)));
+            return r;
+        };
+        if src.len() as u64 != u64::from(f.index.source_len) {
+            r.diagnostics.push(at_block(
+                b,
+                format!("{} changed since it was indexed: index it again", f.path),
+            ));
+            return r;
+        }
+        // References of this block and its member blocks (nested resources have their own).
+        let own = own_blocks(&f.index, id.block);
+        let refs: Vec<&Reference> = block_refs(&f.index, id.block)
+            .iter()
+            .filter(|r| r.block().is_some_and(|o| own.contains(&o)))
+            .collect();
+        let children_span = f
+            .index
+            .attr(b, AttrKey::Children)
+            .map(|a| a.span)
+            .unwrap_or_default();
+        let mut scope = Scope::new();
+        let mut depends: BTreeSet<Text> = BTreeSet::new();
+        // Spans of references whose value is unknown now, and of broken ones.
+        let mut runtime: Vec<Span> = Vec::new();
+        let mut broken: Vec<Span> = Vec::new();
+        let comp = self.component(model, id);
+        // Flowpipe and Tailpipe files share the syntax, not Powerpipe's evaluation: they
+        // are indexed and shown, their expressions kept as written.
+        let evaluates = is_powerpipe_file(&f.path);
+        for reference in &refs {
+            if !evaluates {
+                runtime.push(reference.span);
+                continue;
+            }
+            let target = self.target(model, id.file, module, reference);
+            let in_children = contains(children_span, reference.span);
+            match target {
+                Target::Var { module: m, name } => {
+                    let mod_name = index.module(m).map(|x| x.name.as_str()).unwrap_or("");
+                    depends.insert(i.intern(&format!("{mod_name}.var.{name}")));
+                    match model.values.var(m, &name).and_then(|v| v.value.as_ref()) {
+                        Some(v) => {
+                            let path: Vec<&str> = match reference.module {
+                                Some(p) => vec![f.index.str(p), "var", &name],
+                                None => vec!["var", &name],
+                            };
+                            scope.insert(&path, v.to_hcl());
+                        }
+                        None => runtime.push(reference.span),
+                    }
+                }
+                Target::Local { module: m, name } => {
+                    let mod_name = index.module(m).map(|x| x.name.as_str()).unwrap_or("");
+                    depends.insert(i.intern(&format!("{mod_name}.local.{name}")));
+                    match model.values.local(m, &name).and_then(|l| l.value.as_ref()) {
+                        Some(v) => scope.insert(&["local", &name], v.to_hcl()),
+                        None => runtime.push(reference.span),
+                    }
+                }
+                Target::Resource {
+                    id: tid,
+                    prefix,
+                    kind,
+                    name,
+                } => {
+                    if in_children {
+                        continue;
+                    }
+                    if comp.contains(&tid) {
+                        let cycle = self.cycle_text(model, id, tid, &comp);
+                        r.diagnostics.push(span_diagnostic(
+                            &src,
+                            Severity::Error,
+                            reference.span,
+                            format!("reference cycle: {cycle}"),
+                        ));
+                        broken.push(reference.span);
+                        continue;
+                    }
+                    let dep = self.resolve(model, tid);
+                    depends.insert(dep.name.clone());
+                    depends.extend(dep.depends_on.iter().cloned());
+                    let path: Vec<&str> = match &prefix {
+                        Some(p) => vec![p, &kind, &name],
+                        None => vec![&kind, &name],
+                    };
+                    scope.insert(&path, dep.to_object());
+                }
+                Target::Runtime => runtime.push(reference.span),
+                Target::Opaque => runtime.push(reference.span),
+                Target::Unknown(message) => {
+                    r.diagnostics.push(span_diagnostic(
+                        &src,
+                        Severity::Error,
+                        reference.span,
+                        message,
+                    ));
+                    broken.push(reference.span);
+                }
+            }
+        }
+        // The index fields, as the dump shows them.
+        for (key, slot) in [(AttrKey::Title, 0), (AttrKey::Description, 1)] {
+            if let Field::Value(v) = self.field(model, id, key) {
+                let text = v.to_display_string().map(|s| i.intern(&s));
+                if slot == 0 {
+                    r.title = text;
+                } else {
+                    r.description = text;
+                }
+            }
+        }
+        if let Field::Value(Val::Object(tags)) = self.field(model, id, AttrKey::Tags) {
+            r.tags = tags
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        i.intern(&v.to_display_string().unwrap_or_else(|| v.to_hcl_text())),
+                    )
+                })
+                .collect();
+        }
+        if let Some(children) = index.child_names(id) {
+            r.children = children.iter().map(|c| i.intern(c)).collect();
+        }
+        let snippet = Snippet::new(
+            &src,
+            Span {
+                start: b.start.byte,
+                end: b.end.byte,
+            },
+        );
+        let body = match snippet.parse_body() {
+            Ok(body) => body,
+            Err(d) => {
+                // The scanner has already reported a syntax error in this block: one message
+                // for one mistake.
+                let (lo, hi) = (b.start.byte, b.end.byte);
+                let known = f.index.diagnostics.iter().any(|x| {
+                    x.severity == Severity::Error && x.start.byte >= lo && x.start.byte <= hi
+                });
+                if !known {
+                    r.diagnostics.push(d);
+                }
+                return finish(r, depends);
+            }
+        };
+        let Some(block) = body.blocks().next() else {
+            return finish(r, depends);
+        };
+        let ctx = EvalCtx {
+            evaluates,
+            snippet: &snippet,
+            scope: &scope,
+            runtime: &runtime,
+            broken: &broken,
+            reader: values::file_reader(&*self.sources, index, module),
+            interner: i,
+        };
+        let own_fields = [AttrKey::Title, AttrKey::Description, AttrKey::Tags];
+        let mut attributes: Vec<(Text, Val)> = Vec::new();
+        for attr in block.body.attributes() {
+            let key = attr.key.as_str();
+            match key {
+                "title" | "description" | "tags" | "children" => {
+                    let _ = own_fields;
+                }
+                "query" | "base" => {
+                    let target = f.index.attr(
+                        b,
+                        if key == "query" {
+                            AttrKey::Query
+                        } else {
+                            AttrKey::Base
+                        },
+                    );
+                    match target.map(|a| a.value()) {
+                        Some(AttrValue::Ref(ri)) => {
+                            if let Some(reference) = f.index.refs.get(ri as usize) {
+                                let name = self.ref_qualified(model, id.file, module, reference);
+                                if key == "query" {
+                                    r.query = Some(i.intern(&name));
+                                } else {
+                                    r.base = Some(i.intern(&name));
+                                }
+                            }
+                        }
+                        _ => {
+                            if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
+                                attributes.push((i.intern(key), v));
+                            }
+                        }
+                    }
+                }
+                "sql" => r.sql = ctx.attribute(attr, &mut r.diagnostics),
+                "args" => r.args = ctx.args(attr, &mut r.diagnostics),
+                _ => {
+                    if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
+                        attributes.push((i.intern(key), v));
+                    }
+                }
+            }
+        }
+        for nested in block.body.blocks() {
+            let ident = nested.ident.as_str();
+            if is_nested_resource_type(ident.as_bytes()) && b.role == BlockRole::Resource {
+                continue; // its own resource, listed in `children`
+            }
+            if ident == "param" {
+                r.params.push(ctx.param(nested, &mut r.diagnostics));
+            } else {
+                r.blocks.push(ctx.member(nested, &mut r.diagnostics));
+            }
+        }
+        attributes.sort_by(|a, b| a.0.cmp(&b.0));
+        attributes.dedup_by(|a, b| a.0 == b.0);
+        r.attributes = attributes;
+        // `base`: what the block does not set, it inherits (documentation excepted, as
+        // Powerpipe does); a base with children gives its children.
+        if let Some(base_name) = r.base.clone()
+            && let Some(base_id) = index.lookup_qualified(&base_name)
+            && !comp.contains(&base_id)
+        {
+            let base = self.resolve(model, base_id);
+            inherit(&mut r, &base);
+        }
+        finish(r, depends)
+    }
+
+    fn build_variable(&self, model: &Model, module: ModId, r: &mut Resource) {
+        let i = &self.interner;
+        let Some(v) = model.values.var(module, &r.short_name) else {
+            return;
+        };
+        r.description = v.description.as_deref().map(|d| i.intern(d));
+        let mut attrs: Vec<(Text, Val)> = Vec::new();
+        if let Some(val) = &v.value {
+            attrs.push((i.intern("value"), val.clone()));
+        }
+        if let Some(d) = &v.default {
+            attrs.push((i.intern("default"), d.clone()));
+        }
+        if let Some(t) = &v.ty {
+            attrs.push((i.intern("type"), Val::Str(i.intern(&t.describe()))));
+        }
+        attrs.push((
+            i.intern("value_source"),
+            Val::Str(i.intern(&v.source.describe())),
+        ));
+        attrs.sort_by(|a, b| a.0.cmp(&b.0));
+        r.attributes = attrs;
+        if let Field::Value(Val::Object(tags)) = self.field(model, v.resource, AttrKey::Tags) {
+            r.tags = tags
+                .iter()
+                .map(|(k, x)| {
+                    (
+                        k.clone(),
+                        i.intern(&x.to_display_string().unwrap_or_default()),
+                    )
+                })
+                .collect();
+        }
+    }
+
+    fn build_local(&self, model: &Model, module: ModId, r: &mut Resource) {
+        let i = &self.interner;
+        if let Some(l) = model.values.local(module, &r.short_name)
+            && let Some(v) = &l.value
+        {
+            r.attributes = vec![(i.intern("value"), v.clone())];
+        }
+    }
+
+    /// What a reference of a block in `file` (of `module`) names.
+    fn target(&self, model: &Model, file: FileId, module: ModId, r: &Reference) -> Target {
+        let index = &model.index;
+        let Some(f) = index.file(file) else {
+            return Target::Opaque;
+        };
+        let kind = f.index.str(r.kind);
+        let name = f.index.str(r.name);
+        if r.scoped() {
+            return Target::Runtime;
+        }
+        let (target_mod, prefix) = match r.module {
+            None => (module, None),
+            Some(m) => {
+                let dep = f.index.str(m);
+                match self.dependency(model, module, dep) {
+                    Some(d) => (d, Some(dep.to_string())),
+                    None => {
+                        return Target::Unknown(format!(
+                            "`{dep}.{kind}.{name}`: no installed dependency mod is named `{dep}`"
+                        ));
+                    }
+                }
+            }
+        };
+        match kind {
+            "var" => {
+                if model.values.var(target_mod, name).is_some() {
+                    Target::Var {
+                        module: target_mod,
+                        name: name.to_string(),
+                    }
+                } else {
+                    Target::Unknown(format!("unknown variable `{}var.{name}`", dotted(&prefix)))
+                }
+            }
+            "local" => {
+                if prefix.is_some() {
+                    return Target::Unknown(format!(
+                        "`{}local.{name}`: a dependency's locals are private to it",
+                        dotted(&prefix)
+                    ));
+                }
+                if model.values.local(target_mod, name).is_some() {
+                    Target::Local {
+                        module: target_mod,
+                        name: name.to_string(),
+                    }
+                } else {
+                    Target::Unknown(format!("unknown local value `local.{name}`"))
+                }
+            }
+            "param" | "with" | "input" | "self" | "each" | "step" | "count" => Target::Runtime,
+            _ if is_nested_resource_type(kind.as_bytes()) => {
+                match index.lookup(target_mod, kind, name).first() {
+                    Some(&id) => Target::Resource {
+                        id,
+                        prefix,
+                        kind: kind.to_string(),
+                        name: name.to_string(),
+                    },
+                    None => Target::Unknown(format!(
+                        "unknown reference `{}{kind}.{name}`: no {kind} by that name in mod `{}`",
+                        dotted(&prefix),
+                        index
+                            .module(target_mod)
+                            .map(|m| m.name.as_str())
+                            .unwrap_or("")
+                    )),
+                }
+            }
+            _ => match index.lookup(target_mod, kind, name).first() {
+                Some(&id) => Target::Resource {
+                    id,
+                    prefix,
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                },
+                None => Target::Opaque,
+            },
+        }
+    }
+
+    /// The installed mod that `module` calls `dep`: one of its requires, else any installed
+    /// mod by that name.
+    fn dependency(&self, model: &Model, module: ModId, dep: &str) -> Option<ModId> {
+        let index = &model.index;
+        model
+            .deps
+            .direct(module)
+            .find(|m| index.module(*m).is_some_and(|x| x.name == dep))
+            .or_else(|| index.mod_named(dep))
+    }
+
+    /// A reference's target as a qualified name (`mod.type.name`), found or not.
+    fn ref_qualified(&self, model: &Model, file: FileId, module: ModId, r: &Reference) -> String {
+        let index = &model.index;
+        let Some(f) = index.file(file) else {
+            return String::new();
+        };
+        let target_mod = match r.module {
+            Some(m) => self.dependency(model, module, f.index.str(m)),
+            None => Some(module),
+        };
+        let mod_name = match (target_mod, r.module) {
+            (Some(m), _) => index.module(m).map(|x| x.name.clone()).unwrap_or_default(),
+            (None, Some(m)) => f.index.str(m).to_string(),
+            (None, None) => String::new(),
+        };
+        format!("{mod_name}.{}.{}", f.index.str(r.kind), f.index.str(r.name))
+    }
+
+    /// The resources whose values `id` needs (not its `children`), from the index alone.
+    fn value_deps(&self, model: &Model, id: ResourceId) -> Vec<ResourceId> {
+        let index = &model.index;
+        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+            return Vec::new();
+        };
+        if b.role == BlockRole::Local
+            || (index.kind_of(id) == Some("variable") && b.parent.is_none())
+        {
+            return Vec::new();
+        }
+        let own = own_blocks(&f.index, id.block);
+        let children_span = f
+            .index
+            .attr(b, AttrKey::Children)
+            .map(|a| a.span)
+            .unwrap_or_default();
+        let mut out: Vec<ResourceId> = block_refs(&f.index, id.block)
+            .iter()
+            .filter(|r| {
+                r.block().is_some_and(|o| own.contains(&o)) && !contains(children_span, r.span)
+            })
+            .filter_map(|r| match self.target(model, id.file, f.module, r) {
+                Target::Resource { id, .. } => Some(id),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The members of `id`'s strongly connected component in the value-dependency graph
+    /// (just `id` when it is in no cycle; empty when it is in none and has no self-loop).
+    fn component(&self, model: &Model, id: ResourceId) -> Vec<ResourceId> {
+        // The closure of `id` (breadth first, bounded by what it can reach).
+        let mut nodes: Vec<ResourceId> = vec![id];
+        let mut at: HashMap<ResourceId, usize> = HashMap::from([(id, 0)]);
+        let mut edges: Vec<Vec<usize>> = Vec::new();
+        let mut k = 0;
+        while k < nodes.len() {
+            let deps = self.value_deps(model, nodes[k]);
+            let mut e = Vec::with_capacity(deps.len());
+            for d in deps {
+                let n = *at.entry(d).or_insert_with(|| {
+                    nodes.push(d);
+                    nodes.len() - 1
+                });
+                e.push(n);
+            }
+            edges.push(e);
+            k += 1;
+        }
+        let comps = graph::sccs(nodes.len(), |u| &edges[u]);
+        comps
+            .into_iter()
+            .find(|c| c.contains(&0))
+            .filter(|c| graph::is_cycle(c, |u| &edges[u]))
+            .map(|c| c.into_iter().map(|n| nodes[n]).collect())
+            .unwrap_or_default()
+    }
+
+    fn cycle_text(
+        &self,
+        model: &Model,
+        from: ResourceId,
+        to: ResourceId,
+        comp: &[ResourceId],
+    ) -> String {
+        let index = &model.index;
+        let short = |id: ResourceId| {
+            let kind = index.kind_of(id).map(reference_kind).unwrap_or("?");
+            let name = index
+                .name_of(id)
+                .map(|n| n.into_owned())
+                .unwrap_or_default();
+            format!("{kind}.{name}")
+        };
+        // Walk from `to` back to `from` inside the component (breadth first, shortest).
+        let mut prev: HashMap<ResourceId, ResourceId> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([to]);
+        let mut seen: BTreeSet<ResourceId> = BTreeSet::from([to]);
+        while let Some(u) = queue.pop_front() {
+            if u == from {
+                break;
+            }
+            for v in self.value_deps(model, u) {
+                if comp.contains(&v) && seen.insert(v) {
+                    prev.insert(v, u);
+                    queue.push_back(v);
+                }
+            }
+        }
+        let mut path = vec![from];
+        let mut cur = from;
+        while cur != to {
+            match prev.get(&cur) {
+                Some(&p) => {
+                    path.push(p);
+                    cur = p;
+                }
+                None => break,
+            }
+        }
+        // path is from ← ... ← to reversed: from, (pred of from), ..., to; print forward.
+        let mut names: Vec<String> = vec![short(from)];
+        names.extend(path.iter().rev().map(|&n| short(n)));
+        names.dedup();
+        if names.last() != names.first() {
+            names.push(short(from));
+        }
+        names.join(" → ")
+    }
+
+    // ----- index fields ------------------------------------------------------------------
+
+    /// The evaluated title, description or tags of a resource, as the index shows them:
+    /// literals directly, expressions evaluated from just their span (once, then
+    /// remembered), inherited through `base` when the block has none.
+    pub fn field(&self, model: &Model, id: ResourceId, key: AttrKey) -> Field {
+        let mut visiting = Vec::new();
+        self.field_in(model, id, key, &mut visiting)
+    }
+
+    fn field_in(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+        visiting: &mut Vec<(ResourceId, AttrKey)>,
+    ) -> Field {
+        if let Some(f) = self.fields.get(&(id, key)) {
+            return f.clone();
+        }
+        if visiting.contains(&(id, key)) {
+            return Field::Unknown {
+                expr: Text::from(""),
+                why: Text::from("it refers to itself through a cycle"),
+            };
+        }
+        visiting.push((id, key));
+        let out = self.compute_field(model, id, key, visiting);
+        visiting.pop();
+        self.fields.insert((id, key), out.clone());
+        out
+    }
+
+    fn compute_field(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+        visiting: &mut Vec<(ResourceId, AttrKey)>,
+    ) -> Field {
+        let index = &model.index;
+        let i = &self.interner;
+        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+            return Field::Absent;
+        };
+        let own = match f.index.attr(b, key) {
+            None => Field::Absent,
+            Some(attr) => match attr.value() {
+                AttrValue::Str(s) | AttrValue::Scalar(s) => {
+                    Field::Value(Val::Str(i.intern(f.index.str(s))))
+                }
+                AttrValue::Text => match self.sources.read(&f.path) {
+                    Some(src) => Field::Value(Val::Str(
+                        i.intern(&decode_literal(src.get(attr.span.range()).unwrap_or(&[]))),
+                    )),
+                    None => Field::Absent,
+                },
+                AttrValue::Tags(_) => Field::Value(Val::object(
+                    f.index.tag_list(&attr.value()).iter().map(|t| {
+                        (
+                            i.intern(f.index.str(t.key)),
+                            Val::Str(i.intern(f.index.str(t.value))),
+                        )
+                    }),
+                )),
+                _ => self.evaluate_field(model, id, attr.span, key, visiting),
+            },
+        };
+        // Inheritance through `base` (title, description, tags; Powerpipe's rule: what the
+        // block does not set; tags merged, the block's own keys winning).
+        let base = f
+            .index
+            .attr(b, AttrKey::Base)
+            .and_then(|a| match a.value() {
+                AttrValue::Ref(ri) => f.index.refs.get(ri as usize).copied(),
+                _ => None,
+            });
+        let base_field = |this: &Self,
+                          visiting: &mut Vec<(ResourceId, AttrKey)>|
+         -> Option<Field> {
+            let reference = base?;
+            match this.target(model, id.file, f.module, &reference) {
+                Target::Resource { id: bid, .. } => Some(this.field_in(model, bid, key, visiting)),
+                _ => None,
+            }
+        };
+        match (own, key) {
+            (Field::Absent, _) => base_field(self, visiting).unwrap_or(Field::Absent),
+            (Field::Value(Val::Object(mine)), AttrKey::Tags) => match base_field(self, visiting) {
+                Some(Field::Value(Val::Object(theirs))) => Field::Value(Val::object(
+                    theirs.iter().cloned().chain(mine.iter().cloned()),
+                )),
+                _ => Field::Value(Val::Object(mine)),
+            },
+            (own, _) => own,
+        }
+    }
+
+    /// Evaluates an index field's expression from its span.
+    fn evaluate_field(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        span: Span,
+        key: AttrKey,
+        visiting: &mut Vec<(ResourceId, AttrKey)>,
+    ) -> Field {
+        self.fields_evaluated.fetch_add(1, Relaxed);
+        let index = &model.index;
+        let i = &self.interner;
+        let Some(f) = index.file(id.file) else {
+            return Field::Absent;
+        };
+        let Some(src) = self.sources.read(&f.path) else {
+            return Field::Absent;
+        };
+        let text = i.intern(&String::from_utf8_lossy(
+            src.get(span.range()).unwrap_or(&[]),
+        ));
+        let unknown = |why: String| {
+            tracing::debug!(file = %f.path, expr = %text, %why, "index field not evaluated");
+            Field::Unknown {
+                expr: text.clone(),
+                why: Text::from(why),
+            }
+        };
+        if src.len() as u64 != u64::from(f.index.source_len) {
+            return unknown("the file changed since it was indexed".into());
+        }
+        if !is_powerpipe_file(&f.path) {
+            return unknown("Flowpipe and Tailpipe files are indexed, not evaluated".into());
+        }
+        let module = f.module;
+        let mut scope = Scope::new();
+        let refs = refs_in(&f.index, span)
+            .iter()
+            .filter(|r| contains(span, r.span));
+        for reference in refs {
+            match self.target(model, id.file, module, reference) {
+                Target::Var { module: m, name } => {
+                    match model.values.var(m, &name).and_then(|v| v.value.as_ref()) {
+                        Some(v) => {
+                            let path: Vec<&str> = match reference.module {
+                                Some(p) => vec![f.index.str(p), "var", &name],
+                                None => vec!["var", &name],
+                            };
+                            scope.insert(&path, v.to_hcl());
+                        }
+                        None => return unknown(format!("variable `{name}` has no value")),
+                    }
+                }
+                Target::Local { module: m, name } => {
+                    match model.values.local(m, &name).and_then(|l| l.value.as_ref()) {
+                        Some(v) => scope.insert(&["local", &name], v.to_hcl()),
+                        None => return unknown(format!("local `{name}` has no value")),
+                    }
+                }
+                Target::Resource {
+                    id: tid,
+                    prefix,
+                    kind,
+                    name,
+                } => {
+                    // Which field of it: the attribute right after the reference.
+                    let after = src.get(reference.span.end as usize..).unwrap_or(&[]);
+                    let wanted = following_attribute(after);
+                    let Some(wkey) = wanted.and_then(|w| match w {
+                        "title" => Some(AttrKey::Title),
+                        "description" => Some(AttrKey::Description),
+                        "tags" => Some(AttrKey::Tags),
+                        _ => None,
+                    }) else {
+                        return unknown(format!(
+                            "only the title, description and tags of `{kind}.{name}` are known without resolving it"
+                        ));
+                    };
+                    let v = match self.field_in(model, tid, wkey, visiting) {
+                        Field::Value(v) => v.to_hcl(),
+                        Field::Absent => hcl::Value::Null,
+                        Field::Unknown { why, .. } => return unknown(why.to_string()),
+                    };
+                    let path: Vec<&str> = match &prefix {
+                        Some(p) => vec![p, &kind, &name, wanted.unwrap_or("title")],
+                        None => vec![&kind, &name, wanted.unwrap_or("title")],
+                    };
+                    scope.insert(&path, v);
+                }
+                Target::Runtime | Target::Opaque => {
+                    return unknown("known only when it runs".into());
+                }
+                Target::Unknown(m) => return unknown(m),
+            }
+        }
+        let snippet = Snippet::new(&src, span);
+        let expr = match snippet.parse_expr() {
+            Ok(e) => hcl::Expression::from(e),
+            Err(d) => return unknown(d.message),
+        };
+        let reader = values::file_reader(&*self.sources, index, module);
+        match super::funcs::with_file_reader(reader, || eval::evaluate(&expr, &scope, i)) {
+            Ok(v) => match (key, &v) {
+                (AttrKey::Tags, Val::Object(_)) | (AttrKey::Tags, Val::Null) => Field::Value(v),
+                (AttrKey::Tags, other) => unknown(format!(
+                    "tags must be an object, not a {}",
+                    other.type_name()
+                )),
+                (_, Val::Null) => Field::Absent,
+                (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Field::Value(Val::Str(
+                    i.intern(&v.to_display_string().unwrap_or_default()),
+                )),
+                (_, other) => unknown(format!("a {} is not text", other.type_name())),
+            },
+            Err(m) => unknown(m),
+        }
+    }
+}
+
+/// True for the files Powerpipe itself loads (`.pp`, `.sp`): the ones evaluated.
+fn is_powerpipe_file(path: &str) -> bool {
+    path.ends_with(".pp") || path.ends_with(".sp")
+}
+
+fn dotted(prefix: &Option<String>) -> String {
+    prefix.as_ref().map(|p| format!("{p}.")).unwrap_or_default()
+}
+
+/// The attribute name right after a reference (`.title` → `title`).
+fn following_attribute(after: &[u8]) -> Option<&str> {
+    let rest = after.strip_prefix(b".")?;
+    let n = rest
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))
+        .unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..n])
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn contains(outer: Span, inner: Span) -> bool {
+    !outer.is_empty() && inner.start >= outer.start && inner.end <= outer.end
+}
+
+/// The references whose span starts inside `span` (references are in source order).
+fn refs_in(fi: &FileIndex, span: Span) -> &[Reference] {
+    let lo = fi.refs.partition_point(|r| r.span.start < span.start);
+    let hi = fi.refs.partition_point(|r| r.span.start < span.end);
+    &fi.refs[lo..hi.max(lo)]
+}
+
+/// The references inside a block's span.
+fn block_refs(fi: &FileIndex, block: BlockId) -> &[Reference] {
+    match fi.block(block) {
+        Some(b) => refs_in(
+            fi,
+            Span {
+                start: b.start.byte,
+                end: b.end.byte,
+            },
+        ),
+        None => &[],
+    }
+}
+
+/// The block and its descendants that are not inside a nested resource (their references
+/// belong to the block).
+fn own_blocks(fi: &FileIndex, block: BlockId) -> Vec<BlockId> {
+    let mut out = vec![block];
+    let Some(b) = fi.block(block) else {
+        return out;
+    };
+    let end = b.end.byte;
+    let mut k = block.index() + 1;
+    while let Some(c) = fi.blocks.get(k) {
+        if c.start.byte >= end {
+            break;
+        }
+        let cid = BlockId::new(k);
+        let owned = c.role != BlockRole::Resource && c.parent.is_some_and(|p| out.contains(&p));
+        if owned {
+            out.push(cid);
+        }
+        k += 1;
+    }
+    out
+}
+
+fn at_block(b: &crate::syntax::Block, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        start: b.start,
+        end: b.start,
+        message,
+    }
+}
+
+fn empty(name: Text, i: &Interner) -> Resource {
+    Resource {
+        name,
+        kind: i.intern(""),
+        short_name: i.intern(""),
+        module: i.intern(""),
+        file: i.intern(""),
+        start: Pos::default(),
+        end: Pos::default(),
+        title: None,
+        description: None,
+        tags: Vec::new(),
+        sql: None,
+        query: None,
+        base: None,
+        params: Vec::new(),
+        args: None,
+        children: Vec::new(),
+        attributes: Vec::new(),
+        blocks: Vec::new(),
+        depends_on: Vec::new(),
+        diagnostics: Vec::new(),
+    }
+}
+
+fn finish(mut r: Resource, depends: BTreeSet<Text>) -> Resource {
+    r.depends_on = depends.into_iter().filter(|d| *d != r.name).collect();
+    r.diagnostics.sort_by_key(|d| (d.start.byte, d.end.byte));
+    r.diagnostics.dedup();
+    r
+}
+
+/// Copies what `r` does not set from its base.
+fn inherit(r: &mut Resource, base: &Resource) {
+    if r.sql.is_none() && r.query.is_none() {
+        r.sql = base.sql.clone();
+        r.query = base.query.clone();
+    }
+    if r.args.is_none() {
+        r.args = base.args.clone();
+    }
+    if r.params.is_empty() {
+        r.params = base.params.clone();
+    }
+    if !base.children.is_empty() {
+        r.children = base.children.clone();
+    }
+    for (k, v) in &base.attributes {
+        if &**k == "documentation" {
+            continue;
+        }
+        if r.attribute(k).is_none() {
+            r.attributes.push((k.clone(), v.clone()));
+        }
+    }
+    r.attributes.sort_by(|a, b| a.0.cmp(&b.0));
+    if r.blocks.is_empty() {
+        r.blocks = base.blocks.clone();
+    }
+    r.depends_on.push(base.name.clone());
+    r.depends_on.extend(base.depends_on.iter().cloned());
+    r.depends_on.sort();
+    r.depends_on.dedup();
+}
+
+/// What evaluating one block's attributes needs.
+struct EvalCtx<'a> {
+    /// False for Flowpipe and Tailpipe files: expressions are kept as written.
+    evaluates: bool,
+    snippet: &'a Snippet<'a>,
+    scope: &'a Scope,
+    runtime: &'a [Span],
+    broken: &'a [Span],
+    reader: super::funcs::FileReader,
+    interner: &'a Interner,
+}
+
+impl EvalCtx<'_> {
+    fn span_has(&self, list: &[Span], span: Span) -> bool {
+        list.iter().any(|r| contains(span, *r))
+    }
+
+    /// Evaluates one expression; `None` when it is broken (already reported) or fails (then
+    /// reported here).
+    fn expr(
+        &self,
+        e: &hcl::edit::expr::Expression,
+        what: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Val> {
+        let r = e.span().unwrap_or(0..0);
+        let span = self.snippet.file_span(r.clone());
+        if self.span_has(self.broken, span) {
+            return None;
+        }
+        let text = || {
+            self.interner
+                .intern(self.snippet.text.get(r.clone()).unwrap_or("").trim())
+        };
+        if !self.evaluates || self.span_has(self.runtime, span) {
+            return Some(Val::Unknown(text()));
+        }
+        let expr = hcl::Expression::from(e.clone());
+        let out = super::funcs::with_file_reader(self.reader.clone(), || {
+            eval::evaluate(&expr, self.scope, self.interner)
+        });
+        match out {
+            Ok(v) => Some(v),
+            Err(m) => {
+                diags.push(self.snippet.diagnostic(
+                    Severity::Error,
+                    r,
+                    format!("cannot evaluate `{what}`: {m}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn attribute(
+        &self,
+        a: &hcl::edit::structure::Attribute,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Val> {
+        self.expr(&a.value, a.key.as_str(), diags)
+    }
+
+    /// `args`: an object or a list, each entry evaluated alone so that one run-time entry
+    /// leaves the others known.
+    fn args(
+        &self,
+        a: &hcl::edit::structure::Attribute,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Val> {
+        use hcl::edit::expr::{Expression as E, ObjectKey};
+        match &a.value {
+            E::Object(obj) => {
+                let mut out = Vec::new();
+                for (k, v) in obj.iter() {
+                    let key = match k {
+                        ObjectKey::Ident(id) => id.as_str().to_string(),
+                        ObjectKey::Expression(e) => match hcl::Expression::from(e.clone()) {
+                            hcl::Expression::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    };
+                    if let Some(val) = self.expr(v.expr(), &format!("args.{key}"), diags) {
+                        out.push((self.interner.intern(&key), val));
+                    }
+                }
+                Some(Val::object(out))
+            }
+            E::Array(arr) => Some(Val::List(
+                arr.iter()
+                    .enumerate()
+                    .map(|(n, v)| {
+                        self.expr(v, &format!("args[{n}]"), diags)
+                            .unwrap_or(Val::Null)
+                    })
+                    .collect(),
+            )),
+            other => match self.expr(other, "args", diags) {
+                Some(v @ (Val::Object(_) | Val::List(_) | Val::Unknown(_))) => Some(v),
+                Some(v) => {
+                    diags.push(self.snippet.diagnostic(
+                        Severity::Error,
+                        other.span().unwrap_or(0..0),
+                        format!("`args` must be an object (by parameter name) or a list (by position), not a {}", v.type_name()),
+                    ));
+                    None
+                }
+                None => None,
+            },
+        }
+    }
+
+    fn param(&self, b: &hcl::edit::structure::Block, diags: &mut Vec<Diagnostic>) -> Param {
+        let name = b.labels.first().map(label_text).unwrap_or_default();
+        let mut p = Param {
+            name: self.interner.intern(&name),
+            description: None,
+            default: None,
+        };
+        for a in b.body.attributes() {
+            match a.key.as_str() {
+                "description" => {
+                    p.description = self
+                        .attribute(a, diags)
+                        .and_then(|v| v.to_display_string())
+                        .map(|s| self.interner.intern(&s));
+                }
+                "default" => {
+                    p.default = self.expr(&a.value, &format!("param.{name}.default"), diags)
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+
+    fn member(&self, b: &hcl::edit::structure::Block, diags: &mut Vec<Diagnostic>) -> MemberBlock {
+        let labels: Vec<String> = b.labels.iter().map(label_text).collect();
+        let mut attributes: Vec<(Text, Val)> = b
+            .body
+            .attributes()
+            .filter_map(|a| {
+                Some((
+                    self.interner.intern(a.key.as_str()),
+                    self.attribute(a, diags)?,
+                ))
+            })
+            .collect();
+        attributes.sort_by(|x, y| x.0.cmp(&y.0));
+        MemberBlock {
+            kind: self.interner.intern(b.ident.as_str()),
+            label: (!labels.is_empty()).then(|| self.interner.intern(&labels.join("."))),
+            attributes,
+            blocks: b.body.blocks().map(|n| self.member(n, diags)).collect(),
+        }
+    }
+}
+
+fn label_text(label: &hcl::edit::structure::BlockLabel) -> String {
+    match label {
+        hcl::edit::structure::BlockLabel::String(s) => s.value().to_string(),
+        hcl::edit::structure::BlockLabel::Ident(i) => i.value().to_string(),
+    }
+}
+
+impl Resolver {
+    /// An index field as the dump shows it (see [`crate::index::dump::FieldReader`]).
+    pub fn dump_field(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+    ) -> Option<crate::index::dump::FieldText> {
+        use crate::index::dump::FieldText;
+        Some(match self.field(model, id, key) {
+            Field::Absent => FieldText::Absent,
+            Field::Value(Val::Object(o)) if key == AttrKey::Tags => FieldText::Tags(
+                o.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
+                        )
+                    })
+                    .collect(),
+            ),
+            Field::Value(Val::Null) => FieldText::Absent,
+            Field::Value(v) => match v.to_display_string() {
+                Some(t) => FieldText::Text(t),
+                None => FieldText::Unknown(v.to_hcl_text()),
+            },
+            Field::Unknown { expr, .. } => FieldText::Unknown(expr.to_string()),
+        })
+    }
+}

@@ -1,0 +1,451 @@
+//! `modlens show` (one resolved resource) and `modlens check` (resolve everything, print
+//! every diagnostic).
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use modlens::index::ResourceId;
+use modlens::resolve::{Resource, Val};
+
+use crate::alloc;
+use crate::cli::{
+    Line, Options, Output, exit_code, model_diagnostics, open, peak_rss, print_json, print_lines,
+    sort_lines,
+};
+
+#[derive(Serialize)]
+struct PosView {
+    line: u32,
+    column: u32,
+    byte: u32,
+}
+
+#[derive(Serialize)]
+struct ParamView {
+    name: String,
+    description: Option<String>,
+    default: Option<Val>,
+}
+
+#[derive(Serialize)]
+struct BlockView {
+    #[serde(rename = "type")]
+    kind: String,
+    label: Option<String>,
+    attributes: std::collections::BTreeMap<String, Val>,
+    blocks: Vec<BlockView>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticView {
+    severity: &'static str,
+    message: String,
+    start: PosView,
+    end: PosView,
+}
+
+#[derive(Serialize)]
+struct ResourceView {
+    qualified_name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(rename = "mod")]
+    module: String,
+    file: String,
+    start: PosView,
+    end: PosView,
+    title: Option<String>,
+    description: Option<String>,
+    tags: std::collections::BTreeMap<String, String>,
+    sql: Option<Val>,
+    /// For a control that runs a query: that query's rendered SQL.
+    query_sql: Option<Val>,
+    query: Option<String>,
+    base: Option<String>,
+    params: Vec<ParamView>,
+    args: Option<Val>,
+    children: Vec<String>,
+    attributes: std::collections::BTreeMap<String, Val>,
+    blocks: Vec<BlockView>,
+    depends_on: Vec<String>,
+    diagnostics: Vec<DiagnosticView>,
+}
+
+fn pos(p: modlens::syntax::Pos) -> PosView {
+    PosView {
+        line: p.line,
+        column: p.column,
+        byte: p.byte,
+    }
+}
+
+fn block_view(b: &modlens::resolve::MemberBlock) -> BlockView {
+    BlockView {
+        kind: b.kind.to_string(),
+        label: b.label.as_ref().map(|l| l.to_string()),
+        attributes: b
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        blocks: b.blocks.iter().map(block_view).collect(),
+    }
+}
+
+fn view(r: &Resource, query_sql: Option<Val>) -> ResourceView {
+    ResourceView {
+        qualified_name: r.name.to_string(),
+        kind: r.kind.to_string(),
+        name: r.short_name.to_string(),
+        module: r.module.to_string(),
+        file: r.file.to_string(),
+        start: pos(r.start),
+        end: pos(r.end),
+        title: r.title.as_ref().map(|t| t.to_string()),
+        description: r.description.as_ref().map(|t| t.to_string()),
+        tags: r
+            .tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        sql: r.sql.clone(),
+        query_sql,
+        query: r.query.as_ref().map(|t| t.to_string()),
+        base: r.base.as_ref().map(|t| t.to_string()),
+        params: r
+            .params
+            .iter()
+            .map(|p| ParamView {
+                name: p.name.to_string(),
+                description: p.description.as_ref().map(|t| t.to_string()),
+                default: p.default.clone(),
+            })
+            .collect(),
+        args: r.args.clone(),
+        children: r.children.iter().map(|c| c.to_string()).collect(),
+        attributes: r
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        blocks: r.blocks.iter().map(block_view).collect(),
+        depends_on: r.depends_on.iter().map(|d| d.to_string()).collect(),
+        diagnostics: r
+            .diagnostics
+            .iter()
+            .map(|d| DiagnosticView {
+                severity: d.severity.as_str(),
+                message: d.message.clone(),
+                start: pos(d.start),
+                end: pos(d.end),
+            })
+            .collect(),
+    }
+}
+
+/// `modlens show DIR RESOURCE`.
+pub fn show(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {
+    let r = open(dir, opts)?;
+    let mut lines = model_diagnostics(&r);
+    let Some(id) = r.model.index.lookup_qualified(resource) else {
+        bail!(
+            "no resource named `{resource}` in {} (try `modlens list TYPE DIR`)",
+            r.ws.root.display()
+        );
+    };
+    let res = r.resolver.resolve(&r.model, id);
+    let query_sql = res
+        .query
+        .as_ref()
+        .and_then(|q| r.resolver.resolve_name(&r.model, q))
+        .and_then(|q| q.sql.clone());
+    lines.extend(resource_lines(&res));
+    sort_lines(&mut lines);
+    let errors = print_lines(&lines);
+    let v = view(&res, query_sql);
+    match output {
+        Output::Json => print_json(&v)?,
+        Output::Human => print_human(&v)?,
+    }
+    Ok(exit_code(errors))
+}
+
+fn print_human(v: &ResourceView) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", v.qualified_name)?;
+    writeln!(
+        out,
+        "  {:<12}{}:{}:{}",
+        "file", v.file, v.start.line, v.start.column
+    )?;
+    if let Some(t) = &v.title {
+        writeln!(out, "  {:<12}{t}", "title")?;
+    }
+    if let Some(d) = &v.description {
+        let mut first = true;
+        for line in d.lines() {
+            if first {
+                writeln!(out, "  {:<12}{line}", "description")?;
+                first = false;
+            } else {
+                writeln!(out, "  {:<12}{line}", "")?;
+            }
+        }
+    }
+    if !v.tags.is_empty() {
+        let tags: Vec<String> = v.tags.iter().map(|(k, x)| format!("{k} = {x:?}")).collect();
+        writeln!(out, "  {:<12}{}", "tags", tags.join(", "))?;
+    }
+    if let Some(b) = &v.base {
+        writeln!(out, "  {:<12}{b}", "base")?;
+    }
+    if let Some(q) = &v.query {
+        writeln!(out, "  {:<12}{q}", "query")?;
+    }
+    for p in &v.params {
+        let mut s = p.name.clone();
+        if let Some(d) = &p.default {
+            s.push_str(&format!(" = {}", d.to_hcl_text()));
+        }
+        if let Some(d) = &p.description {
+            s.push_str(&format!("  # {d}"));
+        }
+        writeln!(out, "  {:<12}{s}", "param")?;
+    }
+    if let Some(a) = &v.args {
+        writeln!(out, "  {:<12}{}", "args", a.to_hcl_text())?;
+    }
+    for (k, x) in &v.attributes {
+        let text = match x {
+            Val::Str(s) if s.contains('\n') => format!("<<{} lines>>", s.lines().count()),
+            other => other.to_hcl_text(),
+        };
+        writeln!(out, "  {:<12}{text}", k)?;
+    }
+    for b in &v.blocks {
+        writeln!(
+            out,
+            "  {:<12}{}{}",
+            "block",
+            b.kind,
+            b.label
+                .as_ref()
+                .map(|l| format!(" {l:?}"))
+                .unwrap_or_default()
+        )?;
+    }
+    if !v.children.is_empty() {
+        writeln!(out, "  children")?;
+        for c in &v.children {
+            writeln!(out, "    {c}")?;
+        }
+    }
+    let sql = match (&v.sql, &v.query_sql) {
+        (Some(s), _) => Some(("sql", s)),
+        (None, Some(s)) => Some(("sql (from its query)", s)),
+        _ => None,
+    };
+    if let Some((label, s)) = sql {
+        writeln!(out, "  {label}")?;
+        match s {
+            Val::Str(text) => {
+                for line in text.lines() {
+                    writeln!(out, "    {line}")?;
+                }
+            }
+            other => writeln!(out, "    {}", other.to_hcl_text())?,
+        }
+    }
+    Ok(())
+}
+
+fn resource_lines(r: &Resource) -> Vec<Line> {
+    r.diagnostics
+        .iter()
+        .map(|d| Line {
+            file: r.file.to_string(),
+            severity: d.severity,
+            line: d.start.line,
+            column: d.start.column,
+            byte: d.start.byte,
+            message: d.message.clone(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct CheckStats {
+    files: usize,
+    bytes: u64,
+    resources: usize,
+    errors: usize,
+    warnings: usize,
+    load_ms: f64,
+    values_ms: f64,
+    resolve_ms: f64,
+    total_ms: f64,
+    resolver: modlens::resolve::ResolverStats,
+    index_heap_bytes: usize,
+    values_heap_bytes: usize,
+    live_heap_bytes: usize,
+    peak_heap_bytes: usize,
+    allocated_bytes: usize,
+    allocated_per_source_byte: f64,
+    peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    diagnostics: Vec<LineView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<CheckStats>,
+}
+
+#[derive(Serialize)]
+struct LineView<'a> {
+    file: &'a str,
+    severity: &'static str,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+/// `modlens check DIR`.
+pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32> {
+    let t0 = Instant::now();
+    let r = open(dir, opts)?;
+    let mut lines = model_diagnostics(&r);
+    let ids: Vec<ResourceId> = r.model.index.resources().collect();
+    let bar = progress(ids.len() as u64);
+    let t = Instant::now();
+    // Every resource's own diagnostics; the resources themselves stay in the cache (bounded)
+    // or are dropped here.
+    let found: Vec<Vec<Line>> = ids
+        .par_iter()
+        .map(|id| {
+            let res: Arc<Resource> = r.resolver.resolve(&r.model, *id);
+            bar.inc(1);
+            resource_lines(&res)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let resolve_ms = t.elapsed().as_secs_f64() * 1e3;
+    lines.extend(found.into_iter().flatten());
+    sort_lines(&mut lines);
+    let errors = lines
+        .iter()
+        .filter(|l| l.severity == modlens::syntax::Severity::Error)
+        .count();
+    let warnings = lines.len() - errors;
+    let snap = alloc::snapshot();
+    let st = stats.then(|| CheckStats {
+        files: r.load.stats.files,
+        bytes: r.load.stats.bytes,
+        resources: ids.len(),
+        errors,
+        warnings,
+        load_ms: r.load.discover_ms + r.load.load_ms,
+        values_ms: r.values_ms,
+        resolve_ms,
+        total_ms: t0.elapsed().as_secs_f64() * 1e3,
+        resolver: r.resolver.stats(),
+        index_heap_bytes: r.model.index.heap_bytes(),
+        values_heap_bytes: r.model.values.heap_bytes(),
+        live_heap_bytes: snap.live,
+        peak_heap_bytes: snap.peak,
+        allocated_bytes: snap.total,
+        allocated_per_source_byte: snap.total as f64 / r.load.stats.bytes.max(1) as f64,
+        peak_rss_bytes: peak_rss(),
+    });
+    match output {
+        Output::Json => {
+            let report = CheckReport {
+                diagnostics: lines
+                    .iter()
+                    .map(|l| LineView {
+                        file: &l.file,
+                        severity: l.severity.as_str(),
+                        line: l.line,
+                        column: l.column,
+                        message: &l.message,
+                    })
+                    .collect(),
+                stats: st,
+            };
+            print_json(&report)?;
+        }
+        Output::Human => {
+            print_lines(&lines);
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{} resources checked: {errors} errors, {warnings} warnings",
+                ids.len()
+            )?;
+            if let Some(s) = st {
+                print_stats(&mut out, &s)?;
+            }
+        }
+    }
+    Ok(exit_code(errors > 0))
+}
+
+fn print_stats(out: &mut impl Write, s: &CheckStats) -> Result<()> {
+    let c = &s.resolver.cache;
+    writeln!(out, "files          {} ({} bytes)", s.files, s.bytes)?;
+    writeln!(
+        out,
+        "time           {:.1} ms total: load {:.1} ms, values {:.1} ms, resolve {:.1} ms",
+        s.total_ms, s.load_ms, s.values_ms, s.resolve_ms
+    )?;
+    writeln!(
+        out,
+        "resolver       {} resolved, {} merged, {} index fields evaluated",
+        s.resolver.resolved, s.resolver.merged, s.resolver.fields_evaluated
+    )?;
+    writeln!(
+        out,
+        "cache          {} entries, {} bytes (peak {}), {} hits, {} misses ({:.1}% hits), {} evictions",
+        c.entries,
+        c.bytes,
+        c.peak_bytes,
+        c.hits,
+        c.misses,
+        c.hit_rate() * 100.0,
+        c.evictions
+    )?;
+    writeln!(
+        out,
+        "heap           {} live, {} peak; index {}, values {}",
+        s.live_heap_bytes, s.peak_heap_bytes, s.index_heap_bytes, s.values_heap_bytes
+    )?;
+    writeln!(
+        out,
+        "allocated      {} bytes ({:.2}x source)",
+        s.allocated_bytes, s.allocated_per_source_byte
+    )?;
+    if let Some(rss) = s.peak_rss_bytes {
+        writeln!(out, "peak RSS       {rss} bytes")?;
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal and the work is long; hidden otherwise.
+fn progress(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || len < 2_000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} resolving {pos}/{len} {wide_bar} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
