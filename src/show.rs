@@ -19,135 +19,13 @@ use crate::cli::{
     sort_lines,
 };
 
+/// A resolved resource for `show`, with the SQL of the query it runs.
 #[derive(Serialize)]
-struct PosView {
-    line: u32,
-    column: u32,
-    byte: u32,
-}
-
-#[derive(Serialize)]
-struct ParamView {
-    name: String,
-    description: Option<String>,
-    default: Option<Val>,
-}
-
-#[derive(Serialize)]
-struct BlockView {
-    #[serde(rename = "type")]
-    kind: String,
-    label: Option<String>,
-    attributes: std::collections::BTreeMap<String, Val>,
-    blocks: Vec<BlockView>,
-}
-
-#[derive(Serialize)]
-struct DiagnosticView {
-    severity: &'static str,
-    message: String,
-    start: PosView,
-    end: PosView,
-}
-
-#[derive(Serialize)]
-struct ResourceView {
-    qualified_name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    name: String,
-    #[serde(rename = "mod")]
-    module: String,
-    file: String,
-    start: PosView,
-    end: PosView,
-    title: Option<String>,
-    description: Option<String>,
-    tags: std::collections::BTreeMap<String, String>,
-    sql: Option<Val>,
+struct ShowView<'a> {
+    #[serde(flatten)]
+    resource: &'a Resource,
     /// For a control that runs a query: that query's rendered SQL.
     query_sql: Option<Val>,
-    query: Option<String>,
-    base: Option<String>,
-    params: Vec<ParamView>,
-    args: Option<Val>,
-    children: Vec<String>,
-    attributes: std::collections::BTreeMap<String, Val>,
-    blocks: Vec<BlockView>,
-    depends_on: Vec<String>,
-    diagnostics: Vec<DiagnosticView>,
-}
-
-fn pos(p: modlens::syntax::Pos) -> PosView {
-    PosView {
-        line: p.line,
-        column: p.column,
-        byte: p.byte,
-    }
-}
-
-fn block_view(b: &modlens::resolve::MemberBlock) -> BlockView {
-    BlockView {
-        kind: b.kind.to_string(),
-        label: b.label.as_ref().map(|l| l.to_string()),
-        attributes: b
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        blocks: b.blocks.iter().map(block_view).collect(),
-    }
-}
-
-fn view(r: &Resource, query_sql: Option<Val>) -> ResourceView {
-    ResourceView {
-        qualified_name: r.name.to_string(),
-        kind: r.kind.to_string(),
-        name: r.short_name.to_string(),
-        module: r.module.to_string(),
-        file: r.file.to_string(),
-        start: pos(r.start),
-        end: pos(r.end),
-        title: r.title.as_ref().map(|t| t.to_string()),
-        description: r.description.as_ref().map(|t| t.to_string()),
-        tags: r
-            .tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        sql: r.sql.clone(),
-        query_sql,
-        query: r.query.as_ref().map(|t| t.to_string()),
-        base: r.base.as_ref().map(|t| t.to_string()),
-        params: r
-            .params
-            .iter()
-            .map(|p| ParamView {
-                name: p.name.to_string(),
-                description: p.description.as_ref().map(|t| t.to_string()),
-                default: p.default.clone(),
-            })
-            .collect(),
-        args: r.args.clone(),
-        children: r.children.iter().map(|c| c.to_string()).collect(),
-        attributes: r
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        blocks: r.blocks.iter().map(block_view).collect(),
-        depends_on: r.depends_on.iter().map(|d| d.to_string()).collect(),
-        diagnostics: r
-            .diagnostics
-            .iter()
-            .map(|d| DiagnosticView {
-                severity: d.severity.as_str(),
-                message: d.message.clone(),
-                start: pos(d.start),
-                end: pos(d.end),
-            })
-            .collect(),
-    }
 }
 
 /// `modlens show DIR RESOURCE`.
@@ -169,77 +47,73 @@ pub fn show(dir: &Path, resource: &str, opts: &Options, output: Output) -> Resul
     lines.extend(resource_lines(&res));
     sort_lines(&mut lines);
     let errors = print_lines(&lines);
-    let v = view(&res, query_sql);
     match output {
-        Output::Json => print_json(&v)?,
-        Output::Human => print_human(&v)?,
+        Output::Json => print_json(&ShowView {
+            resource: &res,
+            query_sql,
+        })?,
+        Output::Human => print_human(&res, query_sql.as_ref())?,
     }
     Ok(exit_code(errors))
 }
 
-fn print_human(v: &ResourceView) -> Result<()> {
+fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", v.qualified_name)?;
+    writeln!(out, "{}", v.name)?;
     writeln!(
         out,
-        "  {:<12}{}:{}:{}",
+        "  {:<14}{}:{}:{}",
         "file", v.file, v.start.line, v.start.column
     )?;
     if let Some(t) = &v.title {
-        writeln!(out, "  {:<12}{t}", "title")?;
+        writeln!(out, "  {:<14}{t}", "title")?;
     }
     if let Some(d) = &v.description {
-        let mut first = true;
-        for line in d.lines() {
-            if first {
-                writeln!(out, "  {:<12}{line}", "description")?;
-                first = false;
-            } else {
-                writeln!(out, "  {:<12}{line}", "")?;
-            }
+        for (n, line) in d.lines().enumerate() {
+            writeln!(
+                out,
+                "  {:<14}{line}",
+                if n == 0 { "description" } else { "" }
+            )?;
         }
     }
     if !v.tags.is_empty() {
         let tags: Vec<String> = v.tags.iter().map(|(k, x)| format!("{k} = {x:?}")).collect();
-        writeln!(out, "  {:<12}{}", "tags", tags.join(", "))?;
+        writeln!(out, "  {:<14}{}", "tags", tags.join(", "))?;
     }
     if let Some(b) = &v.base {
-        writeln!(out, "  {:<12}{b}", "base")?;
+        writeln!(out, "  {:<14}{b}", "base")?;
     }
     if let Some(q) = &v.query {
-        writeln!(out, "  {:<12}{q}", "query")?;
+        writeln!(out, "  {:<14}{q}", "query")?;
     }
     for p in &v.params {
-        let mut s = p.name.clone();
+        let mut s = p.name.to_string();
         if let Some(d) = &p.default {
             s.push_str(&format!(" = {}", d.to_hcl_text()));
         }
         if let Some(d) = &p.description {
             s.push_str(&format!("  # {d}"));
         }
-        writeln!(out, "  {:<12}{s}", "param")?;
+        writeln!(out, "  {:<14}{s}", "param")?;
     }
     if let Some(a) = &v.args {
-        writeln!(out, "  {:<12}{}", "args", a.to_hcl_text())?;
+        writeln!(out, "  {:<14}{}", "args", a.to_hcl_text())?;
     }
     for (k, x) in &v.attributes {
         let text = match x {
-            Val::Str(s) if s.contains('\n') => format!("<<{} lines>>", s.lines().count()),
+            Val::Str(s) if s.contains('\n') => format!("({} lines)", s.lines().count()),
             other => other.to_hcl_text(),
         };
-        writeln!(out, "  {:<12}{text}", k)?;
+        writeln!(out, "  {:<14}{text}", k)?;
     }
     for b in &v.blocks {
-        writeln!(
-            out,
-            "  {:<12}{}{}",
-            "block",
-            b.kind,
-            b.label
-                .as_ref()
-                .map(|l| format!(" {l:?}"))
-                .unwrap_or_default()
-        )?;
+        let label = b
+            .label
+            .as_ref()
+            .map(|l| format!(" {l:?}"))
+            .unwrap_or_default();
+        writeln!(out, "  {:<14}{}{label}", "block", b.kind)?;
     }
     if !v.children.is_empty() {
         writeln!(out, "  children")?;
@@ -247,7 +121,7 @@ fn print_human(v: &ResourceView) -> Result<()> {
             writeln!(out, "    {c}")?;
         }
     }
-    let sql = match (&v.sql, &v.query_sql) {
+    let sql = match (&v.sql, query_sql) {
         (Some(s), _) => Some(("sql", s)),
         (None, Some(s)) => Some(("sql (from its query)", s)),
         _ => None,

@@ -26,8 +26,8 @@ use hcl::edit::Span as _;
 use hcl::edit::structure as hs;
 use hcl::{Expression, ObjectKey, TraversalOperator};
 use modlens::syntax::{
-    self, AttrKey, AttrValue, BlockRole, FileIndex, Reference, is_nested_resource_type,
-    is_reference_root, is_resource_type,
+    self, AttrKey, AttrValue, BlockRole, FileIndex, Reference, is_module_member,
+    is_nested_resource_type, is_reference_root,
 };
 
 const EXTENSIONS: &[&str] = &["pp", "sp", "fp", "tp"];
@@ -272,7 +272,7 @@ fn plain_reference(expr: &Expression) -> Option<Vec<String>> {
         [root, _] => root != "self" && is_reference_root(root.as_bytes()),
         [root, kind, _] => {
             root == "self"
-                || (!is_reference_root(root.as_bytes()) && is_resource_type(kind.as_bytes()))
+                || (!is_reference_root(root.as_bytes()) && is_module_member(kind.as_bytes()))
         }
         _ => false,
     };
@@ -296,7 +296,7 @@ fn leading_reference(t: &hcl::Traversal) -> Option<Vec<String>> {
     if root != "self" && is_reference_root(root.as_bytes()) {
         return Some(vec![root.to_string(), second]);
     }
-    if root == "self" || is_resource_type(second.as_bytes()) {
+    if root == "self" || is_module_member(second.as_bytes()) {
         return Some(vec![root.to_string(), second, attr(1)?]);
     }
     None

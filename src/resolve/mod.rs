@@ -32,6 +32,7 @@ pub use value::{Interner, Text, Val};
 pub use values::{ValueSource, Values};
 
 use crate::index::Index;
+
 use crate::syntax::Diagnostic;
 
 /// Where the resolver gets text from.
@@ -88,6 +89,17 @@ pub struct ValueInputs {
     pub vars: Vec<String>,
 }
 
+/// What an edit made stale.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stale {
+    /// Resources (and values) that changed: their entries and everything that depends on
+    /// them are stale.
+    pub names: Vec<Text>,
+    /// Entries stale by themselves only (a variable's or local's own entry, whose
+    /// dependents care about its value, which `names` lists when it changed).
+    pub entries: Vec<Text>,
+}
+
 /// A workspace ready to resolve: its index, its dependency mods and its values.
 #[derive(Debug)]
 pub struct Model {
@@ -114,6 +126,86 @@ impl Model {
             deps,
             values,
         }
+    }
+
+    /// Replaces one file's scan (it was edited) and recomputes what depends on it: the
+    /// dependencies and values when the file declares or sets any. Returns what is now stale,
+    /// for [`Resolver::invalidate_stale`]: the file's resources before and after (and what
+    /// depends on them), every variable or local whose value changed (and what uses it), and
+    /// the file's variable and local entries themselves.
+    pub fn replace_file(
+        &mut self,
+        file: crate::index::FileId,
+        scan: crate::syntax::FileIndex,
+        sources: &dyn Sources,
+        inputs: &ValueInputs,
+        interner: &Interner,
+    ) -> Stale {
+        let mut stale = Stale::default();
+        self.collect_names(file, &mut stale);
+        let affects_values = self.affects_values(file);
+        self.index.replace_file(file, scan);
+        self.collect_names(file, &mut stale);
+        if affects_values || self.affects_values(file) {
+            stale
+                .names
+                .extend(self.recompute(sources, inputs, interner));
+        }
+        stale.names.sort();
+        stale.names.dedup();
+        stale.entries.sort();
+        stale.entries.dedup();
+        stale
+    }
+
+    /// Recomputes dependencies and values from the index as it is; returns the variables and
+    /// locals whose values changed (qualified).
+    pub fn recompute(
+        &mut self,
+        sources: &dyn Sources,
+        inputs: &ValueInputs,
+        interner: &Interner,
+    ) -> Vec<Text> {
+        let deps = Dependencies::compute(&self.index, sources);
+        let values = Values::compute(&self.index, &deps, sources, inputs, interner);
+        let changed = values.changed_since(&self.values, &self.index);
+        self.deps = deps;
+        self.values = values;
+        changed
+    }
+
+    /// Sorts a file's resources into `stale`: values (variables, locals) are stale through
+    /// their values only, so their own entries are dropped without their dependents.
+    fn collect_names(&self, file: crate::index::FileId, stale: &mut Stale) {
+        for id in self.index.resources_in_file(file) {
+            let Some(name) = self.index.qualified_name(id) else {
+                continue;
+            };
+            let is_value = self.index.block(id).is_some_and(|b| {
+                b.role == crate::syntax::BlockRole::Local
+                    || (b.parent.is_none() && self.index.kind_of(id) == Some("variable"))
+            });
+            if is_value {
+                stale.entries.push(Text::from(name.as_str()));
+            } else {
+                stale.names.push(Text::from(name.as_str()));
+            }
+        }
+    }
+
+    /// True if a file declares variables or locals, sets values, or is a mod file.
+    fn affects_values(&self, file: crate::index::FileId) -> bool {
+        let Some(f) = self.index.file(file) else {
+            return false;
+        };
+        let name = f.path.rsplit('/').next().unwrap_or("");
+        name.ends_with("vars")
+            || name == "mod.pp"
+            || name == "mod.sp"
+            || f.index
+                .blocks
+                .iter()
+                .any(|b| b.parent.is_none() && matches!(f.index.str(b.kind), "variable" | "locals"))
     }
 
     /// The diagnostics of dependencies and values (the index's own are

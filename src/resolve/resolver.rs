@@ -388,9 +388,9 @@ impl Resolver {
         }
     }
 
-    /// The cached resource of that name, without resolving (nor counting a lookup).
-    pub fn cached(&self, name: &str) -> Option<Arc<Resource>> {
-        self.cache.peek(&Text::from(name))
+    /// The cached resource, without resolving (nor counting a lookup).
+    pub fn cached(&self, model: &Model, id: ResourceId) -> Option<Arc<Resource>> {
+        self.cache.peek(&self.key(model, id))
     }
 
     /// True if resolving something now would evict a cached resource.
@@ -403,11 +403,21 @@ impl Resolver {
     /// evaluated index fields (cheap to recompute). Returns the names dropped, sorted.
     pub fn invalidate(&self, names: &[Text]) -> Vec<Text> {
         let set: BTreeSet<&str> = names.iter().map(|n| &**n).collect();
-        let mut gone = self
-            .cache
-            .retain(|k, r| !set.contains(&**k) && !r.depends_on.iter().any(|d| set.contains(&**d)));
+        let mut gone = self.cache.retain(|_, r| {
+            !set.contains(&*r.name) && !r.depends_on.iter().any(|d| set.contains(&**d))
+        });
         gone.sort();
         self.fields.clear();
+        gone
+    }
+
+    /// Drops what an edit made stale (see [`super::Model::replace_file`]); returns the names
+    /// dropped, sorted.
+    pub fn invalidate_stale(&self, stale: &super::Stale) -> Vec<Text> {
+        let mut gone = self.invalidate(&stale.names);
+        let only: BTreeSet<&str> = stale.entries.iter().map(|n| &**n).collect();
+        gone.extend(self.cache.retain(|_, r| !only.contains(&*r.name)));
+        gone.sort();
         gone
     }
 
@@ -426,12 +436,46 @@ impl Resolver {
 
     /// Resolves a resource (from the cache when it is there).
     pub fn resolve(&self, model: &Model, id: ResourceId) -> Arc<Resource> {
+        let key = self.key(model, id);
         let name: Text = Text::from(model.index.qualified_name(id).unwrap_or_default());
-        if let Some(r) = self.cache.get(&name) {
+        self.resolve_keyed(model, id, key, name)
+    }
+
+    /// The cache key of a resource: its qualified name, made unique for the blocks that
+    /// share one (a nested `input "x"` in several dashboards; a duplicate definition).
+    pub fn key(&self, model: &Model, id: ResourceId) -> Text {
+        let index = &model.index;
+        let name = index.qualified_name(id).unwrap_or_default();
+        let Some(b) = index.block(id) else {
+            return Text::from(name);
+        };
+        if let Some(parent) = b.parent
+            && !b.anonymous
+            && b.role == BlockRole::Resource
+        {
+            let pk = self.key(
+                model,
+                ResourceId {
+                    file: id.file,
+                    block: parent,
+                },
+            );
+            return Text::from(format!("{name}@{pk}"));
+        }
+        let first = index.lookup_qualified(&name);
+        if first.is_some_and(|f| f != id) && b.role != BlockRole::Local {
+            let path = index.file(id.file).map(|f| f.path.as_str()).unwrap_or("");
+            return Text::from(format!("{name}@{path}:{}", b.start.byte));
+        }
+        Text::from(name)
+    }
+
+    fn resolve_keyed(&self, model: &Model, id: ResourceId, key: Text, name: Text) -> Arc<Resource> {
+        if let Some(r) = self.cache.get(&key) {
             return r;
         }
         let slot = loop {
-            match self.inflight.entry(name.clone()) {
+            match self.inflight.entry(key.clone()) {
                 dashmap::Entry::Occupied(e) => {
                     let slot = e.get().clone();
                     drop(e);
@@ -450,19 +494,19 @@ impl Resolver {
         };
         let mut guard = SlotGuard {
             slot,
-            name: name.clone(),
+            name: key.clone(),
             inflight: &self.inflight,
             done: false,
         };
         // Someone may have finished it between the cache check and the claim.
-        if let Some(r) = self.cache.peek(&name) {
+        if let Some(r) = self.cache.peek(&key) {
             guard.slot.finish(Some(r.clone()));
             guard.done = true;
             return r;
         }
         let r = Arc::new(self.build(model, id, name.clone()));
         self.resolved.fetch_add(1, Relaxed);
-        self.cache.insert(name, r.clone());
+        self.cache.insert(key, r.clone());
         guard.slot.finish(Some(r.clone()));
         guard.done = true;
         r
@@ -1361,14 +1405,13 @@ fn inherit(r: &mut Resource, base: &Resource) {
     if !base.children.is_empty() {
         r.children = base.children.clone();
     }
-    for (k, v) in &base.attributes {
-        if &**k == "documentation" {
-            continue;
-        }
-        if r.attribute(k).is_none() {
-            r.attributes.push((k.clone(), v.clone()));
-        }
-    }
+    let inherited: Vec<(Text, Val)> = base
+        .attributes
+        .iter()
+        .filter(|(k, _)| &**k != "documentation" && r.attribute(k).is_none())
+        .cloned()
+        .collect();
+    r.attributes.extend(inherited);
     r.attributes.sort_by(|a, b| a.0.cmp(&b.0));
     if r.blocks.is_empty() {
         r.blocks = base.blocks.clone();
@@ -1571,5 +1614,136 @@ impl Resolver {
             },
             Field::Unknown { expr, .. } => FieldText::Unknown(expr.to_string()),
         })
+    }
+}
+
+mod view {
+    //! The JSON form of a resolved resource (`modlens show --output json`, snapshots).
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    use super::{MemberBlock, Resource, Val};
+    use crate::syntax::Pos;
+
+    #[derive(Serialize)]
+    struct PosView {
+        line: u32,
+        column: u32,
+        byte: u32,
+    }
+
+    impl From<Pos> for PosView {
+        fn from(p: Pos) -> Self {
+            PosView {
+                line: p.line,
+                column: p.column,
+                byte: p.byte,
+            }
+        }
+    }
+
+    #[derive(Serialize)]
+    struct ParamView<'a> {
+        name: &'a str,
+        description: Option<&'a str>,
+        default: Option<&'a Val>,
+    }
+
+    #[derive(Serialize)]
+    struct BlockView<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        label: Option<&'a str>,
+        attributes: BTreeMap<&'a str, &'a Val>,
+        blocks: Vec<BlockView<'a>>,
+    }
+
+    fn block(b: &MemberBlock) -> BlockView<'_> {
+        BlockView {
+            kind: &b.kind,
+            label: b.label.as_deref(),
+            attributes: b.attributes.iter().map(|(k, v)| (&**k, v)).collect(),
+            blocks: b.blocks.iter().map(block).collect(),
+        }
+    }
+
+    #[derive(Serialize)]
+    struct DiagnosticView<'a> {
+        severity: &'static str,
+        message: &'a str,
+        start: PosView,
+        end: PosView,
+    }
+
+    #[derive(Serialize)]
+    struct ResourceView<'a> {
+        qualified_name: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        name: &'a str,
+        #[serde(rename = "mod")]
+        module: &'a str,
+        file: &'a str,
+        start: PosView,
+        end: PosView,
+        title: Option<&'a str>,
+        description: Option<&'a str>,
+        tags: BTreeMap<&'a str, &'a str>,
+        sql: Option<&'a Val>,
+        query: Option<&'a str>,
+        base: Option<&'a str>,
+        params: Vec<ParamView<'a>>,
+        args: Option<&'a Val>,
+        children: Vec<&'a str>,
+        attributes: BTreeMap<&'a str, &'a Val>,
+        blocks: Vec<BlockView<'a>>,
+        depends_on: Vec<&'a str>,
+        diagnostics: Vec<DiagnosticView<'a>>,
+    }
+
+    impl Serialize for Resource {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            ResourceView {
+                qualified_name: &self.name,
+                kind: &self.kind,
+                name: &self.short_name,
+                module: &self.module,
+                file: &self.file,
+                start: self.start.into(),
+                end: self.end.into(),
+                title: self.title.as_deref(),
+                description: self.description.as_deref(),
+                tags: self.tags.iter().map(|(k, v)| (&**k, &**v)).collect(),
+                sql: self.sql.as_ref(),
+                query: self.query.as_deref(),
+                base: self.base.as_deref(),
+                params: self
+                    .params
+                    .iter()
+                    .map(|p| ParamView {
+                        name: &p.name,
+                        description: p.description.as_deref(),
+                        default: p.default.as_ref(),
+                    })
+                    .collect(),
+                args: self.args.as_ref(),
+                children: self.children.iter().map(|c| &**c).collect(),
+                attributes: self.attributes.iter().map(|(k, v)| (&**k, v)).collect(),
+                blocks: self.blocks.iter().map(block).collect(),
+                depends_on: self.depends_on.iter().map(|d| &**d).collect(),
+                diagnostics: self
+                    .diagnostics
+                    .iter()
+                    .map(|d| DiagnosticView {
+                        severity: d.severity.as_str(),
+                        message: &d.message,
+                        start: d.start.into(),
+                        end: d.end.into(),
+                    })
+                    .collect(),
+            }
+            .serialize(s)
+        }
     }
 }

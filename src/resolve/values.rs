@@ -163,6 +163,41 @@ impl Values {
         values
     }
 
+    /// The qualified names (`mod.var.x`, `mod.local.x`) whose values differ from `old`'s
+    /// (added, removed or changed).
+    pub fn changed_since(&self, old: &Values, index: &Index) -> Vec<super::Text> {
+        let mut out = Vec::new();
+        let n = self.mods.len().max(old.mods.len());
+        let empty = ModValues::default();
+        for m in 0..n {
+            let name = index
+                .module(ModId(m as u32))
+                .map(|x| x.name.as_str())
+                .unwrap_or("");
+            let new = self.mods.get(m).unwrap_or(&empty);
+            let was = old.mods.get(m).unwrap_or(&empty);
+            let keys: std::collections::BTreeSet<&String> =
+                new.vars.keys().chain(was.vars.keys()).collect();
+            for k in keys {
+                let a = new.vars.get(k).map(|v| &v.value);
+                let b = was.vars.get(k).map(|v| &v.value);
+                if a != b {
+                    out.push(super::Text::from(format!("{name}.var.{k}")));
+                }
+            }
+            let keys: std::collections::BTreeSet<&String> =
+                new.locals.keys().chain(was.locals.keys()).collect();
+            for k in keys {
+                let a = new.locals.get(k).map(|v| &v.value);
+                let b = was.locals.get(k).map(|v| &v.value);
+                if a != b {
+                    out.push(super::Text::from(format!("{name}.local.{k}")));
+                }
+            }
+        }
+        out
+    }
+
     /// One mod's values.
     pub fn module(&self, module: ModId) -> Option<&ModValues> {
         self.mods.get(module.0 as usize)

@@ -723,6 +723,13 @@ pub fn is_reference_root(word: &[u8]) -> bool {
     ) || is_resource_type(word)
 }
 
+/// What may follow a dependency mod's name in a reference: `dep.query.x`, `dep.var.x`,
+/// `dep.local.x` (the last is an error the resolver reports: a dependency's locals are
+/// private, but the reference must be seen to say so).
+pub fn is_module_member(word: &[u8]) -> bool {
+    matches!(word, b"var" | b"local") || is_resource_type(word)
+}
+
 /// Resource types that can be referred to as `TYPE.NAME`.
 pub fn is_resource_type(word: &[u8]) -> bool {
     is_nested_resource_type(word)

@@ -22,8 +22,8 @@ use super::lexer::Tok;
 use super::text::{LineIndex, decode_heredoc, decode_string_literal};
 use super::{
     Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange, Pos,
-    Reference, Severity, Span, StrBuilder, Sym, Tag, is_nested_resource_type, is_reference_root,
-    is_resource_type,
+    Reference, Severity, Span, StrBuilder, Sym, Tag, is_module_member, is_nested_resource_type,
+    is_reference_root, is_resource_type,
 };
 
 /// How many recent words `Scanner::intern_word` remembers.
@@ -1481,7 +1481,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             } else if root_bytes == b"self" {
                 let third = segment(&mut ahead)?;
                 (None, second_bytes, third, true, ahead)
-            } else if is_resource_type(second_bytes) {
+            } else if is_module_member(second_bytes) {
                 let third = segment(&mut ahead)?;
                 (Some(root), second_bytes, third, false, ahead)
             } else {

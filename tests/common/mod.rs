@@ -1,0 +1,90 @@
+//! Helpers shared by the resolve tests: open a fixture (or any folder) ready to resolve.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use modlens::cache::Limits;
+use modlens::resolve::{Model, Resolver, ValueInputs};
+use modlens::workspace::{self, DiskSources, Workspace};
+
+/// A workspace ready to resolve.
+pub struct Opened {
+    pub ws: Workspace,
+    pub model: Model,
+    pub resolver: Resolver,
+    pub sources: Arc<DiskSources>,
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Every fixture folder, sorted.
+pub fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures folder is part of the repository")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+pub fn open(dir: &Path, inputs: &ValueInputs, limits: Limits) -> Opened {
+    let ws = workspace::discover(dir).expect("the folder is a workspace");
+    let (index, _) = workspace::load(&ws);
+    let sources = Arc::new(DiskSources::new(ws.root.clone(), 1 << 22));
+    let resolver = Resolver::new(sources.clone(), limits);
+    let model = Model::new(index, &*sources, inputs, resolver.interner());
+    Opened {
+        ws,
+        model,
+        resolver,
+        sources,
+    }
+}
+
+pub fn open_fixture(name: &str) -> Opened {
+    open(&fixture(name), &ValueInputs::default(), Limits::default())
+}
+
+/// `file:line:col: severity: message` for every diagnostic of the index, the model and
+/// every resolved resource, sorted: what `modlens check` prints.
+pub fn check(o: &Opened) -> Vec<String> {
+    let index = &o.model.index;
+    let mut out: Vec<(String, u32, String)> = Vec::new();
+    let line = |file: &str, d: &modlens::syntax::Diagnostic| {
+        (
+            file.to_string(),
+            d.start.byte,
+            format!(
+                "{file}:{}:{}: {}: {}",
+                d.start.line,
+                d.start.column,
+                d.severity.as_str(),
+                d.message
+            ),
+        )
+    };
+    for (f, d) in index.diagnostics() {
+        let path = index.file(f).map(|f| f.path.clone()).unwrap_or_default();
+        out.push(line(&path, &d));
+    }
+    for fd in o.model.diagnostics() {
+        out.push(line(&fd.file, &fd.diagnostic));
+    }
+    let ids: Vec<_> = index.resources().collect();
+    for id in ids {
+        let r = o.resolver.resolve(&o.model, id);
+        for d in &r.diagnostics {
+            out.push(line(&r.file, d));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out.into_iter().map(|(_, _, l)| l).collect()
+}

@@ -1,0 +1,700 @@
+//! On-demand resolve on the fixture mods: values and their precedence, locals, cycles,
+//! unknown references, `base`, `file()`, dependency mods, the cache and invalidation.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::{check, fixture, fixtures, open, open_fixture};
+use modlens::cache::Limits;
+use modlens::resolve::{Resource, Val, ValueInputs, ValueSource, VarFile};
+
+fn resolve(o: &common::Opened, name: &str) -> Arc<Resource> {
+    o.resolver
+        .resolve_name(&o.model, name)
+        .unwrap_or_else(|| panic!("{name} exists"))
+}
+
+fn value(o: &common::Opened, var: &str) -> (Option<Val>, ValueSource) {
+    let v = o
+        .model
+        .values
+        .var(modlens::index::ModId(0), var)
+        .unwrap_or_else(|| panic!("var.{var} is declared"));
+    (v.value.clone(), v.source.clone())
+}
+
+fn s(v: &str) -> Option<Val> {
+    Some(Val::str(v))
+}
+
+fn name(f: &std::path::Path) -> String {
+    f.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn check_reports_nothing_on_valid_fixtures_and_the_expected_diagnostics_on_the_others() {
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for dir in fixtures() {
+        let n = name(&dir);
+        let o = open(&dir, &ValueInputs::default(), Limits::default());
+        let lines = check(&o);
+        let errors = lines.iter().filter(|l| l.contains(": error: ")).count();
+        let invalid =
+            n.starts_with("broken_") || n.starts_with("invalid_") || n == "duplicate_names";
+        assert_eq!(errors > 0, invalid, "{n}: {lines:#?}");
+        if !lines.is_empty() {
+            all.insert(n, lines);
+        }
+    }
+    insta::assert_yaml_snapshot!("check_diagnostics", all);
+}
+
+#[test]
+fn every_precedence_level() {
+    let inputs = ValueInputs {
+        env: vec![
+            ("PP_VAR_from_env".into(), "env".into()),
+            ("PP_VAR_pp_over_sp".into(), "pp".into()),
+            ("SP_VAR_pp_over_sp".into(), "sp".into()),
+            ("PP_VAR_env_vs_ppvars".into(), "env".into()),
+            ("PP_VAR_env_number".into(), "5".into()),
+            ("PP_VAR_env_list".into(), r#"["a", "b"]"#.into()),
+            ("UNRELATED".into(), "x".into()),
+        ],
+        var_files: vec![VarFile {
+            name: "override.vars".into(),
+            text: std::fs::read_to_string(fixture("variable_precedence/override.vars"))
+                .expect("fixture file"),
+        }],
+        vars: vec!["from_var=cli".into()],
+    };
+    let o = open(&fixture("variable_precedence"), &inputs, Limits::default());
+    assert_eq!(
+        value(&o, "from_default"),
+        (s("default"), ValueSource::Default)
+    );
+    assert_eq!(
+        value(&o, "from_env"),
+        (s("env"), ValueSource::Env("PP_VAR_from_env".into()))
+    );
+    assert_eq!(value(&o, "pp_over_sp").0, s("pp"));
+    let file = |f: &str| ValueSource::File(f.into());
+    assert_eq!(
+        value(&o, "env_vs_ppvars"),
+        (s("powerpipe.ppvars"), file("powerpipe.ppvars"))
+    );
+    // steampipe.spvars is not read while powerpipe.ppvars exists.
+    assert_eq!(value(&o, "from_ppvars").0, s("powerpipe.ppvars"));
+    assert_eq!(
+        value(&o, "from_auto_a"),
+        (s("a.auto.ppvars"), file("a.auto.ppvars"))
+    );
+    assert_eq!(
+        value(&o, "from_auto_b"),
+        (s("b.auto.ppvars"), file("b.auto.ppvars"))
+    );
+    assert_eq!(
+        value(&o, "from_var_file"),
+        (s("override.vars"), file("override.vars"))
+    );
+    assert_eq!(value(&o, "from_var"), (s("cli"), ValueSource::CommandLine));
+    assert_eq!(
+        value(&o, "env_number").0,
+        Some(Val::Number(hcl::Number::from(5)))
+    );
+    assert_eq!(
+        value(&o, "env_list")
+            .0
+            .as_ref()
+            .and_then(|v| v.as_list().map(|l| l.to_vec())),
+        Some(vec![Val::str("a"), Val::str("b")])
+    );
+    assert_eq!(value(&o, "required").0, s("powerpipe.ppvars"));
+    let settings = value(&o, "settings").0.unwrap_or(Val::Null);
+    assert_eq!(
+        settings.get("retries"),
+        Some(&Val::Number(hcl::Number::from(3)))
+    );
+    let c = resolve(&o, "control.uses_every_variable");
+    assert_eq!(c.title.as_deref(), Some("From cli and env"));
+    let sql = c.sql.as_ref().and_then(Val::as_str).unwrap_or("");
+    assert!(sql.contains("'default' as a, 5 as n"), "{sql}");
+    assert!(
+        sql.contains("'a,b' as l, 'from a.auto.ppvars/3' as s"),
+        "{sql}"
+    );
+    assert!(
+        o.model.diagnostics().next().is_none(),
+        "{:?}",
+        o.model.diagnostics().collect::<Vec<_>>()
+    );
+
+    // Without the user's values: defaults, files, and nothing from the environment.
+    let plain = open_fixture("variable_precedence");
+    assert_eq!(value(&plain, "from_env").0, s("default"));
+    assert_eq!(value(&plain, "from_var_file").0, s("b.auto.ppvars"));
+}
+
+#[test]
+fn bad_values_are_diagnostics_on_their_variable_or_their_file() {
+    let inputs = ValueInputs {
+        env: vec![("PP_VAR_env_number".into(), "five".into())],
+        var_files: vec![VarFile {
+            name: "bad.vars".into(),
+            text: "env_list = \"not a list\"\nundeclared = 1\nsettings = {}\n".into(),
+        }],
+        vars: vec!["no_equals_sign".into(), "nope=1".into()],
+    };
+    let o = open(&fixture("variable_precedence"), &inputs, Limits::default());
+    let mut msgs: Vec<String> = o
+        .model
+        .diagnostics()
+        .map(|d| {
+            format!(
+                "{}:{}:{}: {}",
+                d.file, d.diagnostic.start.line, d.diagnostic.start.column, d.diagnostic.message
+            )
+        })
+        .collect();
+    msgs.sort();
+    insta::assert_yaml_snapshot!("bad_values", msgs);
+    // A variable whose value failed has none; the others are unaffected.
+    assert_eq!(value(&o, "env_number").0, None);
+    assert_eq!(value(&o, "from_env").0, s("default"));
+}
+
+#[test]
+fn a_variable_without_any_value_is_a_diagnostic_on_it() {
+    let dir = tempdir("novalue");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::write(
+        dir.join("v.pp"),
+        "variable \"needed\" {\n  type = string\n}\n\ncontrol \"c\" {\n  title = \"x ${var.needed}\"\n  sql = \"select '${var.needed}'\"\n}\n",
+    )
+    .expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    let lines = check(&o);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("v.pp:1:11: error: variable `needed` has no value"),
+        "{lines:#?}"
+    );
+    // The control still resolves; what needs the value is unknown, not an error.
+    let c = resolve(&o, "control.c");
+    assert!(matches!(c.sql, Some(Val::Unknown(_))), "{:?}", c.sql);
+}
+
+#[test]
+fn locals_chain_across_files_and_cycles_are_one_diagnostic() {
+    let o = open_fixture("locals_tags");
+    let l5 = o
+        .model
+        .values
+        .local(modlens::index::ModId(0), "level_5_tags")
+        .and_then(|l| l.value.clone())
+        .unwrap_or(Val::Null);
+    assert_eq!(l5.get("cis_version"), Some(&Val::str("v1.5.0")));
+    assert_eq!(l5.get("plugin"), Some(&Val::str("aws")));
+
+    let o = open_fixture("invalid_locals_cycle");
+    let cycles: Vec<String> = o
+        .model
+        .diagnostics()
+        .map(|d| d.diagnostic.message.clone())
+        .collect();
+    assert_eq!(
+        cycles,
+        vec![
+            "local values form a cycle: local.a → local.b → local.c → local.a",
+            "local values form a cycle: local.self_loop → local.self_loop",
+        ]
+    );
+    let c = resolve(&o, "control.uses_locals");
+    assert_eq!(c.title.as_deref(), Some("Uses fine"));
+    assert!(matches!(c.sql, Some(Val::Unknown(_))));
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+}
+
+#[test]
+fn a_long_chain_of_locals_and_a_long_cycle_neither_hang_nor_overflow() {
+    let dir = tempdir("longchain");
+    let n = 5_000;
+    let mut text = String::from("locals {\n  l0 = \"x\"\n");
+    for i in 1..n {
+        text.push_str(&format!("  l{i} = local.l{}\n", i - 1));
+    }
+    for i in 0..n {
+        text.push_str(&format!("  c{i} = local.c{}\n", (i + 1) % n));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::write(dir.join("locals.pp"), text).expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    let last = o
+        .model
+        .values
+        .local(modlens::index::ModId(0), &format!("l{}", n - 1))
+        .and_then(|l| l.value.clone());
+    assert_eq!(last, s("x"));
+    let d: Vec<_> = o.model.diagnostics().collect();
+    assert_eq!(d.len(), 1, "one diagnostic for the whole cycle");
+    assert!(
+        d[0].diagnostic
+            .message
+            .starts_with("local values form a cycle: local.c0 → local.c1")
+    );
+}
+
+#[test]
+fn resource_cycles_are_reported_on_every_member_and_followed_by_nobody() {
+    let o = open_fixture("invalid_resource_cycle");
+    let q1 = resolve(&o, "query.q1");
+    let q2 = resolve(&o, "query.q2");
+    assert_eq!(q1.diagnostics.len(), 1);
+    assert_eq!(
+        q1.diagnostics[0].message,
+        "reference cycle: query.q1 → query.q2 → query.q1"
+    );
+    assert_eq!(
+        q2.diagnostics[0].message,
+        "reference cycle: query.q2 → query.q1 → query.q2"
+    );
+    assert_eq!(q1.sql, None);
+    // Outside the cycle: resolves, and knows nothing of q1's SQL.
+    let user = resolve(&o, "control.uses_the_cycle");
+    assert_eq!(
+        user.query.as_deref(),
+        Some("invalid_resource_cycle.query.q1")
+    );
+    assert!(user.diagnostics.is_empty());
+    // Title cycles: the index cannot evaluate them, the resolver reports them.
+    let a = o
+        .model
+        .index
+        .lookup_qualified("control.titles_in_a_cycle_a")
+        .expect("exists");
+    assert!(matches!(
+        o.resolver
+            .field(&o.model, a, modlens::syntax::AttrKey::Title),
+        modlens::resolve::Field::Unknown { .. }
+    ));
+    // Resolving in the other order gives the same results.
+    let other = open_fixture("invalid_resource_cycle");
+    assert_eq!(resolve(&other, "query.q2"), q2);
+    assert_eq!(resolve(&other, "query.q1"), q1);
+}
+
+#[test]
+fn base_inheritance_follows_powerpipe() {
+    let o = open_fixture("base_inheritance");
+    let d = resolve(&o, "control.derived");
+    assert_eq!(d.title.as_deref(), Some("Derived title"));
+    assert_eq!(d.description.as_deref(), Some("Base description"));
+    let tags: Vec<(&str, &str)> = d.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
+    assert_eq!(
+        tags,
+        vec![("a", "base"), ("b", "derived"), ("c", "derived")]
+    );
+    assert_eq!(d.attribute("severity"), Some(&Val::str("high")));
+    assert_eq!(
+        d.attribute("documentation"),
+        None,
+        "documentation is not inherited"
+    );
+    assert!(
+        d.sql
+            .as_ref()
+            .and_then(Val::as_str)
+            .is_some_and(|s| s.contains("'x' as reason"))
+    );
+    assert_eq!(d.params.len(), 1);
+    assert_eq!(
+        d.base.as_deref(),
+        Some("base_inheritance.control.base_control")
+    );
+    assert!(
+        d.depends_on
+            .iter()
+            .any(|n| &**n == "base_inheritance.control.base_control")
+    );
+
+    let ds = resolve(&o, "control.derived_sql");
+    assert!(
+        ds.sql
+            .as_ref()
+            .and_then(Val::as_str)
+            .is_some_and(|s| s.contains("'y' as reason"))
+    );
+    assert_eq!(ds.params.len(), 1);
+
+    let twice = resolve(&o, "control.derived_twice");
+    assert_eq!(twice.title.as_deref(), Some("Derived title"));
+    assert_eq!(twice.attribute("severity"), Some(&Val::str("low")));
+    assert_eq!(twice.tags.len(), 3);
+
+    let bench = resolve(&o, "benchmark.derived_bench");
+    assert_eq!(
+        bench.children,
+        vec![Arc::from("base_inheritance.control.base_control")]
+    );
+    assert_eq!(bench.title.as_deref(), Some("Base bench"));
+
+    let card = resolve(&o, "card.dashboard_cards_anonymous_card_0");
+    assert_eq!(
+        card.attribute("width"),
+        Some(&Val::Number(hcl::Number::from(6)))
+    );
+    assert_eq!(card.attribute("type"), Some(&Val::str("info")));
+    assert_eq!(card.title.as_deref(), Some("Base card"));
+}
+
+#[test]
+fn file_reads_inside_the_mod_only() {
+    let o = open_fixture("file_function");
+    let m = resolve(&o, "mod.file_function");
+    let doc = m
+        .attribute("documentation")
+        .and_then(Val::as_str)
+        .unwrap_or("");
+    assert!(doc.starts_with("# File function"), "{doc}");
+    let c = resolve(&o, "control.documented");
+    assert_eq!(
+        c.attribute("documentation"),
+        Some(&Val::str(
+            "Control documentation, read without the leading ./\n"
+        ))
+    );
+    assert_eq!(
+        resolve(&o, "control.uses_a_local_read_from_a_file")
+            .title
+            .as_deref(),
+        Some("Index has 3 lines")
+    );
+
+    let o = open_fixture("invalid_file_outside_root");
+    assert!(resolve(&o, "control.reads_inside").diagnostics.is_empty());
+    for (name, why) in [
+        ("control.reads_outside", "leaves the mod folder"),
+        ("control.reads_absolute", "must be relative"),
+        ("control.reads_missing", "No such file"),
+    ] {
+        let r = resolve(&o, name);
+        assert_eq!(r.diagnostics.len(), 1, "{name}");
+        assert!(
+            r.diagnostics[0].message.contains(why),
+            "{name}: {}",
+            r.diagnostics[0].message
+        );
+        assert_eq!(r.attribute("documentation"), None);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn file_refuses_a_symbolic_link_that_leaves_the_mod() {
+    let dir = tempdir("symlink");
+    let outside = tempdir("symlink-outside");
+    std::fs::write(outside.join("secret.md"), "secret").expect("write");
+    std::os::unix::fs::symlink(outside.join("secret.md"), dir.join("link.md")).expect("symlink");
+    std::fs::write(
+        dir.join("mod.pp"),
+        "mod \"m\" {\n  documentation = file(\"./link.md\")\n}\n",
+    )
+    .expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    let m = resolve(&o, "mod.m");
+    assert_eq!(m.attribute("documentation"), None);
+    assert!(m.diagnostics[0].message.contains("leaves the mod folder"));
+}
+
+#[test]
+fn dependency_mods_take_args_and_keep_their_locals_private() {
+    let o = open_fixture("dependency_mod");
+    let dep = o.model.index.mod_named("aws_insights").expect("installed");
+    let limit = o
+        .model
+        .values
+        .var(dep, "insights_bucket_limit")
+        .expect("declared");
+    assert_eq!(limit.value, Some(Val::Number(hcl::Number::from(50))));
+    assert_eq!(limit.source, ValueSource::Args("dependency_mod".into()));
+    let region = o
+        .model
+        .values
+        .var(dep, "insights_default_region")
+        .expect("declared");
+    assert_eq!(region.value, s("eu-west-1"));
+    // Cross-mod references resolve into the dependency.
+    let c = resolve(&o, "control.local_control_using_dependency_query");
+    assert_eq!(
+        c.query.as_deref(),
+        Some("aws_insights.query.s3_bucket_list")
+    );
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    let q = resolve(&o, "aws_insights.query.s3_bucket_list");
+    assert!(q.diagnostics.is_empty(), "{:?}", q.diagnostics);
+    // --var dep.name overrides args.
+    let o2 = open(
+        &fixture("dependency_mod"),
+        &ValueInputs {
+            vars: vec!["aws_insights.insights_bucket_limit=7".into()],
+            ..Default::default()
+        },
+        Limits::default(),
+    );
+    let dep2 = o2.model.index.mod_named("aws_insights").expect("installed");
+    assert_eq!(
+        o2.model
+            .values
+            .var(dep2, "insights_bucket_limit")
+            .and_then(|v| v.value.clone()),
+        Some(Val::Number(hcl::Number::from(7)))
+    );
+}
+
+#[test]
+fn a_dependency_local_referenced_from_the_parent_is_an_error() {
+    let dir = tempdir("privatelocals");
+    let dep = dir.join(".powerpipe/mods/github.com/o/dep@v1.0.0");
+    std::fs::create_dir_all(&dep).expect("mkdir");
+    std::fs::write(dep.join("mod.pp"), "mod \"dep\" {}\n").expect("write");
+    std::fs::write(
+        dep.join("l.pp"),
+        "locals {\n  secret = \"s\"\n}\nquery \"q\" {\n  sql = \"select '${local.secret}'\"\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("mod.pp"),
+        "mod \"m\" {\n  require {\n    mod \"github.com/o/dep\" {\n      version = \"*\"\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("c.pp"), "control \"c\" {\n  title = \"t\"\n  sql = \"select '${dep.local.secret}' ${dep.query.q.sql}\"\n}\n").expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    let c = resolve(&o, "control.c");
+    assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+    assert!(
+        c.diagnostics[0].message.contains("private"),
+        "{}",
+        c.diagnostics[0].message
+    );
+    let q = resolve(&o, "dep.query.q");
+    assert_eq!(q.sql, s("select 's'"));
+}
+
+#[test]
+fn missing_dependencies_are_diagnostics_on_the_require_line() {
+    let o = open_fixture("invalid_missing_dependency");
+    let d: Vec<String> = o
+        .model
+        .diagnostics()
+        .map(|d| {
+            format!(
+                "{}:{}:{}",
+                d.file, d.diagnostic.start.line, d.diagnostic.start.column
+            )
+        })
+        .collect();
+    assert_eq!(d, vec!["mod.pp:5:5", "mod.pp:10:5"]);
+}
+
+#[test]
+fn resolving_twice_gives_the_same_resource_parsed_once() {
+    let o = open_fixture("basic_mod");
+    let a = resolve(&o, "control.s3_bucket_encryption_enabled");
+    let resolved = o.resolver.stats().resolved;
+    let b = resolve(&o, "control.s3_bucket_encryption_enabled");
+    assert!(Arc::ptr_eq(&a, &b));
+    assert_eq!(o.resolver.stats().resolved, resolved);
+    // The same on a cold resolver.
+    let cold = open_fixture("basic_mod");
+    assert_eq!(*resolve(&cold, "control.s3_bucket_encryption_enabled"), *a);
+}
+
+#[test]
+fn concurrent_requests_for_one_resource_parse_it_once() {
+    let o = open_fixture("basic_mod");
+    let id = o
+        .model
+        .index
+        .lookup_qualified("dashboard.s3_overview")
+        .expect("exists");
+    let results: Vec<Arc<Resource>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| o.resolver.resolve(&o.model, id)))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    assert_eq!(results.len(), 8);
+    assert!(results.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+    assert_eq!(
+        o.resolver.stats().resolved,
+        1,
+        "one parse for eight requests"
+    );
+}
+
+#[test]
+fn a_tiny_cache_evicts_but_never_changes_an_answer() {
+    let big = open_fixture("basic_mod");
+    let tiny = open(
+        &fixture("basic_mod"),
+        &ValueInputs::default(),
+        Limits {
+            max_entries: 2,
+            max_bytes: 4096,
+        },
+    );
+    let ids: Vec<_> = big.model.index.resources().collect();
+    for id in &ids {
+        assert_eq!(
+            *big.resolver.resolve(&big.model, *id),
+            *tiny.resolver.resolve(&tiny.model, *id)
+        );
+    }
+    let st = tiny.resolver.stats().cache;
+    assert!(
+        st.entries <= 2 && st.bytes <= 4096 && st.peak_bytes <= 4096,
+        "{st:?}"
+    );
+    assert!(st.evictions > 0);
+}
+
+#[test]
+fn editing_a_file_invalidates_exactly_its_resources_and_their_dependents() {
+    let dir = tempdir("invalidate");
+    copy_dir(&fixture("basic_mod"), &dir);
+    let inputs = ValueInputs::default();
+    let mut o = open(&dir, &inputs, Limits::default());
+    let all: Vec<_> = o.model.index.resources().collect();
+    for id in &all {
+        o.resolver.resolve(&o.model, *id);
+    }
+    let cached = |o: &common::Opened| -> Vec<String> {
+        let mut v: Vec<String> = o
+            .model
+            .index
+            .resources()
+            .filter(|id| o.resolver.cached(&o.model, *id).is_some())
+            .filter_map(|id| o.model.index.qualified_name(id))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = cached(&o);
+    assert_eq!(before.len(), all.len());
+    // Edit one query's SQL.
+    let path = dir.join("s3.pp");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let edited = text.replacen("aws_s3_bucket;", "aws_s3_bucket where true;", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, &edited).expect("write");
+    o.sources.forget("s3.pp");
+    let file = o.model.index.file_by_path("s3.pp").expect("indexed");
+    let scan = modlens::syntax::scan(edited.as_bytes());
+    let stale = o
+        .model
+        .replace_file(file, scan, &*o.sources, &inputs, o.resolver.interner());
+    let dropped = o.resolver.invalidate_stale(&stale);
+    let after = cached(&o);
+    // What is gone: the edited file's resources and what depends on them (the dashboard
+    // cards that use its queries, through `query =`), nothing else.
+    let gone: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();
+    assert!(
+        gone.iter().all(|n| {
+            n.contains(".s3_") || n.contains("dashboard") || n.starts_with("basic_mod.benchmark.s3")
+        }),
+        "{gone:#?}"
+    );
+    assert!(
+        after.iter().any(|n| n.contains("iam")),
+        "the IAM resources stay"
+    );
+    assert!(after.iter().all(|n| !n.contains("benchmark.s3")));
+    assert_eq!(dropped.len(), gone.len());
+    // The dependents that stayed are exactly those that do not depend on the file.
+    for id in o.model.index.resources() {
+        if let Some(r) = o.resolver.cached(&o.model, id) {
+            assert!(
+                !r.depends_on.iter().any(|d| stale.names.contains(d)),
+                "{} is stale",
+                r.name
+            );
+        }
+    }
+    // Resolving again gives what a fresh workspace gives.
+    let fresh = open(&dir, &inputs, Limits::default());
+    for id in o.model.index.resources() {
+        let a = o.resolver.resolve(&o.model, id);
+        let b = fresh.resolver.resolve(&fresh.model, id);
+        assert_eq!(*a, *b);
+    }
+
+    // Editing a local invalidates everything that uses it, in any file.
+    let locals = dir.join("locals.pp");
+    let text = std::fs::read_to_string(&locals).expect("read");
+    let edited = text.replace("\"AWS/IAM\"", "\"AWS/IAM2\"");
+    std::fs::write(&locals, &edited).expect("write");
+    o.sources.forget("locals.pp");
+    for id in o.model.index.resources().collect::<Vec<_>>() {
+        o.resolver.resolve(&o.model, id);
+    }
+    let file = o.model.index.file_by_path("locals.pp").expect("indexed");
+    let stale = o.model.replace_file(
+        file,
+        modlens::syntax::scan(edited.as_bytes()),
+        &*o.sources,
+        &inputs,
+        o.resolver.interner(),
+    );
+    assert_eq!(
+        stale.names,
+        vec![Arc::<str>::from("basic_mod.local.iam_common_tags")],
+        "only the local whose value changed"
+    );
+    o.resolver.invalidate_stale(&stale);
+    let iam = resolve(&o, "control.iam_root_mfa_enabled");
+    assert!(
+        iam.tags
+            .iter()
+            .any(|(k, v)| &**k == "service" && &**v == "AWS/IAM2"),
+        "{:?}",
+        iam.tags
+    );
+    let s3 = o
+        .model
+        .index
+        .lookup_qualified("control.s3_bucket_versioning_enabled")
+        .expect("exists");
+    assert!(
+        o.resolver.cached(&o.model, s3).is_some(),
+        "S3 controls do not use the IAM local"
+    );
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "modlens-test-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            std::fs::create_dir_all(&t).expect("mkdir");
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy");
+        }
+    }
+}
