@@ -46,120 +46,21 @@ use std::time::Instant;
 use modlens::workspace::{self, SourceFile, Workspace};
 use rayon::prelude::*;
 
+#[path = "common/mods.rs"]
+mod mods;
 #[path = "common/peers.rs"]
 mod peers;
+use mods::{SEED, ensure_mod, size_label};
 use peers::{BUF, Outcome, hcl_parse_file, read_into};
 
-/// Seed of every generated mod.
-const SEED: u64 = 1;
 /// Seconds of timed hcl-rs parsing allowed per size before the bench takes fewer rounds
 /// (at least 3, or all of them if fewer were asked).
 const HCL_TIME_BUDGET_S: f64 = 45.0;
-/// Name of the file written into a generated mod once it is complete (hidden, so discovery
-/// skips it).
-const MARKER: &str = ".modlens-bench-complete";
 
 // ----- counting allocator ----------------------------------------------------------------
 
-mod counting {
-    //! Counts heap traffic only between [`start`] and [`stop`]: live bytes and their peak
-    //! relative to the start, and bytes allocated (a reallocation counts its new size, as the
-    //! binary's allocator does).
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
-
-    pub struct Counting;
-
-    static ON: AtomicBool = AtomicBool::new(false);
-    static LIVE: AtomicIsize = AtomicIsize::new(0);
-    static PEAK: AtomicIsize = AtomicIsize::new(0);
-    static TOTAL: AtomicUsize = AtomicUsize::new(0);
-    static CALLS: AtomicUsize = AtomicUsize::new(0);
-
-    fn grew(by: usize) {
-        TOTAL.fetch_add(by, Relaxed);
-        CALLS.fetch_add(1, Relaxed);
-        let live = LIVE.fetch_add(by as isize, Relaxed) + by as isize;
-        PEAK.fetch_max(live, Relaxed);
-    }
-
-    // SAFETY: every call is forwarded to `System` unchanged; only counters are updated.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: forwarded with the caller's layout.
-            let p = unsafe { System.alloc(layout) };
-            if !p.is_null() && ON.load(Relaxed) {
-                grew(layout.size());
-            }
-            p
-        }
-
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: forwarded with the caller's layout.
-            let p = unsafe { System.alloc_zeroed(layout) };
-            if !p.is_null() && ON.load(Relaxed) {
-                grew(layout.size());
-            }
-            p
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: the pointer came from `System` with this layout.
-            unsafe { System.dealloc(ptr, layout) };
-            if ON.load(Relaxed) {
-                LIVE.fetch_sub(layout.size() as isize, Relaxed);
-            }
-        }
-
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            // SAFETY: forwarded unchanged.
-            let p = unsafe { System.realloc(ptr, layout, new_size) };
-            if !p.is_null() && ON.load(Relaxed) {
-                LIVE.fetch_sub(layout.size() as isize, Relaxed);
-                grew(new_size);
-            }
-            p
-        }
-    }
-
-    /// Counters since [`start`].
-    #[derive(Debug, Clone, Copy, Default)]
-    pub struct Window {
-        /// Live bytes now minus live bytes at the start (negative if more was freed).
-        pub live: isize,
-        /// The largest `live` seen.
-        pub peak: isize,
-        /// Bytes allocated.
-        pub total: usize,
-        /// Allocation calls (allocations and reallocations).
-        pub calls: usize,
-    }
-
-    /// Opens a window (nothing else should allocate meanwhile).
-    pub fn start() {
-        LIVE.store(0, Relaxed);
-        PEAK.store(0, Relaxed);
-        TOTAL.store(0, Relaxed);
-        CALLS.store(0, Relaxed);
-        ON.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Reads the counters of the open window.
-    pub fn read() -> Window {
-        Window {
-            live: LIVE.load(Relaxed),
-            peak: PEAK.load(Relaxed),
-            total: TOTAL.load(Relaxed),
-            calls: CALLS.load(Relaxed),
-        }
-    }
-
-    /// Closes the window and returns its counters.
-    pub fn stop() -> Window {
-        ON.store(false, std::sync::atomic::Ordering::SeqCst);
-        read()
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
 static ALLOC: counting::Counting = counting::Counting;
@@ -218,83 +119,6 @@ fn settings() -> Settings {
         threads,
         regen: std::env::var("MODLENS_BENCH_REGEN").is_ok_and(|v| v == "1"),
     }
-}
-
-// ----- generated mods --------------------------------------------------------------------
-
-fn size_label(size: f64) -> String {
-    format!("{size}")
-}
-
-/// Every regular file under `dir` except the marker: (count, bytes).
-fn tally(dir: &Path) -> std::io::Result<(u64, u64)> {
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() && entry.file_name() != MARKER {
-                files += 1;
-                bytes += entry.metadata()?.len();
-            }
-        }
-    }
-    Ok((files, bytes))
-}
-
-/// The marker's text for a mod of this many files and bytes.
-fn marker_text(size: f64, files: u64, bytes: u64) -> String {
-    format!(
-        "modlens {} seed={SEED} size={} files={files} bytes={bytes}\n",
-        env!("CARGO_PKG_VERSION"),
-        size_label(size)
-    )
-}
-
-/// The generated mod of `size`, generated unless a complete one is already there.
-fn ensure_mod(settings: &Settings, size: f64) -> PathBuf {
-    let dir = settings
-        .base
-        .join(format!("size-{}-seed-{SEED}", size_label(size)));
-    if !settings.regen
-        && let Ok(marker) = std::fs::read_to_string(dir.join(MARKER))
-    {
-        match tally(&dir) {
-            Ok((files, bytes)) if marker == marker_text(size, files, bytes) => return dir,
-            _ => eprintln!(
-                "note: {} does not match its marker; regenerating",
-                dir.display()
-            ),
-        }
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("cannot remove stale {}: {e}", dir.display()));
-    }
-    let t = Instant::now();
-    let report = modlens::generate::generate(
-        &modlens::generate::GenerateOptions { size, seed: SEED },
-        &dir,
-    )
-    .unwrap_or_else(|e| panic!("cannot generate size {size} into {}: {e}", dir.display()));
-    let (files, bytes) =
-        tally(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
-    std::fs::write(dir.join(MARKER), marker_text(size, files, bytes))
-        .unwrap_or_else(|e| panic!("cannot write the marker in {}: {e}", dir.display()));
-    eprintln!(
-        "generated size {} into {} ({} files, {} bytes, {} resources) in {:.1} s",
-        size_label(size),
-        dir.display(),
-        report.files,
-        report.bytes,
-        report.resources,
-        t.elapsed().as_secs_f64()
-    );
-    dir
 }
 
 // ----- the peers ---------------------------------------------------------------------------
@@ -1199,7 +1023,7 @@ fn main() {
     let dirs: Vec<PathBuf> = settings
         .sizes
         .iter()
-        .map(|&s| ensure_mod(&settings, s))
+        .map(|&s| ensure_mod(&settings.base, s, settings.regen))
         .collect();
     println!(
         "index_load: sizes {:?}, {} rounds, {} rayon threads, seed {SEED}, mods under {}",

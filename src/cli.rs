@@ -248,10 +248,20 @@ pub(crate) struct Resolving {
     pub(crate) values_ms: f64,
 }
 
+/// Bytes of file text kept for the resolver: it reads a block's file when it resolves the
+/// block, and a resolve walk goes file by file, so a quarter of the cache's budget (at most
+/// 4 MiB) serves it.
+fn source_cache_bytes(limits: &Limits) -> usize {
+    (limits.max_bytes / 4).clamp(256 * 1024, 4 * 1024 * 1024)
+}
+
 pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
     let mut l = load(dir)?;
     let t = Instant::now();
-    let sources = std::sync::Arc::new(DiskSources::new(l.ws.root.clone(), 32 * 1024 * 1024));
+    let sources = std::sync::Arc::new(DiskSources::new(
+        l.ws.root.clone(),
+        source_cache_bytes(&opts.limits),
+    ));
     let resolver = Resolver::new(sources.clone(), opts.limits);
     let index = std::mem::take(&mut l.index);
     let model = Model::new(index, &*sources, &opts.inputs, resolver.interner());

@@ -10,7 +10,6 @@ use anyhow::{Result, bail};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use modlens::index::ResourceId;
 use modlens::resolve::{Resource, Val};
 
 use crate::alloc;
@@ -196,17 +195,25 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
     let t0 = Instant::now();
     let r = open(dir, opts)?;
     let mut lines = model_diagnostics(&r);
-    let ids: Vec<ResourceId> = r.model.index.resources().collect();
-    let bar = progress(ids.len() as u64);
+    // File by file (the list of files is small; a list of every resource would grow with
+    // the mod): each file's resources resolved and dropped, or kept by the bounded cache.
+    let files: Vec<modlens::index::FileId> = r.model.index.files().map(|(id, _)| id).collect();
+    let total: usize = files
+        .iter()
+        .map(|f| r.model.index.resources_in_file(*f).count())
+        .sum();
+    let bar = progress(total as u64);
     let t = Instant::now();
-    // Every resource's own diagnostics; the resources themselves stay in the cache (bounded)
-    // or are dropped here.
-    let found: Vec<Vec<Line>> = ids
+    let found: Vec<Vec<Line>> = files
         .par_iter()
-        .map(|id| {
-            let res: Arc<Resource> = r.resolver.resolve(&r.model, *id);
-            bar.inc(1);
-            resource_lines(&res)
+        .map(|file| {
+            let mut lines = Vec::new();
+            for id in r.model.index.resources_in_file(*file) {
+                let res: Arc<Resource> = r.resolver.resolve(&r.model, id);
+                bar.inc(1);
+                lines.extend(resource_lines(&res));
+            }
+            lines
         })
         .collect();
     bar.finish_and_clear();
@@ -222,7 +229,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
     let st = stats.then(|| CheckStats {
         files: r.load.stats.files,
         bytes: r.load.stats.bytes,
-        resources: ids.len(),
+        resources: total,
         errors,
         warnings,
         load_ms: r.load.discover_ms + r.load.load_ms,
@@ -260,8 +267,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{} resources checked: {errors} errors, {warnings} warnings",
-                ids.len()
+                "{total} resources checked: {errors} errors, {warnings} warnings"
             )?;
             if let Some(s) = st {
                 print_stats(&mut out, &s)?;

@@ -698,3 +698,52 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn an_edit_elsewhere_in_a_file_moves_its_other_resources_instead_of_dropping_them() {
+    let dir = tempdir("refine");
+    copy_dir(&fixture("basic_mod"), &dir);
+    let inputs = ValueInputs::default();
+    let mut o = open(&dir, &inputs, Limits::default());
+    for id in o.model.index.resources().collect::<Vec<_>>() {
+        o.resolver.resolve(&o.model, id);
+    }
+    let path = dir.join("iam.pp");
+    let text = std::fs::read_to_string(&path).expect("read");
+    // Two lines above everything, and one control's title changed.
+    let edited = format!("# a comment\n# another\n{text}").replacen(
+        "\"IAM root user should have MFA enabled\"",
+        "\"IAM root user MFA on\"",
+        1,
+    );
+    assert!(edited.contains("MFA on"));
+    std::fs::write(&path, &edited).expect("write");
+    o.sources.forget("iam.pp");
+    let file = o.model.index.file_by_path("iam.pp").expect("indexed");
+    let stale = o.model.replace_file(
+        file,
+        modlens::syntax::scan(edited.as_bytes()),
+        &*o.sources,
+        &inputs,
+        o.resolver.interner(),
+    );
+    let everything_in_the_file = stale.names.len();
+    let stale = o.resolver.refine(&o.model, stale);
+    assert!(stale.names.len() < everything_in_the_file, "{stale:?}");
+    assert!(
+        stale
+            .names
+            .iter()
+            .all(|n| n.contains("iam_root") || !n.contains(".control.")),
+        "only the edited control among the controls: {stale:?}"
+    );
+    o.resolver.invalidate_stale(&stale);
+    // Every answer equals a fresh workspace's, positions included.
+    let fresh = open(&dir, &inputs, Limits::default());
+    for id in o.model.index.resources() {
+        assert_eq!(
+            *o.resolver.resolve(&o.model, id),
+            *fresh.resolver.resolve(&fresh.model, id)
+        );
+    }
+}

@@ -166,10 +166,10 @@ impl Scope {
         self.roots.contains_key(root)
     }
 
-    /// The evaluation context: these roots and every function.
-    pub fn context(&self) -> Context<'static> {
+    /// The evaluation context for `text`: these roots and the functions `text` calls.
+    pub fn context(&self, text: &str) -> Context<'static> {
         let mut ctx = Context::new();
-        funcs::declare_all(&mut ctx);
+        funcs::declare_used(&mut ctx, text);
         for (k, v) in &self.roots {
             ctx.declare_var(k.as_str(), v.clone());
         }
@@ -179,8 +179,27 @@ impl Scope {
 
 /// Evaluates an expression; the error is a message for a user.
 pub fn evaluate(expr: &hcl::Expression, scope: &Scope, interner: &Interner) -> Result<Val, String> {
-    let ctx = scope.context();
-    match expr.evaluate(&ctx) {
+    evaluate_in(expr, &scope.context(&expr.to_string()), interner)
+}
+
+/// Evaluates an expression whose source text is known (cheaper than printing it again to
+/// find the functions it calls).
+pub fn evaluate_text(
+    expr: &hcl::Expression,
+    text: &str,
+    scope: &Scope,
+    interner: &Interner,
+) -> Result<Val, String> {
+    evaluate_in(expr, &scope.context(text), interner)
+}
+
+/// Evaluates an expression in a context built once ([`Scope::context`]) for several.
+pub fn evaluate_in(
+    expr: &hcl::Expression,
+    ctx: &Context<'_>,
+    interner: &Interner,
+) -> Result<Val, String> {
+    match expr.evaluate(ctx) {
         Ok(v) => Ok(interner.from_hcl(&v)),
         Err(e) => Err(message(&e)),
     }

@@ -97,6 +97,48 @@ pub const NAMES: &[&str] = &[
 
 /// Declares every function in `ctx`.
 pub fn declare_all(ctx: &mut Context<'_>) {
+    for name in NAMES {
+        if let Some(f) = def(name) {
+            ctx.declare_func(*name, f);
+        }
+    }
+}
+
+/// Declares the functions that `text` calls (an identifier followed by `(`): declaring all
+/// of them for every evaluation would cost more than most evaluations.
+pub fn declare_used(ctx: &mut Context<'_>, text: &str) {
+    let b = text.as_bytes();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic()
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'(') {
+                let name = &text[start..i];
+                if !seen.contains(&name) && NAMES.binary_search(&name).is_ok() {
+                    seen.push(name);
+                    if let Some(f) = def(name) {
+                        ctx.declare_func(name, f);
+                    }
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// The definition of one function of [`NAMES`].
+fn def(name: &str) -> Option<FuncDef> {
     use ParamType::{Any, String as S};
     let f = |params: &[ParamType], func: hcl::eval::Func| FuncDef::new(func, params.to_vec());
     let var = |params: &[ParamType], rest: ParamType, func: hcl::eval::Func| {
@@ -105,66 +147,63 @@ pub fn declare_all(ctx: &mut Context<'_>) {
             .variadic_param(rest)
             .build(func)
     };
-    ctx.declare_func("abs", f(&[ParamType::Number], abs));
-    ctx.declare_func("ceil", f(&[ParamType::Number], ceil));
-    ctx.declare_func("chomp", f(&[S], chomp));
-    ctx.declare_func("coalesce", var(&[], Any, coalesce));
-    ctx.declare_func("coalescelist", var(&[], Any, coalescelist));
-    ctx.declare_func("compact", f(&[Any], compact));
-    ctx.declare_func("concat", var(&[], Any, concat));
-    ctx.declare_func("contains", f(&[Any, Any], contains));
-    ctx.declare_func("distinct", f(&[Any], distinct));
-    ctx.declare_func("element", f(&[Any, ParamType::Number], element));
-    ctx.declare_func("endswith", f(&[S, S], endswith));
-    ctx.declare_func("file", f(&[S], file));
-    ctx.declare_func("flatten", f(&[Any], flatten));
-    ctx.declare_func("floor", f(&[ParamType::Number], floor));
-    ctx.declare_func("format", var(&[S], Any, format));
-    ctx.declare_func("formatlist", var(&[S], Any, formatlist));
-    ctx.declare_func("indent", f(&[ParamType::Number, S], indent));
-    ctx.declare_func("index", f(&[Any, Any], index));
-    ctx.declare_func("join", var(&[S], Any, join));
-    ctx.declare_func("jsondecode", f(&[S], jsondecode));
-    ctx.declare_func("jsonencode", f(&[Any], jsonencode));
-    ctx.declare_func("keys", f(&[Any], keys));
-    ctx.declare_func("length", f(&[Any], length));
-    ctx.declare_func("lookup", var(&[Any, S], Any, lookup));
-    ctx.declare_func("lower", f(&[S], lower));
-    ctx.declare_func("max", var(&[], Any, max));
-    ctx.declare_func("merge", var(&[], Any, merge));
-    ctx.declare_func("min", var(&[], Any, min));
-    ctx.declare_func("range", var(&[], Any, range));
-    ctx.declare_func("regex", f(&[S, S], regex));
-    ctx.declare_func("regexall", f(&[S, S], regexall));
-    ctx.declare_func("replace", f(&[S, S, S], replace));
-    ctx.declare_func("reverse", f(&[Any], reverse));
-    ctx.declare_func(
-        "slice",
-        f(&[Any, ParamType::Number, ParamType::Number], slice),
-    );
-    ctx.declare_func("sort", f(&[Any], sort));
-    ctx.declare_func("split", f(&[S, S], split));
-    ctx.declare_func("startswith", f(&[S, S], startswith));
-    ctx.declare_func("strcontains", f(&[S, S], strcontains));
-    ctx.declare_func("strrev", f(&[S], strrev));
-    ctx.declare_func(
-        "substr",
-        f(&[S, ParamType::Number, ParamType::Number], substr),
-    );
-    ctx.declare_func("title", f(&[S], title));
-    ctx.declare_func("tobool", f(&[Any], tobool));
-    ctx.declare_func("tolist", f(&[Any], tolist));
-    ctx.declare_func("tomap", f(&[Any], tomap));
-    ctx.declare_func("tonumber", f(&[Any], tonumber));
-    ctx.declare_func("toset", f(&[Any], toset));
-    ctx.declare_func("tostring", f(&[Any], tostring));
-    ctx.declare_func("trim", f(&[S, S], trim));
-    ctx.declare_func("trimprefix", f(&[S, S], trimprefix));
-    ctx.declare_func("trimspace", f(&[S], trimspace));
-    ctx.declare_func("trimsuffix", f(&[S, S], trimsuffix));
-    ctx.declare_func("upper", f(&[S], upper));
-    ctx.declare_func("values", f(&[Any], values));
-    ctx.declare_func("zipmap", f(&[Any, Any], zipmap));
+    Some(match name {
+        "abs" => f(&[ParamType::Number], abs),
+        "ceil" => f(&[ParamType::Number], ceil),
+        "chomp" => f(&[S], chomp),
+        "coalesce" => var(&[], Any, coalesce),
+        "coalescelist" => var(&[], Any, coalescelist),
+        "compact" => f(&[Any], compact),
+        "concat" => var(&[], Any, concat),
+        "contains" => f(&[Any, Any], contains),
+        "distinct" => f(&[Any], distinct),
+        "element" => f(&[Any, ParamType::Number], element),
+        "endswith" => f(&[S, S], endswith),
+        "file" => f(&[S], file),
+        "flatten" => f(&[Any], flatten),
+        "floor" => f(&[ParamType::Number], floor),
+        "format" => var(&[S], Any, format),
+        "formatlist" => var(&[S], Any, formatlist),
+        "indent" => f(&[ParamType::Number, S], indent),
+        "index" => f(&[Any, Any], index),
+        "join" => var(&[S], Any, join),
+        "jsondecode" => f(&[S], jsondecode),
+        "jsonencode" => f(&[Any], jsonencode),
+        "keys" => f(&[Any], keys),
+        "length" => f(&[Any], length),
+        "lookup" => var(&[Any, S], Any, lookup),
+        "lower" => f(&[S], lower),
+        "max" => var(&[], Any, max),
+        "merge" => var(&[], Any, merge),
+        "min" => var(&[], Any, min),
+        "range" => var(&[], Any, range),
+        "regex" => f(&[S, S], regex),
+        "regexall" => f(&[S, S], regexall),
+        "replace" => f(&[S, S, S], replace),
+        "reverse" => f(&[Any], reverse),
+        "slice" => f(&[Any, ParamType::Number, ParamType::Number], slice),
+        "sort" => f(&[Any], sort),
+        "split" => f(&[S, S], split),
+        "startswith" => f(&[S, S], startswith),
+        "strcontains" => f(&[S, S], strcontains),
+        "strrev" => f(&[S], strrev),
+        "substr" => f(&[S, ParamType::Number, ParamType::Number], substr),
+        "title" => f(&[S], title),
+        "tobool" => f(&[Any], tobool),
+        "tolist" => f(&[Any], tolist),
+        "tomap" => f(&[Any], tomap),
+        "tonumber" => f(&[Any], tonumber),
+        "toset" => f(&[Any], toset),
+        "tostring" => f(&[Any], tostring),
+        "trim" => f(&[S, S], trim),
+        "trimprefix" => f(&[S, S], trimprefix),
+        "trimspace" => f(&[S], trimspace),
+        "trimsuffix" => f(&[S, S], trimsuffix),
+        "upper" => f(&[S], upper),
+        "values" => f(&[Any], values),
+        "zipmap" => f(&[Any, Any], zipmap),
+        _ => return None,
+    })
 }
 
 type R = Result<Value, String>;
@@ -973,6 +1012,30 @@ mod tests {
         let got = with_file_reader(reader, || ok(r#"file("./docs/x.md")"#));
         assert_eq!(got, "# X");
         assert!(ok(r#"file("./docs/x.md")"#).contains("not available"));
+    }
+
+    #[test]
+    fn names_are_sorted_and_used_ones_are_declared() {
+        assert!(
+            NAMES.windows(2).all(|w| w[0] < w[1]),
+            "NAMES must stay sorted"
+        );
+        let body: hcl::Body = hcl::parse("x = upper(lower (\"A\")) \n").unwrap_or_default();
+        let expr = body
+            .attributes()
+            .next()
+            .map(|a| a.expr.clone())
+            .unwrap_or(hcl::Expression::Null);
+        let mut ctx = Context::new();
+        declare_used(&mut ctx, "upper(lower (\"A\"))");
+        assert_eq!(expr.evaluate(&ctx).ok(), Some(Value::from("A")));
+        let mut ctx = Context::new();
+        declare_used(&mut ctx, "upper(x) + lowered + lower");
+        let e2: hcl::Expression = "lower(\"A\")".parse().unwrap_or(hcl::Expression::Null);
+        assert!(
+            e2.evaluate(&ctx).is_err(),
+            "only what the text calls is declared"
+        );
     }
 
     #[test]

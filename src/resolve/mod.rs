@@ -143,10 +143,18 @@ impl Model {
     ) -> Stale {
         let mut stale = Stale::default();
         self.collect_names(file, &mut stale);
-        let affects_values = self.affects_values(file);
+        let path = self
+            .index
+            .file(file)
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
+        let before = self.values.text_hash(&path);
         self.index.replace_file(file, scan);
         self.collect_names(file, &mut stale);
-        if affects_values || self.affects_values(file) {
+        // Values are recomputed only when the text that sets them changed (an edit inside a
+        // control leaves the file's `locals` alone).
+        let after = values::value_text_hash(&self.index, file, sources);
+        if before != after {
             stale
                 .names
                 .extend(self.recompute(sources, inputs, interner));
@@ -191,21 +199,6 @@ impl Model {
                 stale.names.push(Text::from(name.as_str()));
             }
         }
-    }
-
-    /// True if a file declares variables or locals, sets values, or is a mod file.
-    fn affects_values(&self, file: crate::index::FileId) -> bool {
-        let Some(f) = self.index.file(file) else {
-            return false;
-        };
-        let name = f.path.rsplit('/').next().unwrap_or("");
-        name.ends_with("vars")
-            || name == "mod.pp"
-            || name == "mod.sp"
-            || f.index
-                .blocks
-                .iter()
-                .any(|b| b.parent.is_none() && matches!(f.index.str(b.kind), "variable" | "locals"))
     }
 
     /// The diagnostics of dependencies and values (the index's own are

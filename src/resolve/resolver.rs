@@ -100,6 +100,9 @@ pub struct Resource {
     pub depends_on: Vec<Text>,
     /// Problems found resolving it, in its own file.
     pub diagnostics: Vec<Diagnostic>,
+    /// A hash of the block's source text: an edit elsewhere in the file that leaves it alone
+    /// only moves it ([`Resolver::refine`]).
+    pub text_hash: u64,
 }
 
 impl Resource {
@@ -245,6 +248,16 @@ pub enum Field {
     },
 }
 
+impl Weigh for Field {
+    fn weight(&self) -> usize {
+        64 + match self {
+            Field::Absent => 0,
+            Field::Value(v) => v.heap_bytes(),
+            Field::Unknown { expr, why } => expr.len() + why.len() + 32,
+        }
+    }
+}
+
 impl Field {
     /// The value, if known.
     pub fn value(&self) -> Option<&Val> {
@@ -339,7 +352,8 @@ pub struct Resolver {
     interner: Interner,
     cache: Cache<Text, Arc<Resource>>,
     inflight: DashMap<Text, Arc<Slot>>,
-    fields: DashMap<(ResourceId, AttrKey), Field>,
+    /// Evaluated index fields: bounded like the resources, since every resource has some.
+    fields: Cache<(ResourceId, AttrKey), Field>,
     resolved: AtomicU64,
     merged: AtomicU64,
     fields_evaluated: AtomicU64,
@@ -358,10 +372,14 @@ impl Resolver {
     pub fn new(sources: Arc<dyn Sources>, limits: Limits) -> Resolver {
         Resolver {
             sources,
-            interner: Interner::default(),
+            interner: Interner::new((limits.max_bytes / 256).clamp(4096, 65_536)),
             cache: Cache::new(limits),
             inflight: DashMap::new(),
-            fields: DashMap::new(),
+            // A quarter of the resources' budget: fields are small and cheap to recompute.
+            fields: Cache::new(Limits {
+                max_entries: limits.max_entries.saturating_mul(4),
+                max_bytes: (limits.max_bytes / 4).max(64 * 1024),
+            }),
             resolved: AtomicU64::new(0),
             merged: AtomicU64::new(0),
             fields_evaluated: AtomicU64::new(0),
@@ -419,6 +437,60 @@ impl Resolver {
         gone.extend(self.cache.retain(|_, r| !only.contains(&*r.name)));
         gone.sort();
         gone
+    }
+
+    /// Narrows what an edit made stale to what really changed: a resource of the edited
+    /// file whose block text is the same as when it was resolved (the edit was elsewhere in
+    /// the file) keeps its cache entry, moved to its new position, and its dependents stay
+    /// valid. Call it after [`super::Model::replace_file`] and before
+    /// [`Resolver::invalidate_stale`].
+    pub fn refine(&self, model: &Model, mut stale: super::Stale) -> super::Stale {
+        let index = &model.index;
+        let keep = |name: &Text| -> bool {
+            let Some(id) = index.lookup_qualified(name) else {
+                return true;
+            };
+            let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+                return true;
+            };
+            let key = self.key(model, id);
+            let Some(old) = self.cache.peek(&key) else {
+                return true;
+            };
+            if *old.file != *f.path || old.start.column != b.start.column || old.text_hash == 0 {
+                return true;
+            }
+            let Some(src) = self.sources.read(&f.path) else {
+                return true;
+            };
+            if src.len() as u64 != u64::from(f.index.source_len)
+                || text_hash(
+                    src.get(b.start.byte as usize..b.end.byte as usize)
+                        .unwrap_or(&[]),
+                ) != old.text_hash
+            {
+                return true;
+            }
+            let lines = i64::from(b.start.line) - i64::from(old.start.line);
+            let bytes = i64::from(b.start.byte) - i64::from(old.start.byte);
+            if lines != 0 || bytes != 0 {
+                let mut moved = (*old).clone();
+                moved.start = shift(moved.start, lines, bytes);
+                moved.end = shift(moved.end, lines, bytes);
+                for d in &mut moved.diagnostics {
+                    d.start = shift(d.start, lines, bytes);
+                    d.end = shift(d.end, lines, bytes);
+                }
+                self.cache.insert(key, Arc::new(moved));
+            }
+            false
+        };
+        stale.names.retain(keep);
+        // A variable's or local's own entry: valid while its value is (then `names` does not
+        // list it) and its text is the same.
+        let names = stale.names.clone();
+        stale.entries.retain(|n| names.contains(n) || keep(n));
+        stale
     }
 
     /// Drops everything cached.
@@ -548,17 +620,22 @@ impl Resolver {
             blocks: Vec::new(),
             depends_on: Vec::new(),
             diagnostics: Vec::new(),
+            text_hash: 0,
         };
-        match (kind, b.role) {
-            ("variable", _) if b.parent.is_none() => {
-                self.build_variable(model, module, &mut r);
-                return r;
-            }
-            (_, BlockRole::Local) => {
+        let is_value = b.role == BlockRole::Local || (kind == "variable" && b.parent.is_none());
+        if is_value {
+            if b.role == BlockRole::Local {
                 self.build_local(model, module, &mut r);
-                return r;
+            } else {
+                self.build_variable(model, module, &mut r);
             }
-            _ => {}
+            if let Some(src) = self.sources.read(&f.path) {
+                r.text_hash = text_hash(
+                    src.get(b.start.byte as usize..b.end.byte as usize)
+                        .unwrap_or(&[]),
+                );
+            }
+            return r;
         }
         let Some(src) = self.sources.read(&f.path) else {
             r.diagnostics
@@ -572,6 +649,10 @@ impl Resolver {
             ));
             return r;
         }
+        r.text_hash = text_hash(
+            src.get(b.start.byte as usize..b.end.byte as usize)
+                .unwrap_or(&[]),
+        );
         // References of this block and its member blocks (nested resources have their own).
         let own = own_blocks(&f.index, id.block);
         let refs: Vec<&Reference> = block_refs(&f.index, id.block)
@@ -717,7 +798,7 @@ impl Resolver {
         let ctx = EvalCtx {
             evaluates,
             snippet: &snippet,
-            scope: &scope,
+            ctx: scope.context(&snippet.text),
             runtime: &runtime,
             broken: &broken,
             reader: values::file_reader(&*self.sources, index, module),
@@ -1080,8 +1161,8 @@ impl Resolver {
         key: AttrKey,
         visiting: &mut Vec<(ResourceId, AttrKey)>,
     ) -> Field {
-        if let Some(f) = self.fields.get(&(id, key)) {
-            return f.clone();
+        if let Some(f) = self.fields.peek(&(id, key)) {
+            return f;
         }
         if visiting.contains(&(id, key)) {
             return Field::Unknown {
@@ -1262,7 +1343,9 @@ impl Resolver {
             Err(d) => return unknown(d.message),
         };
         let reader = values::file_reader(&*self.sources, index, module);
-        match super::funcs::with_file_reader(reader, || eval::evaluate(&expr, &scope, i)) {
+        match super::funcs::with_file_reader(reader, || {
+            eval::evaluate_text(&expr, &snippet.text, &scope, i)
+        }) {
             Ok(v) => match (key, &v) {
                 (AttrKey::Tags, Val::Object(_)) | (AttrKey::Tags, Val::Null) => Field::Value(v),
                 (AttrKey::Tags, other) => unknown(format!(
@@ -1277,6 +1360,23 @@ impl Resolver {
             },
             Err(m) => unknown(m),
         }
+    }
+}
+
+/// The hash [`Resource::text_hash`] holds (fixed seed: the same text, the same hash).
+fn text_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x6d6c_7478).build_hasher();
+    h.write(bytes);
+    h.finish()
+}
+
+/// A position moved by a line and byte delta.
+fn shift(p: Pos, lines: i64, bytes: i64) -> Pos {
+    Pos {
+        line: (i64::from(p.line) + lines).clamp(1, i64::from(u32::MAX)) as u32,
+        column: p.column,
+        byte: (i64::from(p.byte) + bytes).clamp(0, i64::from(u32::MAX)) as u32,
     }
 }
 
@@ -1380,6 +1480,7 @@ fn empty(name: Text, i: &Interner) -> Resource {
         blocks: Vec::new(),
         depends_on: Vec::new(),
         diagnostics: Vec::new(),
+        text_hash: 0,
     }
 }
 
@@ -1427,7 +1528,8 @@ struct EvalCtx<'a> {
     /// False for Flowpipe and Tailpipe files: expressions are kept as written.
     evaluates: bool,
     snippet: &'a Snippet<'a>,
-    scope: &'a Scope,
+    /// The scope as an evaluation context, built once for the whole block.
+    ctx: hcl::eval::Context<'static>,
     runtime: &'a [Span],
     broken: &'a [Span],
     reader: super::funcs::FileReader,
@@ -1461,7 +1563,7 @@ impl EvalCtx<'_> {
         }
         let expr = hcl::Expression::from(e.clone());
         let out = super::funcs::with_file_reader(self.reader.clone(), || {
-            eval::evaluate(&expr, self.scope, self.interner)
+            eval::evaluate_in(&expr, &self.ctx, self.interner)
         });
         match out {
             Ok(v) => Some(v),

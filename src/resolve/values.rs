@@ -102,6 +102,9 @@ pub struct Values {
     mods: Vec<ModValues>,
     /// Problems found while computing them.
     pub diagnostics: Vec<FileDiagnostic>,
+    /// For every file that declares or sets values, a hash of that part of its text (see
+    /// [`value_text_hash`]): an edit that leaves it alone leaves the values alone.
+    hashes: HashMap<String, u64>,
 }
 
 /// A value given by the user before it meets its variable.
@@ -144,7 +147,13 @@ impl Values {
         let mut values = Values {
             mods: vec![ModValues::default(); index.mods().len()],
             diagnostics: Vec::new(),
+            hashes: HashMap::new(),
         };
+        for (id, f) in index.files() {
+            if let Some(h) = value_text_hash(index, id, sources) {
+                values.hashes.insert(f.path.clone(), h);
+            }
+        }
         let user = values.user_values(index, sources, inputs, interner);
         // Args waiting for the mod they set, by target mod.
         let mut pending_args: HashMap<ModId, Vec<PendingArg>> = HashMap::new();
@@ -196,6 +205,12 @@ impl Values {
             }
         }
         out
+    }
+
+    /// The value-text hash of a file when the values were computed (`None`: the file set
+    /// no values).
+    pub fn text_hash(&self, path: &str) -> Option<u64> {
+        self.hashes.get(path).copied()
     }
 
     /// One mod's values.
@@ -1034,6 +1049,44 @@ impl Values {
         }
         scope
     }
+}
+
+/// A hash of what a file contributes to the values: the text and first line of each of its
+/// top-level `variable`, `locals` and `mod` blocks, or the whole text of a variables file;
+/// `None` when it contributes nothing.
+pub fn value_text_hash(
+    index: &Index,
+    file: crate::index::FileId,
+    sources: &dyn Sources,
+) -> Option<u64> {
+    use std::hash::{BuildHasher, Hasher};
+    let f = index.file(file)?;
+    let vars_file = f.path.ends_with("vars");
+    let blocks: Vec<&crate::syntax::Block> = f
+        .index
+        .blocks
+        .iter()
+        .filter(|b| {
+            b.parent.is_none() && matches!(f.index.str(b.kind), "variable" | "locals" | "mod")
+        })
+        .collect();
+    if !vars_file && blocks.is_empty() {
+        return None;
+    }
+    let src = sources.read(&f.path)?;
+    let mut h = foldhash::fast::FixedState::with_seed(0x7661_6c73).build_hasher();
+    if vars_file {
+        h.write(&src);
+    } else {
+        for b in blocks {
+            h.write_u32(b.start.line);
+            h.write(
+                src.get(b.start.byte as usize..b.end.byte as usize)
+                    .unwrap_or(&[]),
+            );
+        }
+    }
+    Some(h.finish())
 }
 
 /// True for the files Powerpipe loads (`.pp`, `.sp`); Flowpipe's and Tailpipe's are
