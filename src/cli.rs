@@ -100,6 +100,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Human)]
         output: Output,
     },
+    /// Load everything in the background as the language server does, and print the
+    /// scheduler's and the cache's figures.
+    Stats {
+        /// The mod folder.
+        dir: PathBuf,
+        /// Worker threads (default: cores - 1, at least 1).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Print the dashboards payload (Powerpipe's `available_dashboards` message): every
+    /// dashboard and benchmark with title, tags and the benchmark tree, from the index.
+    Dashboards {
+        /// The mod folder.
+        dir: PathBuf,
+    },
     /// Write a generated mod of about SIZE x 1,000 resources (for tests and benchmarks).
     Generate {
         /// Thousands of resources (decimals allowed: 0.1 is 100 resources).
@@ -131,6 +149,15 @@ pub fn main() -> i32 {
     init_tracing();
     match run(cli) {
         Ok(code) => code,
+        // The reader went away (`modlens index . | head`): nothing to say.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            0
+        }
         Err(e) => {
             eprintln!("modlens: error: {e:#}");
             2
@@ -180,6 +207,12 @@ fn run(cli: Cli) -> Result<i32> {
             output,
         } => crate::show::show(&dir, &resource, &opts, output),
         Command::Check { dir, stats, output } => crate::show::check(&dir, &opts, stats, output),
+        Command::Stats {
+            dir,
+            workers,
+            output,
+        } => crate::show::stats(&dir, &opts, workers, output),
+        Command::Dashboards { dir } => dashboards(&dir, &opts),
         Command::Generate { size, seed, out } => generate(size, seed, &out),
     }
 }
@@ -644,6 +677,17 @@ fn print_children(out: &mut impl Write, children: &[TreeNode], prefix: &str) -> 
         print_children(out, &c.children, &next)?;
     }
     Ok(())
+}
+
+fn dashboards(dir: &Path, opts: &Options) -> Result<i32> {
+    let r = open(dir, opts)?;
+    let errors = print_lines(&model_diagnostics(&r));
+    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
+    print_json(&modlens::index::dashboards::payload(
+        &r.model.index,
+        &fields,
+    ))?;
+    Ok(exit_code(errors))
 }
 
 fn generate(size: f64, seed: u64, out: &Path) -> Result<i32> {

@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod generate;
 pub mod index;
+pub mod load;
 pub mod resolve;
 pub mod syntax;
 pub mod workspace;

@@ -329,3 +329,149 @@ fn progress(len: u64) -> indicatif::ProgressBar {
     );
     bar
 }
+
+#[derive(Serialize)]
+struct StatsReport {
+    files: usize,
+    resources: usize,
+    workers: usize,
+    load_ms: f64,
+    values_ms: f64,
+    background_ms: f64,
+    walk: &'static str,
+    scheduler: modlens::load::MetricsView,
+    resolver: modlens::resolve::ResolverStats,
+    cache_hit_rate: f64,
+}
+
+/// `modlens stats DIR`: the background load the language server runs, to the end.
+pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output) -> Result<i32> {
+    use modlens::load::{
+        Background, Config, ResourceLoader, Scheduler, Shared, SystemClock, WalkEnd,
+    };
+    let r = open(dir, opts)?;
+    let errors = print_lines(&model_diagnostics(&r));
+    let files = r.load.stats.files;
+    let resources = r.model.index.resources().count();
+    let shared = Arc::new(Shared {
+        model: std::sync::RwLock::new(r.model),
+        resolver: r.resolver,
+    });
+    let mut config = Config::default();
+    if let Some(w) = workers {
+        config.workers = w.max(1);
+    }
+    let n_workers = config.workers;
+    let sched = Arc::new(Scheduler::new(
+        ResourceLoader {
+            shared: shared.clone(),
+        },
+        config,
+        Arc::new(SystemClock::default()),
+    ));
+    let t = Instant::now();
+    let walk = Background::start(sched.clone());
+    let bar = progress(resources as u64);
+    while !walk.finished() {
+        let m = sched.metrics();
+        bar.set_position(m.total(|c| c.done + c.failed));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let end = walk.join();
+    sched.wait_idle(std::time::Duration::from_secs(3600));
+    bar.finish_and_clear();
+    let background_ms = t.elapsed().as_secs_f64() * 1e3;
+    let metrics = sched.metrics();
+    sched.shutdown(std::time::Duration::from_secs(10));
+    let resolver = shared.resolver.stats();
+    let report = StatsReport {
+        files,
+        resources,
+        workers: n_workers,
+        load_ms: r.load.discover_ms + r.load.load_ms,
+        values_ms: r.values_ms,
+        background_ms,
+        walk: match end {
+            WalkEnd::Done => "done",
+            WalkEnd::CacheFull => "stopped: cache full",
+            WalkEnd::ShutDown => "stopped",
+        },
+        scheduler: modlens::load::MetricsView::from(&metrics),
+        resolver,
+        cache_hit_rate: resolver.cache.hit_rate(),
+    };
+    match output {
+        Output::Json => print_json(&report)?,
+        Output::Human => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{} files, {} resources; {} workers; load {:.1} ms, values {:.1} ms, background {:.1} ms ({})",
+                report.files,
+                report.resources,
+                report.workers,
+                report.load_ms,
+                report.values_ms,
+                report.background_ms,
+                report.walk
+            )?;
+            writeln!(
+                out,
+                "{:<9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>11} {:>11} {:>11} {:>11}",
+                "priority",
+                "queued",
+                "running",
+                "done",
+                "failed",
+                "merged",
+                "promoted",
+                "dropped",
+                "retried",
+                "wait p50",
+                "wait p99",
+                "service p50",
+                "service p99"
+            )?;
+            let us = |v: Option<f64>| {
+                v.map(|x| format!("{x:.0} µs"))
+                    .unwrap_or_else(|| "-".into())
+            };
+            for p in &report.scheduler.priorities {
+                writeln!(
+                    out,
+                    "{:<9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>11} {:>11} {:>11} {:>11}",
+                    p.priority,
+                    p.queued,
+                    p.in_flight,
+                    p.done,
+                    p.failed,
+                    p.merged,
+                    p.promoted,
+                    p.dropped,
+                    p.retried,
+                    us(p.wait_p50_us),
+                    us(p.wait_p99_us),
+                    us(p.service_p50_us),
+                    us(p.service_p99_us)
+                )?;
+            }
+            let c = &report.resolver.cache;
+            writeln!(
+                out,
+                "resolver: {} resolved, {} merged in flight; cache {} entries, {} bytes, {:.1}% hits, {} evictions; breaker {}",
+                report.resolver.resolved,
+                report.resolver.merged,
+                c.entries,
+                c.bytes,
+                report.cache_hit_rate * 100.0,
+                c.evictions,
+                if report.scheduler.breaker_open {
+                    "open"
+                } else {
+                    "closed"
+                }
+            )?;
+        }
+    }
+    Ok(exit_code(errors))
+}

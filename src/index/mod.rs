@@ -14,6 +14,7 @@
 //! collision costs a comparison, never a wrong answer. Keys use the mod's id, not its name,
 //! so renaming a mod changes no key.
 
+pub mod dashboards;
 pub mod dump;
 
 use crate::syntax::{
