@@ -166,15 +166,64 @@ impl Scope {
         self.roots.contains_key(root)
     }
 
-    /// The evaluation context for `text`: these roots and the functions `text` calls.
+    /// The evaluation context for `text`: these roots, the functions `text` calls and the
+    /// connections it names.
     pub fn context(&self, text: &str) -> Context<'static> {
         let mut ctx = Context::new();
         funcs::declare_used(&mut ctx, text);
         for (k, v) in &self.roots {
             ctx.declare_var(k.as_str(), v.clone());
         }
+        if !self.roots.contains_key("connection")
+            && let Some(c) = connections(text)
+        {
+            ctx.declare_var("connection", c);
+        }
         ctx
     }
+}
+
+/// The connections `text` names (`connection.steampipe.default`), as Powerpipe's config
+/// defines them outside the mod: each is shown as its name. `None` when there are none.
+pub fn connections(text: &str) -> Option<hcl::Value> {
+    let mut kinds: hcl::Map<String, hcl::Value> = hcl::Map::new();
+    let ident = |s: &str| -> usize {
+        s.bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .unwrap_or(s.len())
+    };
+    for (at, _) in text.match_indices("connection.") {
+        if text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            continue;
+        }
+        let rest = &text[at + "connection.".len()..];
+        let k = ident(rest);
+        if k == 0 {
+            continue;
+        }
+        let kind = &rest[..k];
+        let entry = kinds
+            .entry(kind.to_string())
+            .or_insert_with(|| hcl::Value::Object(hcl::Map::new()));
+        let after = &rest[k..];
+        if let Some(name_part) = after.strip_prefix('.') {
+            let n = ident(name_part);
+            if n > 0
+                && let hcl::Value::Object(names) = entry
+            {
+                let name = &name_part[..n];
+                names.insert(
+                    name.to_string(),
+                    hcl::Value::String(format!("connection.{kind}.{name}")),
+                );
+            }
+        }
+    }
+    (!kinds.is_empty()).then_some(hcl::Value::Object(kinds))
 }
 
 /// Evaluates an expression; the error is a message for a user.

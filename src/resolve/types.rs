@@ -29,6 +29,9 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// `object({ name = T, ... })`
     Object(Vec<ObjectAttr>),
+    /// `connection.steampipe`, `connection.postgres`, ...: a database connection defined in
+    /// Powerpipe's configuration (its value is shown by name).
+    Connection(String),
 }
 
 /// One attribute of an object type.
@@ -95,6 +98,14 @@ impl Type {
                 }
             }
             E::Parenthesis(inner) => Type::parse(inner),
+            E::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+                (E::Variable(root), [hcl::TraversalOperator::GetAttr(kind)])
+                    if root.as_str() == "connection" =>
+                {
+                    Ok(Type::Connection(kind.to_string()))
+                }
+                _ => Err(format!("`{expr}` is not a type")),
+            },
             _ => Err(format!("`{expr}` is not a type")),
         }
     }
@@ -106,6 +117,7 @@ impl Type {
             Type::String => "string".into(),
             Type::Number => "number".into(),
             Type::Bool => "bool".into(),
+            Type::Connection(k) => format!("connection.{k}"),
             Type::List(t) => format!("list({})", t.describe()),
             Type::Set(t) => format!("set({})", t.describe()),
             Type::Map(t) => format!("map({})", t.describe()),
@@ -133,6 +145,15 @@ impl Type {
         matches!(self, Type::String)
     }
 
+    /// True for the types whose values come from text literally (string, number, bool and
+    /// connections, given as connection strings).
+    pub fn takes_literal_text(&self) -> bool {
+        matches!(
+            self,
+            Type::String | Type::Number | Type::Bool | Type::Connection(_)
+        )
+    }
+
     /// Converts `v` to this type, or says why it cannot be (`at` names the place inside the
     /// value, for nested errors).
     pub fn convert(&self, v: &Val) -> Result<Val, String> {
@@ -152,6 +173,13 @@ impl Type {
         }
         match self {
             Type::Any => Ok(v.clone()),
+            Type::Connection(kind) => match v {
+                Val::Str(_) | Val::Object(_) => Ok(v.clone()),
+                _ => Err(here(format!(
+                    "a connection.{kind} (or a connection string) is required, found a {}",
+                    v.type_name()
+                ))),
+            },
             Type::String => match v {
                 Val::Str(_) => Ok(v.clone()),
                 Val::Number(n) => Ok(Val::Str(Arc::from(n.to_string()))),
@@ -399,6 +427,19 @@ mod tests {
             ty("map(object({ id = string }))").describe(),
             "map(object({id = string}))"
         );
+    }
+
+    #[test]
+    fn connection_types_take_connections_and_connection_strings() {
+        let t = ty("connection.steampipe");
+        assert_eq!(t, Type::Connection("steampipe".into()));
+        assert_eq!(t.describe(), "connection.steampipe");
+        assert_eq!(
+            t.convert(&val("\"postgres://x\"")),
+            Ok(val("\"postgres://x\""))
+        );
+        assert!(t.convert(&val("1")).is_err());
+        assert!(t.takes_literal_text());
     }
 
     #[test]

@@ -1169,7 +1169,7 @@ pub fn cycle_text(comp: &[usize], deps: &[Vec<usize>], name: impl Fn(usize) -> S
 /// The value of a text given for a variable: literal for primitive (or untyped) variables,
 /// parsed as HCL otherwise.
 fn text_value(text: &str, ty: Option<&Type>, interner: &Interner) -> Result<Val, String> {
-    let literal = matches!(ty, None | Some(Type::String | Type::Number | Type::Bool));
+    let literal = ty.is_none_or(Type::takes_literal_text);
     if literal {
         return Ok(Val::Str(interner.intern(text)));
     }
