@@ -58,13 +58,9 @@ fn open(dir: &Path, limits: Limits) -> Opened {
     let ws = workspace::discover(dir).expect("the generated mod is a workspace");
     let (index, stats) = workspace::load(&ws);
     let sources = Arc::new(DiskSources::new(ws.root.clone(), 4 * 1024 * 1024));
-    let resolver = Resolver::new(sources.clone(), limits);
-    let model = Model::new(
-        index,
-        &*sources,
-        &ValueInputs::default(),
-        resolver.interner(),
-    );
+    let dyn_sources: Arc<dyn Sources> = sources.clone();
+    let resolver = Resolver::new(dyn_sources.clone(), limits);
+    let model = Model::new(index, &dyn_sources, &ValueInputs::default());
     Opened {
         model,
         resolver,
@@ -484,9 +480,12 @@ fn replay(dir: &Path, warm: bool) -> SessionFigures {
             o.sources
                 .set_overlay(&path, Some(Arc::from(edited.as_bytes())));
             let scan = modlens::syntax::scan(edited.as_bytes());
-            let stale =
-                o.model
-                    .replace_file(file, scan, &*o.sources, &inputs, o.resolver.interner());
+            let stale = o.model.replace_file(
+                file,
+                scan,
+                &(o.sources.clone() as Arc<dyn Sources>),
+                &inputs,
+            );
             let stale = o.resolver.refine(&o.model, stale);
             o.resolver.invalidate_stale(&stale);
             edits += 1;

@@ -289,15 +289,23 @@ fn source_cache_bytes(limits: &Limits) -> usize {
 }
 
 pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
+    open_with(dir, opts, true)
+}
+
+/// Opens a workspace; `force`: evaluate every variable and local now (the commands that
+/// print every diagnostic), else on first need (the background load).
+pub(crate) fn open_with(dir: &Path, opts: &Options, force: bool) -> Result<Resolving> {
     let mut l = load(dir)?;
     let t = Instant::now();
-    let sources = std::sync::Arc::new(DiskSources::new(
-        l.ws.root.clone(),
-        source_cache_bytes(&opts.limits),
-    ));
+    let sources: std::sync::Arc<dyn modlens::resolve::Sources> = std::sync::Arc::new(
+        DiskSources::new(l.ws.root.clone(), source_cache_bytes(&opts.limits)),
+    );
     let resolver = Resolver::new(sources.clone(), opts.limits);
     let index = std::mem::take(&mut l.index);
-    let model = Model::new(index, &*sources, &opts.inputs, resolver.interner());
+    let model = Model::new(index, &sources, &opts.inputs);
+    if force {
+        model.values.force(&model.index);
+    }
     let values_ms = t.elapsed().as_secs_f64() * 1e3;
     Ok(Resolving {
         ws: l.ws.clone(),
@@ -339,13 +347,13 @@ pub(crate) fn model_diagnostics(r: &Resolving) -> Vec<Line> {
             message: d.message,
         })
         .collect();
-    out.extend(r.model.diagnostics().map(|fd| Line {
-        file: fd.file.clone(),
+    out.extend(r.model.diagnostics().into_iter().map(|fd| Line {
+        file: fd.file,
         severity: fd.diagnostic.severity,
         line: fd.diagnostic.start.line,
         column: fd.diagnostic.start.column,
         byte: fd.diagnostic.start.byte,
-        message: fd.diagnostic.message.clone(),
+        message: fd.diagnostic.message,
     }));
     sort_lines(&mut out);
     out

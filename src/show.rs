@@ -14,8 +14,8 @@ use modlens::resolve::{Resource, Val};
 
 use crate::alloc;
 use crate::cli::{
-    Line, Options, Output, exit_code, model_diagnostics, open, peak_rss, print_json, print_lines,
-    sort_lines,
+    Line, Options, Output, exit_code, model_diagnostics, open, open_with, peak_rss, print_json,
+    print_lines, sort_lines,
 };
 
 /// A resolved resource for `show`, with the SQL of the query it runs.
@@ -349,9 +349,9 @@ pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output)
     use modlens::load::{
         Background, Config, ResourceLoader, Scheduler, Shared, SystemClock, WalkEnd,
     };
-    let r = open(dir, opts)?;
-    let errors = print_lines(&model_diagnostics(&r));
+    let r = open_with(dir, opts, false)?;
     let files = r.load.stats.files;
+    let (load_ms, values_ms) = (r.load.discover_ms + r.load.load_ms, r.values_ms);
     let resources = r.model.index.resources().count();
     let shared = Arc::new(Shared {
         model: std::sync::RwLock::new(r.model),
@@ -383,13 +383,50 @@ pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output)
     let background_ms = t.elapsed().as_secs_f64() * 1e3;
     let metrics = sched.metrics();
     sched.shutdown(std::time::Duration::from_secs(10));
+    // Every diagnostic, now that everything has been resolved.
+    let errors = {
+        let model = shared.model();
+        model.values.force(&model.index);
+        let mut lines: Vec<Line> = model
+            .index
+            .diagnostics()
+            .into_iter()
+            .map(|(file, d)| Line {
+                file: model
+                    .index
+                    .file(file)
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default(),
+                severity: d.severity,
+                line: d.start.line,
+                column: d.start.column,
+                byte: d.start.byte,
+                message: d.message,
+            })
+            .collect();
+        lines.extend(model.diagnostics().into_iter().map(|fd| Line {
+            file: fd.file,
+            severity: fd.diagnostic.severity,
+            line: fd.diagnostic.start.line,
+            column: fd.diagnostic.start.column,
+            byte: fd.diagnostic.start.byte,
+            message: fd.diagnostic.message,
+        }));
+        for id in model.index.resources().collect::<Vec<_>>() {
+            if let Some(res) = shared.resolver.cached(&model, id) {
+                lines.extend(resource_lines(&res));
+            }
+        }
+        sort_lines(&mut lines);
+        print_lines(&lines)
+    };
     let resolver = shared.resolver.stats();
     let report = StatsReport {
         files,
         resources,
         workers: n_workers,
-        load_ms: r.load.discover_ms + r.load.load_ms,
-        values_ms: r.values_ms,
+        load_ms,
+        values_ms,
         background_ms,
         walk: match end {
             WalkEnd::Done => "done",

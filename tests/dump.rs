@@ -12,14 +12,10 @@ use modlens::workspace::{self, DiskSources, Workspace};
 
 /// The dump as `modlens index` prints it: fields evaluated (no environment, no options).
 fn evaluated_dump(ws: &Workspace, index: modlens::index::Index) -> dump::Dump {
-    let sources = Arc::new(DiskSources::new(ws.root.clone(), 1 << 20));
+    let sources: Arc<dyn modlens::resolve::Sources> =
+        Arc::new(DiskSources::new(ws.root.clone(), 1 << 20));
     let resolver = Resolver::new(sources.clone(), Limits::default());
-    let model = Model::new(
-        index,
-        &*sources,
-        &ValueInputs::default(),
-        resolver.interner(),
-    );
+    let model = Model::new(index, &sources, &ValueInputs::default());
     dump::dump(&model.index, &|rel| ws.read(rel), &|id, key| {
         resolver.dump_field(&model, id, key)
     })

@@ -20,9 +20,15 @@ fn value(o: &common::Opened, var: &str) -> (Option<Val>, ValueSource) {
     let v = o
         .model
         .values
-        .var(modlens::index::ModId(0), var)
+        .var(&o.model.index, modlens::index::ModId(0), var)
         .unwrap_or_else(|| panic!("var.{var} is declared"));
     (v.value.clone(), v.source.clone())
+}
+
+/// Every diagnostic of the model, every value evaluated first (values are lazy).
+fn forced(o: &common::Opened) -> Vec<modlens::resolve::FileDiagnostic> {
+    o.model.values.force(&o.model.index);
+    o.model.diagnostics()
 }
 
 fn s(v: &str) -> Option<Val> {
@@ -127,11 +133,7 @@ fn every_precedence_level() {
         sql.contains("'a,b' as l, 'from a.auto.ppvars/3' as s"),
         "{sql}"
     );
-    assert!(
-        o.model.diagnostics().next().is_none(),
-        "{:?}",
-        o.model.diagnostics().collect::<Vec<_>>()
-    );
+    assert!(forced(&o).is_empty(), "{:?}", forced(&o));
 
     // Without the user's values: defaults, files, and nothing from the environment.
     let plain = open_fixture("variable_precedence");
@@ -150,9 +152,8 @@ fn bad_values_are_diagnostics_on_their_variable_or_their_file() {
         vars: vec!["no_equals_sign".into(), "nope=1".into()],
     };
     let o = open(&fixture("variable_precedence"), &inputs, Limits::default());
-    let mut msgs: Vec<String> = o
-        .model
-        .diagnostics()
+    let mut msgs: Vec<String> = forced(&o)
+        .into_iter()
         .map(|d| {
             format!(
                 "{}:{}:{}: {}",
@@ -194,16 +195,15 @@ fn locals_chain_across_files_and_cycles_are_one_diagnostic() {
     let l5 = o
         .model
         .values
-        .local(modlens::index::ModId(0), "level_5_tags")
+        .local(&o.model.index, modlens::index::ModId(0), "level_5_tags")
         .and_then(|l| l.value.clone())
         .unwrap_or(Val::Null);
     assert_eq!(l5.get("cis_version"), Some(&Val::str("v1.5.0")));
     assert_eq!(l5.get("plugin"), Some(&Val::str("aws")));
 
     let o = open_fixture("invalid_locals_cycle");
-    let cycles: Vec<String> = o
-        .model
-        .diagnostics()
+    let cycles: Vec<String> = forced(&o)
+        .into_iter()
         .map(|d| d.diagnostic.message.clone())
         .collect();
     assert_eq!(
@@ -237,10 +237,14 @@ fn a_long_chain_of_locals_and_a_long_cycle_neither_hang_nor_overflow() {
     let last = o
         .model
         .values
-        .local(modlens::index::ModId(0), &format!("l{}", n - 1))
+        .local(
+            &o.model.index,
+            modlens::index::ModId(0),
+            &format!("l{}", n - 1),
+        )
         .and_then(|l| l.value.clone());
     assert_eq!(last, s("x"));
-    let d: Vec<_> = o.model.diagnostics().collect();
+    let d = forced(&o);
     assert_eq!(d.len(), 1, "one diagnostic for the whole cycle");
     assert!(
         d[0].diagnostic
@@ -418,14 +422,14 @@ fn dependency_mods_take_args_and_keep_their_locals_private() {
     let limit = o
         .model
         .values
-        .var(dep, "insights_bucket_limit")
+        .var(&o.model.index, dep, "insights_bucket_limit")
         .expect("declared");
     assert_eq!(limit.value, Some(Val::Number(hcl::Number::from(50))));
     assert_eq!(limit.source, ValueSource::Args("dependency_mod".into()));
     let region = o
         .model
         .values
-        .var(dep, "insights_default_region")
+        .var(&o.model.index, dep, "insights_default_region")
         .expect("declared");
     assert_eq!(region.value, s("eu-west-1"));
     // Cross-mod references resolve into the dependency.
@@ -450,7 +454,7 @@ fn dependency_mods_take_args_and_keep_their_locals_private() {
     assert_eq!(
         o2.model
             .values
-            .var(dep2, "insights_bucket_limit")
+            .var(&o2.model.index, dep2, "insights_bucket_limit")
             .and_then(|v| v.value.clone()),
         Some(Val::Number(hcl::Number::from(7)))
     );
@@ -488,9 +492,8 @@ fn a_dependency_local_referenced_from_the_parent_is_an_error() {
 #[test]
 fn missing_dependencies_are_diagnostics_on_the_require_line() {
     let o = open_fixture("invalid_missing_dependency");
-    let d: Vec<String> = o
-        .model
-        .diagnostics()
+    let d: Vec<String> = forced(&o)
+        .into_iter()
         .map(|d| {
             format!(
                 "{}:{}:{}",
@@ -595,9 +598,7 @@ fn editing_a_file_invalidates_exactly_its_resources_and_their_dependents() {
     o.sources.forget("s3.pp");
     let file = o.model.index.file_by_path("s3.pp").expect("indexed");
     let scan = modlens::syntax::scan(edited.as_bytes());
-    let stale = o
-        .model
-        .replace_file(file, scan, &*o.sources, &inputs, o.resolver.interner());
+    let stale = o.model.replace_file(file, scan, &o.dyn_sources(), &inputs);
     let dropped = o.resolver.invalidate_stale(&stale);
     let after = cached(&o);
     // What is gone: the edited file's resources and what depends on them (the dashboard
@@ -646,9 +647,8 @@ fn editing_a_file_invalidates_exactly_its_resources_and_their_dependents() {
     let stale = o.model.replace_file(
         file,
         modlens::syntax::scan(edited.as_bytes()),
-        &*o.sources,
+        &o.dyn_sources(),
         &inputs,
-        o.resolver.interner(),
     );
     assert_eq!(
         stale.names,
@@ -723,9 +723,8 @@ fn an_edit_elsewhere_in_a_file_moves_its_other_resources_instead_of_dropping_the
     let stale = o.model.replace_file(
         file,
         modlens::syntax::scan(edited.as_bytes()),
-        &*o.sources,
+        &o.dyn_sources(),
         &inputs,
-        o.resolver.interner(),
     );
     let everything_in_the_file = stale.names.len();
     let stale = o.resolver.refine(&o.model, stale);

@@ -191,16 +191,15 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
             let mut scope = hcl::Map::new();
             let mut vars = hcl::Map::new();
             let mut locals = hcl::Map::new();
-            if let Some(mv) = o.model.values.module(m) {
-                for (k, v) in &mv.vars {
-                    if let Some(v) = &v.value {
-                        vars.insert(k.clone(), v.to_hcl());
-                    }
+            let values = &o.model.values;
+            for k in values.var_names(m) {
+                if let Some(v) = values.var(index, m, k).and_then(|v| v.value.as_ref()) {
+                    vars.insert(k.to_string(), v.to_hcl());
                 }
-                for (k, l) in &mv.locals {
-                    if let Some(v) = &l.value {
-                        locals.insert(k.clone(), v.to_hcl());
-                    }
+            }
+            for k in values.local_names(m) {
+                if let Some(v) = values.local(index, m, k).and_then(|l| l.value.as_ref()) {
+                    locals.insert(k.to_string(), v.to_hcl());
                 }
             }
             scope.insert("var".into(), hcl::Value::Object(vars));

@@ -112,15 +112,10 @@ pub struct Model {
 }
 
 impl Model {
-    /// Computes dependencies and values for an index.
-    pub fn new(
-        index: Index,
-        sources: &dyn Sources,
-        inputs: &ValueInputs,
-        interner: &Interner,
-    ) -> Model {
-        let deps = Dependencies::compute(&index, sources);
-        let values = Values::compute(&index, &deps, sources, inputs, interner);
+    /// Computes the dependencies and what the values are (they evaluate on first need).
+    pub fn new(index: Index, sources: &Arc<dyn Sources>, inputs: &ValueInputs) -> Model {
+        let deps = Dependencies::compute(&index, &**sources);
+        let values = Values::compute(&index, &deps, sources, inputs);
         Model {
             index,
             deps,
@@ -137,27 +132,63 @@ impl Model {
         &mut self,
         file: crate::index::FileId,
         scan: crate::syntax::FileIndex,
-        sources: &dyn Sources,
+        sources: &Arc<dyn Sources>,
         inputs: &ValueInputs,
-        interner: &Interner,
     ) -> Stale {
         let mut stale = Stale::default();
         self.collect_names(file, &mut stale);
-        let path = self
-            .index
-            .file(file)
-            .map(|f| f.path.clone())
-            .unwrap_or_default();
-        let before = self.values.text_hash(&path);
+        let items = |fi: &crate::syntax::FileIndex| -> Vec<(bool, String, u64)> {
+            fi.value_items
+                .iter()
+                .map(|(name, is_var, h)| (*is_var, fi.str(*name).to_string(), *h))
+                .collect()
+        };
+        let (before, old_items) = match self.index.file(file) {
+            Some(f) => (f.index.value_hash, items(&f.index)),
+            None => (0, Vec::new()),
+        };
+        let (after, new_items) = (scan.value_hash, items(&scan));
         self.index.replace_file(file, scan);
         self.collect_names(file, &mut stale);
         // Values are recomputed only when the text that sets them changed (an edit inside a
-        // control leaves the file's `locals` alone).
-        let after = values::value_text_hash(&self.index, file, sources);
+        // control leaves the file's `locals` alone); then what changed is what an edit
+        // changed the text of, and what uses it.
         if before != after {
-            stale
-                .names
-                .extend(self.recompute(sources, inputs, interner));
+            let module = self
+                .index
+                .mod_of_file(file)
+                .unwrap_or(crate::index::ModId(0));
+            let path = self
+                .index
+                .file(file)
+                .map(|f| f.path.clone())
+                .unwrap_or_default();
+            let mut seeds: Vec<(crate::index::ModId, bool, String)> = Vec::new();
+            for (is_var, name, h) in old_items.iter().chain(new_items.iter()) {
+                let same = old_items
+                    .iter()
+                    .any(|(v, n, x)| v == is_var && n == name && x == h)
+                    && new_items
+                        .iter()
+                        .any(|(v, n, x)| v == is_var && n == name && x == h);
+                if !same {
+                    seeds.push((module, *is_var, name.clone()));
+                }
+            }
+            self.recompute(sources, inputs);
+            // A variables file or a mod file (its `args`) may set any variable.
+            let name = path.rsplit('/').next().unwrap_or("");
+            if name.ends_with("vars") || name == "mod.pp" || name == "mod.sp" {
+                for (m, _) in self.index.mods().iter().enumerate() {
+                    let m = crate::index::ModId(m as u32);
+                    for v in self.values.var_names(m) {
+                        seeds.push((m, true, v.to_string()));
+                    }
+                }
+            }
+            seeds.sort();
+            seeds.dedup();
+            stale.names.extend(self.values.affected(&seeds));
         }
         stale.names.sort();
         stale.names.dedup();
@@ -166,20 +197,11 @@ impl Model {
         stale
     }
 
-    /// Recomputes dependencies and values from the index as it is; returns the variables and
-    /// locals whose values changed (qualified).
-    pub fn recompute(
-        &mut self,
-        sources: &dyn Sources,
-        inputs: &ValueInputs,
-        interner: &Interner,
-    ) -> Vec<Text> {
-        let deps = Dependencies::compute(&self.index, sources);
-        let values = Values::compute(&self.index, &deps, sources, inputs, interner);
-        let changed = values.changed_since(&self.values, &self.index);
-        self.deps = deps;
-        self.values = values;
-        changed
+    /// Recomputes the dependencies and the values from the index as it is (after the user's
+    /// inputs changed, say); every value is then evaluated again on first need.
+    pub fn recompute(&mut self, sources: &Arc<dyn Sources>, inputs: &ValueInputs) {
+        self.deps = Dependencies::compute(&self.index, &**sources);
+        self.values = Values::compute(&self.index, &self.deps, sources, inputs);
     }
 
     /// Sorts a file's resources into `stale`: values (variables, locals) are stale through
@@ -201,12 +223,11 @@ impl Model {
         }
     }
 
-    /// The diagnostics of dependencies and values (the index's own are
-    /// [`Index::diagnostics`]).
-    pub fn diagnostics(&self) -> impl Iterator<Item = &FileDiagnostic> {
-        self.deps
-            .diagnostics
-            .iter()
-            .chain(self.values.diagnostics.iter())
+    /// The diagnostics of dependencies and values found so far (the index's own are
+    /// [`Index::diagnostics`]; call [`Values::force`] first for every value's).
+    pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
+        let mut out = self.deps.diagnostics.clone();
+        out.extend(self.values.diagnostics());
+        out
     }
 }

@@ -684,7 +684,11 @@ impl Resolver {
                 Target::Var { module: m, name } => {
                     let mod_name = index.module(m).map(|x| x.name.as_str()).unwrap_or("");
                     depends.insert(i.intern(&format!("{mod_name}.var.{name}")));
-                    match model.values.var(m, &name).and_then(|v| v.value.as_ref()) {
+                    match model
+                        .values
+                        .var(&model.index, m, &name)
+                        .and_then(|v| v.value.as_ref())
+                    {
                         Some(v) => {
                             let path: Vec<&str> = match reference.module {
                                 Some(p) => vec![f.index.str(p), "var", &name],
@@ -698,7 +702,11 @@ impl Resolver {
                 Target::Local { module: m, name } => {
                     let mod_name = index.module(m).map(|x| x.name.as_str()).unwrap_or("");
                     depends.insert(i.intern(&format!("{mod_name}.local.{name}")));
-                    match model.values.local(m, &name).and_then(|l| l.value.as_ref()) {
+                    match model
+                        .values
+                        .local(&model.index, m, &name)
+                        .and_then(|l| l.value.as_ref())
+                    {
                         Some(v) => scope.insert(&["local", &name], v.to_hcl()),
                         None => runtime.push(reference.span),
                     }
@@ -876,7 +884,7 @@ impl Resolver {
 
     fn build_variable(&self, model: &Model, module: ModId, r: &mut Resource) {
         let i = &self.interner;
-        let Some(v) = model.values.var(module, &r.short_name) else {
+        let Some(v) = model.values.var(&model.index, module, &r.short_name) else {
             return;
         };
         r.description = v.description.as_deref().map(|d| i.intern(d));
@@ -911,7 +919,7 @@ impl Resolver {
 
     fn build_local(&self, model: &Model, module: ModId, r: &mut Resource) {
         let i = &self.interner;
-        if let Some(l) = model.values.local(module, &r.short_name)
+        if let Some(l) = model.values.local(&model.index, module, &r.short_name)
             && let Some(v) = &l.value
         {
             r.attributes = vec![(i.intern("value"), v.clone())];
@@ -945,7 +953,7 @@ impl Resolver {
         };
         match kind {
             "var" => {
-                if model.values.var(target_mod, name).is_some() {
+                if model.values.has_var(target_mod, name) {
                     Target::Var {
                         module: target_mod,
                         name: name.to_string(),
@@ -961,7 +969,7 @@ impl Resolver {
                         dotted(&prefix)
                     ));
                 }
-                if model.values.local(target_mod, name).is_some() {
+                if model.values.has_local(target_mod, name) {
                     Target::Local {
                         module: target_mod,
                         name: name.to_string(),
@@ -1284,7 +1292,11 @@ impl Resolver {
         for reference in refs {
             match self.target(model, id.file, module, reference) {
                 Target::Var { module: m, name } => {
-                    match model.values.var(m, &name).and_then(|v| v.value.as_ref()) {
+                    match model
+                        .values
+                        .var(&model.index, m, &name)
+                        .and_then(|v| v.value.as_ref())
+                    {
                         Some(v) => {
                             let path: Vec<&str> = match reference.module {
                                 Some(p) => vec![f.index.str(p), "var", &name],
@@ -1296,7 +1308,11 @@ impl Resolver {
                     }
                 }
                 Target::Local { module: m, name } => {
-                    match model.values.local(m, &name).and_then(|l| l.value.as_ref()) {
+                    match model
+                        .values
+                        .local(&model.index, m, &name)
+                        .and_then(|l| l.value.as_ref())
+                    {
                         Some(v) => scope.insert(&["local", &name], v.to_hcl()),
                         None => return unknown(format!("local `{name}` has no value")),
                     }

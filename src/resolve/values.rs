@@ -1,5 +1,12 @@
-//! Values: every mod's variables and locals, computed up front (they are small, and almost
-//! every resource refers to them).
+//! Values: every mod's variables and locals.
+//!
+//! What they are is known up front, from the index alone: every variable and local of every
+//! mod, the dependency order of the locals (from the scanner's references), the cycles
+//! among them (one diagnostic naming every member) and their references to names that do not
+//! exist. What they *evaluate to* is computed on first need and remembered — a request for
+//! one control evaluates the few locals its tags use, not the thousand of a large mod — so
+//! the first answer comes right after the index. [`Values::force`] evaluates everything (for
+//! `check`, and to list every diagnostic).
 //!
 //! A variable's value comes from, lowest to highest precedence (Powerpipe's order, read
 //! from pipe-fittings' `inputvars`): its `default`; the requiring mod's `args` (for a
@@ -8,15 +15,16 @@
 //! name order; every `--var-file` in order; every `--var name=value` in order. The user's
 //! sources set the root mod's variables, and a direct dependency's as `dep.name`.
 //! A value from text (an environment variable, `--var`) is taken literally for a string,
-//! number or bool variable (or one without a type) and parsed as HCL otherwise. Values are
-//! converted to the variable's type (Powerpipe only checks; converting shows `5`, not
-//! `"5"`, and renders the same in SQL).
+//! number, bool or connection variable (or one without a type) and parsed as HCL otherwise.
+//! Values are converted to the variable's type (Powerpipe only checks; converting shows `5`,
+//! not `"5"`, and renders the same in SQL).
 //!
-//! Locals are evaluated per mod in dependency order; a cycle is one diagnostic naming every
-//! member, and a local that depends on a failed one fails without another message.
+//! Thread-safety: each value is computed once behind a `OnceLock`. Locals are evaluated in
+//! dependency order (cycles never evaluate), a mod's `args` only from the mod that requires
+//! it first (a tree), so no evaluation ever waits for itself.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use hcl::edit::Span as _;
 
@@ -24,9 +32,9 @@ use super::deps::Dependencies;
 use super::eval::{self, Scope, Snippet, span_diagnostic};
 use super::graph;
 use super::types::Type;
-use super::value::{Interner, Val};
+use super::value::{Interner, Text, Val};
 use super::{FileDiagnostic, Sources, ValueInputs};
-use crate::index::{Index, ModId, ResourceId};
+use crate::index::{FileId, Index, ModId, ResourceId};
 use crate::syntax::{BlockRole, Diagnostic, Pos, Severity, Span};
 
 /// Where a variable's value came from.
@@ -61,10 +69,10 @@ impl ValueSource {
     }
 }
 
-/// One variable.
-#[derive(Clone, Debug)]
+/// One variable, evaluated.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Variable {
-    /// Its block.
+    /// Its block (in the index the values were computed from).
     pub resource: ResourceId,
     /// The effective value (`None` when it has none, or it could not be converted).
     pub value: Option<Val>,
@@ -78,8 +86,8 @@ pub struct Variable {
     pub description: Option<String>,
 }
 
-/// One local value.
-#[derive(Clone, Debug)]
+/// One local value, evaluated.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Local {
     /// Its entry in the index.
     pub resource: ResourceId,
@@ -87,27 +95,72 @@ pub struct Local {
     pub value: Option<Val>,
 }
 
+/// A variable as known up front; evaluated on first need.
+struct VarSlot {
+    id: ResourceId,
+    path: String,
+    name_span: Span,
+    cell: OnceLock<Variable>,
+}
+
+/// A local as known up front; evaluated on first need.
+struct LocalSlot {
+    id: ResourceId,
+    /// The locals it uses (names in the same mod).
+    deps: Vec<String>,
+    /// The variables it uses.
+    vars: Vec<String>,
+    /// Its position in dependency order (what it uses comes first).
+    order: usize,
+    /// In a cycle, or refers to a name that does not exist: fails without evaluating.
+    doomed: bool,
+    cell: OnceLock<Local>,
+}
+
 /// One mod's variables and locals.
-#[derive(Clone, Debug, Default)]
-pub struct ModValues {
-    /// Variables by name.
-    pub vars: BTreeMap<String, Variable>,
-    /// Locals by name.
-    pub locals: BTreeMap<String, Local>,
+#[derive(Default)]
+struct ModValues {
+    name: String,
+    vars: BTreeMap<String, VarSlot>,
+    locals: BTreeMap<String, LocalSlot>,
+    /// The `args` this mod receives from the mod that requires it, evaluated on first need.
+    args: OnceLock<Vec<PendingArg>>,
+}
+
+/// Where a mod's `args` come from: the first mod (breadth first from the root) whose
+/// `require` names it.
+#[derive(Clone)]
+struct ArgsFrom {
+    parent: ModId,
+    file: FileId,
+    expr: hcl::Expression,
+    span: Span,
 }
 
 /// Every mod's variables and locals.
-#[derive(Debug, Default)]
 pub struct Values {
     mods: Vec<ModValues>,
-    /// Problems found while computing them.
-    pub diagnostics: Vec<FileDiagnostic>,
-    /// For every file that declares or sets values, a hash of that part of its text (see
-    /// [`value_text_hash`]): an edit that leaves it alone leaves the values alone.
-    hashes: HashMap<String, u64>,
+    user: Vec<UserValue>,
+    args_from: HashMap<ModId, ArgsFrom>,
+    /// Problems found up front.
+    upfront: Vec<FileDiagnostic>,
+    /// Problems found while evaluating.
+    lazy: Mutex<Vec<FileDiagnostic>>,
+    sources: Arc<dyn Sources>,
+    interner: Interner,
+}
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Values")
+            .field("mods", &self.mods.len())
+            .field("upfront", &self.upfront.len())
+            .finish()
+    }
 }
 
 /// A value given by the user before it meets its variable.
+#[derive(Clone)]
 struct UserValue {
     /// `name` or `dep.name`.
     name: String,
@@ -118,16 +171,15 @@ struct UserValue {
 }
 
 /// One entry of a require's `args`, waiting for the mod it sets.
+#[derive(Clone)]
 struct PendingArg {
     name: String,
     value: Val,
     /// The requiring mod's name.
     from: String,
-    /// Where the `args` expression is.
-    file: String,
-    at: Diagnostic,
 }
 
+#[derive(Clone)]
 enum Raw {
     /// Text to parse according to the variable's type.
     Text(String),
@@ -136,99 +188,184 @@ enum Raw {
 }
 
 impl Values {
-    /// Computes every mod's variables and locals.
+    /// What every mod's variables and locals are, from the index (their values come on
+    /// first need). Reads only the variables files.
     pub fn compute(
         index: &Index,
         deps: &Dependencies,
-        sources: &dyn Sources,
+        sources: &Arc<dyn Sources>,
         inputs: &ValueInputs,
-        interner: &Interner,
     ) -> Values {
+        let t = std::time::Instant::now();
         let mut values = Values {
-            mods: vec![ModValues::default(); index.mods().len()],
-            diagnostics: Vec::new(),
-            hashes: HashMap::new(),
+            mods: (0..index.mods().len())
+                .map(|_| ModValues::default())
+                .collect(),
+            user: Vec::new(),
+            args_from: HashMap::new(),
+            upfront: Vec::new(),
+            lazy: Mutex::new(Vec::new()),
+            sources: sources.clone(),
+            interner: Interner::new(8192),
         };
-        for (id, f) in index.files() {
-            if let Some(h) = value_text_hash(index, id, sources) {
-                values.hashes.insert(f.path.clone(), h);
+        for (i, m) in values.mods.iter_mut().enumerate() {
+            m.name = index
+                .module(ModId(i as u32))
+                .map(|x| x.name.clone())
+                .unwrap_or_default();
+        }
+        values.user = values.user_values(index, inputs);
+        // Args: each mod takes them from the first mod, breadth first, that requires it.
+        for module in deps.value_order(index.mods().len()) {
+            for r in deps.of(module) {
+                if let (Some(target), Some(args)) = (r.resolved, &r.args)
+                    && target != module
+                    && target != ModId(0)
+                {
+                    values.args_from.entry(target).or_insert(ArgsFrom {
+                        parent: module,
+                        file: r.file,
+                        expr: args.expr.clone(),
+                        span: args.span,
+                    });
+                }
             }
         }
-        let user = values.user_values(index, sources, inputs, interner);
-        // Args waiting for the mod they set, by target mod.
-        let mut pending_args: HashMap<ModId, Vec<PendingArg>> = HashMap::new();
-        for module in deps.value_order(index.mods().len()) {
-            values.variables(
-                index,
-                sources,
-                module,
-                &user,
-                pending_args.remove(&module),
-                interner,
-            );
-            values.locals(index, sources, module, interner);
-            values.eval_args(index, deps, sources, module, &mut pending_args, interner);
-        }
+        values.declare_variables(index);
+        values.declare_locals(index);
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "values declared");
         values
     }
 
-    /// The qualified names (`mod.var.x`, `mod.local.x`) whose values differ from `old`'s
-    /// (added, removed or changed).
-    pub fn changed_since(&self, old: &Values, index: &Index) -> Vec<super::Text> {
-        let mut out = Vec::new();
-        let n = self.mods.len().max(old.mods.len());
-        let empty = ModValues::default();
-        for m in 0..n {
-            let name = index
-                .module(ModId(m as u32))
-                .map(|x| x.name.as_str())
-                .unwrap_or("");
-            let new = self.mods.get(m).unwrap_or(&empty);
-            let was = old.mods.get(m).unwrap_or(&empty);
-            let keys: std::collections::BTreeSet<&String> =
-                new.vars.keys().chain(was.vars.keys()).collect();
-            for k in keys {
-                let a = new.vars.get(k).map(|v| &v.value);
-                let b = was.vars.get(k).map(|v| &v.value);
-                if a != b {
-                    out.push(super::Text::from(format!("{name}.var.{k}")));
-                }
-            }
-            let keys: std::collections::BTreeSet<&String> =
-                new.locals.keys().chain(was.locals.keys()).collect();
-            for k in keys {
-                let a = new.locals.get(k).map(|v| &v.value);
-                let b = was.locals.get(k).map(|v| &v.value);
-                if a != b {
-                    out.push(super::Text::from(format!("{name}.local.{k}")));
-                }
-            }
-        }
+    fn push(&mut self, file: &str, d: Diagnostic) {
+        self.upfront.push(FileDiagnostic::new(file, d));
+    }
+
+    fn push_lazy(&self, file: &str, d: Diagnostic) {
+        self.lazy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(FileDiagnostic::new(file, d));
+    }
+
+    /// Every diagnostic found so far: up front, and by the evaluations done (call
+    /// [`Values::force`] first for all of them).
+    pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
+        let mut out = self.upfront.clone();
+        out.extend(
+            self.lazy
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
         out
     }
 
-    /// The value-text hash of a file when the values were computed (`None`: the file set
-    /// no values).
-    pub fn text_hash(&self, path: &str) -> Option<u64> {
-        self.hashes.get(path).copied()
+    /// Evaluates every variable and local.
+    pub fn force(&self, index: &Index) {
+        for (m, mv) in self.mods.iter().enumerate() {
+            let m = ModId(m as u32);
+            for name in mv.vars.keys() {
+                self.var(index, m, name);
+            }
+            for name in mv.locals.keys() {
+                self.local(index, m, name);
+            }
+            self.args_for(index, m);
+        }
     }
 
-    /// One mod's values.
-    pub fn module(&self, module: ModId) -> Option<&ModValues> {
-        self.mods.get(module.0 as usize)
+    /// Evaluates the variables and locals declared in one file.
+    pub fn force_file(&self, index: &Index, file: FileId) {
+        for (m, mv) in self.mods.iter().enumerate() {
+            let m = ModId(m as u32);
+            for (name, slot) in &mv.vars {
+                if slot.id.file == file {
+                    self.var(index, m, name);
+                }
+            }
+            for (name, slot) in &mv.locals {
+                if slot.id.file == file {
+                    self.local(index, m, name);
+                }
+            }
+        }
     }
 
-    /// A variable of a mod.
-    pub fn var(&self, module: ModId, name: &str) -> Option<&Variable> {
-        self.module(module)?.vars.get(name)
+    /// True if the mod declares this variable (nothing is evaluated).
+    pub fn has_var(&self, module: ModId, name: &str) -> bool {
+        self.mods
+            .get(module.0 as usize)
+            .is_some_and(|m| m.vars.contains_key(name))
     }
 
-    /// A local of a mod.
-    pub fn local(&self, module: ModId, name: &str) -> Option<&Local> {
-        self.module(module)?.locals.get(name)
+    /// True if the mod has this local (nothing is evaluated).
+    pub fn has_local(&self, module: ModId, name: &str) -> bool {
+        self.mods
+            .get(module.0 as usize)
+            .is_some_and(|m| m.locals.contains_key(name))
     }
 
-    /// Approximate heap bytes held.
+    /// The names of a mod's variables, sorted.
+    pub fn var_names(&self, module: ModId) -> Vec<&str> {
+        self.mods
+            .get(module.0 as usize)
+            .map(|m| m.vars.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The names of a mod's locals, sorted.
+    pub fn local_names(&self, module: ModId) -> Vec<&str> {
+        self.mods
+            .get(module.0 as usize)
+            .map(|m| m.locals.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// A variable of a mod, evaluated (on first need).
+    pub fn var(&self, index: &Index, module: ModId, name: &str) -> Option<&Variable> {
+        let slot = self.mods.get(module.0 as usize)?.vars.get(name)?;
+        Some(
+            slot.cell
+                .get_or_init(|| self.eval_var(index, module, name, slot)),
+        )
+    }
+
+    /// A local of a mod, evaluated (on first need, after what it uses).
+    pub fn local(&self, index: &Index, module: ModId, name: &str) -> Option<&Local> {
+        let mv = self.mods.get(module.0 as usize)?;
+        let slot = mv.locals.get(name)?;
+        if let Some(l) = slot.cell.get() {
+            return Some(l);
+        }
+        // What it needs that is not evaluated yet, in dependency order (no recursion: a
+        // chain of any length costs heap).
+        let mut need: Vec<(&str, &LocalSlot)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = vec![name];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            let Some((key, s)) = mv.locals.get_key_value(n) else {
+                continue;
+            };
+            if s.cell.get().is_none() {
+                need.push((key.as_str(), s));
+                if !s.doomed {
+                    stack.extend(s.deps.iter().map(String::as_str));
+                }
+            }
+        }
+        need.sort_by_key(|(_, s)| s.order);
+        for (n, s) in need {
+            s.cell.get_or_init(|| self.eval_local(index, module, n, s));
+        }
+        slot.cell.get()
+    }
+
+    /// Approximate heap bytes held (evaluated values included).
     pub fn heap_bytes(&self) -> usize {
         self.mods
             .iter()
@@ -237,33 +374,754 @@ impl Values {
                     .iter()
                     .map(|(k, v)| {
                         k.len()
-                            + 96
-                            + v.value.as_ref().map(Val::heap_bytes).unwrap_or(0)
-                            + v.default.as_ref().map(Val::heap_bytes).unwrap_or(0)
+                            + v.path.len()
+                            + 128
+                            + v.cell
+                                .get()
+                                .map(|x| {
+                                    x.value.as_ref().map(Val::heap_bytes).unwrap_or(0)
+                                        + x.default.as_ref().map(Val::heap_bytes).unwrap_or(0)
+                                })
+                                .unwrap_or(0)
                     })
                     .sum::<usize>()
                     + m.locals
                         .iter()
                         .map(|(k, l)| {
-                            k.len() + 64 + l.value.as_ref().map(Val::heap_bytes).unwrap_or(0)
+                            k.len()
+                                + 96
+                                + l.deps.iter().map(|d| d.len() + 24).sum::<usize>()
+                                + l.vars.iter().map(|d| d.len() + 24).sum::<usize>()
+                                + l.cell
+                                    .get()
+                                    .and_then(|x| x.value.as_ref())
+                                    .map(Val::heap_bytes)
+                                    .unwrap_or(0)
                         })
                         .sum::<usize>()
             })
             .sum()
     }
 
-    fn push(&mut self, file: &str, d: Diagnostic) {
-        self.diagnostics.push(FileDiagnostic::new(file, d));
+    /// The qualified names (`mod.var.x`, `mod.local.x`) whose values may have changed,
+    /// given the ones that changed themselves (`seeds`: mod, is a variable, name): those, and
+    /// every local that uses any of them, transitively. Nothing is evaluated.
+    pub fn affected(&self, seeds: &[(ModId, bool, String)]) -> Vec<Text> {
+        let mut changed: HashSet<(usize, bool, String)> = seeds
+            .iter()
+            .map(|(m, v, n)| (m.0 as usize, *v, n.clone()))
+            .collect();
+        loop {
+            let mut grew = false;
+            for (m, mv) in self.mods.iter().enumerate() {
+                for (n, l) in &mv.locals {
+                    if changed.contains(&(m, false, n.clone())) {
+                        continue;
+                    }
+                    let uses = l
+                        .deps
+                        .iter()
+                        .any(|d| changed.contains(&(m, false, d.clone())))
+                        || l.vars
+                            .iter()
+                            .any(|v| changed.contains(&(m, true, v.clone())));
+                    if uses {
+                        changed.insert((m, false, n.clone()));
+                        grew = true;
+                    }
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        let mut out: Vec<Text> = changed
+            .into_iter()
+            .map(|(m, is_var, n)| {
+                let name = self.mods.get(m).map(|x| x.name.as_str()).unwrap_or("");
+                Text::from(format!(
+                    "{name}.{}.{n}",
+                    if is_var { "var" } else { "local" }
+                ))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    // ----- up front ----------------------------------------------------------------------
+
+    fn declare_variables(&mut self, index: &Index) {
+        for id in index.resources_of_type("variable") {
+            let (Some(f), Some(b), Some(m)) =
+                (index.file(id.file), index.block(id), index.mod_of(id))
+            else {
+                continue;
+            };
+            if b.parent.is_some() || !evaluated_file(&f.path) {
+                continue;
+            }
+            let name = f.index.str(b.name).to_string();
+            let Some(mv) = self.mods.get_mut(m.0 as usize) else {
+                continue;
+            };
+            // A duplicate: the index reports it; the first (in path order) is the one.
+            mv.vars.entry(name).or_insert(VarSlot {
+                id,
+                path: f.path.clone(),
+                name_span: b.name_span(),
+                cell: OnceLock::new(),
+            });
+        }
+        // Values given for variables nobody declares: a warning for files (two, then a
+        // count), an error for --var, nothing for the environment (Powerpipe's rules).
+        let declared = |name: &str| -> bool {
+            match name.split_once('.') {
+                None => self.has_var(ModId(0), name),
+                Some((m, n)) => {
+                    let n = n.strip_prefix("var.").unwrap_or(n);
+                    index.mod_named(m).is_some_and(|id| self.has_var(id, n))
+                }
+            }
+        };
+        let mut problems: Vec<(String, Diagnostic)> = Vec::new();
+        let mut undeclared = 0usize;
+        let mut extra = 0usize;
+        for u in &self.user {
+            if declared(&u.name) {
+                continue;
+            }
+            match (&u.source, &u.at) {
+                (ValueSource::CommandLine, _) => problems.push((
+                    "<command line>".into(),
+                    command_line(format!(
+                        "value for undeclared variable `{}`: add a `variable \"{}\"` block to the mod",
+                        u.name, u.name
+                    )),
+                )),
+                (ValueSource::File(_), Some((file, d))) => {
+                    undeclared += 1;
+                    if undeclared <= 2 {
+                        problems.push((
+                            file.clone(),
+                            Diagnostic {
+                                severity: Severity::Warning,
+                                message: format!(
+                                    "value for undeclared variable `{}`: add a `variable \"{}\"` block to the mod if you meant to use it",
+                                    u.name, u.name
+                                ),
+                                ..d.clone()
+                            },
+                        ));
+                    } else {
+                        extra += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if extra > 0
+            && let Some((file, d)) = self.user.iter().filter_map(|u| u.at.as_ref()).next_back()
+        {
+            problems.push((
+                file.clone(),
+                Diagnostic {
+                    severity: Severity::Warning,
+                    message: format!("{extra} more values for undeclared variables"),
+                    ..d.clone()
+                },
+            ));
+        }
+        for (file, d) in problems {
+            self.push(&file, d);
+        }
+    }
+
+    fn declare_locals(&mut self, index: &Index) {
+        struct Entry {
+            name: String,
+            id: ResourceId,
+            deps: Vec<usize>,
+            vars: Vec<String>,
+            broken: bool,
+        }
+        let mut per_mod: Vec<(Vec<Entry>, HashMap<String, usize>)> = (0..self.mods.len())
+            .map(|_| (Vec::new(), HashMap::new()))
+            .collect();
+        for id in index.resources_of_type("local") {
+            let (Some(f), Some(b), Some(m)) =
+                (index.file(id.file), index.block(id), index.mod_of(id))
+            else {
+                continue;
+            };
+            if b.role != BlockRole::Local || !evaluated_file(&f.path) {
+                continue;
+            }
+            let Some((entries, by_name)) = per_mod.get_mut(m.0 as usize) else {
+                continue;
+            };
+            let name = f.index.str(b.name).to_string();
+            if by_name.contains_key(&name) {
+                continue; // a duplicate: the index reports it
+            }
+            by_name.insert(name.clone(), entries.len());
+            entries.push(Entry {
+                name,
+                id,
+                deps: Vec::new(),
+                vars: Vec::new(),
+                broken: false,
+            });
+        }
+        let mut problems: Vec<(FileId, Span, String)> = Vec::new();
+        for (m, (entries, by_name)) in per_mod.iter_mut().enumerate() {
+            for e in entries.iter_mut() {
+                let Some(f) = index.file(e.id.file) else {
+                    continue;
+                };
+                for r in f.index.refs_of(e.id.block) {
+                    if r.module.is_some() || r.scoped() {
+                        continue;
+                    }
+                    let target = f.index.str(r.name);
+                    match f.index.str(r.kind) {
+                        "local" => match by_name.get(target) {
+                            Some(&i) => e.deps.push(i),
+                            None => {
+                                e.broken = true;
+                                problems.push((
+                                    e.id.file,
+                                    r.span,
+                                    format!("unknown local value `local.{target}`"),
+                                ));
+                            }
+                        },
+                        "var" => {
+                            if self.has_var(ModId(m as u32), target) {
+                                e.vars.push(target.to_string());
+                            } else {
+                                e.broken = true;
+                                problems.push((
+                                    e.id.file,
+                                    r.span,
+                                    format!("unknown variable `var.{target}`"),
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                e.deps.sort_unstable();
+                e.deps.dedup();
+                e.vars.sort();
+                e.vars.dedup();
+            }
+        }
+        for (file, span, message) in problems {
+            let Some(f) = index.file(file) else { continue };
+            if let Some(src) = self.sources.read(&f.path) {
+                let d = span_diagnostic(&src, Severity::Error, span, message);
+                self.push(&f.path.clone(), d);
+            }
+        }
+        for (m, (entries, _)) in per_mod.into_iter().enumerate() {
+            let deps: Vec<Vec<usize>> = entries.iter().map(|e| e.deps.clone()).collect();
+            let comps = graph::sccs(entries.len(), |u| &deps[u]);
+            let mut order = vec![0usize; entries.len()];
+            let mut doomed: Vec<bool> = entries.iter().map(|e| e.broken).collect();
+            let mut cycles: Vec<(FileId, Diagnostic)> = Vec::new();
+            for (pos, comp) in comps.iter().enumerate() {
+                for &i in comp {
+                    order[i] = pos;
+                }
+                if graph::is_cycle(comp, |u| &deps[u]) {
+                    for &i in comp {
+                        doomed[i] = true;
+                    }
+                    let mut members: Vec<ResourceId> =
+                        comp.iter().map(|&i| entries[i].id).collect();
+                    members.sort_by(|a, b| {
+                        let pa = index.file(a.file).map(|f| f.path.as_str());
+                        let pb = index.file(b.file).map(|f| f.path.as_str());
+                        pa.cmp(&pb).then(a.block.cmp(&b.block))
+                    });
+                    // Named from the first member in file order.
+                    let first = members[0];
+                    let start = comp
+                        .iter()
+                        .position(|&i| entries[i].id == first)
+                        .unwrap_or(0);
+                    let mut rotated: Vec<usize> = comp.clone();
+                    rotated.rotate_left(start);
+                    let text =
+                        cycle_text(&rotated, &deps, |i| format!("local.{}", entries[i].name));
+                    if let Some(b) = index.block(first) {
+                        let name_end = Pos {
+                            line: b.start.line,
+                            column: b.start.column + b.name_span().len(),
+                            byte: b.name_span().end,
+                        };
+                        cycles.push((
+                            first.file,
+                            Diagnostic {
+                                severity: Severity::Error,
+                                start: b.start,
+                                end: name_end,
+                                message: format!("local values form a cycle: {text}"),
+                            },
+                        ));
+                    }
+                }
+            }
+            // What uses a doomed local is doomed too (it fails without a message of its
+            // own: the cause is reported once).
+            for comp in &comps {
+                for &i in comp {
+                    if entries[i].deps.iter().any(|&d| doomed[d]) {
+                        doomed[i] = true;
+                    }
+                }
+            }
+            for (file, d) in cycles {
+                if let Some(f) = index.file(file) {
+                    let path = f.path.clone();
+                    self.push(&path, d);
+                }
+            }
+            let Some(mv) = self.mods.get_mut(m) else {
+                continue;
+            };
+            for (i, e) in entries.iter().enumerate() {
+                mv.locals.insert(
+                    e.name.clone(),
+                    LocalSlot {
+                        id: e.id,
+                        deps: e.deps.iter().map(|&d| entries[d].name.clone()).collect(),
+                        vars: e.vars.clone(),
+                        order: order[i],
+                        doomed: doomed[i],
+                        cell: OnceLock::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- on first need -----------------------------------------------------------------
+
+    /// Where a value's block is now (the id it was declared with, checked by name).
+    fn locate(
+        index: &Index,
+        module: ModId,
+        kind: &str,
+        name: &str,
+        id: ResourceId,
+    ) -> Option<ResourceId> {
+        let same = index.mod_of(id) == Some(module)
+            && index.kind_of(id).map(crate::index::reference_kind) == Some(kind)
+            && index.name_of(id).as_deref() == Some(name);
+        if same {
+            return Some(id);
+        }
+        index.lookup(module, kind, name).first().copied()
+    }
+
+    fn eval_local(&self, index: &Index, module: ModId, name: &str, slot: &LocalSlot) -> Local {
+        let failed = Local {
+            resource: slot.id,
+            value: None,
+        };
+        if slot.doomed {
+            return failed;
+        }
+        let Some(mv) = self.mods.get(module.0 as usize) else {
+            return failed;
+        };
+        // What it uses: all evaluated before it (dependency order).
+        let mut scope = Scope::new();
+        scope.insert(&["local"], hcl::Value::Object(hcl::Map::new()));
+        for d in &slot.deps {
+            match mv
+                .locals
+                .get(d)
+                .and_then(|s| s.cell.get())
+                .and_then(|l| l.value.as_ref())
+            {
+                Some(v) => scope.insert(&["local", d.as_str()], v.to_hcl()),
+                None => return failed, // it failed: reported where it failed
+            }
+        }
+        for v in &slot.vars {
+            match self.var(index, module, v).and_then(|x| x.value.as_ref()) {
+                Some(val) => scope.insert(&["var", v.as_str()], val.to_hcl()),
+                None => return failed, // no value: the variable says so
+            }
+        }
+        let Some(id) = Self::locate(index, module, "local", name, slot.id) else {
+            return failed;
+        };
+        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+            return failed;
+        };
+        let Some(src) = self.sources.read(&f.path) else {
+            return failed;
+        };
+        let snippet = Snippet::new(
+            &src,
+            Span {
+                start: b.start.byte,
+                end: b.end.byte,
+            },
+        );
+        let attr = match snippet.parse_body() {
+            Ok(body) => body.into_attributes().next(),
+            Err(d) => {
+                self.push_lazy(&f.path, d);
+                return failed;
+            }
+        };
+        let Some(attr) = attr else {
+            return failed;
+        };
+        let expr = hcl::Expression::from(attr.value.clone());
+        let reader = file_reader(&*self.sources, index, module);
+        let out = super::funcs::with_file_reader(reader, || {
+            eval::evaluate_text(&expr, &snippet.text, &scope, &self.interner)
+        });
+        match out {
+            Ok(v) => Local {
+                resource: id,
+                value: Some(v),
+            },
+            Err(msg) => {
+                let d = snippet.diagnostic(
+                    Severity::Error,
+                    attr.value.span().unwrap_or(0..0),
+                    format!("cannot evaluate `local.{name}`: {msg}"),
+                );
+                self.push_lazy(&f.path, d);
+                failed
+            }
+        }
+    }
+
+    /// The `args` a mod receives, evaluated in the scope of the mod that requires it.
+    fn args_for(&self, index: &Index, module: ModId) -> &[PendingArg] {
+        let Some(mv) = self.mods.get(module.0 as usize) else {
+            return &[];
+        };
+        mv.args.get_or_init(|| {
+            let Some(from) = self.args_from.get(&module) else {
+                return Vec::new();
+            };
+            let Some(f) = index.file(from.file) else {
+                return Vec::new();
+            };
+            let Some(src) = self.sources.read(&f.path) else {
+                return Vec::new();
+            };
+            let parent_name = self
+                .mods
+                .get(from.parent.0 as usize)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            let scope = self.scope_for_expr(index, from.parent, from.file, from.span);
+            let reader = file_reader(&*self.sources, index, from.parent);
+            let result = super::funcs::with_file_reader(reader, || {
+                eval::evaluate(&from.expr, &scope, &self.interner)
+            });
+            match result {
+                Ok(Val::Object(entries)) => {
+                    let mut out = Vec::new();
+                    for (k, v) in entries.iter() {
+                        if !mv.vars.contains_key(&**k) {
+                            let d = span_diagnostic(
+                                &src,
+                                Severity::Error,
+                                from.span,
+                                format!(
+                                    "`args` sets `{k}`, but mod `{}` has no variable by that name",
+                                    mv.name
+                                ),
+                            );
+                            self.push_lazy(&f.path, d);
+                            continue;
+                        }
+                        out.push(PendingArg {
+                            name: k.to_string(),
+                            value: v.clone(),
+                            from: parent_name.clone(),
+                        });
+                    }
+                    out
+                }
+                Ok(other) => {
+                    let d = span_diagnostic(
+                        &src,
+                        Severity::Error,
+                        from.span,
+                        format!(
+                            "`args` must be an object of variable values, not a {}",
+                            other.type_name()
+                        ),
+                    );
+                    self.push_lazy(&f.path, d);
+                    Vec::new()
+                }
+                Err(msg) => {
+                    let d = span_diagnostic(
+                        &src,
+                        Severity::Error,
+                        from.span,
+                        format!("cannot evaluate `args`: {msg}"),
+                    );
+                    self.push_lazy(&f.path, d);
+                    Vec::new()
+                }
+            }
+        })
+    }
+
+    fn eval_var(&self, index: &Index, module: ModId, name: &str, slot: &VarSlot) -> Variable {
+        let mut var = Variable {
+            resource: slot.id,
+            value: None,
+            source: ValueSource::Default,
+            ty: None,
+            default: None,
+            description: None,
+        };
+        let mod_name = self
+            .mods
+            .get(module.0 as usize)
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let label = |d: &str| {
+            let mut l = label_diagnostic(index, slot.id, slot.name_span);
+            l.message = d.to_string();
+            l
+        };
+        if let Some(id) = Self::locate(index, module, "var", name, slot.id)
+            && let (Some(f), Some(b)) = (index.file(id.file), index.block(id))
+            && let Some(src) = self.sources.read(&f.path)
+        {
+            var.resource = id;
+            self.declare(
+                &f.path,
+                &src,
+                Span {
+                    start: b.start.byte,
+                    end: b.end.byte,
+                },
+                name,
+                &mut var,
+            );
+        }
+        // Lowest to highest: default (set by `declare`), args, then the user's values.
+        if let Some(a) = self
+            .args_for(index, module)
+            .iter()
+            .rev()
+            .find(|a| a.name == name)
+        {
+            var.value = Some(a.value.clone());
+            var.source = ValueSource::Args(a.from.clone());
+        }
+        let spelled = if module == ModId(0) {
+            name.to_string()
+        } else {
+            format!("{mod_name}.{name}")
+        };
+        let full = format!("{mod_name}.var.{name}");
+        let given = self
+            .user
+            .iter()
+            .rfind(|u| u.name == spelled || (module != ModId(0) && u.name == full));
+        if let Some(u) = given {
+            let raw = match &u.raw {
+                Raw::Value(v) => Ok(v.clone()),
+                Raw::Text(t) => text_value(t, var.ty.as_ref(), &self.interner),
+            };
+            match raw {
+                Ok(v) => {
+                    var.value = Some(v);
+                    var.source = u.source.clone();
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "invalid value for variable `{name}` (from {}): {e}",
+                        u.source.describe()
+                    );
+                    match &u.at {
+                        Some((file, d)) => self.push_lazy(
+                            file,
+                            Diagnostic {
+                                severity: Severity::Error,
+                                message: msg,
+                                ..d.clone()
+                            },
+                        ),
+                        None => self.push_lazy(&slot.path, label(&msg)),
+                    }
+                }
+            }
+        }
+        if let (Some(ty), Some(v)) = (&var.ty, &var.value)
+            && var.source != ValueSource::Default
+        {
+            match ty.convert(v) {
+                Ok(c) => var.value = Some(c),
+                Err(e) => {
+                    let msg = format!(
+                        "invalid value for variable `{name}` (from {}): {e}",
+                        var.source.describe()
+                    );
+                    match given
+                        .filter(|u| u.source == var.source)
+                        .and_then(|u| u.at.clone())
+                    {
+                        Some((file, d)) => self.push_lazy(
+                            &file,
+                            Diagnostic {
+                                severity: Severity::Error,
+                                message: msg,
+                                ..d
+                            },
+                        ),
+                        None => self.push_lazy(&slot.path, label(&msg)),
+                    }
+                    var.value = None;
+                }
+            }
+        }
+        if var.value.is_none() && var.source == ValueSource::Default {
+            var.source = ValueSource::Unset;
+            let how = if module == ModId(0) {
+                format!(
+                    "set it with --var {name}=..., a powerpipe.ppvars file or the environment variable PP_VAR_{name}"
+                )
+            } else {
+                format!(
+                    "the mod that requires `{mod_name}` must pass it in `args`, or set it with --var {mod_name}.{name}=..."
+                )
+            };
+            self.push_lazy(
+                &slot.path,
+                label(&format!(
+                    "variable `{name}` has no value and no default: {how}"
+                )),
+            );
+        }
+        var
+    }
+
+    /// Reads one `variable` block into `var`: type, default, description.
+    fn declare(&self, path: &str, src: &[u8], span: Span, name: &str, var: &mut Variable) {
+        let snippet = Snippet::new(src, span);
+        let body = match snippet.parse_body() {
+            Ok(b) => b,
+            Err(d) => {
+                self.push_lazy(path, d);
+                return;
+            }
+        };
+        let Some(block) = body.blocks().next() else {
+            return;
+        };
+        if let Some(t) = block.body.get_attribute("type") {
+            let expr = hcl::Expression::from(t.value.clone());
+            match Type::parse(&expr) {
+                Ok(ty) => var.ty = Some(ty),
+                Err(e) => {
+                    let d = snippet.diagnostic(
+                        Severity::Error,
+                        eval::span_of(&t.value),
+                        format!("invalid type for variable `{name}`: {e}"),
+                    );
+                    self.push_lazy(path, d);
+                }
+            }
+        }
+        if let Some(d) = block.body.get_attribute("description") {
+            let expr = hcl::Expression::from(d.value.clone());
+            if let Ok(Val::Str(s)) = eval::constant(&expr, &self.interner) {
+                var.description = Some(s.to_string());
+            }
+        }
+        if let Some(dflt) = block.body.get_attribute("default") {
+            let expr = hcl::Expression::from(dflt.value.clone());
+            let at = eval::span_of(&dflt.value);
+            match eval::constant(&expr, &self.interner) {
+                Ok(v) => {
+                    let v = match &var.ty {
+                        Some(ty) => match ty.convert(&v) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                let d = snippet.diagnostic(
+                                    Severity::Error,
+                                    at,
+                                    format!("invalid default for variable `{name}`: {e}"),
+                                );
+                                self.push_lazy(path, d);
+                                None
+                            }
+                        },
+                        None => Some(v),
+                    };
+                    var.default = v.clone();
+                    var.value = v;
+                }
+                Err(e) => {
+                    let d = snippet.diagnostic(
+                        Severity::Error,
+                        at,
+                        format!("the default of variable `{name}` must be a constant: {e}"),
+                    );
+                    self.push_lazy(path, d);
+                }
+            }
+        }
+    }
+
+    /// A scope with the mod's variables and locals referred to inside `span` of `file`.
+    pub fn scope_for_expr(&self, index: &Index, module: ModId, file: FileId, span: Span) -> Scope {
+        let mut scope = Scope::new();
+        let Some(f) = index.file(file) else {
+            return scope;
+        };
+        for r in f
+            .index
+            .refs
+            .iter()
+            .filter(|r| r.span.start >= span.start && r.span.end <= span.end)
+        {
+            if r.module.is_some() || r.scoped() {
+                continue;
+            }
+            let name = f.index.str(r.name);
+            match f.index.str(r.kind) {
+                "var" => {
+                    if let Some(v) = self.var(index, module, name).and_then(|v| v.value.as_ref()) {
+                        scope.insert(&["var", name], v.to_hcl());
+                    }
+                }
+                "local" => {
+                    if let Some(v) = self
+                        .local(index, module, name)
+                        .and_then(|l| l.value.as_ref())
+                    {
+                        scope.insert(&["local", name], v.to_hcl());
+                    }
+                }
+                _ => {}
+            }
+        }
+        scope
     }
 
     /// The user's values in precedence order (lowest first).
-    fn user_values(
-        &mut self,
-        index: &Index,
-        sources: &dyn Sources,
-        inputs: &ValueInputs,
-        interner: &Interner,
-    ) -> Vec<UserValue> {
+    fn user_values(&mut self, index: &Index, inputs: &ValueInputs) -> Vec<UserValue> {
+        let sources = self.sources.clone();
         let mut out = Vec::new();
         // Environment: SP_VAR_ (Steampipe) below PP_VAR_ (Powerpipe reads only the latter).
         for prefix in ["SP_VAR_", "PP_VAR_"] {
@@ -301,16 +1159,15 @@ impl Values {
             .collect();
         auto.sort();
         files.extend(auto.into_iter().map(String::from));
-        let mut undeclared = 0usize;
         for path in files {
             let Some(src) = sources.read(&path) else {
                 continue;
             };
-            let found = self.vars_file(&path, &src, interner);
+            let found = self.vars_file(&path, &src);
             out.extend(found);
         }
         for f in &inputs.var_files {
-            let found = self.vars_file(&f.name, f.text.as_bytes(), interner);
+            let found = self.vars_file(&f.name, f.text.as_bytes());
             out.extend(found);
         }
         for v in &inputs.vars {
@@ -329,71 +1186,12 @@ impl Values {
                 ),
             }
         }
-        // Undeclared names: a warning for files (two, then a count), an error for --var,
-        // nothing for the environment (Powerpipe's rules).
-        let declared = |name: &str| -> bool {
-            match name.split_once('.') {
-                None => index
-                    .lookup(ModId(0), "var", name)
-                    .iter()
-                    .any(|r| index.block(*r).is_some_and(|b| b.parent.is_none())),
-                Some((m, n)) => index
-                    .mod_named(m)
-                    .is_some_and(|id| !index.lookup(id, "var", n).is_empty()),
-            }
-        };
-        let mut extra = 0usize;
-        for u in &out {
-            if declared(&u.name) {
-                continue;
-            }
-            match (&u.source, &u.at) {
-                (ValueSource::CommandLine, _) => self.push(
-                    "<command line>",
-                    command_line(format!(
-                        "value for undeclared variable `{}`: add a `variable \"{}\"` block to the mod",
-                        u.name, u.name
-                    )),
-                ),
-                (ValueSource::File(_), Some((file, d))) => {
-                    undeclared += 1;
-                    if undeclared <= 2 {
-                        self.push(
-                            file,
-                            Diagnostic {
-                                severity: Severity::Warning,
-                                message: format!(
-                                    "value for undeclared variable `{}`: add a `variable \"{}\"` block to the mod if you meant to use it",
-                                    u.name, u.name
-                                ),
-                                ..d.clone()
-                            },
-                        );
-                    } else {
-                        extra += 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if extra > 0
-            && let Some((file, d)) = out.iter().filter_map(|u| u.at.as_ref()).next_back()
-        {
-            self.push(
-                file,
-                Diagnostic {
-                    severity: Severity::Warning,
-                    message: format!("{extra} more values for undeclared variables"),
-                    ..d.clone()
-                },
-            );
-        }
         out
     }
 
     /// The values of one variables file. `dep.name = value` lines set a dependency's
     /// variable (Powerpipe rewrites such lines before parsing; so does this).
-    fn vars_file(&mut self, path: &str, src: &[u8], interner: &Interner) -> Vec<UserValue> {
+    fn vars_file(&mut self, path: &str, src: &[u8]) -> Vec<UserValue> {
         let text = String::from_utf8_lossy(src);
         let (rewritten, qualified) = rewrite_qualified_names(&text);
         let snippet = Snippet {
@@ -416,7 +1214,7 @@ impl Values {
                     let name = qualified.get(&key).cloned().unwrap_or(key);
                     let expr = hcl::Expression::from(a.value.clone());
                     let at = eval::span_of(&a.value);
-                    match eval::constant(&expr, interner) {
+                    match eval::constant(&expr, &self.interner) {
                         Ok(v) => out.push(UserValue {
                             name,
                             raw: Raw::Value(v),
@@ -455,638 +1253,6 @@ impl Values {
         }
         out
     }
-
-    /// Declares a mod's variables and gives each its value.
-    fn variables(
-        &mut self,
-        index: &Index,
-        sources: &dyn Sources,
-        module: ModId,
-        user: &[UserValue],
-        args: Option<Vec<PendingArg>>,
-        interner: &Interner,
-    ) {
-        let mod_name = index
-            .module(module)
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        // The names the user spells this mod's variables with: short for the root mod,
-        // `dep.name` for a dependency (any installed one: Powerpipe allows direct ones).
-        let qualifier = if module == ModId(0) {
-            None
-        } else {
-            Some(mod_name.clone())
-        };
-        let mut declared: Vec<(String, Variable, String, Span)> = Vec::new();
-        for id in index.resources_of_type("variable") {
-            if index.mod_of(id) != Some(module) {
-                continue;
-            }
-            let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
-                continue;
-            };
-            if b.parent.is_some() || !evaluated_file(&f.path) {
-                continue;
-            }
-            let name = f.index.str(b.name).to_string();
-            if declared.iter().any(|(n, ..)| *n == name) {
-                continue; // a duplicate: the index reports it
-            }
-            let Some(src) = sources.read(&f.path) else {
-                continue;
-            };
-            let span = Span {
-                start: b.start.byte,
-                end: b.end.byte,
-            };
-            let var = self.declare(&f.path, &src, span, id, &name, interner);
-            declared.push((name, var, f.path.clone(), b.name_span()));
-        }
-        let mut args = args.unwrap_or_default();
-        for (name, mut var, path, name_span) in declared {
-            // Lowest to highest: default (already set), args, then the user's values.
-            if let Some(pos) = args.iter().rposition(|a| a.name == name) {
-                let a = args.remove(pos);
-                args.retain(|x| x.name != name);
-                var.value = Some(a.value);
-                var.source = ValueSource::Args(a.from);
-            }
-            let spelled = match &qualifier {
-                None => name.clone(),
-                Some(q) => format!("{q}.{name}"),
-            };
-            let mut given: Option<&UserValue> = None;
-            for u in user.iter().filter(|u| u.name == spelled) {
-                given = Some(u);
-            }
-            // A dependency's variable is also reached by `dep.var.name` (the full name).
-            if given.is_none()
-                && let Some(q) = &qualifier
-            {
-                let full = format!("{q}.var.{name}");
-                given = user.iter().rfind(|u| u.name == full);
-            }
-            if let Some(u) = given {
-                let raw = match &u.raw {
-                    Raw::Value(v) => Ok(v.clone()),
-                    Raw::Text(t) => text_value(t, var.ty.as_ref(), interner),
-                };
-                match raw {
-                    Ok(v) => {
-                        var.value = Some(v);
-                        var.source = u.source.clone();
-                    }
-                    Err(e) => {
-                        let label = label_diagnostic(index, var.resource, name_span);
-                        self.value_error(&path, u, &name, label, e)
-                    }
-                }
-            }
-            if let (Some(ty), Some(v)) = (&var.ty, &var.value)
-                && var.source != ValueSource::Default
-            {
-                match ty.convert(v) {
-                    Ok(c) => var.value = Some(c),
-                    Err(e) => {
-                        let at = user
-                            .iter()
-                            .rfind(|u| u.name == spelled && u.source == var.source);
-                        let msg = format!(
-                            "invalid value for variable `{name}` (from {}): {e}",
-                            var.source.describe()
-                        );
-                        match at.and_then(|u| u.at.clone()) {
-                            Some((file, d)) => self.push(
-                                &file,
-                                Diagnostic {
-                                    severity: Severity::Error,
-                                    message: msg,
-                                    ..d
-                                },
-                            ),
-                            None => {
-                                self.declaration_error(index, &path, var.resource, name_span, msg)
-                            }
-                        }
-                        var.value = None;
-                    }
-                }
-            }
-            if var.value.is_none() && var.source == ValueSource::Default {
-                var.source = ValueSource::Unset;
-                let how = if module == ModId(0) {
-                    format!(
-                        "set it with --var {name}=..., a powerpipe.ppvars file or the environment variable PP_VAR_{name}"
-                    )
-                } else {
-                    format!(
-                        "the mod that requires `{mod_name}` must pass it in `args`, or set it with --var {mod_name}.{name}=..."
-                    )
-                };
-                self.declaration_error(
-                    index,
-                    &path,
-                    var.resource,
-                    name_span,
-                    format!("variable `{name}` has no value and no default: {how}"),
-                );
-            }
-            if let Some(m) = self.mods.get_mut(module.0 as usize) {
-                m.vars.insert(name, var);
-            }
-        }
-        for a in args {
-            // Args for variables the dependency does not declare.
-            self.push(
-                &a.file,
-                Diagnostic {
-                    severity: Severity::Error,
-                    message: format!(
-                        "`args` sets `{}`, but mod `{mod_name}` has no variable by that name",
-                        a.name
-                    ),
-                    ..a.at
-                },
-            );
-        }
-    }
-
-    fn value_error(&mut self, path: &str, u: &UserValue, name: &str, label: Diagnostic, e: String) {
-        let msg = format!(
-            "invalid value for variable `{name}` (from {}): {e}",
-            u.source.describe()
-        );
-        match &u.at {
-            Some((file, d)) => self.push(
-                file,
-                Diagnostic {
-                    severity: Severity::Error,
-                    message: msg,
-                    ..d.clone()
-                },
-            ),
-            None => self.push(
-                path,
-                Diagnostic {
-                    message: msg,
-                    ..label
-                },
-            ),
-        }
-    }
-
-    /// A diagnostic on a variable's name label.
-    fn declaration_error(
-        &mut self,
-        index: &Index,
-        path: &str,
-        id: ResourceId,
-        name_span: Span,
-        message: String,
-    ) {
-        let d = label_diagnostic(index, id, name_span);
-        self.push(path, Diagnostic { message, ..d });
-    }
-
-    /// Reads one `variable` block: type, default, description.
-    fn declare(
-        &mut self,
-        path: &str,
-        src: &[u8],
-        span: Span,
-        id: ResourceId,
-        name: &str,
-        interner: &Interner,
-    ) -> Variable {
-        let mut var = Variable {
-            resource: id,
-            value: None,
-            source: ValueSource::Default,
-            ty: None,
-            default: None,
-            description: None,
-        };
-        let snippet = Snippet::new(src, span);
-        let body = match snippet.parse_body() {
-            Ok(b) => b,
-            Err(d) => {
-                self.push(path, d);
-                return var;
-            }
-        };
-        let Some(block) = body.blocks().next() else {
-            return var;
-        };
-        if let Some(t) = block.body.get_attribute("type") {
-            let expr = hcl::Expression::from(t.value.clone());
-            match Type::parse(&expr) {
-                Ok(ty) => var.ty = Some(ty),
-                Err(e) => {
-                    let d = snippet.diagnostic(
-                        Severity::Error,
-                        eval::span_of(&t.value),
-                        format!("invalid type for variable `{name}`: {e}"),
-                    );
-                    self.push(path, d);
-                }
-            }
-        }
-        if let Some(d) = block.body.get_attribute("description") {
-            let expr = hcl::Expression::from(d.value.clone());
-            if let Ok(Val::Str(s)) = eval::constant(&expr, interner) {
-                var.description = Some(s.to_string());
-            }
-        }
-        if let Some(dflt) = block.body.get_attribute("default") {
-            let expr = hcl::Expression::from(dflt.value.clone());
-            let at = eval::span_of(&dflt.value);
-            match eval::constant(&expr, interner) {
-                Ok(v) => {
-                    let v = match &var.ty {
-                        Some(ty) => match ty.convert(&v) {
-                            Ok(c) => Some(c),
-                            Err(e) => {
-                                let d = snippet.diagnostic(
-                                    Severity::Error,
-                                    at,
-                                    format!("invalid default for variable `{name}`: {e}"),
-                                );
-                                self.push(path, d);
-                                None
-                            }
-                        },
-                        None => Some(v),
-                    };
-                    var.default = v.clone();
-                    var.value = v;
-                }
-                Err(e) => {
-                    let d = snippet.diagnostic(
-                        Severity::Error,
-                        at,
-                        format!("the default of variable `{name}` must be a constant: {e}"),
-                    );
-                    self.push(path, d);
-                }
-            }
-        }
-        var
-    }
-
-    /// Evaluates every local of a mod, dependencies first.
-    fn locals(&mut self, index: &Index, sources: &dyn Sources, module: ModId, interner: &Interner) {
-        struct Entry {
-            name: String,
-            id: ResourceId,
-            deps: Vec<usize>,
-            vars: Vec<String>,
-            /// Broken reference: the local fails (the reference is reported).
-            broken: bool,
-        }
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut by_name: HashMap<String, usize> = HashMap::new();
-        for id in index.resources_of_type("local") {
-            if index.mod_of(id) != Some(module) {
-                continue;
-            }
-            let Some(f) = index.file(id.file) else {
-                continue;
-            };
-            let Some(b) = index.block(id) else { continue };
-            if b.role != BlockRole::Local || !evaluated_file(&f.path) {
-                continue;
-            }
-            let name = f.index.str(b.name).to_string();
-            if by_name.contains_key(&name) {
-                continue; // a duplicate: the index reports it
-            }
-            by_name.insert(name.clone(), entries.len());
-            entries.push(Entry {
-                name,
-                id,
-                deps: Vec::new(),
-                vars: Vec::new(),
-                broken: false,
-            });
-        }
-        // Dependencies from the scanner's references (no parse needed to order them).
-        let mut problems: Vec<(crate::index::FileId, Span, String)> = Vec::new();
-        for e in entries.iter_mut() {
-            let Some(f) = index.file(e.id.file) else {
-                continue;
-            };
-            for r in f.index.refs_of(e.id.block) {
-                let kind = f.index.str(r.kind);
-                let target = f.index.str(r.name);
-                if r.module.is_some() || r.scoped() {
-                    continue;
-                }
-                match kind {
-                    "local" => match by_name.get(target) {
-                        Some(&i) => e.deps.push(i),
-                        None => {
-                            e.broken = true;
-                            problems.push((
-                                e.id.file,
-                                r.span,
-                                format!("unknown local value `local.{target}`"),
-                            ));
-                        }
-                    },
-                    "var" => {
-                        let known = self
-                            .module(module)
-                            .is_some_and(|m| m.vars.contains_key(target));
-                        if known {
-                            e.vars.push(target.to_string());
-                        } else {
-                            e.broken = true;
-                            problems.push((
-                                e.id.file,
-                                r.span,
-                                format!("unknown variable `var.{target}`"),
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            e.deps.sort_unstable();
-            e.deps.dedup();
-        }
-        for (file, span, message) in problems {
-            let Some(f) = index.file(file) else { continue };
-            if let Some(src) = sources.read(&f.path) {
-                let d = span_diagnostic(&src, Severity::Error, span, message);
-                self.push(&f.path.clone(), d);
-            }
-        }
-        let deps: Vec<Vec<usize>> = entries.iter().map(|e| e.deps.clone()).collect();
-        let comps = graph::sccs(entries.len(), |u| &deps[u]);
-        let mut results: Vec<Option<Val>> = vec![None; entries.len()];
-        let mut failed = vec![false; entries.len()];
-        let mut sources_cache: HashMap<crate::index::FileId, Arc<[u8]>> = HashMap::new();
-        for comp in comps {
-            if graph::is_cycle(&comp, |u| &deps[u]) {
-                let mut names: Vec<(String, ResourceId)> = comp
-                    .iter()
-                    .map(|&i| (format!("local.{}", entries[i].name), entries[i].id))
-                    .collect();
-                names.sort_by(|a, b| {
-                    let pa = index.file(a.1.file).map(|f| f.path.as_str());
-                    let pb = index.file(b.1.file).map(|f| f.path.as_str());
-                    pa.cmp(&pb).then(a.1.block.cmp(&b.1.block))
-                });
-                let cycle = cycle_text(&comp, &deps, |i| format!("local.{}", entries[i].name));
-                let first = names[0].1;
-                if let (Some(f), Some(b)) = (index.file(first.file), index.block(first)) {
-                    let d = Diagnostic {
-                        severity: Severity::Error,
-                        start: b.start,
-                        end: b.end.min(Pos {
-                            line: b.start.line,
-                            column: b.start.column + b.name_span().len(),
-                            byte: b.name_span().end,
-                        }),
-                        message: format!("local values form a cycle: {cycle}"),
-                    };
-                    self.push(&f.path.clone(), d);
-                }
-                for &i in &comp {
-                    failed[i] = true;
-                }
-                continue;
-            }
-            let i = comp[0];
-            let e = &entries[i];
-            if e.broken || e.deps.iter().any(|&d| failed[d]) {
-                failed[i] = true;
-                continue;
-            }
-            let Some(f) = index.file(e.id.file) else {
-                continue;
-            };
-            let Some(b) = index.block(e.id) else { continue };
-            let src = match sources_cache.get(&e.id.file) {
-                Some(s) => s.clone(),
-                None => match sources.read(&f.path) {
-                    Some(s) => {
-                        sources_cache.insert(e.id.file, s.clone());
-                        s
-                    }
-                    None => {
-                        failed[i] = true;
-                        continue;
-                    }
-                },
-            };
-            let snippet = Snippet::new(
-                &src,
-                Span {
-                    start: b.start.byte,
-                    end: b.end.byte,
-                },
-            );
-            let attr = match snippet.parse_body() {
-                Ok(body) => body.into_attributes().next(),
-                Err(d) => {
-                    self.push(&f.path.clone(), d);
-                    failed[i] = true;
-                    continue;
-                }
-            };
-            let Some(attr) = attr else {
-                failed[i] = true;
-                continue;
-            };
-            let mut scope = Scope::new();
-            scope.insert(&["local"], hcl::Value::Object(hcl::Map::new()));
-            for &d in &e.deps {
-                if let Some(v) = &results[d] {
-                    scope.insert(&["local", entries[d].name.as_str()], v.to_hcl());
-                }
-            }
-            for v in &e.vars {
-                if let Some(val) = self.var(module, v).and_then(|x| x.value.as_ref()) {
-                    scope.insert(&["var", v.as_str()], val.to_hcl());
-                } else {
-                    scope.insert(&["var", v.as_str()], hcl::Value::Null);
-                }
-            }
-            let expr = hcl::Expression::from(attr.value.clone());
-            let reader = file_reader(sources, index, module);
-            let out =
-                super::funcs::with_file_reader(reader, || eval::evaluate(&expr, &scope, interner));
-            match out {
-                Ok(v) => results[i] = Some(v),
-                Err(msg) => {
-                    let d = snippet.diagnostic(
-                        Severity::Error,
-                        attr.value.span().unwrap_or(0..0),
-                        format!("cannot evaluate `local.{}`: {msg}", e.name),
-                    );
-                    self.push(&f.path.clone(), d);
-                    failed[i] = true;
-                }
-            }
-        }
-        if let Some(m) = self.mods.get_mut(module.0 as usize) {
-            for (i, e) in entries.into_iter().enumerate() {
-                m.locals.insert(
-                    e.name,
-                    Local {
-                        resource: e.id,
-                        value: results[i].take(),
-                    },
-                );
-            }
-        }
-    }
-
-    /// Evaluates `args` of this mod's requires, for the mods they set.
-    fn eval_args(
-        &mut self,
-        index: &Index,
-        deps: &Dependencies,
-        sources: &dyn Sources,
-        module: ModId,
-        pending: &mut HashMap<ModId, Vec<PendingArg>>,
-        interner: &Interner,
-    ) {
-        let mod_name = index
-            .module(module)
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        for r in deps.of(module) {
-            let (Some(target), Some(args)) = (r.resolved, &r.args) else {
-                continue;
-            };
-            let Some(f) = index.file(r.file) else {
-                continue;
-            };
-            let Some(src) = sources.read(&f.path) else {
-                continue;
-            };
-            let scope = self.scope_for_expr(index, module, r.file, args.span);
-            let reader = file_reader(sources, index, module);
-            let result = super::funcs::with_file_reader(reader, || {
-                eval::evaluate(&args.expr, &scope, interner)
-            });
-            match result {
-                Ok(Val::Object(entries)) => {
-                    let at = span_diagnostic(&src, Severity::Error, args.span, String::new());
-                    let list = pending.entry(target).or_default();
-                    for (k, v) in entries.iter() {
-                        list.push(PendingArg {
-                            name: k.to_string(),
-                            value: v.clone(),
-                            from: mod_name.clone(),
-                            file: f.path.clone(),
-                            at: at.clone(),
-                        });
-                    }
-                }
-                Ok(other) => {
-                    let d = span_diagnostic(
-                        &src,
-                        Severity::Error,
-                        args.span,
-                        format!(
-                            "`args` must be an object of variable values, not a {}",
-                            other.type_name()
-                        ),
-                    );
-                    self.push(&f.path.clone(), d);
-                }
-                Err(msg) => {
-                    let d = span_diagnostic(
-                        &src,
-                        Severity::Error,
-                        args.span,
-                        format!("cannot evaluate `args`: {msg}"),
-                    );
-                    self.push(&f.path.clone(), d);
-                }
-            }
-        }
-    }
-
-    /// A scope with the mod's variables and locals referred to inside `span` of `file`.
-    pub fn scope_for_expr(
-        &self,
-        index: &Index,
-        module: ModId,
-        file: crate::index::FileId,
-        span: Span,
-    ) -> Scope {
-        let mut scope = Scope::new();
-        let Some(f) = index.file(file) else {
-            return scope;
-        };
-        for r in f
-            .index
-            .refs
-            .iter()
-            .filter(|r| r.span.start >= span.start && r.span.end <= span.end)
-        {
-            if r.module.is_some() || r.scoped() {
-                continue;
-            }
-            let name = f.index.str(r.name);
-            match f.index.str(r.kind) {
-                "var" => {
-                    if let Some(v) = self.var(module, name).and_then(|v| v.value.as_ref()) {
-                        scope.insert(&["var", name], v.to_hcl());
-                    }
-                }
-                "local" => {
-                    if let Some(v) = self.local(module, name).and_then(|l| l.value.as_ref()) {
-                        scope.insert(&["local", name], v.to_hcl());
-                    }
-                }
-                _ => {}
-            }
-        }
-        scope
-    }
-}
-
-/// A hash of what a file contributes to the values: the text and first line of each of its
-/// top-level `variable`, `locals` and `mod` blocks, or the whole text of a variables file;
-/// `None` when it contributes nothing.
-pub fn value_text_hash(
-    index: &Index,
-    file: crate::index::FileId,
-    sources: &dyn Sources,
-) -> Option<u64> {
-    use std::hash::{BuildHasher, Hasher};
-    let f = index.file(file)?;
-    let vars_file = f.path.ends_with("vars");
-    let blocks: Vec<&crate::syntax::Block> = f
-        .index
-        .blocks
-        .iter()
-        .filter(|b| {
-            b.parent.is_none() && matches!(f.index.str(b.kind), "variable" | "locals" | "mod")
-        })
-        .collect();
-    if !vars_file && blocks.is_empty() {
-        return None;
-    }
-    let src = sources.read(&f.path)?;
-    let mut h = foldhash::fast::FixedState::with_seed(0x7661_6c73).build_hasher();
-    if vars_file {
-        h.write(&src);
-    } else {
-        for b in blocks {
-            h.write_u32(b.start.line);
-            h.write(
-                src.get(b.start.byte as usize..b.end.byte as usize)
-                    .unwrap_or(&[]),
-            );
-        }
-    }
-    Some(h.finish())
 }
 
 /// True for the files Powerpipe loads (`.pp`, `.sp`); Flowpipe's and Tailpipe's are

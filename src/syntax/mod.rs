@@ -465,6 +465,14 @@ pub struct FileIndex {
     pub diagnostics: Vec<Diagnostic>,
     /// Size of the scanned source in bytes.
     pub source_len: u32,
+    /// A hash of what the file contributes to variable and local values: its top-level
+    /// `variable`, `locals` and `mod` blocks (text and first line), or its whole text when it
+    /// sets values (a variables file); 0 when it contributes nothing. An edit that leaves
+    /// it unchanged leaves the values unchanged.
+    pub value_hash: u64,
+    /// A hash of each variable's and local's text, by name (`true` for a variable): what an
+    /// edit changed among them, without the old text.
+    pub value_items: Vec<(Sym, bool, u64)>,
 }
 
 impl FileIndex {
@@ -623,6 +631,7 @@ impl FileIndex {
                 .map(|d| d.message.capacity())
                 .sum::<usize>()
             + self.strings.heap_bytes()
+            + self.value_items.capacity() * size_of::<(Sym, bool, u64)>()
     }
 
     /// An index of a file that could not be scanned: no blocks, one diagnostic.
@@ -635,6 +644,8 @@ impl FileIndex {
             refs: Vec::new(),
             diagnostics: vec![diagnostic],
             source_len,
+            value_hash: 0,
+            value_items: Vec::new(),
         }
     }
 }

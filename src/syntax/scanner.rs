@@ -239,6 +239,8 @@ struct Scanner<'s, 'a> {
     decode: bool,
     /// The file as text, when it is valid UTF-8.
     src_text: Option<&'s str>,
+    /// An attribute outside any block was seen (a variables file).
+    top_level_attrs: bool,
     /// Recently interned words (see `intern_word`): a key of 0 is an empty slot.
     words: [(u128, Sym); WORDS],
     next_word: usize,
@@ -268,6 +270,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             interps: 0,
             decode: true,
             src_text: None,
+            top_level_attrs: false,
             words: [(0, Sym::placeholder()); WORDS],
             next_word: 0,
             s,
@@ -481,6 +484,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
             });
         }
         s.diagnostics.sort_by_key(|d| d.start.byte);
+        let value_hash = value_hash(self.src, &s.blocks, &s.strings, self.top_level_attrs);
+        let value_items = value_items(self.src, &s.blocks, &s.strings);
         // Exact-size copies: the index keeps what it needs and the scratch keeps capacity.
         Outcome {
             index: FileIndex {
@@ -491,6 +496,8 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 refs: s.refs.as_slice().to_vec(),
                 diagnostics: std::mem::take(&mut s.diagnostics),
                 source_len: u32::try_from(self.src.len()).unwrap_or(u32::MAX),
+                value_hash,
+                value_items,
             },
             unbalanced,
         }
@@ -911,6 +918,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         };
         // Only attributes of blocks (not of .ppvars files) are recorded.
         let key = if owner.is_some() { key } else { None };
+        self.top_level_attrs |= owner.is_none();
         // A description is often long and rarely shown: its literal is checked, not copied.
         self.decode = key != Some(AttrKey::Description);
         let value = self.expression(owner, key.is_some() && wants_literal(key));
@@ -1509,6 +1517,50 @@ impl<'s, 'a> Scanner<'s, 'a> {
         ));
         Some(index)
     }
+}
+
+/// [`FileIndex::value_hash`]: the text and first line of the top-level `variable`, `locals`
+/// and `mod` blocks, or the whole text of a file that sets values; 0 for neither.
+fn value_hash(src: &[u8], blocks: &[Block], strings: &StrBuilder, sets_values: bool) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x7661_6c73).build_hasher();
+    if sets_values {
+        h.write(src);
+        return h.finish() | 1;
+    }
+    let mut any = false;
+    for b in blocks.iter().filter(|b| b.parent.is_none()) {
+        if matches!(strings.get(b.kind), "variable" | "locals" | "mod") {
+            any = true;
+            h.write_u32(b.start.line);
+            h.write(
+                src.get(b.start.byte as usize..b.end.byte as usize)
+                    .unwrap_or(&[]),
+            );
+        }
+    }
+    if any { h.finish() | 1 } else { 0 }
+}
+
+/// [`FileIndex::value_items`]: each top-level `variable` block's and each local's text,
+/// hashed.
+fn value_items(src: &[u8], blocks: &[Block], strings: &StrBuilder) -> Vec<(Sym, bool, u64)> {
+    use std::hash::{BuildHasher, Hasher};
+    blocks
+        .iter()
+        .filter_map(|b| {
+            let is_var = b.parent.is_none() && strings.get(b.kind) == "variable";
+            if !(is_var || b.role == BlockRole::Local) {
+                return None;
+            }
+            let mut h = foldhash::fast::FixedState::with_seed(0x6974_656d).build_hasher();
+            h.write(
+                src.get(b.start.byte as usize..b.end.byte as usize)
+                    .unwrap_or(&[]),
+            );
+            Some((b.name, is_var, h.finish()))
+        })
+        .collect()
 }
 
 /// Attributes whose literal value the scanner reads (the others keep spans only).

@@ -16,6 +16,13 @@ pub struct Opened {
     pub sources: Arc<DiskSources>,
 }
 
+impl Opened {
+    /// The sources as the model takes them.
+    pub fn dyn_sources(&self) -> Arc<dyn modlens::resolve::Sources> {
+        self.sources.clone()
+    }
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -38,8 +45,9 @@ pub fn open(dir: &Path, inputs: &ValueInputs, limits: Limits) -> Opened {
     let ws = workspace::discover(dir).expect("the folder is a workspace");
     let (index, _) = workspace::load(&ws);
     let sources = Arc::new(DiskSources::new(ws.root.clone(), 1 << 22));
-    let resolver = Resolver::new(sources.clone(), limits);
-    let model = Model::new(index, &*sources, inputs, resolver.interner());
+    let shared: Arc<dyn modlens::resolve::Sources> = sources.clone();
+    let resolver = Resolver::new(shared.clone(), limits);
+    let model = Model::new(index, &shared, inputs);
     Opened {
         ws,
         model,
@@ -74,6 +82,7 @@ pub fn check(o: &Opened) -> Vec<String> {
         let path = index.file(f).map(|f| f.path.clone()).unwrap_or_default();
         out.push(line(&path, &d));
     }
+    o.model.values.force(index);
     for fd in o.model.diagnostics() {
         out.push(line(&fd.file, &fd.diagnostic));
     }
