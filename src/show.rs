@@ -353,10 +353,7 @@ pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output)
     let files = r.load.stats.files;
     let (load_ms, values_ms) = (r.load.discover_ms + r.load.load_ms, r.values_ms);
     let resources = r.model.index.resources().count();
-    let shared = Arc::new(Shared {
-        model: std::sync::RwLock::new(r.model),
-        resolver: r.resolver,
-    });
+    let shared = Arc::new(Shared::new(r.model, r.resolver));
     let mut config = Config::default();
     if let Some(w) = workers {
         config.workers = w.max(1);

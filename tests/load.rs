@@ -91,10 +91,7 @@ fn generated() -> std::path::PathBuf {
 fn run(workers: usize) {
     let dir = generated();
     let o = common::open(&dir, &ValueInputs::default(), Limits::default());
-    let shared = Arc::new(Shared {
-        model: std::sync::RwLock::new(o.model),
-        resolver: o.resolver,
-    });
+    let shared = Arc::new(Shared::new(o.model, o.resolver));
     let seq = Arc::new(AtomicU64::new(0));
     let sched = Arc::new(Scheduler::new(
         Recording {
@@ -280,10 +277,7 @@ fn the_background_walk_stops_when_the_cache_is_full_and_requests_still_work() {
             max_bytes: 1 << 20,
         },
     );
-    let shared = Arc::new(Shared {
-        model: std::sync::RwLock::new(o.model),
-        resolver: o.resolver,
-    });
+    let shared = Arc::new(Shared::new(o.model, o.resolver));
     let sched = Arc::new(Scheduler::new(
         ResourceLoader {
             shared: shared.clone(),

@@ -13,6 +13,9 @@
 
 use std::collections::BTreeMap;
 
+use hashbrown::{HashMap, HashSet};
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::dump::{FieldReader, FieldText};
@@ -50,30 +53,58 @@ pub struct Dashboard {
     pub database: String,
 }
 
-/// One benchmark, as an entry or as a child in a tree.
-#[derive(Debug, Serialize, Clone)]
-pub struct Benchmark {
+/// What a benchmark shows wherever it appears (as an entry, or as a child in trees).
+#[derive(Debug)]
+pub struct BenchmarkData {
     /// Its title.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `mod.benchmark.name`.
-    pub full_name: String,
+    pub full_name: Arc<str>,
     /// `name`.
     pub short_name: String,
     /// `control` or `detection`.
     pub benchmark_type: &'static str,
     /// Tags (with `mod`).
     pub tags: BTreeMap<String, String>,
+}
+
+/// One benchmark, as an entry or as a child in a tree (its data shared by every place it
+/// appears).
+#[derive(Debug, Clone)]
+pub struct Benchmark {
+    /// Title, names, type and tags.
+    pub data: Arc<BenchmarkData>,
     /// True when no benchmark lists it as a child.
     pub is_top_level: bool,
     /// Benchmark children, recursively.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Benchmark>,
-    /// Paths from top-level benchmarks down to this one; `null` in children and for a
+    /// Paths from top-level benchmarks down to this one; `None` in children and for a
     /// benchmark no top-level one reaches.
-    pub trunks: Option<Vec<Vec<String>>>,
+    pub trunks: Option<Vec<Vec<Arc<str>>>>,
     /// `mod.NAME` (`""` in children).
     pub mod_full_name: String,
+}
+
+impl Serialize for Benchmark {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let d = &self.data;
+        let mut m = s.serialize_map(None)?;
+        if let Some(t) = &d.title {
+            m.serialize_entry("title", t)?;
+        }
+        m.serialize_entry("full_name", &*d.full_name)?;
+        m.serialize_entry("short_name", &d.short_name)?;
+        m.serialize_entry("benchmark_type", d.benchmark_type)?;
+        m.serialize_entry("tags", &d.tags)?;
+        m.serialize_entry("is_top_level", &self.is_top_level)?;
+        if !self.children.is_empty() {
+            m.serialize_entry("children", &self.children)?;
+        }
+        m.serialize_entry("trunks", &self.trunks)?;
+        m.serialize_entry("mod_full_name", &self.mod_full_name)?;
+        m.end()
+    }
 }
 
 fn is_benchmark(kind: Option<&str>) -> bool {
@@ -89,23 +120,55 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
             .map(|m| format!("mod.{}", m.name))
             .unwrap_or_default()
     };
+    // Literals straight from the index; only expressions (and blocks with a `base`) go to
+    // the evaluator.
+    // `None`: ask the evaluator; `Some(None)`: the block has no such attribute (nor a base
+    // to inherit one from).
+    let literal = |id: ResourceId, key: AttrKey| -> Option<Option<crate::syntax::AttrValue>> {
+        let f = index.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        if f.index.attr(b, AttrKey::Base).is_some() {
+            return None;
+        }
+        Some(f.index.attr(b, key).map(|a| a.value()))
+    };
     let title = |id: ResourceId| -> Option<String> {
+        use crate::syntax::AttrValue;
+        match literal(id, AttrKey::Title) {
+            Some(Some(AttrValue::Str(s))) => {
+                return index.file(id.file).map(|f| f.index.str(s).to_string());
+            }
+            Some(None) => return None,
+            _ => {}
+        }
         match fields(id, AttrKey::Title) {
             Some(FieldText::Text(t)) => Some(t),
-            Some(_) => None,
-            None => index.file(id.file).and_then(|f| {
-                let b = f.index.block(id.block)?;
-                match f.index.attr(b, AttrKey::Title)?.value() {
-                    crate::syntax::AttrValue::Str(s) => Some(f.index.str(s).to_string()),
-                    _ => None,
-                }
-            }),
+            _ => None,
         }
     };
     let tags = |id: ResourceId| -> BTreeMap<String, String> {
-        let mut t = match fields(id, AttrKey::Tags) {
-            Some(FieldText::Tags(t)) => t,
-            _ => BTreeMap::new(),
+        use crate::syntax::AttrValue;
+        let mut t = match literal(id, AttrKey::Tags) {
+            Some(None) => BTreeMap::new(),
+            Some(Some(v @ AttrValue::Tags(_))) => index
+                .file(id.file)
+                .map(|f| {
+                    f.index
+                        .tag_list(&v)
+                        .iter()
+                        .map(|t| {
+                            (
+                                f.index.str(t.key).to_string(),
+                                f.index.str(t.value).to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => match fields(id, AttrKey::Tags) {
+                Some(FieldText::Tags(t)) => t,
+                _ => BTreeMap::new(),
+            },
         };
         t.entry("mod".to_string()).or_insert_with(|| mod_full(id));
         t
@@ -142,99 +205,120 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
         .resources()
         .filter(|id| is_benchmark(index.kind_of(*id)) && named(id))
         .collect();
+    // Each benchmark's data and benchmark children, worked out once (the trees repeat them).
+    let mut nodes: HashMap<ResourceId, Arc<BenchmarkData>> =
+        HashMap::with_capacity(benchmarks.len());
+    let mut kids: HashMap<ResourceId, Vec<ResourceId>> = HashMap::with_capacity(benchmarks.len());
+    for &id in &benchmarks {
+        nodes.insert(
+            id,
+            Arc::new(BenchmarkData {
+                title: title(id),
+                full_name: Arc::from(full(id)),
+                short_name: short(id),
+                benchmark_type: if index.kind_of(id) == Some("detection_benchmark") {
+                    "detection"
+                } else {
+                    "control"
+                },
+                tags: tags(id),
+            }),
+        );
+    }
+    for &id in &benchmarks {
+        kids.insert(
+            id,
+            index
+                .child_ids_of(id, |k| is_benchmark(Some(k)))
+                .into_iter()
+                .filter(|c| nodes.contains_key(c))
+                .collect(),
+        );
+    }
     // Top level: no benchmark lists it as a child (Powerpipe gives such a resource the mod
     // as its parent).
-    let bench_children = |id: ResourceId| -> Vec<ResourceId> {
-        index
-            .children(id)
-            .into_iter()
-            .filter(|c| is_benchmark(index.kind_of(*c)))
-            .collect()
-    };
-    let mut listed: std::collections::HashSet<ResourceId> = std::collections::HashSet::new();
-    for id in &benchmarks {
-        listed.extend(bench_children(*id));
-    }
-    let mut trunks: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
-    // The tree below a benchmark (children only), recording trunks when walking down from a
-    // top-level one; `visiting` breaks cycles.
-    #[allow(clippy::too_many_arguments)]
-    fn tree(
-        id: ResourceId,
-        trunk: &mut Vec<String>,
+    let listed: HashSet<ResourceId> = kids.values().flatten().copied().collect();
+    let mut trunks: HashMap<ResourceId, Vec<Vec<Arc<str>>>> = HashMap::new();
+    /// The tree below a benchmark (benchmark children only), recording trunks when walking
+    /// down from a top-level one; `visiting` breaks cycles.
+    struct Walk<'a> {
+        nodes: &'a HashMap<ResourceId, Arc<BenchmarkData>>,
+        kids: &'a HashMap<ResourceId, Vec<ResourceId>>,
+        trunks: &'a mut HashMap<ResourceId, Vec<Vec<Arc<str>>>>,
         record: bool,
-        visiting: &mut Vec<ResourceId>,
-        trunks: &mut BTreeMap<String, Vec<Vec<String>>>,
-        node: &dyn Fn(ResourceId) -> Benchmark,
-        children: &dyn Fn(ResourceId) -> Vec<ResourceId>,
-        full: &dyn Fn(ResourceId) -> String,
-    ) -> Vec<Benchmark> {
-        let mut out = Vec::new();
-        for c in children(id) {
-            if visiting.contains(&c) {
-                tracing::warn!(child = %full(c), "benchmark tree has a cycle: child skipped");
-                continue;
-            }
-            trunk.push(full(c));
-            if record {
-                trunks.entry(full(c)).or_default().push(trunk.clone());
-            }
-            visiting.push(c);
-            let mut n = node(c);
-            n.children = tree(c, trunk, record, visiting, trunks, node, children, full);
-            visiting.pop();
-            trunk.pop();
-            out.push(n);
-        }
-        out
+        trunk: Vec<Arc<str>>,
+        visiting: Vec<ResourceId>,
     }
-    let node = |id: ResourceId| Benchmark {
-        title: title(id),
-        full_name: full(id),
-        short_name: short(id),
-        benchmark_type: if index.kind_of(id) == Some("detection_benchmark") {
-            "detection"
-        } else {
-            "control"
-        },
-        tags: tags(id),
-        is_top_level: false,
-        children: Vec::new(),
-        trunks: None,
-        mod_full_name: String::new(),
-    };
-    for id in &benchmarks {
-        let top = !listed.contains(id);
-        let name = full(*id);
+    impl Walk<'_> {
+        fn tree(&mut self, id: ResourceId) -> Vec<Benchmark> {
+            let children: &[ResourceId] = self.kids.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+            let mut out = Vec::with_capacity(children.len());
+            for &c in children {
+                let Some(data) = self.nodes.get(&c) else {
+                    continue;
+                };
+                if self.visiting.contains(&c) {
+                    tracing::warn!(child = %data.full_name, "benchmark tree has a cycle: child skipped");
+                    continue;
+                }
+                self.trunk.push(data.full_name.clone());
+                if self.record {
+                    self.trunks.entry(c).or_default().push(self.trunk.clone());
+                }
+                self.visiting.push(c);
+                let children = self.tree(c);
+                self.visiting.pop();
+                self.trunk.pop();
+                out.push(Benchmark {
+                    data: data.clone(),
+                    is_top_level: false,
+                    children,
+                    trunks: None,
+                    mod_full_name: String::new(),
+                });
+            }
+            out
+        }
+    }
+    let mut entries: Vec<(ResourceId, Benchmark)> = Vec::with_capacity(benchmarks.len());
+    for &id in &benchmarks {
+        let top = !listed.contains(&id);
+        let Some(data) = nodes.get(&id).cloned() else {
+            continue;
+        };
         if top {
             trunks
-                .entry(name.clone())
+                .entry(id)
                 .or_default()
-                .push(vec![name.clone()]);
+                .push(vec![data.full_name.clone()]);
         }
-        let mut trunk = vec![name.clone()];
-        let mut visiting = vec![*id];
-        let mut b = node(*id);
-        b.is_top_level = top;
-        b.mod_full_name = mod_full(*id);
-        b.children = tree(
-            *id,
-            &mut trunk,
-            top,
-            &mut visiting,
-            &mut trunks,
-            &node,
-            &bench_children,
-            &full,
-        );
-        out.benchmarks.insert(name, b);
+        let mut walk = Walk {
+            nodes: &nodes,
+            kids: &kids,
+            trunks: &mut trunks,
+            record: top,
+            trunk: vec![data.full_name.clone()],
+            visiting: vec![id],
+        };
+        let children = walk.tree(id);
+        entries.push((
+            id,
+            Benchmark {
+                data,
+                is_top_level: top,
+                children,
+                trunks: None,
+                mod_full_name: mod_full(id),
+            },
+        ));
     }
-    for (name, mut t) in trunks {
-        t.sort();
-        t.dedup();
-        if let Some(b) = out.benchmarks.get_mut(&name) {
+    for (id, mut b) in entries {
+        if let Some(mut t) = trunks.remove(&id) {
+            t.sort();
+            t.dedup();
             b.trunks = Some(t);
         }
+        out.benchmarks.insert(b.data.full_name.to_string(), b);
     }
     out
 }

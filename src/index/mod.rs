@@ -375,6 +375,62 @@ impl Index {
         }
     }
 
+    /// The first resource a reference names (the mod-level one before nested namesakes),
+    /// without allocating: for walks over many references.
+    pub fn resolve_ref_first(&self, file: FileId, r: &Reference) -> Option<ResourceId> {
+        let f = self.file(file)?;
+        let module = self.ref_module(f, r)?;
+        let (kind, name) = (f.index.str(r.kind), f.index.str(r.name));
+        let hash = name_hash(module, kind, name);
+        let mut best: Option<ResourceId> = None;
+        for (_, id) in equal_range(&self.by_name, hash) {
+            let matches = self.mod_of(*id) == Some(module)
+                && self.kind_of(*id).map(reference_kind) == Some(kind)
+                && self.name_of(*id).as_deref() == Some(name);
+            if !matches {
+                continue;
+            }
+            let key = |id: ResourceId| (self.block(id).is_some_and(|b| b.parent.is_some()), id);
+            if best.is_none_or(|b| key(*id) < key(b)) {
+                best = Some(*id);
+            }
+        }
+        best
+    }
+
+    /// [`Index::children`] without the names: the child resources that exist, in order.
+    pub fn child_ids(&self, id: ResourceId) -> Vec<ResourceId> {
+        self.child_ids_of(id, |_| true)
+    }
+
+    /// The children whose kind (as the reference or the nested block spells it) passes
+    /// `kind`: references of other kinds are not even looked up.
+    pub fn child_ids_of(&self, id: ResourceId, kind: impl Fn(&str) -> bool) -> Vec<ResourceId> {
+        let Some(f) = self.file(id.file) else {
+            return Vec::new();
+        };
+        let Some(b) = f.index.block(id.block) else {
+            return Vec::new();
+        };
+        match f.index.attr(b, AttrKey::Children) {
+            None => self
+                .nested_children(id)
+                .into_iter()
+                .filter(|c| self.kind_of(*c).is_some_and(&kind))
+                .collect(),
+            Some(attr) => match attr.value() {
+                AttrValue::Expr(_) => Vec::new(),
+                v => f
+                    .index
+                    .ref_list(&v)
+                    .iter()
+                    .filter(|r| kind(f.index.str(r.kind)))
+                    .filter_map(|r| self.resolve_ref_first(id.file, r))
+                    .collect(),
+            },
+        }
+    }
+
     /// The resources a reference names (several when the name is a duplicate).
     pub fn resolve_ref(&self, file: FileId, r: &Reference) -> Vec<ResourceId> {
         match self.ref_target(file, r) {

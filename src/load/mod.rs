@@ -88,9 +88,36 @@ pub struct Shared {
     pub model: RwLock<Model>,
     /// The resolver.
     pub resolver: Resolver,
+    /// The dashboards payload of the model's generation it was built for.
+    dashboards: std::sync::Mutex<Option<(u64, Arc<crate::index::dashboards::Payload>)>>,
 }
 
 impl Shared {
+    /// The shared state of a model and its resolver.
+    pub fn new(model: Model, resolver: Resolver) -> Shared {
+        Shared {
+            model: RwLock::new(model),
+            resolver,
+            dashboards: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The dashboards payload (Powerpipe's `available_dashboards`): built from the index
+    /// when the model changed since the last one, else the one already built.
+    pub fn dashboards(&self) -> Arc<crate::index::dashboards::Payload> {
+        let model = self.model();
+        let mut slot = self.dashboards.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((generation, p)) = slot.as_ref()
+            && *generation == model.generation
+        {
+            return p.clone();
+        }
+        let fields = |id, key| self.resolver.dump_field(&model, id, key);
+        let p = Arc::new(crate::index::dashboards::payload(&model.index, &fields));
+        *slot = Some((model.generation, p.clone()));
+        p
+    }
+
     /// Reads the model (a poisoned lock is taken over: the model is replaced whole or not at
     /// all by its writers).
     pub fn model(&self) -> std::sync::RwLockReadGuard<'_, Model> {
@@ -198,17 +225,26 @@ pub fn walk_order(index: &Index) -> Vec<ResourceId> {
     };
     let mut order: Vec<ResourceId> = Vec::new();
     let mut level: Vec<ResourceId> = Vec::new();
+    let roots: Vec<ResourceId> = index
+        .resources()
+        .filter(|id| index.block(*id).is_some_and(|b| b.parent.is_none()))
+        .filter(|id| {
+            matches!(
+                index.kind_of(*id),
+                Some("benchmark" | "detection_benchmark" | "dashboard")
+            )
+        })
+        .collect();
+    // Listed as a child by one of them: not a top of the walk (found from the children
+    // lists, without the reverse-reference map).
+    let listed: std::collections::HashSet<ResourceId> =
+        roots.iter().flat_map(|id| index.children(*id)).collect();
     for m in 0..index.mods().len() {
-        let mut tops: Vec<(String, ResourceId)> = index
-            .resources()
+        let mut tops: Vec<(String, ResourceId)> = roots
+            .iter()
+            .copied()
             .filter(|id| index.mod_of(*id).map(|x| x.0 as usize) == Some(m))
-            .filter(|id| index.block(*id).is_some_and(|b| b.parent.is_none()))
-            .filter(|id| {
-                matches!(
-                    index.kind_of(*id),
-                    Some("benchmark" | "detection_benchmark" | "dashboard")
-                ) && index.parent(*id).is_none()
-            })
+            .filter(|id| !listed.contains(id))
             .filter_map(|id| Some((index.qualified_name(id)?, id)))
             .collect();
         tops.sort();
@@ -278,14 +314,7 @@ impl Background {
     /// Starts walking: submits every resource at Low, in [`walk_order`], as the scheduler
     /// admits them. While the breaker is open it waits for it to close.
     pub fn start(scheduler: Arc<Scheduler<ResourceLoader>>) -> Background {
-        let keys: Vec<ResourceKey> = {
-            let model = scheduler.loader().shared.model();
-            walk_order(&model.index)
-                .into_iter()
-                .map(|id| ResourceKey::of(&model.index, id))
-                .collect()
-        };
-        let total = keys.len();
+        let total = scheduler.loader().shared.model().index.resources().count();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let submitted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (stop2, submitted2) = (stop.clone(), submitted.clone());
@@ -293,23 +322,34 @@ impl Background {
             .name("modlens-walk".into())
             .spawn(move || {
                 use std::sync::atomic::Ordering::Relaxed;
-                for key in keys {
-                    loop {
-                        if stop2.load(Relaxed) {
-                            return WalkEnd::ShutDown;
-                        }
-                        match scheduler.submit_background(key.clone()) {
-                            Ok(()) => break,
-                            Err(LoadError::CacheFull) => {
-                                tracing::info!("background load stopped: the cache is full");
-                                return WalkEnd::CacheFull;
-                            }
-                            Err(LoadError::ShuttingDown) => return WalkEnd::ShutDown,
-                            // The breaker is open: wait for its cool-down.
-                            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-                        }
+                // Background work: the operating system should favour whoever serves people.
+                scheduler::lower_priority(Config::default().background_nice);
+                // The order is worked out here, not in `start`: requests are served from the
+                // moment the scheduler exists.
+                let keys: Vec<ResourceKey> = {
+                    let model = scheduler.loader().shared.model();
+                    walk_order(&model.index)
+                        .into_iter()
+                        .map(|id| ResourceKey::of(&model.index, id))
+                        .collect()
+                };
+                let mut keys = keys.into_iter().peekable();
+                while keys.peek().is_some() {
+                    if stop2.load(Relaxed) {
+                        return WalkEnd::ShutDown;
                     }
-                    submitted2.fetch_add(1, Relaxed);
+                    match scheduler.submit_background_batch(&mut keys) {
+                        Ok(n) => {
+                            submitted2.fetch_add(n, Relaxed);
+                        }
+                        Err(LoadError::CacheFull) => {
+                            tracing::info!("background load stopped: the cache is full");
+                            return WalkEnd::CacheFull;
+                        }
+                        Err(LoadError::ShuttingDown) => return WalkEnd::ShutDown,
+                        // The breaker is open: wait for its cool-down.
+                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                    }
                 }
                 WalkEnd::Done
             })

@@ -30,6 +30,9 @@ use std::time::Duration;
 use super::Priority;
 use super::metrics::Metrics;
 
+/// Most background keys queued under one hold of the scheduler's lock.
+const BATCH: usize = 32;
+
 /// Monotonic time, injectable.
 pub trait Clock: Send + Sync {
     /// Time since some fixed start.
@@ -147,6 +150,14 @@ pub struct Config {
     pub breaker_failures: usize,
     /// How long it stays open.
     pub breaker_cool_down: Duration,
+    /// For this long after a request someone waits on (Critical or High), one worker is kept
+    /// off work nobody waits for (background and predictions), so the next request finds a
+    /// worker free (a person is active).
+    pub interactive_window: Duration,
+    /// The nice value of the workers other than the first (Linux): the operating system
+    /// favours the threads that serve people over the background's. The first worker, the
+    /// one kept free for requests while a person is active, keeps the process's priority.
+    pub background_nice: i32,
 }
 
 impl Default for Config {
@@ -164,6 +175,8 @@ impl Default for Config {
             breaker_window: 32,
             breaker_failures: 16,
             breaker_cool_down: Duration::from_secs(5),
+            interactive_window: Duration::from_secs(2),
+            background_nice: 10,
         }
     }
 }
@@ -224,6 +237,8 @@ struct State<K, V> {
     shutdown: bool,
     /// Workers that have not exited.
     alive: usize,
+    /// When the last request someone waits on (Critical or High) arrived.
+    last_interactive: Option<Duration>,
 }
 
 struct Shared<L: Loader> {
@@ -331,6 +346,7 @@ impl<L: Loader> Scheduler<L> {
                 },
                 shutdown: false,
                 alive: workers,
+                last_interactive: None,
             }),
             work: Condvar::new(),
             room: Condvar::new(),
@@ -340,7 +356,12 @@ impl<L: Loader> Scheduler<L> {
                 let s = shared.clone();
                 std::thread::Builder::new()
                     .name(format!("modlens-load-{i}"))
-                    .spawn(move || worker(&s))
+                    .spawn(move || {
+                        if i > 0 {
+                            lower_priority(s.config.background_nice);
+                        }
+                        worker(&s, i == 0)
+                    })
             })
             .filter_map(Result::ok)
             .collect::<Vec<_>>();
@@ -394,6 +415,19 @@ impl<L: Loader> Scheduler<L> {
     /// Queues background work (Low), waiting while higher work is queued or the Low queue is
     /// full; refused while the loader or the breaker says no, and at shutdown.
     pub fn submit_background(&self, key: L::Key) -> Result<(), LoadError> {
+        let mut one = std::iter::once(key);
+        self.submit_background_batch(&mut one).map(|_| ())
+    }
+
+    /// Queues as much of `keys` as there is room for now, at Low (waiting first, while
+    /// higher work is queued or the Low queue is full); returns how many it took (0 only
+    /// when `keys` is empty). Refused while the loader or the breaker says no, and at
+    /// shutdown. One lock for a batch: the background walk does not compete with the
+    /// workers for every key.
+    pub fn submit_background_batch(
+        &self,
+        keys: &mut dyn Iterator<Item = L::Key>,
+    ) -> Result<usize, LoadError> {
         let s = &self.shared;
         let mut st = s.lock();
         loop {
@@ -410,9 +444,21 @@ impl<L: Loader> Scheduler<L> {
             let higher_waiting = Priority::ALL[..3]
                 .iter()
                 .any(|p| st.metrics.of(*p).queued > 0);
-            let low_full = st.metrics.of(Priority::Low).queued as usize >= s.config.queue_capacity;
-            if !higher_waiting && !low_full {
-                return self.enqueue(&mut st, key, Priority::Low, None, true);
+            let room = s
+                .config
+                .queue_capacity
+                .saturating_sub(st.metrics.of(Priority::Low).queued as usize);
+            if !higher_waiting && room > 0 {
+                // A short hold of the lock: a request arriving meanwhile waits for at most
+                // this many insertions.
+                let room = room.min(BATCH);
+                let mut taken = 0;
+                while taken < room {
+                    let Some(key) = keys.next() else { break };
+                    self.enqueue(&mut st, key, Priority::Low, None, true)?;
+                    taken += 1;
+                }
+                return Ok(taken);
             }
             st = match s.clock.wait_hint(Duration::from_millis(50)) {
                 Some(d) => s
@@ -434,6 +480,9 @@ impl<L: Loader> Scheduler<L> {
         background: bool,
     ) -> Result<(), LoadError> {
         let now = self.shared.clock.now();
+        if priority <= Priority::High && waiter.is_some() {
+            st.last_interactive = Some(now);
+        }
         if let Some(task) = st.tasks.get_mut(&key) {
             task.background |= background;
             if let Some(w) = waiter {
@@ -624,9 +673,25 @@ fn pick<L: Loader>(
     s: &Shared<L>,
     st: &mut State<L::Key, L::Value>,
     now: Duration,
+    interactive_worker: bool,
 ) -> Option<L::Key> {
     for p in Priority::ALL {
         if p == Priority::Low && breaker_open(st, now) {
+            return None;
+        }
+        // A person is active: keep one worker off work nobody waits for (background and
+        // predictions), so their next request finds it free.
+        let workers = s.config.workers.max(1);
+        let speculative =
+            st.metrics.of(Priority::Normal).in_flight + st.metrics.of(Priority::Low).in_flight;
+        let person_active = st
+            .last_interactive
+            .is_some_and(|t| now.saturating_sub(t) < s.config.interactive_window);
+        if p >= Priority::Normal
+            && workers > 1
+            && person_active
+            && (interactive_worker || speculative as usize >= workers - 1)
+        {
             return None;
         }
         if p == Priority::Low && !s.loader.background_allowed() {
@@ -683,7 +748,23 @@ fn pick<L: Loader>(
     None
 }
 
-fn worker<L: Loader>(s: &Shared<L>) {
+/// Lowers the calling thread's scheduling priority (Linux: the nice value is per thread);
+/// for the background's threads.
+pub fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        // SAFETY: `gettid` has no preconditions; `setpriority` on our own thread id only
+        // changes this thread's nice value, and a failure (not permitted) is harmless.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool) {
     loop {
         let (key, priority, started) = {
             let mut st = s.lock();
@@ -715,7 +796,7 @@ fn worker<L: Loader>(s: &Shared<L>) {
                         st.metrics.of_mut(p).queued += 1;
                     }
                 }
-                if let Some(k) = pick(s, &mut st, now) {
+                if let Some(k) = pick(s, &mut st, now, interactive_worker) {
                     let p = st
                         .tasks
                         .get(&k)

@@ -500,3 +500,29 @@ fn a_panicking_load_is_a_failure_and_the_worker_lives_on() {
     assert_eq!(s.request(7, Priority::Critical).wait(), Ok(7));
     assert!(s.shutdown(Duration::from_secs(5)).clean);
 }
+
+#[test]
+fn while_a_person_is_active_one_worker_stays_off_background_work() {
+    let h = harness(2, true, |c| c.interactive_window = Duration::from_secs(2));
+    // A request: the person is active from now on.
+    let first = h.sched.request("hover".into(), Priority::Critical);
+    assert_eq!(h.next_started(), "hover");
+    h.release();
+    assert_eq!(first.wait(), Ok("value of hover".into()));
+    h.sched.submit("bg1".into(), Priority::Low);
+    h.sched.submit("bg2".into(), Priority::Low);
+    assert_eq!(h.next_started(), "bg1");
+    // bg1 holds one worker; the other stays free for the person.
+    assert!(
+        h.started.recv_timeout(Duration::from_millis(200)).is_err(),
+        "bg2 must not take the last worker while the person is active"
+    );
+    assert_eq!(h.sched.metrics().of(Priority::Low).in_flight, 1);
+    // The person stops: after the window, both workers may do background work again.
+    h.clock.advance(Duration::from_secs(3));
+    h.sched.wake();
+    assert_eq!(h.next_started(), "bg2");
+    h.ungate();
+    h.release();
+    h.settle();
+}

@@ -109,6 +109,9 @@ pub struct Model {
     pub deps: Dependencies,
     /// Every mod's variables and locals.
     pub values: Values,
+    /// Bumped by every change: what is derived from the model whole (the dashboards
+    /// payload) is kept until it moves.
+    pub generation: u64,
 }
 
 impl Model {
@@ -120,6 +123,7 @@ impl Model {
             index,
             deps,
             values,
+            generation: 0,
         }
     }
 
@@ -135,12 +139,13 @@ impl Model {
         sources: &Arc<dyn Sources>,
         inputs: &ValueInputs,
     ) -> Stale {
+        self.generation += 1;
         let mut stale = Stale::default();
         self.collect_names(file, &mut stale);
         let items = |fi: &crate::syntax::FileIndex| -> Vec<(bool, String, u64)> {
             fi.value_items
                 .iter()
-                .map(|(name, is_var, h)| (*is_var, fi.str(*name).to_string(), *h))
+                .map(|v| (v.is_var, fi.str(v.name).to_string(), v.hash))
                 .collect()
         };
         let (before, old_items) = match self.index.file(file) {
@@ -200,6 +205,7 @@ impl Model {
     /// Recomputes the dependencies and the values from the index as it is (after the user's
     /// inputs changed, say); every value is then evaluated again on first need.
     pub fn recompute(&mut self, sources: &Arc<dyn Sources>, inputs: &ValueInputs) {
+        self.generation += 1;
         self.deps = Dependencies::compute(&self.index, &**sources);
         self.values = Values::compute(&self.index, &self.deps, sources, inputs);
     }

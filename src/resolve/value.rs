@@ -6,8 +6,7 @@
 //! values, names, kinds) and is bounded: past its limit it forgets what it knew (the strings
 //! stay alive in whatever holds them), so interning never grows with the mod.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Shared text.
 pub type Text = Arc<str>;
@@ -248,9 +247,10 @@ pub fn is_identifier(s: &str) -> bool {
 /// their resource and would only fill the table.
 const INTERN_MAX_LEN: usize = 96;
 
-/// A bounded, thread-safe interner of short strings.
+/// A bounded, thread-safe interner of short strings (sharded: resolving on several threads
+/// interns all the time).
 pub struct Interner {
-    set: Mutex<HashSet<Text>>,
+    set: dashmap::DashMap<Text, ()>,
     limit: usize,
 }
 
@@ -270,10 +270,10 @@ impl std::fmt::Debug for Interner {
 }
 
 impl Interner {
-    /// An interner that remembers at most `limit` strings.
+    /// An interner that remembers at most about `limit` strings.
     pub fn new(limit: usize) -> Self {
         Interner {
-            set: Mutex::new(HashSet::new()),
+            set: dashmap::DashMap::new(),
             limit: limit.max(1),
         }
     }
@@ -283,24 +283,22 @@ impl Interner {
         if s.len() > INTERN_MAX_LEN {
             return Arc::from(s);
         }
-        let Ok(mut set) = self.set.lock() else {
-            return Arc::from(s);
-        };
-        if let Some(t) = set.get(s) {
-            return t.clone();
+        if let Some(e) = self.set.get(s) {
+            return e.key().clone();
         }
-        if set.len() >= self.limit {
+        if self.set.len() >= self.limit {
             // Forget everything: holders keep their strings, new ones are shared afresh.
-            set.clear();
+            self.set.clear();
         }
         let t: Text = Arc::from(s);
-        set.insert(t.clone());
-        t
+        self.set.entry(t.clone()).or_insert(());
+        // Another thread may have inserted the same text first: share that one.
+        self.set.get(s).map(|e| e.key().clone()).unwrap_or(t)
     }
 
     /// How many strings are remembered.
     pub fn len(&self) -> usize {
-        self.set.lock().map(|s| s.len()).unwrap_or(0)
+        self.set.len()
     }
 
     /// True when nothing is remembered.

@@ -351,6 +351,19 @@ pub enum AttrValue {
     Expr(Option<Sym>),
 }
 
+/// A variable or a local of a file (see [`FileIndex::value_items`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueItem {
+    /// Its name.
+    pub name: Sym,
+    /// True for a `variable` block, false for a local.
+    pub is_var: bool,
+    /// A hash of its text.
+    pub hash: u64,
+    /// Its block.
+    pub block: BlockId,
+}
+
 /// One literal tag: `key = "value"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tag {
@@ -470,9 +483,9 @@ pub struct FileIndex {
     /// sets values (a variables file); 0 when it contributes nothing. An edit that leaves
     /// it unchanged leaves the values unchanged.
     pub value_hash: u64,
-    /// A hash of each variable's and local's text, by name (`true` for a variable): what an
-    /// edit changed among them, without the old text.
-    pub value_items: Vec<(Sym, bool, u64)>,
+    /// Each variable and local: its name, `true` for a variable, a hash of its text (what an
+    /// edit changed among them, without the old text) and its block.
+    pub value_items: Vec<ValueItem>,
 }
 
 impl FileIndex {
@@ -590,7 +603,17 @@ impl FileIndex {
 
     /// The references written in a block's own attributes (not in nested blocks').
     pub fn refs_of(&self, block: BlockId) -> impl Iterator<Item = &Reference> {
-        self.refs.iter().filter(move |r| r.block() == Some(block))
+        // References are in source order and a block's lie inside its span: only that slice
+        // is looked at.
+        let (start, end) = self
+            .block(block)
+            .map(|b| (b.start.byte, b.end.byte))
+            .unwrap_or((0, 0));
+        let lo = self.refs.partition_point(|r| r.span.start < start);
+        let hi = self.refs.partition_point(|r| r.span.start < end).max(lo);
+        self.refs[lo..hi]
+            .iter()
+            .filter(move |r| r.block() == Some(block))
     }
 
     /// The references of a [`AttrValue::RefList`] or [`AttrValue::Ref`] value.
@@ -631,7 +654,7 @@ impl FileIndex {
                 .map(|d| d.message.capacity())
                 .sum::<usize>()
             + self.strings.heap_bytes()
-            + self.value_items.capacity() * size_of::<(Sym, bool, u64)>()
+            + self.value_items.capacity() * size_of::<ValueItem>()
     }
 
     /// An index of a file that could not be scanned: no blocks, one diagnostic.

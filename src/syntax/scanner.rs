@@ -1544,11 +1544,12 @@ fn value_hash(src: &[u8], blocks: &[Block], strings: &StrBuilder, sets_values: b
 
 /// [`FileIndex::value_items`]: each top-level `variable` block's and each local's text,
 /// hashed.
-fn value_items(src: &[u8], blocks: &[Block], strings: &StrBuilder) -> Vec<(Sym, bool, u64)> {
+fn value_items(src: &[u8], blocks: &[Block], strings: &StrBuilder) -> Vec<super::ValueItem> {
     use std::hash::{BuildHasher, Hasher};
     blocks
         .iter()
-        .filter_map(|b| {
+        .enumerate()
+        .filter_map(|(i, b)| {
             let is_var = b.parent.is_none() && strings.get(b.kind) == "variable";
             if !(is_var || b.role == BlockRole::Local) {
                 return None;
@@ -1558,7 +1559,12 @@ fn value_items(src: &[u8], blocks: &[Block], strings: &StrBuilder) -> Vec<(Sym, 
                 src.get(b.start.byte as usize..b.end.byte as usize)
                     .unwrap_or(&[]),
             );
-            Some((b.name, is_var, h.finish()))
+            Some(super::ValueItem {
+                name: b.name,
+                is_var,
+                hash: h.finish(),
+                block: BlockId::new(i),
+            })
         })
         .collect()
 }

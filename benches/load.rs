@@ -1,0 +1,331 @@
+//! Load-scheduler benchmark on generated mods (`cargo bench --bench load`, a plain `main`):
+//!
+//! * **requests while the background walk runs** (10x mod, `MODLENS_BENCH_WORKERS` workers,
+//!   default 2): latency of Critical requests (request to answer), p50 and p99, against the
+//!   same requests on an idle scheduler (no background); the requests are for resources the
+//!   walk has not reached yet, so each is a real resolve, not a cache hit.
+//! * **first answer**: from start (discovery, index, values) to the answer of the first
+//!   request, against the index-only load (discovery and index) measured in the same run.
+//! * **background load of everything**: the walk on 2 workers against resolving every
+//!   resource serially on one thread, and how many resources were parsed (each once).
+//! * **dashboards payload** on a ~4,500-resource mod.
+//!
+//! Figures are medians of several rounds; ratios are measured in one run (the machine is
+//! shared and noisy).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use modlens::cache::Limits;
+use modlens::load::{
+    Background, Config, Priority, ResourceKey, ResourceLoader, Scheduler, Shared, SystemClock,
+};
+use modlens::resolve::{Model, Resolver, Sources, ValueInputs};
+use modlens::workspace::{self, DiskSources};
+
+#[path = "common/mods.rs"]
+mod mods;
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+fn shared(dir: &Path, limits: Limits) -> Arc<Shared> {
+    let ws = workspace::discover(dir).expect("a workspace");
+    let (index, _) = workspace::load(&ws);
+    let sources: Arc<dyn Sources> = Arc::new(DiskSources::new(ws.root.clone(), 4 << 20));
+    let resolver = Resolver::new(sources.clone(), limits);
+    let model = Model::new(index, &sources, &ValueInputs::default());
+    Arc::new(Shared::new(model, resolver))
+}
+
+fn scheduler(shared: &Arc<Shared>, workers: usize) -> Arc<Scheduler<ResourceLoader>> {
+    Arc::new(Scheduler::new(
+        ResourceLoader {
+            shared: shared.clone(),
+        },
+        Config {
+            workers,
+            ..Config::default()
+        },
+        Arc::new(SystemClock::default()),
+    ))
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn median(v: &[f64]) -> f64 {
+    quantile(v, 0.5)
+}
+
+struct Budget {
+    what: String,
+    limit: String,
+    measured: String,
+    pass: bool,
+}
+
+/// Latencies (µs) of Critical requests for `targets`, one after another, with or without
+/// the background walk running.
+fn request_latencies(dir: &Path, workers: usize, background: bool, n: usize) -> Vec<f64> {
+    let sh = shared(dir, Limits::default());
+    let sched = scheduler(&sh, workers);
+    // The last resources of the walk: not reached by it during the measurement.
+    let targets: Vec<ResourceKey> = {
+        let m = sh.model();
+        let order = modlens::load::walk_order(&m.index);
+        order
+            .iter()
+            .rev()
+            .step_by(3)
+            .take(n)
+            .map(|id| ResourceKey::of(&m.index, *id))
+            .collect()
+    };
+    let walk = background.then(|| Background::start(sched.clone()));
+    if background {
+        // Let the walk get going.
+        let start = Instant::now();
+        while sched.metrics().of(Priority::Low).done < 200
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let mut lat = Vec::with_capacity(targets.len());
+    for k in targets {
+        let t = Instant::now();
+        let r = sched.request(k, Priority::Critical).wait();
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(r.is_ok(), "{r:?}");
+        // A person does not hover continuously: a little time between requests.
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let m = sched.metrics();
+    let c = m.of(Priority::Critical);
+    let us = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6).unwrap_or(f64::NAN);
+    println!(
+        "  ({}: critical queue wait p50 {:.0} µs p99 {:.0} µs, service p50 {:.0} µs p99 {:.0} µs)",
+        if background { "with the walk" } else { "idle" },
+        us(c.wait.quantile(0.5)),
+        us(c.wait.quantile(0.99)),
+        us(c.service.quantile(0.5)),
+        us(c.service.quantile(0.99))
+    );
+    if let Some(w) = walk {
+        let still_running = !w.finished() || !sched.idle();
+        assert!(
+            still_running,
+            "the walk ended before the requests did: not measured under load"
+        );
+        w.stop();
+    }
+    sched.shutdown(Duration::from_secs(30));
+    lat
+}
+
+fn first_answer(dir: &Path, rounds: usize) -> (f64, f64) {
+    let mut index_only = Vec::new();
+    let mut first = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let ws = workspace::discover(dir).expect("a workspace");
+        let (index, _) = workspace::load(&ws);
+        index_only.push(t.elapsed().as_secs_f64() * 1e3);
+        drop(index);
+
+        let t = Instant::now();
+        let sh = shared(dir, Limits::default());
+        let sched = scheduler(&sh, 2);
+        let walk = Background::start(sched.clone());
+        // The first request a person makes: a control of the mod (the last one, so the walk
+        // has not reached it).
+        let key = {
+            let m = sh.model();
+            let id = m
+                .index
+                .resources_of_type("control")
+                .last()
+                .expect("controls");
+            ResourceKey::of(&m.index, id)
+        };
+        let r = sched.request(key, Priority::Critical).wait();
+        first.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(r.is_ok());
+        walk.stop();
+        sched.shutdown(Duration::from_secs(30));
+    }
+    (median(&index_only), median(&first))
+}
+
+fn background_vs_serial(dir: &Path, rounds: usize) -> (f64, f64, u64, usize) {
+    let mut parallel = Vec::new();
+    let mut serial = Vec::new();
+    let mut resolved = 0;
+    let mut resources = 0;
+    for _ in 0..rounds {
+        let sh = shared(dir, Limits::default());
+        let sched = scheduler(&sh, 2);
+        let t = Instant::now();
+        let walk = Background::start(sched.clone());
+        walk.join();
+        sched.wait_idle(Duration::from_secs(600));
+        parallel.push(t.elapsed().as_secs_f64() * 1e3);
+        resolved = sh.resolver.stats().resolved;
+        resources = sh.model().index.resources().count();
+        sched.shutdown(Duration::from_secs(30));
+
+        let sh = shared(dir, Limits::default());
+        let t = Instant::now();
+        {
+            let m = sh.model();
+            for id in modlens::load::walk_order(&m.index) {
+                sh.resolver.resolve(&m, id);
+            }
+        }
+        serial.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    (median(&parallel), median(&serial), resolved, resources)
+}
+
+/// The payload: built cold (after an index change: every field looked up again) and as it
+/// is served (the same model: the payload already built). Milliseconds, medians.
+fn dashboards_payload(dir: &Path) -> (f64, f64, f64, usize, usize) {
+    let sh = shared(dir, Limits::default());
+    // The very first build also evaluates the fields the payload shows (they are
+    // remembered, as in the server).
+    let t = Instant::now();
+    let p = sh.dashboards();
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    let (d, b) = (p.dashboards.len(), p.benchmarks.len());
+    let mut cold = Vec::new();
+    let mut served = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        {
+            let m = sh.model();
+            let fields = |id, key| sh.resolver.dump_field(&m, id, key);
+            std::hint::black_box(modlens::index::dashboards::payload(&m.index, &fields));
+        }
+        cold.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        std::hint::black_box(sh.dashboards());
+        served.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    (first, median(&cold), median(&served), d, b)
+}
+
+fn main() {
+    let base = std::env::var_os("MODLENS_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("modlens-bench"));
+    let workers = env::<usize>("MODLENS_BENCH_WORKERS").unwrap_or(2).max(1);
+    let rounds = env::<usize>("MODLENS_BENCH_RUNS").unwrap_or(5).max(1);
+    let t0 = Instant::now();
+    let ten = mods::ensure_mod(&base, 10.0, false);
+    let three = mods::ensure_mod(&base, 3.0, false);
+    println!(
+        "load: 10x mod, {workers} workers, {rounds} rounds, mods under {}",
+        base.display()
+    );
+    let mut budgets: Vec<Budget> = Vec::new();
+
+    let idle = request_latencies(&ten, workers, false, 1000);
+    let busy = request_latencies(&ten, workers, true, 1000);
+    println!("\n== Critical requests (request to answer), 1000 cold resources");
+    println!("  {:<34} {:>10} {:>10}", "", "p50 µs", "p99 µs");
+    println!(
+        "  {:<34} {:>10.0} {:>10.0}",
+        "idle scheduler",
+        median(&idle),
+        quantile(&idle, 0.99)
+    );
+    println!(
+        "  {:<34} {:>10.0} {:>10.0}",
+        "background walk running",
+        median(&busy),
+        quantile(&busy, 0.99)
+    );
+    let ratio = quantile(&busy, 0.99) / quantile(&idle, 0.99);
+    println!("  p99 with the walk / idle: {ratio:.2}x");
+    budgets.push(Budget {
+        what: "critical p99, background running".into(),
+        limit: "<= 5 ms".into(),
+        measured: format!("{:.2} ms", quantile(&busy, 0.99) / 1e3),
+        pass: quantile(&busy, 0.99) <= 5_000.0,
+    });
+    budgets.push(Budget {
+        what: "critical p99, background / idle".into(),
+        limit: "<= 2x".into(),
+        measured: format!("{ratio:.2}x"),
+        pass: ratio <= 2.0,
+    });
+
+    let (index_ms, first_ms) = first_answer(&ten, rounds);
+    let r = first_ms / index_ms;
+    println!(
+        "\n== first answer: index-only load {index_ms:.1} ms, first request answered {first_ms:.1} ms after start: {r:.2}x"
+    );
+    budgets.push(Budget {
+        what: "first answer / index-only load".into(),
+        limit: "<= 1.2x".into(),
+        measured: format!("{r:.2}x"),
+        pass: r <= 1.2,
+    });
+
+    let (par, ser, resolved, resources) = background_vs_serial(&ten, rounds.min(3));
+    let speedup = ser / par;
+    println!(
+        "\n== background load of everything: 2 workers {par:.0} ms, serial {ser:.0} ms: {speedup:.2}x; {resolved} parses for {resources} resources"
+    );
+    budgets.push(Budget {
+        what: "background on 2 workers vs serial".into(),
+        limit: ">= 1.6x".into(),
+        measured: format!("{speedup:.2}x"),
+        pass: speedup >= 1.6,
+    });
+
+    let (first, cold, served);
+    let (d, b);
+    (first, cold, served, d, b) = dashboards_payload(&three);
+    let n = shared(&three, Limits::default())
+        .model()
+        .index
+        .resources()
+        .count();
+    println!(
+        "\n== dashboards payload ({d} dashboards, {b} benchmarks of a {n}-resource mod): first build {first:.3} ms (fields evaluated), rebuilt after a change {cold:.3} ms, served {served:.4} ms"
+    );
+    budgets.push(Budget {
+        what: format!("dashboards payload served ({n} resources)"),
+        limit: "<= 1 ms".into(),
+        measured: format!("{served:.4} ms"),
+        pass: served <= 1.0,
+    });
+
+    println!("\n== BUDGETS");
+    let mut pass = 0;
+    for b in &budgets {
+        println!(
+            "  {:<40} {:>10} {:>12}  {}",
+            b.what,
+            b.limit,
+            b.measured,
+            if b.pass { "PASS" } else { "FAIL" }
+        );
+        pass += usize::from(b.pass);
+    }
+    println!(
+        "  {pass} PASS, {} FAIL (whole run {:.0} s)",
+        budgets.len() - pass,
+        t0.elapsed().as_secs_f64()
+    );
+}
