@@ -141,3 +141,73 @@ fn tree_shows_a_missing_child_where_it_is_listed() {
         "m.benchmark.b\n├── m.control.typo [not found]\n└── m.control.real — Real\n"
     );
 }
+
+#[test]
+fn dashboards_payload_of_a_benchmark_hierarchy() {
+    let out = modlens(&["dashboards", "fixtures/benchmark_hierarchy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    insta::assert_json_snapshot!("dashboards_benchmark_hierarchy", v);
+}
+
+#[test]
+fn dashboards_payload_lists_dashboards_and_dependency_benchmarks() {
+    let out = modlens(&["dashboards", "fixtures/dependency_mod"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["action"], "available_dashboards");
+    assert!(v["dashboards"]["dependency_mod.dashboard.my_s3_dashboard"].is_object(), "{v}");
+    assert!(
+        v["dashboards"]
+            .as_object()
+            .is_some_and(|d| d.keys().any(|k| k.starts_with("aws_insights."))),
+        "dependency dashboards are included: {v}"
+    );
+    let combined = &v["benchmarks"]["dependency_mod.benchmark.combined"];
+    assert_eq!(combined["is_top_level"], true);
+    assert_eq!(combined["tags"]["mod"], "mod.dependency_mod");
+}
+
+#[test]
+fn stats_loads_everything_in_the_background() {
+    let out = modlens(&["stats", "fixtures/basic_mod", "--output", "json", "--workers", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["walk"], "done");
+    let low = v["scheduler"]["priorities"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["priority"] == "low"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(low["failed"], 0);
+    assert_eq!(v["resolver"]["resolved"], v["resources"], "{v}");
+}
+
+#[test]
+fn check_exits_1_on_resolve_errors_and_0_on_a_valid_mod() {
+    let bad = modlens(&["check", "fixtures/invalid_unknown_references"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("controls.pp:7:21: error: unknown variable `var.nope`"));
+    let good = modlens(&["check", "fixtures/basic_mod"]);
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good.stderr));
+}
+
+#[test]
+fn show_reads_the_environment_and_var_options() {
+    let out = Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .args([
+            "show",
+            "fixtures/variable_precedence",
+            "control.uses_every_variable",
+            "--output",
+            "json",
+            "--var",
+            "from_var=cli",
+        ])
+        .env("PP_VAR_from_env", "from the environment")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["title"], "From cli and from the environment");
+}
