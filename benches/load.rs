@@ -24,8 +24,11 @@ use modlens::load::{
 use modlens::resolve::{Model, Resolver, Sources, ValueInputs};
 use modlens::workspace::{self, DiskSources};
 
+#[path = "common/budgets.rs"]
+mod budgets;
 #[path = "common/mods.rs"]
 mod mods;
+use budgets::Budget;
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok()?.trim().parse().ok()
@@ -64,13 +67,6 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 
 fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)
-}
-
-struct Budget {
-    what: String,
-    limit: String,
-    measured: String,
-    pass: bool,
 }
 
 /// Latencies (µs) of Critical requests for `targets`, one after another, with or without
@@ -311,21 +307,5 @@ fn main() {
         pass: served <= 1.0,
     });
 
-    println!("\n== BUDGETS");
-    let mut pass = 0;
-    for b in &budgets {
-        println!(
-            "  {:<40} {:>10} {:>12}  {}",
-            b.what,
-            b.limit,
-            b.measured,
-            if b.pass { "PASS" } else { "FAIL" }
-        );
-        pass += usize::from(b.pass);
-    }
-    println!(
-        "  {pass} PASS, {} FAIL (whole run {:.0} s)",
-        budgets.len() - pass,
-        t0.elapsed().as_secs_f64()
-    );
+    budgets::print(&budgets, t0);
 }

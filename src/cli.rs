@@ -328,35 +328,34 @@ pub(crate) struct Line {
 
 /// The index's diagnostics and those of dependencies and values, sorted.
 pub(crate) fn model_diagnostics(r: &Resolving) -> Vec<Line> {
-    let mut out: Vec<Line> = r
-        .model
-        .index
-        .diagnostics()
-        .into_iter()
-        .map(|(file, d)| Line {
-            file: r
-                .model
-                .index
-                .file(file)
-                .map(|f| f.path.clone())
-                .unwrap_or_default(),
+    model_lines(&r.model)
+}
+
+/// The index's diagnostics and those of the model's dependencies and values, sorted.
+pub(crate) fn model_lines(model: &Model) -> Vec<Line> {
+    let mut out = index_lines(&model.index);
+    out.extend(
+        model
+            .diagnostics()
+            .into_iter()
+            .map(|fd| Line::new(&fd.file, &fd.diagnostic)),
+    );
+    sort_lines(&mut out);
+    out
+}
+
+impl Line {
+    /// A line for a diagnostic of `file`.
+    pub(crate) fn new(file: &str, d: &modlens::syntax::Diagnostic) -> Line {
+        Line {
+            file: file.to_string(),
             severity: d.severity,
             line: d.start.line,
             column: d.start.column,
             byte: d.start.byte,
-            message: d.message,
-        })
-        .collect();
-    out.extend(r.model.diagnostics().into_iter().map(|fd| Line {
-        file: fd.file,
-        severity: fd.diagnostic.severity,
-        line: fd.diagnostic.start.line,
-        column: fd.diagnostic.start.column,
-        byte: fd.diagnostic.start.byte,
-        message: fd.diagnostic.message,
-    }));
-    sort_lines(&mut out);
-    out
+            message: d.message.clone(),
+        }
+    }
 }
 
 pub(crate) fn sort_lines(lines: &mut Vec<Line>) {
@@ -510,14 +509,7 @@ fn index_lines(index: &Index) -> Vec<Line> {
     index
         .diagnostics()
         .into_iter()
-        .map(|(file, d)| Line {
-            file: index.file(file).map(|f| f.path.clone()).unwrap_or_default(),
-            severity: d.severity,
-            line: d.start.line,
-            column: d.start.column,
-            byte: d.start.byte,
-            message: d.message,
-        })
+        .map(|(file, d)| Line::new(index.file(file).map(|f| f.path.as_str()).unwrap_or(""), &d))
         .collect()
 }
 

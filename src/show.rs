@@ -142,14 +142,7 @@ fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
 fn resource_lines(r: &Resource) -> Vec<Line> {
     r.diagnostics
         .iter()
-        .map(|d| Line {
-            file: r.file.to_string(),
-            severity: d.severity,
-            line: d.start.line,
-            column: d.start.column,
-            byte: d.start.byte,
-            message: d.message.clone(),
-        })
+        .map(|d| Line::new(&r.file, d))
         .collect()
 }
 
@@ -384,31 +377,7 @@ pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output)
     let errors = {
         let model = shared.model();
         model.values.force(&model.index);
-        let mut lines: Vec<Line> = model
-            .index
-            .diagnostics()
-            .into_iter()
-            .map(|(file, d)| Line {
-                file: model
-                    .index
-                    .file(file)
-                    .map(|f| f.path.clone())
-                    .unwrap_or_default(),
-                severity: d.severity,
-                line: d.start.line,
-                column: d.start.column,
-                byte: d.start.byte,
-                message: d.message,
-            })
-            .collect();
-        lines.extend(model.diagnostics().into_iter().map(|fd| Line {
-            file: fd.file,
-            severity: fd.diagnostic.severity,
-            line: fd.diagnostic.start.line,
-            column: fd.diagnostic.start.column,
-            byte: fd.diagnostic.start.byte,
-            message: fd.diagnostic.message,
-        }));
+        let mut lines: Vec<Line> = crate::cli::model_lines(&model);
         for id in model.index.resources().collect::<Vec<_>>() {
             if let Some(res) = shared.resolver.cached(&model, id) {
                 lines.extend(resource_lines(&res));

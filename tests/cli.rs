@@ -156,7 +156,10 @@ fn dashboards_payload_lists_dashboards_and_dependency_benchmarks() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(v["action"], "available_dashboards");
-    assert!(v["dashboards"]["dependency_mod.dashboard.my_s3_dashboard"].is_object(), "{v}");
+    assert!(
+        v["dashboards"]["dependency_mod.dashboard.my_s3_dashboard"].is_object(),
+        "{v}"
+    );
     assert!(
         v["dashboards"]
             .as_object()
@@ -170,7 +173,14 @@ fn dashboards_payload_lists_dashboards_and_dependency_benchmarks() {
 
 #[test]
 fn stats_loads_everything_in_the_background() {
-    let out = modlens(&["stats", "fixtures/basic_mod", "--output", "json", "--workers", "2"]);
+    let out = modlens(&[
+        "stats",
+        "fixtures/basic_mod",
+        "--output",
+        "json",
+        "--workers",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(v["walk"], "done");

@@ -855,7 +855,7 @@ fn mod_block(index: &FileIndex) -> Option<&Block> {
 }
 
 /// True if `path` is the `mod.pp` / `mod.sp` directly in the mod folder `root`.
-fn is_mod_file(path: &str, root: &str) -> bool {
+pub fn is_mod_file(path: &str, root: &str) -> bool {
     let rest = if root.is_empty() {
         path
     } else {

@@ -511,23 +511,14 @@ impl<L: Loader> Scheduler<L> {
         if st.metrics.of(priority).queued as usize >= self.shared.config.queue_capacity {
             return Err(LoadError::QueueFull);
         }
-        st.next_token += 1;
-        let token = st.next_token;
-        st.tasks.insert(
-            key.clone(),
-            Task {
-                priority,
-                token,
-                running: false,
-                queued_at: now,
-                attempts: 0,
-                requeued: false,
-                background,
-                waiters: waiter.into_iter().collect(),
-            },
+        insert_task(
+            st,
+            key,
+            priority,
+            now,
+            background,
+            waiter.into_iter().collect(),
         );
-        st.queues[priority as usize].push_back((token, key));
-        st.metrics.of_mut(priority).queued += 1;
         self.shared.work.notify_one();
         Ok(())
     }
@@ -898,6 +889,19 @@ fn enqueue_plain<L: Loader>(
     if st.metrics.of(priority).queued as usize >= s.config.queue_capacity {
         return false;
     }
+    insert_task(st, key, priority, now, false, Vec::new());
+    true
+}
+
+/// Adds a new task (the caller checked there is room and no task for the key).
+fn insert_task<K: Clone + Eq + Hash, V>(
+    st: &mut State<K, V>,
+    key: K,
+    priority: Priority,
+    now: Duration,
+    background: bool,
+    waiters: Vec<Arc<Waiter<V>>>,
+) {
     st.next_token += 1;
     let token = st.next_token;
     st.tasks.insert(
@@ -909,13 +913,12 @@ fn enqueue_plain<L: Loader>(
             queued_at: now,
             attempts: 0,
             requeued: false,
-            background: false,
-            waiters: Vec::new(),
+            background,
+            waiters,
         },
     );
     st.queues[priority as usize].push_back((token, key));
     st.metrics.of_mut(priority).queued += 1;
-    true
 }
 
 /// Feeds a background result to the breaker.

@@ -12,7 +12,7 @@ use hcl::edit::Span as _;
 
 use super::eval::{Snippet, span_of};
 use super::{FileDiagnostic, Sources};
-use crate::index::{FileId, Index, ModId};
+use crate::index::{FileId, Index, ModId, is_mod_file};
 use crate::syntax::{BlockRole, Diagnostic, Severity};
 
 /// What a require entry asks for.
@@ -270,19 +270,6 @@ pub fn parse_constraint(c: &str) -> Option<Vec<semver::VersionReq>> {
             semver::VersionReq::parse(&terms.join(", ")).ok()
         })
         .collect()
-}
-
-/// True if `path` is the `mod.pp`/`mod.sp` right in the mod folder `root`.
-fn is_mod_file(path: &str, root: &str) -> bool {
-    let rest = if root.is_empty() {
-        path
-    } else {
-        match path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
-            Some(r) => r,
-            None => return false,
-        }
-    };
-    rest == "mod.pp" || rest == "mod.sp"
 }
 
 fn read_requires(

@@ -594,34 +594,18 @@ impl Resolver {
         };
         let module = f.module;
         let kind = f.index.str(b.kind);
-        let mut r = Resource {
-            name: name.clone(),
-            kind: i.intern(kind),
-            short_name: i.intern(&f.index.block_name(id.block)),
-            module: i.intern(
-                &index
-                    .module(module)
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default(),
-            ),
-            file: i.intern(&f.path),
-            start: b.start,
-            end: b.end,
-            title: None,
-            description: None,
-            tags: Vec::new(),
-            sql: None,
-            query: None,
-            base: None,
-            params: Vec::new(),
-            args: None,
-            children: Vec::new(),
-            attributes: Vec::new(),
-            blocks: Vec::new(),
-            depends_on: Vec::new(),
-            diagnostics: Vec::new(),
-            text_hash: 0,
-        };
+        let mut r = empty(name.clone(), i);
+        r.kind = i.intern(kind);
+        r.short_name = i.intern(&f.index.block_name(id.block));
+        r.module = i.intern(
+            &index
+                .module(module)
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+        );
+        r.file = i.intern(&f.path);
+        r.start = b.start;
+        r.end = b.end;
         let is_value = b.role == BlockRole::Local || (kind == "variable" && b.parent.is_none());
         if is_value {
             if b.role == BlockRole::Local {

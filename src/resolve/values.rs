@@ -107,9 +107,9 @@ struct VarSlot {
 struct LocalSlot {
     id: ResourceId,
     /// The locals it uses (names in the same mod).
-    deps: Vec<String>,
+    deps: Vec<Text>,
     /// The variables it uses.
-    vars: Vec<String>,
+    vars: Vec<Text>,
     /// Its position in dependency order (what it uses comes first).
     order: usize,
     /// In a cycle, or refers to a name that does not exist: fails without evaluating.
@@ -122,7 +122,7 @@ struct LocalSlot {
 struct ModValues {
     name: String,
     vars: BTreeMap<String, VarSlot>,
-    locals: BTreeMap<String, LocalSlot>,
+    locals: BTreeMap<Text, LocalSlot>,
     /// The `args` this mod receives from the mod that requires it, evaluated on first need.
     args: OnceLock<Vec<PendingArg>>,
 }
@@ -326,7 +326,7 @@ impl Values {
     pub fn local_names(&self, module: ModId) -> Vec<&str> {
         self.mods
             .get(module.0 as usize)
-            .map(|m| m.locals.keys().map(String::as_str).collect())
+            .map(|m| m.locals.keys().map(|k| &**k).collect())
             .unwrap_or_default()
     }
 
@@ -359,9 +359,9 @@ impl Values {
                 continue;
             };
             if s.cell.get().is_none() {
-                need.push((key.as_str(), s));
+                need.push((&**key, s));
                 if !s.doomed {
-                    stack.extend(s.deps.iter().map(String::as_str));
+                    stack.extend(s.deps.iter().map(|d| &**d));
                 }
             }
         }
@@ -422,18 +422,18 @@ impl Values {
             let mut grew = false;
             for (m, mv) in self.mods.iter().enumerate() {
                 for (n, l) in &mv.locals {
-                    if changed.contains(&(m, false, n.clone())) {
+                    if changed.contains(&(m, false, n.to_string())) {
                         continue;
                     }
                     let uses = l
                         .deps
                         .iter()
-                        .any(|d| changed.contains(&(m, false, d.clone())))
+                        .any(|d| changed.contains(&(m, false, d.to_string())))
                         || l.vars
                             .iter()
-                            .any(|v| changed.contains(&(m, true, v.clone())));
+                            .any(|v| changed.contains(&(m, true, v.to_string())));
                     if uses {
-                        changed.insert((m, false, n.clone()));
+                        changed.insert((m, false, n.to_string()));
                         grew = true;
                     }
                 }
@@ -557,14 +557,14 @@ impl Values {
 
     fn declare_locals(&mut self, index: &Index) {
         struct Entry {
-            name: String,
+            name: Text,
             id: ResourceId,
             deps: Vec<usize>,
-            vars: Vec<String>,
+            vars: Vec<Text>,
             broken: bool,
         }
-        let mut per_mod: Vec<(Vec<Entry>, HashMap<String, usize>)> = (0..self.mods.len())
-            .map(|_| (Vec::new(), HashMap::new()))
+        let mut per_mod: Vec<(Vec<Entry>, hashbrown::HashMap<Text, usize>)> = (0..self.mods.len())
+            .map(|_| (Vec::new(), hashbrown::HashMap::new()))
             .collect();
         let ids: Vec<ResourceId> = index
             .files()
@@ -591,7 +591,7 @@ impl Values {
             let Some((entries, by_name)) = per_mod.get_mut(m.0 as usize) else {
                 continue;
             };
-            let name = f.index.str(b.name).to_string();
+            let name: Text = Text::from(f.index.str(b.name));
             if by_name.contains_key(&name) {
                 continue; // a duplicate: the index reports it
             }
@@ -629,7 +629,7 @@ impl Values {
                         },
                         "var" => {
                             if self.has_var(ModId(m as u32), target) {
-                                e.vars.push(target.to_string());
+                                e.vars.push(Text::from(target));
                             } else {
                                 e.broken = true;
                                 problems.push((
@@ -774,17 +774,17 @@ impl Values {
         for d in &slot.deps {
             match mv
                 .locals
-                .get(d)
+                .get(&**d)
                 .and_then(|s| s.cell.get())
                 .and_then(|l| l.value.as_ref())
             {
-                Some(v) => scope.insert(&["local", d.as_str()], v.to_hcl()),
+                Some(v) => scope.insert(&["local", &**d], v.to_hcl()),
                 None => return failed, // it failed: reported where it failed
             }
         }
         for v in &slot.vars {
             match self.var(index, module, v).and_then(|x| x.value.as_ref()) {
-                Some(val) => scope.insert(&["var", v.as_str()], val.to_hcl()),
+                Some(val) => scope.insert(&["var", &**v], val.to_hcl()),
                 None => return failed, // no value: the variable says so
             }
         }
