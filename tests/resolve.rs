@@ -746,3 +746,18 @@ fn an_edit_elsewhere_in_a_file_moves_its_other_resources_instead_of_dropping_the
         );
     }
 }
+
+#[test]
+fn a_local_that_uses_a_resource_is_unknown_not_an_error() {
+    let dir = tempdir("deferredlocal");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::write(
+        dir.join("a.pp"),
+        "query \"q\" {\n  sql = \"select 1\"\n}\n\nlocals {\n  from_query = query.q.sql\n}\n\ncontrol \"c\" {\n  title = \"t\"\n  sql = \"${local.from_query} union select 2\"\n}\n",
+    )
+    .expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    assert!(check(&o).is_empty(), "{:?}", check(&o));
+    let c = resolve(&o, "control.c");
+    assert!(matches!(c.sql, Some(Val::Unknown(_))), "{:?}", c.sql);
+}

@@ -691,8 +691,8 @@ impl Resolver {
                         .local(&model.index, m, &name)
                         .and_then(|l| l.value.as_ref())
                     {
-                        Some(v) => scope.insert(&["local", &name], v.to_hcl()),
-                        None => runtime.push(reference.span),
+                        Some(v) if !v.has_unknown() => scope.insert(&["local", &name], v.to_hcl()),
+                        _ => runtime.push(reference.span),
                     }
                 }
                 Target::Resource {
@@ -1297,7 +1297,12 @@ impl Resolver {
                         .local(&model.index, m, &name)
                         .and_then(|l| l.value.as_ref())
                     {
-                        Some(v) => scope.insert(&["local", &name], v.to_hcl()),
+                        Some(v) if !v.has_unknown() => scope.insert(&["local", &name], v.to_hcl()),
+                        Some(_) => {
+                            return unknown(format!(
+                                "local `{name}` is known only when resources are resolved"
+                            ));
+                        }
                         None => return unknown(format!("local `{name}` has no value")),
                     }
                 }

@@ -114,6 +114,9 @@ struct LocalSlot {
     order: usize,
     /// In a cycle, or refers to a name that does not exist: fails without evaluating.
     doomed: bool,
+    /// Refers to a resource (Powerpipe allows `local.x = query.y.sql`): values do not
+    /// resolve resources, so it is unknown here (without an error).
+    deferred: bool,
     cell: OnceLock<Local>,
 }
 
@@ -562,6 +565,8 @@ impl Values {
             deps: Vec<usize>,
             vars: Vec<Text>,
             broken: bool,
+            /// Refers to a resource (`query.x.sql`): known when resources are resolved.
+            deferred: bool,
         }
         let mut per_mod: Vec<(Vec<Entry>, hashbrown::HashMap<Text, usize>)> = (0..self.mods.len())
             .map(|_| (Vec::new(), hashbrown::HashMap::new()))
@@ -602,6 +607,7 @@ impl Values {
                 deps: Vec::new(),
                 vars: Vec::new(),
                 broken: false,
+                deferred: false,
             });
         }
         let mut problems: Vec<(FileId, Span, String)> = Vec::new();
@@ -638,6 +644,9 @@ impl Values {
                                     format!("unknown variable `var.{target}`"),
                                 ));
                             }
+                        }
+                        kind if crate::syntax::is_resource_type(kind.as_bytes()) => {
+                            e.deferred = true;
                         }
                         _ => {}
                     }
@@ -731,6 +740,7 @@ impl Values {
                         vars: e.vars.clone(),
                         order: order[i],
                         doomed: doomed[i],
+                        deferred: e.deferred,
                         cell: OnceLock::new(),
                     },
                 );
@@ -764,6 +774,27 @@ impl Values {
         };
         if slot.doomed {
             return failed;
+        }
+        if slot.deferred {
+            let text = index
+                .file(slot.id.file)
+                .zip(index.block(slot.id))
+                .and_then(|(f, b)| {
+                    let src = self.sources.read(&f.path)?;
+                    let t = String::from_utf8_lossy(
+                        src.get(b.name_span().end as usize..b.end.byte as usize)?,
+                    )
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim()
+                    .to_string();
+                    Some(t)
+                })
+                .unwrap_or_default();
+            return Local {
+                resource: slot.id,
+                value: Some(Val::Unknown(self.interner.intern(&text))),
+            };
         }
         let Some(mv) = self.mods.get(module.0 as usize) else {
             return failed;
