@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use modlens::cache::Limits;
+use modlens::index::tree::TreeNode;
 use modlens::index::{Index, ResourceId, dump};
 use modlens::resolve::{Model, Resolver, ValueInputs, VarFile};
-use modlens::syntax::{AttrKey, Severity};
+use modlens::syntax::Severity;
 use modlens::workspace::{self, DiskSources, Workspace};
 
 use crate::alloc;
@@ -118,6 +119,20 @@ enum Command {
         /// The mod folder.
         dir: PathBuf,
     },
+    /// Serve the Language Server Protocol on stdin/stdout (for editors). Logs go to stderr,
+    /// or to `--log-file`; the level comes from `MODLENS_LOG`, `--log-level` or the
+    /// client's `logLevel` setting.
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+        /// Append logs to this file instead of stderr.
+        #[arg(long, value_name = "FILE")]
+        log_file: Option<PathBuf>,
+        /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or a `tracing` filter).
+        #[arg(long, value_name = "FILTER")]
+        log_level: Option<String>,
+    },
     /// Write a generated mod of about SIZE x 1,000 resources (for tests and benchmarks).
     Generate {
         /// Thousands of resources (decimals allowed: 0.1 is 100 resources).
@@ -146,6 +161,20 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    if let Command::Lsp {
+        log_file,
+        log_level,
+        ..
+    } = &cli.command
+    {
+        return match lsp(log_file.as_deref(), log_level.as_deref()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("modlens: error: {e:#}");
+                2
+            }
+        };
+    }
     init_tracing();
     match run(cli) {
         Ok(code) => code,
@@ -172,6 +201,49 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// `modlens lsp`: tracing to stderr or a file, with a filter the client's settings can
+/// change, then the server until the client says `exit`.
+fn lsp(log_file: Option<&Path>, log_level: Option<&str>) -> Result<()> {
+    use tracing_subscriber::prelude::*;
+    let initial = log_level
+        .map(str::to_string)
+        .or_else(|| std::env::var("MODLENS_LOG").ok())
+        .unwrap_or_else(|| "warn".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&initial)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let writer: tracing_subscriber::fmt::writer::BoxMakeWriter = match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
+        }
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .try_init();
+    let control: modlens::lsp::LogControl = std::sync::Arc::new(move |level: &str| {
+        match tracing_subscriber::EnvFilter::try_new(level) {
+            Ok(f) => handle.reload(f).is_ok(),
+            Err(_) => false,
+        }
+    });
+    modlens::lsp::run_stdio(modlens::lsp::Options {
+        log_control: Some(control),
+        ..Default::default()
+    })
+    .context("the language server stopped")
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -214,6 +286,8 @@ fn run(cli: Cli) -> Result<i32> {
         } => crate::show::stats(&dir, &opts, workers, output),
         Command::Dashboards { dir } => dashboards(&dir, &opts),
         Command::Generate { size, seed, out } => generate(size, seed, &out),
+        // Handled before tracing is set up (it needs a filter it can change).
+        Command::Lsp { .. } => Ok(0),
     }
 }
 
@@ -281,13 +355,6 @@ pub(crate) struct Resolving {
     pub(crate) values_ms: f64,
 }
 
-/// Bytes of file text kept for the resolver: it reads a block's file when it resolves the
-/// block, and a resolve walk goes file by file, so a quarter of the cache's budget (at most
-/// 4 MiB) serves it.
-fn source_cache_bytes(limits: &Limits) -> usize {
-    (limits.max_bytes / 4).clamp(256 * 1024, 4 * 1024 * 1024)
-}
-
 pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
     open_with(dir, opts, true)
 }
@@ -297,9 +364,11 @@ pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
 pub(crate) fn open_with(dir: &Path, opts: &Options, force: bool) -> Result<Resolving> {
     let mut l = load(dir)?;
     let t = Instant::now();
-    let sources: std::sync::Arc<dyn modlens::resolve::Sources> = std::sync::Arc::new(
-        DiskSources::new(l.ws.root.clone(), source_cache_bytes(&opts.limits)),
-    );
+    let sources: std::sync::Arc<dyn modlens::resolve::Sources> =
+        std::sync::Arc::new(DiskSources::new(
+            l.ws.root.clone(),
+            workspace::source_cache_bytes(&opts.limits),
+        ));
     let resolver = Resolver::new(sources.clone(), opts.limits);
     let index = std::mem::take(&mut l.index);
     let model = Model::new(index, &sources, &opts.inputs);
@@ -385,11 +454,8 @@ pub(crate) fn print_lines(lines: &[Line]) -> bool {
 
 /// The title of a resource as lists show it: evaluated, or its expression in parentheses.
 pub(crate) fn title_of(r: &Resolving, id: ResourceId) -> Option<String> {
-    match r.resolver.dump_field(&r.model, id, AttrKey::Title)? {
-        dump::FieldText::Text(t) => Some(t),
-        dump::FieldText::Unknown(e) => Some(format!("({e})")),
-        _ => None,
-    }
+    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
+    modlens::index::tree::title(&fields, &r.model.index, id)
 }
 
 pub(crate) fn exit_code(errors: bool) -> i32 {
@@ -585,24 +651,14 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
     Ok(exit_code(errors))
 }
 
-#[derive(Serialize)]
-struct TreeNode {
-    qualified_name: String,
-    title: Option<String>,
-    children: Vec<TreeNode>,
-    /// Set when this node repeats an ancestor (a cycle) or was not found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-}
-
 fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {
     let r = open(dir, opts)?;
     let errors = print_lines(&model_diagnostics(&r));
     let Some(root) = r.model.index.lookup_qualified(resource) else {
         bail!("no resource named `{resource}` in {}", r.ws.root.display());
     };
-    let mut path = Vec::new();
-    let node = tree_node(&r, root, &mut path);
+    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
+    let node = modlens::index::tree::tree(&r.model.index, &fields, root);
     match output {
         Output::Json => print_json(&node)?,
         Output::Human => {
@@ -612,44 +668,6 @@ fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i3
         }
     }
     Ok(exit_code(errors))
-}
-
-fn tree_node(r: &Resolving, id: ResourceId, path: &mut Vec<ResourceId>) -> TreeNode {
-    let index = &r.model.index;
-    let qualified_name = index.qualified_name(id).unwrap_or_default();
-    let title = title_of(r, id);
-    if path.contains(&id) {
-        return TreeNode {
-            qualified_name,
-            title,
-            children: Vec::new(),
-            note: Some("cycle: already shown above".to_string()),
-        };
-    }
-    path.push(id);
-    // Children named but not found are shown too, in place: a typo in `children` should be
-    // visible where it is.
-    let children = index
-        .child_entries(id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| match c.resource {
-            Some(child) => tree_node(r, child, path),
-            None => TreeNode {
-                qualified_name: c.name,
-                title: None,
-                children: Vec::new(),
-                note: Some("not found".to_string()),
-            },
-        })
-        .collect();
-    path.pop();
-    TreeNode {
-        qualified_name,
-        title,
-        children,
-        note: None,
-    }
 }
 
 fn label(n: &TreeNode) -> String {

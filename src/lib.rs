@@ -8,6 +8,7 @@ pub mod cache;
 pub mod generate;
 pub mod index;
 pub mod load;
+pub mod lsp;
 pub mod resolve;
 pub mod syntax;
 pub mod workspace;

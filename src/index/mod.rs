@@ -16,6 +16,7 @@
 
 pub mod dashboards;
 pub mod dump;
+pub mod tree;
 
 use crate::syntax::{
     AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity,

@@ -513,6 +513,22 @@ impl Resolver {
         self.resolve_keyed(model, id, key, name)
     }
 
+    /// Resolves a resource through the cache while it has room; when it is full, a resource
+    /// not in it is resolved without being kept (a sweep over everything, such as the
+    /// language server's diagnostics, then never evicts what people are using).
+    pub fn resolve_unless_full(&self, model: &Model, id: ResourceId) -> Arc<Resource> {
+        if !self.cache_full() {
+            return self.resolve(model, id);
+        }
+        let key = self.key(model, id);
+        if let Some(r) = self.cache.peek(&key) {
+            return r;
+        }
+        let name: Text = Text::from(model.index.qualified_name(id).unwrap_or_default());
+        self.resolved.fetch_add(1, Relaxed);
+        Arc::new(self.build(model, id, name))
+    }
+
     /// The cache key of a resource: its qualified name, made unique for the blocks that
     /// share one (a nested `input "x"` in several dashboards; a duplicate definition).
     pub fn key(&self, model: &Model, id: ResourceId) -> Text {
@@ -734,6 +750,17 @@ impl Resolver {
                         message,
                     ));
                     broken.push(reference.span);
+                    // Depends on the name it would have: an edit that creates it makes
+                    // this resource stale, and its error goes.
+                    let mod_name = match reference.module {
+                        Some(m) => f.index.str(m),
+                        None => index.module(module).map(|x| x.name.as_str()).unwrap_or(""),
+                    };
+                    depends.insert(i.intern(&format!(
+                        "{mod_name}.{}.{}",
+                        f.index.str(reference.kind),
+                        f.index.str(reference.name)
+                    )));
                 }
             }
         }

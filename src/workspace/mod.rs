@@ -2,7 +2,8 @@
 //!
 //! Discovery walks up from a path to the folder holding `mod.pp` / `mod.sp`, then down with
 //! the `ignore` crate, honouring `.powerpipeignore` (and Steampipe's `.steampipeignore`),
-//! skipping hidden entries (so `.powerpipe/`, `.steampipe/` and `.git/`). Installed
+//! skipping hidden entries (so `.powerpipe/`, `.steampipe/` and `.git/`) and folders that
+//! hold a mod file of their own (another mod, nested in this one's folder). Installed
 //! dependency mods under `.powerpipe/mods/` (or `.steampipe/mods/`) are found separately and
 //! indexed as mods of their own.
 //!
@@ -110,6 +111,42 @@ pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
     Ok(found.map(Path::to_path_buf).unwrap_or(dir))
 }
 
+/// The mod roots a folder opened in an editor holds: the mod it is in (a `mod.pp` in it or
+/// above it) and every mod in folders below it (hidden folders, such as installed
+/// dependencies under `.powerpipe/`, excluded; at most `max_depth` levels down). A folder
+/// with no mod file anywhere is one unnamed mod, as Powerpipe treats it. Sorted, without
+/// repeats.
+pub fn mod_roots(folder: &Path, max_depth: usize) -> Result<Vec<PathBuf>, WorkspaceError> {
+    let start = find_root(folder)?;
+    let has_mod = |d: &Path| d.join("mod.pp").is_file() || d.join("mod.sp").is_file();
+    let mut roots = Vec::new();
+    if has_mod(&start) {
+        roots.push(start.clone());
+    }
+    let walker = ignore::WalkBuilder::new(&start)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .max_depth(Some(max_depth))
+        .add_custom_ignore_filename(".powerpipeignore")
+        .add_custom_ignore_filename(".steampipeignore")
+        .build();
+    for entry in walker.flatten() {
+        if entry.depth() > 0
+            && entry.file_type().is_some_and(|t| t.is_dir())
+            && has_mod(entry.path())
+        {
+            roots.push(entry.path().to_path_buf());
+        }
+    }
+    if roots.is_empty() {
+        roots.push(start);
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
+}
+
 /// Discovers the workspace that `start` belongs to.
 pub fn discover(start: &Path) -> Result<Workspace, WorkspaceError> {
     let root = find_root(start)?;
@@ -134,6 +171,7 @@ pub fn discover(start: &Path) -> Result<Workspace, WorkspaceError> {
 
 /// Collects the indexed files of one mod folder.
 fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFile>) {
+    let mod_root_len = mod_root.as_os_str().len();
     let walker = ignore::WalkBuilder::new(mod_root)
         .standard_filters(false)
         .hidden(true)
@@ -141,6 +179,7 @@ fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFil
         .follow_links(false)
         .add_custom_ignore_filename(".powerpipeignore")
         .add_custom_ignore_filename(".steampipeignore")
+        .filter_entry(move |e| !is_nested_mod(e, mod_root_len))
         .build();
     for entry in walker {
         let entry = match entry {
@@ -163,6 +202,16 @@ fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFil
             module,
         });
     }
+}
+
+/// A folder below a mod's own folder that holds a mod file of its own: another mod (an
+/// example mod kept in a mod's repository, one of several mods in a folder), which is not
+/// part of this one. The language server serves it as a project of its own.
+fn is_nested_mod(entry: &ignore::DirEntry, mod_root_len: usize) -> bool {
+    let p = entry.path();
+    entry.file_type().is_some_and(|t| t.is_dir())
+        && p.as_os_str().len() > mod_root_len
+        && (p.join("mod.pp").is_file() || p.join("mod.sp").is_file())
 }
 
 /// The installed dependency mods: every folder under `.powerpipe/mods` (or, for Steampipe,
@@ -303,6 +352,13 @@ fn diagnostic_only(message: String) -> FileIndex {
             message,
         },
     )
+}
+
+/// Bytes of file text to keep for the resolver, given the cache's limits: it reads a
+/// block's file when it resolves the block, and resolving goes mostly file by file, so a
+/// quarter of the cache's budget (at most 4 MiB) serves it.
+pub fn source_cache_bytes(limits: &crate::cache::Limits) -> usize {
+    (limits.max_bytes / 4).clamp(256 * 1024, 4 * 1024 * 1024)
 }
 
 /// The workspace's files as the resolver reads them: from disk through a small cache of

@@ -1,6 +1,8 @@
 //! Helpers shared by the resolve tests: open a fixture (or any folder) ready to resolve.
 #![allow(dead_code)]
 
+pub mod lsp;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,0 +1,1690 @@
+//! The language server: `modlens lsp` serves mod workspaces over stdio with
+//! tower-lsp-server.
+//!
+//! * **Lifecycle.** `initialize` answers at once; the workspace folders' mods are indexed
+//!   after `initialized`, with `$/progress` (files scanned, then resources resolved by the
+//!   background walk). Requests that arrive before the index is ready wait for it.
+//! * **Threads.** The protocol loop never touches the disk or parses: every handler hands
+//!   its work to a blocking thread (`spawn_blocking`) and awaits it; resources are resolved
+//!   by the scheduler's workers (Critical for a request someone waits on, High for open
+//!   documents, Low for the background walk).
+//! * **Documents.** An open document's text wins over the disk. A change is applied to the
+//!   text at once (in protocol order), and to the index on the next request or after a
+//!   short pause, whichever comes first, so a burst of keystrokes costs one rescan.
+//! * **Positions.** Everything inside works in byte offsets; [`text`] is the one place
+//!   that converts to and from LSP positions (UTF-16 columns).
+//!
+//! Architecture invariant: this module talks to the protocol and to `load`, `resolve`,
+//! `index` and `workspace`; nothing below it knows about the protocol. Nothing here writes
+//! to stdout, which belongs to the protocol (enforced by the lints below).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod analysis;
+pub mod complete;
+pub mod features;
+pub mod guard;
+pub mod hover;
+pub mod project;
+pub mod schema;
+pub mod settings;
+pub mod text;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server as LspServer};
+
+use crate::index::{FileId, ResourceId};
+use crate::load::{Priority, ResourceKey};
+use crate::resolve::{Model, Resource};
+use crate::syntax::{Severity, Span};
+use analysis::Target;
+use project::{Content, FileDiag, Project, lock};
+use settings::Settings;
+use text::Lines;
+
+/// How the process hosting the server lets it change what it logs.
+pub type LogControl = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Options of a server instance.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Sets the log filter (`info`, `modlens=debug`, ...); `None`: log level settings are
+    /// ignored.
+    pub log_control: Option<LogControl>,
+    /// Watch files with notify even when the client offers to (for tests).
+    pub force_notify_watcher: bool,
+}
+
+/// Serves the language server protocol on `input`/`output` until the client sends `exit`
+/// (or closes the stream). Malformed messages are answered with errors by the [`guard`]
+/// and never reach (or stop) the server.
+pub async fn serve<I, O>(input: I, output: O, options: Options)
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (service, socket) = LspService::build(|client| Backend::new(client, options))
+        .custom_method("modlens/dashboards", Backend::dashboards)
+        .custom_method("modlens/tree", Backend::tree)
+        .custom_method("modlens/stats", Backend::stats)
+        .custom_method("modlens/dump", Backend::dump)
+        .finish();
+    let (to_server, server_in) = tokio::io::duplex(1 << 20);
+    let (server_out, from_server) = tokio::io::duplex(1 << 20);
+    let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
+    let filter = tokio::spawn(guard::filter_input(input, to_server, errors_tx));
+    let merge = tokio::spawn(guard::merge_output(from_server, errors_rx, output));
+    LspServer::new(server_in, server_out, socket)
+        .concurrency_level(8)
+        .serve(service)
+        .await;
+    // `exit` (or the end of the input): the server's output is closed, so the merge ends
+    // once it has written everything; the input may still be open, and is left.
+    filter.abort();
+    let _ = merge.await;
+}
+
+/// Runs the server on stdin/stdout in a runtime of its own (the `modlens lsp` command).
+pub fn run_stdio(options: Options) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("modlens-lsp")
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    // Blocking tasks still running (a sweep) are abandoned rather than awaited.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+/// What the client said it supports.
+#[derive(Clone, Copy, Debug, Default)]
+struct ClientCaps {
+    snippets: bool,
+    progress: bool,
+    watch_registration: bool,
+    config_registration: bool,
+}
+
+/// An open document.
+#[derive(Debug)]
+struct Doc {
+    uri: Uri,
+    path: PathBuf,
+    text: String,
+    version: i32,
+    /// Changed since the index last saw it.
+    dirty: bool,
+}
+
+/// The server's state, shared by every handler.
+struct State {
+    folders: RwLock<Vec<PathBuf>>,
+    projects: RwLock<Vec<Arc<Project>>>,
+    docs: Mutex<HashMap<String, Doc>>,
+    settings: RwLock<Settings>,
+    caps: RwLock<ClientCaps>,
+    ready: tokio::sync::watch::Sender<bool>,
+    /// Serialises bringing documents into the index.
+    sync: Mutex<()>,
+    /// The latest scheduled sweep (an older one that wakes up does nothing).
+    sweep_seq: AtomicU64,
+    sweeping: tokio::sync::Mutex<()>,
+    /// The latest scheduled rescan of each document.
+    change_seq: AtomicU64,
+    watcher: Mutex<Option<watch::Watcher>>,
+    shut_down: AtomicBool,
+    options: Options,
+}
+
+/// The language server.
+#[derive(Clone)]
+pub struct Backend {
+    client: Client,
+    state: Arc<State>,
+}
+
+/// How long a request waits for the first index before giving up.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Quiet time after a keystroke before the document is rescanned and its diagnostics sent.
+const CHANGE_DEBOUNCE: Duration = Duration::from_millis(120);
+/// Quiet time after a change before every file's diagnostics are brought up to date.
+const SWEEP_DEBOUNCE: Duration = Duration::from_millis(400);
+/// How deep below a workspace folder mods are looked for.
+const MOD_SEARCH_DEPTH: usize = 6;
+/// Most workspace symbols returned.
+const MAX_SYMBOLS: usize = 256;
+
+fn internal(e: impl std::fmt::Display) -> RpcError {
+    let mut err = RpcError::internal_error();
+    err.message = e.to_string().into();
+    err
+}
+
+fn invalid(message: impl Into<String>) -> RpcError {
+    RpcError::invalid_params(message.into())
+}
+
+/// Runs blocking work off the protocol loop.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> RpcResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)
+}
+
+/// A file of a project, for a request.
+#[derive(Clone)]
+struct FileRef {
+    project: Arc<Project>,
+    rel: String,
+}
+
+/// Texts of files, read once per request.
+struct Texts<'a> {
+    project: &'a Project,
+    lines: HashMap<String, Lines>,
+}
+
+impl<'a> Texts<'a> {
+    fn new(project: &'a Project) -> Texts<'a> {
+        Texts {
+            project,
+            lines: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, rel: &str) -> Option<&Lines> {
+        if !self.lines.contains_key(rel) {
+            let text = self.project.read(rel)?;
+            self.lines.insert(rel.to_string(), Lines::new(text));
+        }
+        self.lines.get(rel)
+    }
+
+    fn location(
+        &mut self,
+        model: &Model,
+        file: FileId,
+        span: Span,
+        docs: &DocUris,
+    ) -> Option<Location> {
+        let path = model.index.file(file)?.path.clone();
+        let lines = self.get(&path)?;
+        let range = lines.range(span.start as usize, span.end as usize);
+        Some(Location::new(docs.uri(self.project, &path)?, range))
+    }
+}
+
+/// The URIs of open documents, so answers name them as the client does.
+struct DocUris(HashMap<PathBuf, Uri>);
+
+impl DocUris {
+    fn uri(&self, project: &Project, rel: &str) -> Option<Uri> {
+        let path = project.root.join(rel);
+        match self.0.get(&path) {
+            Some(u) => Some(u.clone()),
+            None => Uri::from_file_path(&path),
+        }
+    }
+}
+
+impl Backend {
+    fn new(client: Client, options: Options) -> Backend {
+        let (ready, _) = tokio::sync::watch::channel(false);
+        Backend {
+            client,
+            state: Arc::new(State {
+                folders: RwLock::new(Vec::new()),
+                projects: RwLock::new(Vec::new()),
+                docs: Mutex::new(HashMap::new()),
+                settings: RwLock::new(Settings::default()),
+                caps: RwLock::new(ClientCaps::default()),
+                ready,
+                sync: Mutex::new(()),
+                sweep_seq: AtomicU64::new(0),
+                sweeping: tokio::sync::Mutex::new(()),
+                change_seq: AtomicU64::new(0),
+                watcher: Mutex::new(None),
+                shut_down: AtomicBool::new(false),
+                options,
+            }),
+        }
+    }
+
+    fn caps(&self) -> ClientCaps {
+        *self.state.caps.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn settings(&self) -> Settings {
+        self.state
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn projects(&self) -> Vec<Arc<Project>> {
+        self.state
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn doc_uris(&self) -> DocUris {
+        DocUris(
+            lock(&self.state.docs)
+                .values()
+                .map(|d| (d.path.clone(), d.uri.clone()))
+                .collect(),
+        )
+    }
+
+    /// Waits until the first index is ready.
+    async fn ready(&self) -> RpcResult<()> {
+        let mut rx = self.state.ready.subscribe();
+        match tokio::time::timeout(READY_TIMEOUT, rx.wait_for(|r| *r)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(internal("the workspace is still loading")),
+        }
+    }
+
+    /// The project and relative path of a document (a file outside every project gets a
+    /// project of its own, rooted at its mod).
+    async fn file(&self, uri: &Uri) -> RpcResult<FileRef> {
+        self.ready().await?;
+        let path = uri
+            .to_file_path()
+            .map(|p| p.into_owned())
+            .ok_or_else(|| invalid(format!("not a file URI: {}", uri.as_str())))?;
+        if let Some(f) = self.locate(&path) {
+            return Ok(f);
+        }
+        // Not in any project: open the mod it is in.
+        let settings = self.settings();
+        let start = path.clone();
+        let opened = blocking(move || {
+            let root = crate::workspace::find_root(&start).ok()?;
+            Project::open(&root, &settings).ok()
+        })
+        .await?;
+        if let Some(p) = opened {
+            let p = Arc::new(p);
+            p.start_background();
+            self.state
+                .projects
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(p);
+            self.sync_open_docs().await;
+        }
+        self.locate(&path)
+            .ok_or_else(|| invalid(format!("{} is not in a mod workspace", path.display())))
+    }
+
+    fn locate(&self, path: &Path) -> Option<FileRef> {
+        let projects = self.projects();
+        let find = |path: &Path| {
+            projects
+                .iter()
+                .filter(|p| path.starts_with(&p.root))
+                .max_by_key(|p| p.root.as_os_str().len())
+                .and_then(|p| {
+                    Some(FileRef {
+                        project: p.clone(),
+                        rel: p.relative(path)?,
+                    })
+                })
+        };
+        if let Some(f) = find(path) {
+            return Some(f);
+        }
+        // The client's path may go through a symbolic link the roots do not.
+        let canonical = std::fs::canonicalize(path).ok().or_else(|| {
+            let parent = std::fs::canonicalize(path.parent()?).ok()?;
+            Some(parent.join(path.file_name()?))
+        })?;
+        find(&canonical)
+    }
+
+    /// Brings a document's latest text into its project's index (when it changed since).
+    fn sync_doc(state: &State, key: &str) {
+        let _g = lock(&state.sync);
+        let (path, text) = {
+            let mut docs = lock(&state.docs);
+            let Some(d) = docs.get_mut(key) else { return };
+            if !d.dirty {
+                return;
+            }
+            d.dirty = false;
+            (d.path.clone(), Arc::<[u8]>::from(d.text.as_bytes()))
+        };
+        let projects = state
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let project = projects
+            .iter()
+            .filter(|p| path.starts_with(&p.root))
+            .max_by_key(|p| p.root.as_os_str().len());
+        if let Some(p) = project
+            && let Some(rel) = p.relative(&path)
+        {
+            p.apply(&[(rel, Content::Open(text))]);
+        }
+    }
+
+    /// Brings every open document into the index (after a load).
+    async fn sync_open_docs(&self) {
+        {
+            let mut docs = lock(&self.state.docs);
+            for d in docs.values_mut() {
+                d.dirty = true;
+            }
+        }
+        let state = self.state.clone();
+        let _ = blocking(move || {
+            let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
+            for k in keys {
+                Backend::sync_doc(&state, &k);
+            }
+        })
+        .await;
+    }
+
+    /// Runs `f` on a blocking thread with the document brought up to date.
+    async fn on_file<T: Send + 'static>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&FileRef, &DocUris) -> Option<T> + Send + 'static,
+    ) -> RpcResult<Option<T>> {
+        let file = self.file(uri).await?;
+        let state = self.state.clone();
+        let key = uri.as_str().to_string();
+        let uris = self.doc_uris();
+        blocking(move || {
+            Backend::sync_doc(&state, &key);
+            f(&file, &uris)
+        })
+        .await
+    }
+
+    // ----- loading ------------------------------------------------------------------------
+
+    /// Opens the projects of the workspace folders and starts loading them.
+    async fn load(&self) {
+        let folders = self
+            .state
+            .folders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let settings = self.settings();
+        let progress = self.begin_progress("modlens", "indexing").await;
+        let opened = blocking(move || {
+            let mut roots: Vec<PathBuf> = Vec::new();
+            for f in &folders {
+                match crate::workspace::mod_roots(f, MOD_SEARCH_DEPTH) {
+                    Ok(r) => roots.extend(r),
+                    Err(e) => tracing::warn!(folder = %f.display(), error = %e, "cannot open"),
+                }
+            }
+            roots.sort();
+            roots.dedup();
+            let mut projects = Vec::new();
+            let mut errors = Vec::new();
+            for r in roots {
+                match Project::open(&r, &settings) {
+                    Ok(p) => projects.push(Arc::new(p)),
+                    Err(e) => errors.push(format!("{}: {e}", r.display())),
+                }
+            }
+            (projects, errors)
+        })
+        .await;
+        let (projects, errors) = opened.unwrap_or_default();
+        for e in errors {
+            self.client.show_message(MessageType::WARNING, e).await;
+        }
+        let summary = {
+            let files: usize = projects.iter().map(|p| p.figures.files).sum();
+            let resources: usize = projects.iter().map(|p| p.figures.resources).sum();
+            format!("{files} files, {resources} resources indexed")
+        };
+        *self
+            .state
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = projects.clone();
+        self.state.ready.send_replace(true);
+        self.sync_open_docs().await;
+        if let Some(p) = &progress {
+            p.report_with_message(summary, 10).await;
+        }
+        for p in &projects {
+            p.start_background();
+        }
+        self.start_watching(&projects).await;
+        // Diagnostics the index knows at once; the rest when the walk has resolved.
+        for p in &projects {
+            self.publish_all(p.clone(), false).await;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.follow_background(projects, progress).await;
+        });
+    }
+
+    async fn begin_progress(
+        &self,
+        title: &str,
+        message: &str,
+    ) -> Option<
+        tower_lsp_server::OngoingProgress<
+            tower_lsp_server::Bounded,
+            tower_lsp_server::NotCancellable,
+        >,
+    > {
+        if !self.caps().progress {
+            return None;
+        }
+        let token = NumberOrString::String(format!(
+            "modlens/{}",
+            self.state.sweep_seq.fetch_add(1, Ordering::Relaxed)
+        ));
+        self.client
+            .create_work_done_progress(token.clone())
+            .await
+            .ok()?;
+        Some(
+            self.client
+                .progress(token, title)
+                .with_message(message)
+                .with_percentage(0)
+                .begin()
+                .await,
+        )
+    }
+
+    /// Reports the background walk's progress until it ends, then brings every file's
+    /// diagnostics up to date.
+    async fn follow_background(
+        &self,
+        projects: Vec<Arc<Project>>,
+        progress: Option<
+            tower_lsp_server::OngoingProgress<
+                tower_lsp_server::Bounded,
+                tower_lsp_server::NotCancellable,
+            >,
+        >,
+    ) {
+        loop {
+            if self.state.shut_down.load(Ordering::Relaxed) {
+                return;
+            }
+            let mut done = 0usize;
+            let mut total = 0usize;
+            let mut finished = true;
+            for p in &projects {
+                let m = p.scheduler.metrics();
+                done += m.total(|c| c.done + c.failed) as usize;
+                if let Some(((_, t), fin)) = p.background_progress() {
+                    total += t;
+                    finished &= fin && p.scheduler.idle();
+                }
+            }
+            if let Some(p) = &progress {
+                let pct = (done.min(total) * 89)
+                    .checked_div(total)
+                    .map_or(100, |x| 10 + x as u32);
+                p.report_with_message(format!("resolved {}/{total}", done.min(total)), pct)
+                    .await;
+            }
+            if finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for p in &projects {
+            self.publish_all(p.clone(), true).await;
+        }
+        if let Some(p) = progress {
+            p.finish_with_message("ready").await;
+        }
+    }
+
+    async fn start_watching(&self, projects: &[Arc<Project>]) {
+        let caps = self.caps();
+        if caps.watch_registration && !self.state.options.force_notify_watcher {
+            let watchers = [
+                "**/*.{pp,sp,fp,tp,ppvars,spvars}",
+                "**/.powerpipeignore",
+                "**/.steampipeignore",
+            ]
+            .into_iter()
+            .map(|g| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(g.to_string()),
+                kind: None,
+            })
+            .collect();
+            let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+            let reg = Registration {
+                id: "modlens-watch".to_string(),
+                method: "workspace/didChangeWatchedFiles".to_string(),
+                register_options: serde_json::to_value(options).ok(),
+            };
+            if self.client.register_capability(vec![reg]).await.is_ok() {
+                return;
+            }
+        }
+        let roots: Vec<PathBuf> = projects.iter().map(|p| p.root.clone()).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        match watch::watch(&roots, tx) {
+            Ok(w) => *lock(&self.state.watcher) = Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the workspace");
+                return;
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            while let Some(paths) = rx.recv().await {
+                this.files_changed(paths).await;
+            }
+        });
+    }
+
+    /// Files changed on disk: each project's changes applied as one batch (open documents
+    /// keep their text).
+    async fn files_changed(&self, paths: Vec<PathBuf>) {
+        let open: std::collections::HashSet<PathBuf> = lock(&self.state.docs)
+            .values()
+            .map(|d| d.path.clone())
+            .collect();
+        type Batch = (Arc<Project>, Vec<(String, Content)>);
+        let mut by_project: HashMap<PathBuf, Batch> = HashMap::new();
+        for path in paths {
+            if open.contains(&path) {
+                continue;
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let relevant = crate::workspace::is_indexed_file(&name)
+                || name == ".powerpipeignore"
+                || name == ".steampipeignore"
+                // A folder created or removed (a checkout): its files are found by a walk.
+                || (!path.is_file() && !name.contains('.'));
+            if !relevant {
+                continue;
+            }
+            let Some(f) = self.locate(&path) else {
+                continue;
+            };
+            if f.rel.split('/').any(|c| c == ".git") {
+                continue;
+            }
+            by_project
+                .entry(f.project.root.clone())
+                .or_insert_with(|| (f.project.clone(), Vec::new()))
+                .1
+                .push((f.rel, Content::Disk));
+        }
+        for (_, (project, changes)) in by_project {
+            let p = project.clone();
+            let _ = blocking(move || p.apply(&changes)).await;
+        }
+        self.schedule_sweep(Duration::from_millis(50));
+    }
+
+    // ----- diagnostics --------------------------------------------------------------------
+
+    fn to_lsp_diagnostics(lines: &Lines, list: &[FileDiag]) -> Vec<Diagnostic> {
+        list.iter()
+            .map(|d| Diagnostic {
+                range: lines.range(d.start as usize, d.end as usize),
+                severity: Some(match d.severity {
+                    Severity::Error => DiagnosticSeverity::ERROR,
+                    Severity::Warning => DiagnosticSeverity::WARNING,
+                }),
+                source: Some("modlens".to_string()),
+                message: d.message.clone(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    async fn publish(&self, project: &Project, rel: &str, list: Vec<FileDiag>) {
+        if !project.record_published(rel, &list) {
+            return;
+        }
+        let uris = self.doc_uris();
+        let Some(uri) = uris.uri(project, rel) else {
+            return;
+        };
+        let version = lock(&self.state.docs).get(uri.as_str()).map(|d| d.version);
+        let diags = match project.read(rel) {
+            Some(text) => Self::to_lsp_diagnostics(&Lines::new(text), &list),
+            None => Vec::new(),
+        };
+        self.client.publish_diagnostics(uri, diags, version).await;
+    }
+
+    /// Publishes every file's diagnostics that changed (`resolve`: with those found by
+    /// resolving every resource).
+    async fn publish_all(&self, project: Arc<Project>, resolve: bool) {
+        let p = project.clone();
+        let Ok((all, before)) = blocking(move || {
+            let before = p.published_paths();
+            let all = if resolve {
+                p.all_diagnostics()
+            } else {
+                p.index_diagnostics()
+            };
+            (all, before)
+        })
+        .await
+        else {
+            return;
+        };
+        for rel in before {
+            if !all.contains_key(&rel) {
+                self.publish(&project, &rel, Vec::new()).await;
+            }
+        }
+        for (rel, list) in all {
+            self.publish(&project, &rel, list).await;
+        }
+    }
+
+    /// Publishes one file's diagnostics now (resolving its resources).
+    async fn publish_file(&self, file: FileRef) {
+        let f = file.clone();
+        let state = self.state.clone();
+        let uris = self.doc_uris();
+        let key = uris
+            .uri(&file.project, &file.rel)
+            .map(|u| u.as_str().to_string());
+        let Ok(list) = blocking(move || {
+            if let Some(k) = key {
+                Backend::sync_doc(&state, &k);
+            }
+            f.project.file_diagnostics(&f.rel)
+        })
+        .await
+        else {
+            return;
+        };
+        self.publish(&file.project, &file.rel, list).await;
+    }
+
+    /// Brings every file's diagnostics up to date after `delay` without another change.
+    fn schedule_sweep(&self, delay: Duration) {
+        let seq = self.state.sweep_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if this.state.sweep_seq.load(Ordering::SeqCst) != seq {
+                return;
+            }
+            let _g = this.state.sweeping.lock().await;
+            for p in this.projects() {
+                this.publish_all(p, true).await;
+            }
+        });
+    }
+
+    /// A document changed: rescan it and send its diagnostics after a pause.
+    fn schedule_change(&self, uri: Uri) {
+        let seq = self.state.change_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(CHANGE_DEBOUNCE).await;
+            if this.state.change_seq.load(Ordering::SeqCst) != seq {
+                return;
+            }
+            if let Ok(f) = this.file(&uri).await {
+                this.publish_file(f).await;
+            }
+            this.schedule_sweep(SWEEP_DEBOUNCE);
+        });
+    }
+
+    // ----- custom requests ----------------------------------------------------------------
+
+    fn project_for(&self, uri: Option<&Uri>) -> RpcResult<Arc<Project>> {
+        let projects = self.projects();
+        if let Some(u) = uri
+            && let Some(path) = u.to_file_path()
+        {
+            if let Some(f) = self.locate(&path) {
+                return Ok(f.project);
+            }
+            // The URI of a root folder itself.
+            if let Some(p) = projects.iter().find(|p| p.root == *path) {
+                return Ok(p.clone());
+            }
+        }
+        projects
+            .first()
+            .cloned()
+            .ok_or_else(|| invalid("no mod workspace is open"))
+    }
+
+    async fn dashboards(&self, params: ProjectParams) -> RpcResult<serde_json::Value> {
+        self.ready().await?;
+        let p = self.project_for(params.uri.as_ref())?;
+        blocking(move || serde_json::to_value(&*p.shared.dashboards()).map_err(internal)).await?
+    }
+
+    async fn tree(&self, params: TreeParams) -> RpcResult<serde_json::Value> {
+        self.ready().await?;
+        let p = self.project_for(params.uri.as_ref())?;
+        blocking(move || {
+            let model = p.shared.model();
+            let root = model
+                .index
+                .lookup_qualified(&params.resource)
+                .ok_or_else(|| invalid(format!("no resource named `{}`", params.resource)))?;
+            let fields = |id, key| p.shared.resolver.dump_field(&model, id, key);
+            serde_json::to_value(crate::index::tree::tree(&model.index, &fields, root))
+                .map_err(internal)
+        })
+        .await?
+    }
+
+    async fn stats(&self, _params: serde_json::Value) -> RpcResult<serde_json::Value> {
+        self.ready().await?;
+        let projects = self.projects();
+        blocking(move || {
+            let list: Vec<serde_json::Value> = projects
+                .iter()
+                .map(|p| {
+                    let m = p.scheduler.metrics();
+                    let (walk, finished) = p.background_progress().unwrap_or(((0, 0), true));
+                    serde_json::json!({
+                        "root": p.root.display().to_string(),
+                        "load": p.figures,
+                        "scheduler": crate::load::MetricsView::from(&m),
+                        "idle": p.scheduler.idle(),
+                        "background": {
+                            "submitted": walk.0,
+                            "total": walk.1,
+                            "finished": finished,
+                        },
+                        "resolver": p.shared.resolver.stats(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "projects": list,
+                "rss_bytes": current_rss(),
+            })
+        })
+        .await
+    }
+
+    async fn dump(&self, params: ProjectParams) -> RpcResult<serde_json::Value> {
+        self.ready().await?;
+        let p = self.project_for(params.uri.as_ref())?;
+        let state = self.state.clone();
+        blocking(move || {
+            let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
+            for k in keys {
+                Backend::sync_doc(&state, &k);
+            }
+            let model = p.shared.model();
+            let fields = |id, key| p.shared.resolver.dump_field(&model, id, key);
+            let read = |rel: &str| p.read(rel).map(|t| t.to_vec());
+            serde_json::to_value(crate::index::dump::dump(&model.index, &read, &fields))
+                .map_err(internal)
+        })
+        .await?
+    }
+
+    /// The resolved resources, requested at Critical priority and waited for with no lock
+    /// held.
+    fn resolve_now(project: &Project, keys: Vec<ResourceKey>) -> Vec<Option<Arc<Resource>>> {
+        let tickets: Vec<_> = keys
+            .into_iter()
+            .map(|k| project.scheduler.request(k, Priority::Critical))
+            .collect();
+        tickets.into_iter().map(|t| t.wait().ok()).collect()
+    }
+}
+
+/// Parameters of `modlens/dashboards` and `modlens/dump`: which workspace (a file or the
+/// root folder's URI; the first project when absent).
+#[derive(Debug, Default, Deserialize)]
+pub struct ProjectParams {
+    /// A file of the workspace, or its root.
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
+/// Parameters of `modlens/tree`.
+#[derive(Debug, Deserialize)]
+pub struct TreeParams {
+    /// `type.name` or `mod.type.name`.
+    pub resource: String,
+    /// A file of the workspace (the first project when absent).
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
+/// The process's resident set size now (Linux), in bytes.
+pub fn current_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn read_caps(params: &InitializeParams) -> ClientCaps {
+    let v = serde_json::to_value(&params.capabilities).unwrap_or_default();
+    let flag = |p: &str| v.pointer(p).and_then(|x| x.as_bool()).unwrap_or(false);
+    ClientCaps {
+        snippets: flag("/textDocument/completion/completionItem/snippetSupport"),
+        progress: flag("/window/workDoneProgress"),
+        watch_registration: flag("/workspace/didChangeWatchedFiles/dynamicRegistration"),
+        config_registration: flag("/workspace/didChangeConfiguration/dynamicRegistration"),
+    }
+}
+
+fn server_capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(false),
+                })),
+                ..Default::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        document_highlight_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".to_string()]),
+            resolve_provider: Some(true),
+            ..Default::default()
+        }),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        code_lens_provider: Some(CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        document_link_provider: Some(DocumentLinkOptions {
+            resolve_provider: Some(false),
+            work_done_progress_options: Default::default(),
+        }),
+        folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: SemanticTokensLegend {
+                    token_types: features::TOKEN_TYPES.to_vec(),
+                    token_modifiers: features::TOKEN_MODIFIERS.to_vec(),
+                },
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                ..Default::default()
+            },
+        )),
+        workspace: Some(WorkspaceServerCapabilities {
+            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                supported: Some(true),
+                change_notifications: Some(OneOf::Left(true)),
+            }),
+            file_operations: None,
+        }),
+        ..Default::default()
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> RpcResult<InitializeResult> {
+        *self.state.caps.write().unwrap_or_else(|p| p.into_inner()) = read_caps(&params);
+        let settings = Settings::from_json(params.initialization_options.as_ref());
+        if let (Some(level), Some(control)) = (&settings.log_level, &self.state.options.log_control)
+            && !control(level)
+        {
+            tracing::warn!(level = %level, "unknown log level");
+        }
+        *self
+            .state
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = settings;
+        let mut folders: Vec<PathBuf> = params
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if folders.is_empty()
+            && let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path())
+        {
+            folders.push(root.into_owned());
+        }
+        *self
+            .state
+            .folders
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = folders;
+        Ok(InitializeResult {
+            capabilities: server_capabilities(),
+            server_info: Some(ServerInfo {
+                name: "modlens".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        if self.caps().config_registration {
+            let reg = Registration {
+                id: "modlens-config".to_string(),
+                method: "workspace/didChangeConfiguration".to_string(),
+                register_options: None,
+            };
+            let _ = self.client.register_capability(vec![reg]).await;
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.load().await });
+    }
+
+    async fn shutdown(&self) -> RpcResult<()> {
+        self.state.shut_down.store(true, Ordering::Relaxed);
+        lock(&self.state.watcher).take();
+        let projects = std::mem::take(
+            &mut *self
+                .state
+                .projects
+                .write()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        blocking(move || {
+            for p in &projects {
+                p.shutdown(Duration::from_secs(2));
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let Some(path) = doc.uri.to_file_path().map(|p| p.into_owned()) else {
+            return;
+        };
+        lock(&self.state.docs).insert(
+            doc.uri.as_str().to_string(),
+            Doc {
+                uri: doc.uri.clone(),
+                path,
+                text: doc.text,
+                version: doc.version,
+                dirty: true,
+            },
+        );
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Ok(f) = this.file(&doc.uri).await {
+                this.publish_file(f).await;
+                this.schedule_sweep(SWEEP_DEBOUNCE);
+            }
+        });
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        // Applied here, before any await: notifications are handled in the order they came.
+        {
+            let mut docs = lock(&self.state.docs);
+            let Some(d) = docs.get_mut(params.text_document.uri.as_str()) else {
+                return;
+            };
+            for c in params.content_changes {
+                text::apply_change(&mut d.text, c.range, &c.text);
+            }
+            d.version = params.text_document.version;
+            d.dirty = true;
+        }
+        self.schedule_change(params.text_document.uri);
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        if lock(&self.state.docs).contains_key(params.text_document.uri.as_str()) {
+            self.schedule_sweep(SWEEP_DEBOUNCE);
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let removed = lock(&self.state.docs).remove(uri.as_str());
+        if removed.is_none() {
+            return;
+        }
+        let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else {
+            return;
+        };
+        let Some(f) = self.locate(&path) else { return };
+        let (p, rel) = (f.project.clone(), f.rel.clone());
+        let _ = blocking(move || p.apply(&[(rel, Content::Disk)])).await;
+        self.publish_file(f).await;
+        self.schedule_sweep(SWEEP_DEBOUNCE);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let paths: Vec<PathBuf> = params
+            .changes
+            .iter()
+            .filter_map(|c| c.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        if self.state.ready.borrow().to_owned() {
+            self.files_changed(paths).await;
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let new = Settings::from_json(Some(&params.settings));
+        let old = self.settings();
+        if let (Some(level), Some(control)) = (&new.log_level, &self.state.options.log_control)
+            && new.log_level != old.log_level
+            && !control(level)
+        {
+            tracing::warn!(level = %level, "unknown log level");
+        }
+        *self
+            .state
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = new.clone();
+        if !*self.state.ready.borrow() {
+            return;
+        }
+        if old.needs_reopen(&new) {
+            // Limits and workers are fixed per project: open them again.
+            let old_projects = std::mem::take(
+                &mut *self
+                    .state
+                    .projects
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            let _ = blocking(move || drop(old_projects)).await;
+            self.state.ready.send_replace(false);
+            self.load().await;
+        } else if old.inputs_differ(&new) {
+            let projects = self.projects();
+            let _ = blocking(move || {
+                for p in &projects {
+                    p.set_inputs(project::inputs(&p.root, &new));
+                }
+            })
+            .await;
+            self.schedule_sweep(Duration::from_millis(10));
+        }
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let removed: Vec<PathBuf> = params
+            .event
+            .removed
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        let added: Vec<PathBuf> = params
+            .event
+            .added
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        {
+            let mut folders = self
+                .state
+                .folders
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            folders.retain(|f| !removed.contains(f));
+            folders.extend(added.iter().cloned());
+        }
+        let settings = self.settings();
+        let existing = self.projects();
+        let Ok((keep, new)) = blocking(move || {
+            let canon: Vec<PathBuf> = removed
+                .iter()
+                .filter_map(|r| std::fs::canonicalize(r).ok().or(Some(r.clone())))
+                .collect();
+            let keep: Vec<Arc<Project>> = existing
+                .into_iter()
+                .filter(|p| !canon.iter().any(|r| p.root.starts_with(r)))
+                .collect();
+            let mut new = Vec::new();
+            for f in &added {
+                for root in crate::workspace::mod_roots(f, MOD_SEARCH_DEPTH).unwrap_or_default() {
+                    if keep
+                        .iter()
+                        .chain(new.iter())
+                        .any(|p: &Arc<Project>| p.root == root)
+                    {
+                        continue;
+                    }
+                    if let Ok(p) = Project::open(&root, &settings) {
+                        p.start_background();
+                        new.push(Arc::new(p));
+                    }
+                }
+            }
+            (keep, new)
+        })
+        .await
+        else {
+            return;
+        };
+        let mut all = keep;
+        all.extend(new.iter().cloned());
+        *self
+            .state
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = all;
+        self.sync_open_docs().await;
+        for p in new {
+            self.publish_all(p, false).await;
+        }
+        self.schedule_sweep(SWEEP_DEBOUNCE);
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> RpcResult<Option<DocumentSymbolResponse>> {
+        self.on_file(&params.text_document.uri, |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            Some(DocumentSymbolResponse::Nested(features::document_symbols(
+                &model,
+                &f.project.shared.resolver,
+                file,
+                &lines,
+            )))
+        })
+        .await
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> RpcResult<Option<WorkspaceSymbolResponse>> {
+        self.ready().await?;
+        let projects = self.projects();
+        let uris = self.doc_uris();
+        blocking(move || {
+            let mut all: Vec<(u32, WorkspaceSymbol)> = Vec::new();
+            for p in &projects {
+                let model = p.shared.model();
+                let mut texts = Texts::new(p);
+                for hit in features::workspace_symbols(&model.index, &params.query, MAX_SYMBOLS) {
+                    let Some(b) = model.index.block(hit.id) else {
+                        continue;
+                    };
+                    let Some(loc) = texts.location(&model, hit.id.file, b.name_span(), &uris)
+                    else {
+                        continue;
+                    };
+                    all.push((
+                        hit.score,
+                        WorkspaceSymbol {
+                            name: hit.name,
+                            kind: hit.kind,
+                            tags: None,
+                            container_name: Some(match hit.title {
+                                Some(t) => format!("{} — {t}", hit.module),
+                                None => hit.module,
+                            }),
+                            location: OneOf::Left(loc),
+                            data: None,
+                        },
+                    ));
+                }
+            }
+            all.sort_by_key(|a| std::cmp::Reverse(a.0));
+            all.truncate(MAX_SYMBOLS);
+            Some(WorkspaceSymbolResponse::Nested(
+                all.into_iter().map(|(_, s)| s).collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
+        let tdp = params.text_document_position_params;
+        self.on_file(&tdp.text_document.uri, move |f, _| {
+            // 1. What is there (index only), 2. resolve what the hover shows, with no lock
+            // held, 3. write it.
+            let (target, keys, range) = {
+                let model = f.project.shared.model();
+                let file = model.index.file_by_path(&f.rel)?;
+                let lines = Lines::new(f.project.read(&f.rel)?);
+                let offset = lines.offset(tdp.position) as u32;
+                let hit = analysis::at(&model.index, file, offset)?;
+                let target = hit.target?;
+                let keys: Vec<ResourceKey> = hover::needs(&model, target)
+                    .into_iter()
+                    .map(|id| ResourceKey::of(&model.index, id))
+                    .collect();
+                (
+                    target,
+                    keys,
+                    lines.range(hit.span.start as usize, hit.span.end as usize),
+                )
+            };
+            let resolved = Backend::resolve_now(&f.project, keys);
+            let model = f.project.shared.model();
+            let md = hover::render(&model, &f.project.shared.resolver, target, &resolved)?;
+            Some(Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value: md,
+                }),
+                range: Some(range),
+            })
+        })
+        .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> RpcResult<Option<GotoDefinitionResponse>> {
+        let tdp = params.text_document_position_params;
+        self.on_file(&tdp.text_document.uri, move |f, uris| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let mut texts = Texts::new(&f.project);
+            let offset = texts.get(&f.rel)?.offset(tdp.position) as u32;
+            let hit = analysis::at(&model.index, file, offset)?;
+            let target = hit.target?;
+            // Several definitions of one name (a duplicate): all of them.
+            let ids: Vec<Target> = match (target, hit.reference) {
+                (Target::Resource(_), Some(i)) => {
+                    let r = model.index.file(file)?.index.refs.get(i as usize)?;
+                    let all = model.index.resolve_ref(file, r);
+                    if all.is_empty() {
+                        vec![target]
+                    } else {
+                        all.into_iter().map(Target::Resource).collect()
+                    }
+                }
+                _ => vec![target],
+            };
+            let locs: Vec<Location> = ids
+                .into_iter()
+                .filter_map(|t| {
+                    let (fid, span) = analysis::declaration(&model.index, t)?;
+                    texts.location(&model, fid, span, uris)
+                })
+                .collect();
+            match locs.len() {
+                0 => None,
+                1 => locs.into_iter().next().map(GotoDefinitionResponse::Scalar),
+                _ => Some(GotoDefinitionResponse::Array(locs)),
+            }
+        })
+        .await
+    }
+
+    async fn references(&self, params: ReferenceParams) -> RpcResult<Option<Vec<Location>>> {
+        let tdp = params.text_document_position;
+        let include = params.context.include_declaration;
+        self.on_file(&tdp.text_document.uri, move |f, uris| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let mut texts = Texts::new(&f.project);
+            let offset = texts.get(&f.rel)?.offset(tdp.position) as u32;
+            let target = analysis::at(&model.index, file, offset)?.target?;
+            let mut spans = analysis::references(&model.index, target);
+            if include && let Some(d) = analysis::declaration(&model.index, target) {
+                spans.insert(0, d);
+            }
+            Some(
+                spans
+                    .into_iter()
+                    .filter_map(|(fid, span)| texts.location(&model, fid, span, uris))
+                    .collect(),
+            )
+        })
+        .await
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> RpcResult<Option<Vec<DocumentHighlight>>> {
+        let tdp = params.text_document_position_params;
+        self.on_file(&tdp.text_document.uri, move |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let offset = lines.offset(tdp.position) as u32;
+            let target = analysis::at(&model.index, file, offset)?.target?;
+            let mut out: Vec<DocumentHighlight> = analysis::references(&model.index, target)
+                .into_iter()
+                .filter(|(fid, _)| *fid == file)
+                .map(|(_, s)| DocumentHighlight {
+                    range: lines.range(s.start as usize, s.end as usize),
+                    kind: Some(DocumentHighlightKind::READ),
+                })
+                .collect();
+            if let Some((fid, s)) = analysis::declaration(&model.index, target)
+                && fid == file
+            {
+                out.insert(
+                    0,
+                    DocumentHighlight {
+                        range: lines.range(s.start as usize, s.end as usize),
+                        kind: Some(DocumentHighlightKind::WRITE),
+                    },
+                );
+            }
+            Some(out)
+        })
+        .await
+    }
+
+    async fn completion(&self, params: CompletionParams) -> RpcResult<Option<CompletionResponse>> {
+        let tdp = params.text_document_position;
+        let caps = complete::Caps {
+            snippets: self.caps().snippets,
+        };
+        self.on_file(&tdp.text_document.uri.clone(), move |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let offset = lines.offset(tdp.position);
+            let tag_keys = || f.project.tag_keys(&model);
+            complete::complete(
+                &model.index,
+                file,
+                &lines,
+                offset,
+                caps,
+                &tag_keys,
+                tdp.text_document.uri.as_str(),
+            )
+        })
+        .await
+    }
+
+    async fn completion_resolve(&self, mut item: CompletionItem) -> RpcResult<CompletionItem> {
+        let Some(data) = item.data.clone() else {
+            return Ok(item);
+        };
+        let (Some(uri), Some(name)) = (
+            data.get("uri")
+                .and_then(|u| u.as_str())
+                .and_then(|u| u.parse::<Uri>().ok()),
+            data.get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
+        ) else {
+            return Ok(item);
+        };
+        let doc = self
+            .on_file(&uri, move |f, _| {
+                let model = f.project.shared.model();
+                let id = model.index.lookup_qualified(&name)?;
+                hover::render(
+                    &model,
+                    &f.project.shared.resolver,
+                    Target::Resource(id),
+                    &[],
+                )
+            })
+            .await?;
+        if let Some(md) = doc {
+            item.documentation = Some(Documentation::MarkupContent(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: md,
+            }));
+        }
+        Ok(item)
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> RpcResult<Option<PrepareRenameResponse>> {
+        let res = self
+            .on_file(&params.text_document.uri, move |f, _| {
+                let model = f.project.shared.model();
+                let file = model.index.file_by_path(&f.rel)?;
+                let lines = Lines::new(f.project.read(&f.rel)?);
+                let offset = lines.offset(params.position) as u32;
+                let hit = analysis::at(&model.index, file, offset)?;
+                Some(match renameable(&model, hit.target) {
+                    Ok(_) => Ok(PrepareRenameResponse::Range(
+                        lines.range(hit.span.start as usize, hit.span.end as usize),
+                    )),
+                    Err(why) => Err(why),
+                })
+            })
+            .await?;
+        match res {
+            Some(Ok(r)) => Ok(Some(r)),
+            Some(Err(why)) => Err(invalid(why)),
+            None => Ok(None),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> RpcResult<Option<WorkspaceEdit>> {
+        let tdp = params.text_document_position;
+        let new_name = params.new_name;
+        if !analysis::is_identifier(&new_name) {
+            return Err(invalid(format!(
+                "`{new_name}` is not a valid name (letters, digits, `_` and `-`, not starting with a digit)"
+            )));
+        }
+        let res = self
+            .on_file(&tdp.text_document.uri, move |f, uris| {
+                let model = f.project.shared.model();
+                let file = model.index.file_by_path(&f.rel)?;
+                let mut texts = Texts::new(&f.project);
+                let offset = texts.get(&f.rel)?.offset(tdp.position) as u32;
+                let hit = analysis::at(&model.index, file, offset)?;
+                Some(rename_edits(
+                    &model, &f.project, &mut texts, hit.target, &new_name, uris,
+                ))
+            })
+            .await?;
+        match res {
+            Some(Ok(edit)) => Ok(Some(edit)),
+            Some(Err(why)) => Err(invalid(why)),
+            None => Ok(None),
+        }
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> RpcResult<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        let key = uri.as_str().to_string();
+        self.on_file(&uri, move |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            Some(features::code_lenses(&model, file, &lines, &key))
+        })
+        .await
+    }
+
+    async fn document_link(
+        &self,
+        params: DocumentLinkParams,
+    ) -> RpcResult<Option<Vec<DocumentLink>>> {
+        self.on_file(&params.text_document.uri, |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let text = f.project.read(&f.rel)?;
+            let lines = Lines::new(text.clone());
+            Some(features::document_links(
+                &model,
+                file,
+                &text,
+                &lines,
+                &f.project.root,
+            ))
+        })
+        .await
+    }
+
+    async fn folding_range(
+        &self,
+        params: FoldingRangeParams,
+    ) -> RpcResult<Option<Vec<FoldingRange>>> {
+        self.on_file(&params.text_document.uri, |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            Some(features::folding_ranges(
+                &model.index.file(file)?.index,
+                &lines,
+            ))
+        })
+        .await
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> RpcResult<Option<SemanticTokensResult>> {
+        self.on_file(&params.text_document.uri, |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let data = features::semantic_tokens(&model.index.file(file)?.index, &lines);
+            Some(SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data,
+            }))
+        })
+        .await
+    }
+}
+
+/// Whether a target can be renamed: a named resource, variable or local of the workspace's
+/// own mods (an installed dependency is not edited), not a nested component or a member.
+fn renameable(model: &Model, target: Option<Target>) -> Result<ResourceId, String> {
+    let index = &model.index;
+    let Some(Target::Resource(id)) = target else {
+        return Err("only resources, variables and locals can be renamed".to_string());
+    };
+    let b = index.block(id).ok_or("no such block")?;
+    if b.anonymous {
+        return Err("an anonymous block has no name to rename".to_string());
+    }
+    if b.parent.is_some() && b.role != crate::syntax::BlockRole::Local {
+        return Err("a nested block's name is local to its dashboard".to_string());
+    }
+    let module = index.mod_of(id).and_then(|m| index.module(m));
+    if module.is_some_and(|m| m.dependency) {
+        return Err("this is in an installed dependency mod, which is not edited".to_string());
+    }
+    if index.kind_of(id) == Some("mod") {
+        return Err("renaming a mod is not supported".to_string());
+    }
+    Ok(id)
+}
+
+fn rename_edits(
+    model: &Model,
+    project: &Project,
+    texts: &mut Texts<'_>,
+    target: Option<Target>,
+    new_name: &str,
+    uris: &DocUris,
+) -> Result<WorkspaceEdit, String> {
+    let index = &model.index;
+    let id = renameable(model, target)?;
+    let kind = index.kind_of(id).unwrap_or("");
+    let module = index.mod_of(id).unwrap_or(crate::index::ModId(0));
+    let ref_kind = crate::index::reference_kind(kind);
+    if !index.lookup(module, ref_kind, new_name).is_empty() {
+        return Err(format!("`{ref_kind}.{new_name}` already exists"));
+    }
+    let mut spans =
+        vec![analysis::declaration(index, Target::Resource(id)).ok_or("no declaration")?];
+    spans.extend(analysis::references(index, Target::Resource(id)));
+    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    for (fid, span) in spans {
+        let Some(loc) = texts.location(model, fid, span, uris) else {
+            continue;
+        };
+        changes.entry(loc.uri).or_default().push(TextEdit {
+            range: loc.range,
+            new_text: new_name.to_string(),
+        });
+    }
+    // A variable is also set by name in variable files.
+    if kind == "variable" {
+        let old = index
+            .name_of(id)
+            .map(|n| n.into_owned())
+            .unwrap_or_default();
+        for (fid, f) in index.files() {
+            if f.module != module || !f.path.ends_with("vars") {
+                continue;
+            }
+            let Some(lines) = texts.get(&f.path) else {
+                continue;
+            };
+            let Ok(src) = std::str::from_utf8(lines.text()) else {
+                continue;
+            };
+            let Ok(body) = hcl::edit::parser::parse_body(src) else {
+                continue;
+            };
+            for a in body.attributes() {
+                use hcl::edit::Span as _;
+                if a.key.as_str() == old
+                    && let Some(s) = a.key.span()
+                {
+                    let range = lines.range(s.start, s.end);
+                    if let Some(uri) = uris.uri(project, &f.path) {
+                        changes.entry(uri).or_default().push(TextEdit {
+                            range,
+                            new_text: new_name.to_string(),
+                        });
+                    }
+                }
+            }
+            let _ = fid;
+        }
+    }
+    for edits in changes.values_mut() {
+        edits.sort_by_key(|e| (e.range.start.line, e.range.start.character));
+        edits.dedup_by(|a, b| a.range == b.range);
+    }
+    Ok(WorkspaceEdit {
+        changes: Some(changes),
+        document_changes: None,
+        change_annotations: None,
+    })
+}

@@ -1,0 +1,291 @@
+//! An in-process language client for the protocol tests: the server runs on a tokio task,
+//! connected by an in-memory duplex stream carrying real JSON-RPC frames.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
+
+/// Everything the server sent, in order.
+#[derive(Default)]
+struct Inbox {
+    messages: Mutex<Vec<Value>>,
+    arrived: tokio::sync::Notify,
+}
+
+/// The client end of a server.
+pub struct Client {
+    writer: Arc<tokio::sync::Mutex<WriteHalf<DuplexStream>>>,
+    inbox: Arc<Inbox>,
+    next_id: i64,
+    server: tokio::task::JoinHandle<()>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// The capabilities a typical editor announces.
+pub fn editor_capabilities() -> Value {
+    json!({
+        "window": { "workDoneProgress": true },
+        "textDocument": {
+            "completion": { "completionItem": { "snippetSupport": true } },
+            "documentSymbol": { "hierarchicalDocumentSymbolSupport": true },
+            "synchronization": { "didSave": true },
+        },
+        "workspace": {
+            "didChangeWatchedFiles": { "dynamicRegistration": true },
+            "workspaceFolders": true,
+            "configuration": true,
+        }
+    })
+}
+
+/// A `file://` URI for a path.
+pub fn uri(path: &Path) -> String {
+    tower_lsp_server::ls_types::Uri::from_file_path(path)
+        .map(|u| u.as_str().to_string())
+        .unwrap_or_default()
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+async fn read_frames(
+    mut reader: ReadHalf<DuplexStream>,
+    inbox: Arc<Inbox>,
+    writer: Arc<tokio::sync::Mutex<WriteHalf<DuplexStream>>>,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        // One whole frame in `buf`?
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let header = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len: usize = header
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() < end + 4 + len {
+                break;
+            }
+            let body = buf[end + 4..end + 4 + len].to_vec();
+            buf.drain(..end + 4 + len);
+            let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+                continue;
+            };
+            // Requests from the server get an answer at once.
+            if msg.get("method").is_some() && msg.get("id").is_some() {
+                let result = match msg["method"].as_str() {
+                    Some("workspace/configuration") => json!([{}]),
+                    _ => Value::Null,
+                };
+                let reply = json!({"jsonrpc": "2.0", "id": msg["id"], "result": result});
+                let bytes = frame(reply.to_string().as_bytes());
+                let mut w = writer.lock().await;
+                let _ = w.write_all(&bytes).await;
+            }
+            inbox.messages.lock().unwrap().push(msg);
+            inbox.arrived.notify_waiters();
+        }
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                inbox.arrived.notify_waiters();
+                return;
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+impl Client {
+    /// Starts a server and a client connected to it (not initialized).
+    pub fn start(options: modlens::lsp::Options) -> Client {
+        let (client_end, server_end) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_end);
+        let server = tokio::spawn(modlens::lsp::serve(server_read, server_write, options));
+        let (client_read, client_write) = tokio::io::split(client_end);
+        let writer = Arc::new(tokio::sync::Mutex::new(client_write));
+        let inbox = Arc::new(Inbox::default());
+        let reader = tokio::spawn(read_frames(client_read, inbox.clone(), writer.clone()));
+        Client {
+            writer,
+            inbox,
+            next_id: 1,
+            server,
+            reader,
+        }
+    }
+
+    /// Starts a server, initializes it on `folders` with `options`, and waits for the
+    /// index (the first `workspace/symbol` answer). Returns the `initialize` result.
+    pub async fn initialized(folders: &[&Path], init: Value) -> (Client, Value) {
+        let mut c = Client::start(Default::default());
+        let folders: Vec<Value> = folders
+            .iter()
+            .map(|f| json!({"uri": uri(f), "name": f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()}))
+            .collect();
+        let result = c
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "capabilities": editor_capabilities(),
+                    "workspaceFolders": folders,
+                    "initializationOptions": init,
+                }),
+            )
+            .await
+            .expect("initialize answers");
+        c.notify("initialized", json!({})).await;
+        c.request("workspace/symbol", json!({"query": ""}))
+            .await
+            .expect("the index loads");
+        (c, result)
+    }
+
+    /// Sends raw bytes (for malformed-message tests).
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        let mut w = self.writer.lock().await;
+        w.write_all(bytes).await.expect("the server reads");
+    }
+
+    async fn send(&self, msg: Value) {
+        self.send_raw(&frame(msg.to_string().as_bytes())).await;
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// Sends a request and waits (at most 60 s) for its answer: `Ok(result)` or
+    /// `Err(error)`.
+    pub async fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        let msg = self
+            .wait_for(Duration::from_secs(60), |m| {
+                m.get("id") == Some(&json!(id)) && m.get("method").is_none()
+            })
+            .await
+            .unwrap_or_else(|| panic!("no answer to {method}"));
+        match msg.get("error") {
+            Some(e) => Err(e.clone()),
+            None => Ok(msg.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    /// The first message (from the start) that passes `pred`, waiting at most `timeout`.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inbox.arrived.notified();
+            if let Some(m) = self.inbox.messages.lock().unwrap().iter().find(|m| pred(m)) {
+                return Some(m.clone());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Every message so far.
+    pub fn messages(&self) -> Vec<Value> {
+        self.inbox.messages.lock().unwrap().clone()
+    }
+
+    /// The last diagnostics published for `uri` (`None`: never published).
+    pub fn diagnostics(&self, uri: &str) -> Option<Vec<Value>> {
+        self.inbox
+            .messages
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri)
+            .and_then(|m| m["params"]["diagnostics"].as_array().cloned())
+    }
+
+    /// Waits until the last diagnostics published for `uri` pass `pred`.
+    pub async fn wait_diagnostics(
+        &self,
+        uri: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Option<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inbox.arrived.notified();
+            if let Some(d) = self.diagnostics(uri)
+                && pred(&d)
+            {
+                return Some(d);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.diagnostics(uri).filter(|d| pred(d));
+            }
+        }
+    }
+
+    /// Waits until the background load has ended and its diagnostics are out (the
+    /// progress that began at `initialized` has ended).
+    pub async fn wait_loaded(&self) {
+        self.wait_for(Duration::from_secs(120), |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+        })
+        .await
+        .expect("the background load ends");
+    }
+
+    /// Opens a document with its text on disk.
+    pub async fn open(&self, path: &Path) -> String {
+        let text = std::fs::read_to_string(path).expect("fixture file");
+        let u = uri(path);
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": text}}),
+        )
+        .await;
+        u
+    }
+
+    /// `shutdown` then `exit`; waits for the server to end.
+    pub async fn stop(mut self) {
+        let r = self.request("shutdown", Value::Null).await;
+        assert_eq!(r, Ok(Value::Null));
+        self.notify("exit", Value::Null).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.server).await;
+        self.reader.abort();
+    }
+}
+
+/// A position at the first occurrence of `needle` in `text` (plus `delta` characters):
+/// `{"line", "character"}` with UTF-16 columns.
+pub fn pos_of(text: &str, needle: &str, delta: usize) -> Value {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"))
+        + delta;
+    let before = &text[..at];
+    let line = before.matches('\n').count();
+    let col: usize = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .encode_utf16()
+        .count();
+    json!({"line": line, "character": col})
+}
