@@ -1037,6 +1037,71 @@ async fn a_notify_watcher_picks_up_changes_when_the_client_does_not_watch() {
     c.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_of_the_same_text_change_nothing() {
+    // The server reads the workspace's files itself (to resolve), and a watcher sees every
+    // read; none of that, nor a save of the same text, may bring a file in again (it would
+    // drop what was resolved and, read again, loop).
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("ws");
+    copy_dir(&ws(), &root);
+    let root = std::fs::canonicalize(&root).expect("canonical");
+    let mut c = Client::start(modlens::lsp::Options {
+        force_notify_watcher: true,
+        ..Default::default()
+    });
+    c.request(
+        "initialize",
+        json!({"capabilities": {"window": {"workDoneProgress": true}},
+               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
+    )
+    .await
+    .expect("initialize");
+    c.notify("initialized", json!({})).await;
+    c.wait_loaded().await;
+    let updates = |s: &Value| s["projects"][0]["model"]["file_updates"].as_u64();
+    let before = c.request("modlens/stats", json!({})).await.expect("stats");
+    assert_eq!(updates(&before), Some(0), "{before}");
+    // Reads: hovers resolve (and read) resources of every file.
+    let controls = uri(&root.join("controls.pp"));
+    let text = std::fs::read_to_string(root.join("controls.pp")).expect("read");
+    for (n, line) in text.lines().enumerate() {
+        if let Some(i) = line.find("query.") {
+            c.request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": controls},
+                       "position": {"line": n, "character": i + 7}}),
+            )
+            .await
+            .expect("hover");
+        }
+    }
+    // The same text written again, and a file touched.
+    let queries = std::fs::read(root.join("queries.pp")).expect("read");
+    std::fs::write(root.join("queries.pp"), &queries).expect("write");
+    std::fs::File::options()
+        .append(true)
+        .open(root.join("locals.pp"))
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .expect("touch");
+    // Then one real change, the last event: once it is in, everything before it is too.
+    let mut bench = std::fs::read_to_string(root.join("benchmarks.pp")).expect("read");
+    bench.push_str("\n# changed\n");
+    std::fs::write(root.join("benchmarks.pp"), bench).expect("write");
+    let mut after = Value::Null;
+    for _ in 0..100 {
+        after = c.request("modlens/stats", json!({})).await.expect("stats");
+        if updates(&after).unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = c.request("modlens/stats", json!({})).await.unwrap_or(after);
+    assert_eq!(updates(&after), Some(1), "only the real change: {after}");
+    c.stop().await;
+}
+
 /// The dump of a fresh load of `root`.
 fn fresh_dump(root: &Path) -> Value {
     let o = common::open(root, &Default::default(), Default::default());

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
@@ -406,15 +406,31 @@ impl Backend {
         uri: &Uri,
         f: impl FnOnce(&FileRef, &DocUris) -> Option<T> + Send + 'static,
     ) -> RpcResult<Option<T>> {
+        let t = Instant::now();
         let file = self.file(uri).await?;
         let state = self.state.clone();
         let key = uri.as_str().to_string();
         let uris = self.doc_uris();
-        blocking(move || {
+        let r = blocking(move || {
+            let work = Instant::now();
             Backend::sync_doc(&state, &key);
-            f(&file, &uris)
+            let r = f(&file, &uris);
+            (r, work.elapsed())
         })
-        .await
+        .await;
+        let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("");
+        match r {
+            Ok((r, work)) => {
+                tracing::debug!(
+                    what,
+                    work_us = work.as_micros() as u64,
+                    total_us = t.elapsed().as_micros() as u64,
+                    "answered"
+                );
+                Ok(r)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     // ----- loading ------------------------------------------------------------------------
@@ -822,6 +838,10 @@ impl Backend {
                             "finished": finished,
                         },
                         "resolver": p.shared.resolver.stats(),
+                        "model": {
+                            "generation": p.shared.model().generation,
+                            "file_updates": p.file_updates.load(Ordering::Relaxed),
+                        },
                     })
                 })
                 .collect();

@@ -70,6 +70,12 @@ type Text = Arc<[u8]>;
 /// document's text (`None`: the disk's).
 type Scan = (String, Option<syntax::FileIndex>, Option<Text>);
 
+/// A fingerprint of a file's text (length and a 64-bit hash).
+fn fingerprint(text: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x006d_6f64_6c65_6e73).hash_one(text)
+}
+
 /// Figures of the initial load.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct LoadFigures {
@@ -98,6 +104,12 @@ pub struct Project {
     open: Mutex<HashMap<String, Arc<[u8]>>>,
     /// Serialises changes to the model.
     edits: Mutex<()>,
+    /// A fingerprint of the text each file's index entry was last built from here (an open
+    /// document's or the disk's), so an event that changes nothing (a save of the same text,
+    /// a `touch`, a watcher's echo) invalidates nothing.
+    basis: Mutex<HashMap<String, u64>>,
+    /// Files brought into the model again since the load (edits, saves, watcher events).
+    pub file_updates: std::sync::atomic::AtomicU64,
     /// Figures of the initial load.
     pub figures: LoadFigures,
     /// Diagnostics last published, by workspace-relative path.
@@ -183,6 +195,8 @@ impl Project {
             inputs: RwLock::new(inputs),
             open: Mutex::new(HashMap::new()),
             edits: Mutex::new(()),
+            basis: Mutex::new(HashMap::new()),
+            file_updates: Default::default(),
             figures,
             published: Mutex::new(BTreeMap::new()),
             tag_keys: Mutex::new(None),
@@ -279,24 +293,42 @@ impl Project {
             match content {
                 Content::Open(text) => {
                     lock(&self.open).insert(rel.clone(), text.clone());
+                    lock(&self.basis).insert(rel.clone(), fingerprint(text));
                     scans.push((rel.clone(), Some(syntax::scan(text)), Some(text.clone())));
                 }
                 Content::Disk => {
-                    lock(&self.open).remove(rel);
+                    let was_open = lock(&self.open).remove(rel);
                     let mut buf = Vec::new();
                     let path = self.root.join(rel);
-                    if path.is_file() {
-                        let (fi, _) = workspace::read_and_scan(
-                            &path,
-                            &mut buf,
-                            &mut syntax::Scratch::default(),
-                        );
-                        scans.push((rel.clone(), Some(fi), None));
-                    } else {
+                    if !path.is_file() {
+                        lock(&self.basis).remove(rel);
                         scans.push((rel.clone(), None, None));
+                        continue;
                     }
+                    let (fi, _) =
+                        workspace::read_and_scan(&path, &mut buf, &mut syntax::Scratch::default());
+                    let now = fingerprint(&buf);
+                    let before = match &was_open {
+                        Some(text) => Some(fingerprint(text)),
+                        None => lock(&self.basis)
+                            .get(rel)
+                            .copied()
+                            .or_else(|| self.sources.cached(rel).map(|t| fingerprint(&t))),
+                    };
+                    let known = self.shared.model().index.file_by_path(rel).is_some();
+                    if known && before == Some(now) {
+                        // What the index holds already: only the overlay goes.
+                        self.sources.set_overlay(rel, None);
+                        tracing::trace!(file = %rel, "unchanged");
+                        continue;
+                    }
+                    lock(&self.basis).insert(rel.clone(), now);
+                    scans.push((rel.clone(), Some(fi), None));
                 }
             }
+        }
+        if scans.is_empty() && !walk {
+            return false;
         }
         let known = {
             let model = self.shared.model();
@@ -304,6 +336,8 @@ impl Project {
                 .iter()
                 .all(|(rel, scan, _)| scan.is_some() == model.index.file_by_path(rel).is_some())
         };
+        self.file_updates
+            .fetch_add(scans.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if walk || !known {
             return self.rewalk(scans, &dyn_sources, &inputs);
         }
@@ -548,9 +582,8 @@ impl Project {
             return false;
         }
         if list.is_empty() {
-            p.remove(rel);
-            // A file never published with diagnostics needs no clearing either.
-            return true;
+            // A file never published with diagnostics needs no clearing.
+            return p.remove(rel).is_some();
         }
         p.insert(rel.to_string(), list.to_vec());
         true

@@ -7,10 +7,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, EventKind, MetadataKind, ModifyKind};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 /// How long the file system must be quiet before a batch is delivered.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// True for events that can change what a file holds. Reads are not changes: the server
+/// reads the workspace's files itself (to resolve), and on Linux every read is an access
+/// event, so counting them would make each resolve reload the file it read.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
+        _ => true,
+    }
+}
 
 /// A running watcher; dropping it stops watching.
 pub struct Watcher {
@@ -33,6 +46,7 @@ pub fn watch(
         Ok(events) => {
             let mut paths: Vec<PathBuf> = events
                 .iter()
+                .filter(|e| changes_content(&e.kind))
                 .flat_map(|e| e.paths.iter().cloned())
                 .collect();
             paths.sort();
@@ -55,4 +69,33 @@ pub fn watch(
     Ok(Watcher {
         _debouncer: debouncer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, RemoveKind};
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!changes_content(&EventKind::Access(AccessKind::Open(
+            AccessMode::Read
+        ))));
+        assert!(!changes_content(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes_content(&EventKind::Access(AccessKind::Read)));
+        assert!(!changes_content(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::AccessTime
+        ))));
+        assert!(changes_content(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(changes_content(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Content
+        ))));
+        assert!(changes_content(&EventKind::Create(CreateKind::File)));
+        assert!(changes_content(&EventKind::Remove(RemoveKind::File)));
+        assert!(changes_content(&EventKind::Any));
+    }
 }

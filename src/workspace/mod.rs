@@ -406,6 +406,12 @@ impl DiskSources {
         }
     }
 
+    /// The cached disk text of a file, if the cache holds it (no read, no promotion).
+    pub fn cached(&self, path: &str) -> Option<std::sync::Arc<[u8]>> {
+        let c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.lru.peek(path).cloned()
+    }
+
     /// Forgets the cached text of a file (it changed on disk).
     pub fn forget(&self, path: &str) {
         let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());

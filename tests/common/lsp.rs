@@ -219,7 +219,8 @@ impl Client {
             .and_then(|m| m["params"]["diagnostics"].as_array().cloned())
     }
 
-    /// Waits until the last diagnostics published for `uri` pass `pred`.
+    /// Waits until the last diagnostics published for `uri` (none when never published)
+    /// pass `pred`.
     pub async fn wait_diagnostics(
         &self,
         uri: &str,
@@ -229,13 +230,14 @@ impl Client {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.inbox.arrived.notified();
-            if let Some(d) = self.diagnostics(uri)
-                && pred(&d)
-            {
+            // Never published: none (the server publishes a file only once it has some).
+            let d = self.diagnostics(uri).unwrap_or_default();
+            if pred(&d) {
                 return Some(d);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.diagnostics(uri).filter(|d| pred(d));
+                let d = self.diagnostics(uri).unwrap_or_default();
+                return pred(&d).then_some(d);
             }
         }
     }
