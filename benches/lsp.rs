@@ -1,0 +1,389 @@
+//! Language-server benchmark over the real stdio protocol (`cargo bench --bench lsp`, a
+//! plain `main`), on the generated 10x mod, against the `modlens` binary built with it:
+//!
+//! * **first answer**: from starting `modlens lsp` (initialize, initialized, then at once a
+//!   `workspace/symbol` request, which waits for the index) to the symbol answer, against the
+//!   CLI's `modlens index DIR --index-only` (the whole process, its dump to a null sink) and,
+//!   stricter, `modlens index DIR --stats` (load only); medians of several rounds.
+//! * **latency while the background load runs**: hover (a Critical resolve of a resource the
+//!   walk has usually not reached), definition and completion on references in the mod's
+//!   control files, sent one at a time from the first answer until the walk ends; then the
+//!   same requests on the idle server. p50 / p99 of request-to-answer, pooled over the
+//!   rounds (one server per round).
+//! * **RSS**: the server's resident set after the index (first answer) and after the whole
+//!   background load.
+//!
+//! Ratios are measured in one run (the machine is shared and noisy).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+#[path = "common/budgets.rs"]
+mod budgets;
+#[path = "common/mods.rs"]
+mod mods;
+use budgets::Budget;
+
+const BIN: &str = env!("CARGO_BIN_EXE_modlens");
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+fn median(v: &[f64]) -> f64 {
+    quantile(v, 0.5)
+}
+
+fn uri(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+/// A client of one server process.
+struct Server {
+    child: Child,
+    stdin: Arc<Mutex<ChildStdin>>,
+    rx: mpsc::Receiver<Value>,
+    next_id: i64,
+}
+
+fn send(stdin: &Mutex<ChildStdin>, msg: &Value) {
+    let body = msg.to_string();
+    let mut w = stdin.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = write!(w, "Content-Length: {}\r\n\r\n{body}", body.len());
+    let _ = w.flush();
+}
+
+impl Server {
+    fn start() -> Server {
+        let mut child = Command::new(BIN)
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("modlens lsp starts");
+        let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        let replies = stdin.clone();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        len = n.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if r.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+                    continue;
+                };
+                // Server-to-client requests (progress tokens, registrations): answered.
+                if msg.get("method").is_some() && msg.get("id").is_some() {
+                    send(
+                        &replies,
+                        &json!({"jsonrpc": "2.0", "id": msg["id"], "result": null}),
+                    );
+                    continue;
+                }
+                if msg.get("id").is_some() && tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+        Server {
+            child,
+            stdin,
+            rx,
+            next_id: 1,
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        send(
+            &self.stdin,
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        loop {
+            let msg = self
+                .rx
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("no answer to {method}"));
+            if msg["id"] == json!(id) {
+                return msg.get("result").cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        send(
+            &self.stdin,
+            &json!({"jsonrpc": "2.0", "method": method, "params": params}),
+        );
+    }
+
+    fn initialize(&mut self, root: &Path) {
+        self.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "capabilities": {"window": {"workDoneProgress": true}},
+                "workspaceFolders": [{"uri": uri(root), "name": "bench"}],
+            }),
+        );
+        self.notify("initialized", json!({}));
+    }
+
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    }
+
+    fn background_done(&mut self) -> bool {
+        let s = self.request("modlens/stats", json!({}));
+        s["projects"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .all(|p| p["background"]["finished"] == true && p["idle"] == true)
+        })
+    }
+
+    fn stop(mut self) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+/// Wall time of one CLI run, output discarded.
+fn cli_ms(args: &[&str]) -> f64 {
+    let t = Instant::now();
+    let status = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("modlens runs");
+    assert!(
+        status.code().is_some_and(|c| c <= 1),
+        "modlens {args:?} failed"
+    );
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Reference positions in the mod's control files: (uri, line, character of the name, the
+/// character just after `query.`).
+fn targets(root: &Path, limit: usize) -> Vec<(String, u32, u32, u32)> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if p.is_dir() && !hidden {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pp") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            if let Some(i) = line.find("= query.") {
+                let start = (i + "= query.".len()) as u32;
+                out.push((uri(&f), n as u32, start + 1, start));
+            }
+        }
+    }
+    // Spread over the mod: every k-th.
+    let k = (out.len() / limit.max(1)).max(1);
+    out.into_iter().step_by(k).take(limit).collect()
+}
+
+#[derive(Default)]
+struct Lat {
+    hover: Vec<f64>,
+    definition: Vec<f64>,
+    completion: Vec<f64>,
+}
+
+fn time(s: &mut Server, method: &str, params: Value) -> f64 {
+    let t = Instant::now();
+    s.request(method, params);
+    t.elapsed().as_secs_f64() * 1e6
+}
+
+fn round(s: &mut Server, t: &(String, u32, u32, u32), lat: &mut Lat) {
+    let at =
+        |c: u32| json!({"textDocument": {"uri": t.0}, "position": {"line": t.1, "character": c}});
+    lat.hover.push(time(s, "textDocument/hover", at(t.2)));
+    lat.definition
+        .push(time(s, "textDocument/definition", at(t.2)));
+    lat.completion
+        .push(time(s, "textDocument/completion", at(t.3)));
+}
+
+fn main() {
+    let base = std::env::var_os("MODLENS_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("modlens-bench"));
+    let rounds = env::<usize>("MODLENS_BENCH_RUNS").unwrap_or(5).max(1);
+    let t0 = Instant::now();
+    let ten = mods::ensure_mod(&base, 10.0, false);
+    let root = std::fs::canonicalize(&ten).expect("canonical");
+    let dir = root.display().to_string();
+    println!("lsp: 10x mod, {rounds} rounds, {} ({BIN})", root.display());
+    let mut budgets: Vec<Budget> = Vec::new();
+
+    // Each round: the CLI figures, then one server from start to its first answer, requests
+    // while its background load runs, the same requests idle, and its RSS. Latencies are
+    // pooled over the rounds (each round's load lasts a second or two).
+    let targets = targets(&root, env::<usize>("MODLENS_BENCH_REQUESTS").unwrap_or(400));
+    let _ = cli_ms(&["index", &dir, "--index-only"]); // warm the page cache
+    let mut index_only = Vec::new();
+    let mut load_only = Vec::new();
+    let mut first = Vec::new();
+    let mut busy = Lat::default();
+    let mut idle = Lat::default();
+    let (mut rss_index, mut rss_full) = (Vec::new(), Vec::new());
+    let mut during_ms = 0.0;
+    for _ in 0..rounds {
+        index_only.push(cli_ms(&["index", &dir, "--index-only"]));
+        load_only.push(cli_ms(&["index", &dir, "--stats"]));
+        let t = Instant::now();
+        let mut s = Server::start();
+        s.initialize(&root);
+        let syms = s.request("workspace/symbol", json!({"query": "s3"}));
+        first.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(
+            syms.as_array().is_some_and(|a| !a.is_empty()),
+            "symbols found"
+        );
+        rss_index.push(s.rss() as f64);
+        let started = Instant::now();
+        let mut n = 0;
+        for (i, t) in targets.iter().enumerate() {
+            round(&mut s, t, &mut busy);
+            n += 1;
+            if (i + 1) % 25 == 0 && s.background_done() {
+                break;
+            }
+        }
+        during_ms += started.elapsed().as_secs_f64() * 1e3;
+        while !s.background_done() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        rss_full.push(s.rss() as f64);
+        for t in targets.iter().take(n.max(50)) {
+            round(&mut s, t, &mut idle);
+        }
+        s.stop();
+    }
+    let (io, lo, fa) = (median(&index_only), median(&load_only), median(&first));
+    println!("\n== First workspace/symbol answer (process start to answer), medians");
+    println!("  modlens index --index-only         {io:>8.1} ms");
+    println!("  modlens index --stats (load only)  {lo:>8.1} ms");
+    println!("  modlens lsp: first symbol answer   {fa:>8.1} ms");
+    println!(
+        "  vs index-only {:.2}x, vs load only {:.2}x",
+        fa / io,
+        fa / lo
+    );
+    budgets.push(Budget {
+        what: "first workspace/symbol vs CLI index-only".into(),
+        limit: "<= 2x".into(),
+        measured: format!("{:.2}x", fa / io),
+        pass: fa / io <= 2.0,
+    });
+    let (rss_index, rss_full) = (median(&rss_index), median(&rss_full));
+    println!(
+        "\n== Requests during the background load ({} of each in {during_ms:.0} ms over {rounds} \
+         servers) and idle ({})",
+        busy.hover.len(),
+        idle.hover.len()
+    );
+    println!(
+        "  {:<12} {:>12} {:>12} {:>12} {:>12}",
+        "", "load p50 µs", "load p99 µs", "idle p50 µs", "idle p99 µs"
+    );
+    for (name, b, d) in [
+        ("hover", &busy.hover, &idle.hover),
+        ("definition", &busy.definition, &idle.definition),
+        ("completion", &busy.completion, &idle.completion),
+    ] {
+        println!(
+            "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+            median(b),
+            quantile(b, 0.99),
+            median(d),
+            quantile(d, 0.99)
+        );
+    }
+    for (name, v) in [("hover", &busy.hover), ("definition", &busy.definition)] {
+        let p99 = quantile(v, 0.99);
+        budgets.push(Budget {
+            what: format!("{name} p99 during the background load"),
+            limit: "<= 5 ms".into(),
+            measured: format!("{:.2} ms", p99 / 1e3),
+            pass: p99 <= 5_000.0 && !v.is_empty(),
+        });
+    }
+    println!("\n== Server RSS (medians)");
+    println!(
+        "  after the index (first answer)   {:>8.1} MB",
+        rss_index / 1e6
+    );
+    println!(
+        "  after the whole background load  {:>8.1} MB",
+        rss_full / 1e6
+    );
+    println!("  ratio {:.2}x", rss_full / rss_index.max(1.0));
+    budgets::print(&budgets, t0);
+}
