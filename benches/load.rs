@@ -277,7 +277,7 @@ fn main() {
         pass: r <= 1.2,
     });
 
-    let (par, ser, resolved, resources) = background_vs_serial(&ten, rounds.min(3));
+    let (par, ser, resolved, resources) = background_vs_serial(&ten, rounds);
     let speedup = ser / par;
     println!(
         "\n== background load of everything: 2 workers {par:.0} ms, serial {ser:.0} ms: {speedup:.2}x; {resolved} parses for {resources} resources"

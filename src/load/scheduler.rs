@@ -239,6 +239,8 @@ struct State<K, V> {
     alive: usize,
     /// When the last request someone waits on (Critical or High) arrived.
     last_interactive: Option<Duration>,
+    /// The background walk waits for room (on `admit`).
+    walker_waiting: bool,
 }
 
 struct Shared<L: Loader> {
@@ -248,8 +250,13 @@ struct Shared<L: Loader> {
     state: Mutex<State<L::Key, L::Value>>,
     /// Workers wait here for work.
     work: Condvar,
-    /// The background walk and shutdown wait here for room / for workers to exit.
+    /// Shutdown and `wait_idle` wait here for workers to exit / for the work to end.
     room: Condvar,
+    /// The background walk waits here for room in the Low queue. It is woken when the queue
+    /// has drained to half its capacity with nothing of higher priority queued, not at every
+    /// load: on two cores a walk thread woken per load to admit one task takes a core's
+    /// share from the workers.
+    admit: Condvar,
 }
 
 impl<L: Loader> Shared<L> {
@@ -347,9 +354,11 @@ impl<L: Loader> Scheduler<L> {
                 shutdown: false,
                 alive: workers,
                 last_interactive: None,
+                walker_waiting: false,
             }),
             work: Condvar::new(),
             room: Condvar::new(),
+            admit: Condvar::new(),
         });
         let handles = (0..workers)
             .map(|i| {
@@ -460,14 +469,16 @@ impl<L: Loader> Scheduler<L> {
                 }
                 return Ok(taken);
             }
+            st.walker_waiting = true;
             st = match s.clock.wait_hint(Duration::from_millis(50)) {
                 Some(d) => s
-                    .room
+                    .admit
                     .wait_timeout(st, d)
                     .map(|(g, _)| g)
                     .unwrap_or_else(|p| p.into_inner().0),
-                None => s.room.wait(st).unwrap_or_else(|p| p.into_inner()),
+                None => s.admit.wait(st).unwrap_or_else(|p| p.into_inner()),
             };
+            st.walker_waiting = false;
         }
     }
 
@@ -529,6 +540,7 @@ impl<L: Loader> Scheduler<L> {
         let _g = self.shared.lock();
         self.shared.work.notify_all();
         self.shared.room.notify_all();
+        self.shared.admit.notify_all();
     }
 
     /// A snapshot of the metrics.
@@ -597,6 +609,7 @@ impl<L: Loader> Scheduler<L> {
             st.retry.clear();
             self.shared.work.notify_all();
             self.shared.room.notify_all();
+            self.shared.admit.notify_all();
             queued.len()
         };
         // Wait for the workers to leave (they finish what they run, then exit).
@@ -873,9 +886,24 @@ fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool) {
                 let _ = enqueue_plain(s, &mut st, k, Priority::Normal, now);
             }
         }
-        s.room.notify_all();
+        if st.tasks.is_empty() {
+            s.room.notify_all();
+        }
+        if st.walker_waiting && walker_may_admit(s, &st) {
+            st.walker_waiting = false;
+            s.admit.notify_one();
+        }
         s.work.notify_one();
     }
+}
+
+/// True when the waiting walk should be woken: nothing of higher priority is queued and the
+/// Low queue has drained to half its capacity (so it admits a batch, not one task).
+fn walker_may_admit<L: Loader>(s: &Shared<L>, st: &State<L::Key, L::Value>) -> bool {
+    let higher = Priority::ALL[..3]
+        .iter()
+        .any(|p| st.metrics.of(*p).queued > 0);
+    !higher && st.metrics.of(Priority::Low).queued as usize <= s.config.queue_capacity / 2
 }
 
 /// Queues a task nobody waits on (used by the workers for predictions).

@@ -526,3 +526,27 @@ fn while_a_person_is_active_one_worker_stays_off_background_work() {
     h.release();
     h.settle();
 }
+
+#[test]
+fn the_walk_admits_in_batches_not_one_task_per_load() {
+    // On two cores a walk woken at every load to admit one task takes a core's share from
+    // the workers: it is woken when the queue has drained to half, and admits a batch.
+    let h = harness(1, false, |c| c.queue_capacity = 64);
+    let keys: Vec<String> = (0..1000).map(|i| format!("bg{i}")).collect();
+    let mut keys = keys.into_iter().peekable();
+    let mut calls = 0;
+    while keys.peek().is_some() {
+        let n = h
+            .sched
+            .submit_background_batch(&mut keys)
+            .expect("admitted");
+        assert!(n > 0, "an admission admits something");
+        calls += 1;
+    }
+    h.settle();
+    assert_eq!(h.sched.metrics().of(Priority::Low).done, 1000);
+    assert!(
+        calls <= 2 * 1000 / 32,
+        "{calls} admissions for 1000 tasks: woken per load"
+    );
+}
