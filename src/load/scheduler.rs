@@ -158,6 +158,10 @@ pub struct Config {
     /// favours the threads that serve people over the background's. The first worker, the
     /// one kept free for requests while a person is active, keeps the process's priority.
     pub background_nice: i32,
+    /// Every worker gets `background_nice`, the first too: for a user of
+    /// [`Scheduler::load_here`], whose requests run on their own threads, so no worker needs
+    /// the process's priority (the language server).
+    pub nice_every_worker: bool,
 }
 
 impl Default for Config {
@@ -177,6 +181,7 @@ impl Default for Config {
             breaker_cool_down: Duration::from_secs(5),
             interactive_window: Duration::from_secs(2),
             background_nice: 10,
+            nice_every_worker: false,
         }
     }
 }
@@ -366,7 +371,7 @@ impl<L: Loader> Scheduler<L> {
                 std::thread::Builder::new()
                     .name(format!("modlens-load-{i}"))
                     .spawn(move || {
-                        if i > 0 {
+                        if i > 0 || s.config.nice_every_worker {
                             lower_priority(s.config.background_nice);
                         }
                         worker(&s, i == 0)
@@ -410,6 +415,42 @@ impl<L: Loader> Scheduler<L> {
             shared: self.shared.clone(),
             key,
         }
+    }
+
+    /// Asks for `key` at `priority` and waits for it; when no worker has started its load,
+    /// the calling thread does the load itself. A request someone waits on then never waits
+    /// behind a load a worker is in the middle of, nor for a worker to wake up: with one
+    /// worker (two cores) that wait was most of a request's time. Merging, promotion,
+    /// metrics, retries and predictions are as for a worker's load; a load already running
+    /// elsewhere is waited for.
+    pub fn load_here(&self, key: L::Key, priority: Priority) -> Result<L::Value, LoadError> {
+        let ticket = self.request(key.clone(), priority);
+        let s = &self.shared;
+        let claimed = {
+            let mut st = s.lock();
+            let now = s.clock.now();
+            let shutdown = st.shutdown;
+            match st.tasks.get_mut(&key) {
+                Some(task) if !task.running && !shutdown => {
+                    // Its queue entry stays and is skipped: the task is running.
+                    task.running = true;
+                    let p = task.priority;
+                    let waited = now.saturating_sub(task.queued_at);
+                    s.loader.on_start(&key, p);
+                    let c = st.metrics.of_mut(p);
+                    c.queued = c.queued.saturating_sub(1);
+                    c.in_flight += 1;
+                    c.wait.push(waited);
+                    Some((p, now))
+                }
+                _ => None,
+            }
+        };
+        if let Some((p, started)) = claimed {
+            let result = run_load(s, &key);
+            complete(s, key, p, started, result);
+        }
+        ticket.wait()
     }
 
     /// Queues `key` at `priority` with nobody waiting (a prediction); `false` if refused.
@@ -826,75 +867,93 @@ fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool) {
             }
         };
         // The load itself, outside the lock; a panic in it is a failure, not a dead worker.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.loader.load(&key)))
-            .unwrap_or_else(|_| Err(LoadError::Permanent("the load panicked".to_string())));
-        let predicted = match (&result, priority) {
-            (Ok(_), Priority::Critical | Priority::High) => s.loader.predict(&key),
-            _ => Vec::new(),
-        };
-        let mut st = s.lock();
-        let now = s.clock.now();
-        let c = st.metrics.of_mut(priority);
-        c.in_flight = c.in_flight.saturating_sub(1);
-        c.service.push(now.saturating_sub(started));
-        let background = st
-            .tasks
-            .get(&key)
-            .is_some_and(|t| t.background && t.waiters.is_empty());
-        match result {
-            Err(LoadError::Transient(e))
-                if st
-                    .tasks
-                    .get(&key)
-                    .is_some_and(|t| t.attempts + 1 < s.config.retry_attempts)
-                    && !st.shutdown =>
-            {
-                let Some(t) = st.tasks.get_mut(&key) else {
-                    continue;
-                };
-                t.attempts += 1;
-                t.running = false;
-                let backoff = s
-                    .config
-                    .retry_base
-                    .saturating_mul(1u32 << t.attempts.saturating_sub(1).min(16))
-                    .min(s.config.retry_max);
-                tracing::debug!(?key, attempt = t.attempts, ?backoff, error = %e, "retrying a load");
-                st.retry.push((now + backoff, key.clone()));
-                st.metrics.of_mut(priority).retried += 1;
-            }
-            result => {
-                let ok = result.is_ok();
-                if let Some(t) = st.tasks.remove(&key) {
-                    for w in &t.waiters {
-                        w.give(result.clone());
-                    }
-                }
-                let c = st.metrics.of_mut(priority);
-                if ok {
-                    c.done += 1;
-                } else {
-                    c.failed += 1;
-                }
-                if background {
-                    record(s, &mut st, ok, now);
-                }
-            }
-        }
-        for k in predicted {
-            if !st.shutdown && !st.tasks.contains_key(&k) {
-                let _ = enqueue_plain(s, &mut st, k, Priority::Normal, now);
-            }
-        }
-        if st.tasks.is_empty() {
-            s.room.notify_all();
-        }
-        if st.walker_waiting && walker_may_admit(s, &st) {
-            st.walker_waiting = false;
-            s.admit.notify_one();
-        }
-        s.work.notify_one();
+        let result = run_load(s, &key);
+        complete(s, key, priority, started, result);
     }
+}
+
+/// Runs one load; a panic in it is a failure.
+fn run_load<L: Loader>(s: &Shared<L>, key: &L::Key) -> Result<L::Value, LoadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.loader.load(key)))
+        .unwrap_or_else(|_| Err(LoadError::Permanent("the load panicked".to_string())))
+}
+
+/// Records the end of a load that ran (on a worker, or on the thread of the request that
+/// waited for it): gives the result to its waiters, or queues a retry of a transient
+/// failure; queues its predictions; wakes whoever waits for the state to move.
+fn complete<L: Loader>(
+    s: &Shared<L>,
+    key: L::Key,
+    priority: Priority,
+    started: Duration,
+    result: Result<L::Value, LoadError>,
+) {
+    let predicted = match (&result, priority) {
+        (Ok(_), Priority::Critical | Priority::High) => s.loader.predict(&key),
+        _ => Vec::new(),
+    };
+    let mut st = s.lock();
+    let now = s.clock.now();
+    let c = st.metrics.of_mut(priority);
+    c.in_flight = c.in_flight.saturating_sub(1);
+    c.service.push(now.saturating_sub(started));
+    let background = st
+        .tasks
+        .get(&key)
+        .is_some_and(|t| t.background && t.waiters.is_empty());
+    match result {
+        Err(LoadError::Transient(e))
+            if st
+                .tasks
+                .get(&key)
+                .is_some_and(|t| t.attempts + 1 < s.config.retry_attempts)
+                && !st.shutdown =>
+        {
+            let Some(t) = st.tasks.get_mut(&key) else {
+                return;
+            };
+            t.attempts += 1;
+            t.running = false;
+            let backoff = s
+                .config
+                .retry_base
+                .saturating_mul(1u32 << t.attempts.saturating_sub(1).min(16))
+                .min(s.config.retry_max);
+            tracing::debug!(?key, attempt = t.attempts, ?backoff, error = %e, "retrying a load");
+            st.retry.push((now + backoff, key.clone()));
+            st.metrics.of_mut(priority).retried += 1;
+        }
+        result => {
+            let ok = result.is_ok();
+            if let Some(t) = st.tasks.remove(&key) {
+                for w in &t.waiters {
+                    w.give(result.clone());
+                }
+            }
+            let c = st.metrics.of_mut(priority);
+            if ok {
+                c.done += 1;
+            } else {
+                c.failed += 1;
+            }
+            if background {
+                record(s, &mut st, ok, now);
+            }
+        }
+    }
+    for k in predicted {
+        if !st.shutdown && !st.tasks.contains_key(&k) {
+            let _ = enqueue_plain(s, &mut st, k, Priority::Normal, now);
+        }
+    }
+    if st.tasks.is_empty() {
+        s.room.notify_all();
+    }
+    if st.walker_waiting && walker_may_admit(s, &st) {
+        st.walker_waiting = false;
+        s.admit.notify_one();
+    }
+    s.work.notify_one();
 }
 
 /// True when the waiting walk should be woken: nothing of higher priority is queued and the

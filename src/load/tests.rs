@@ -27,6 +27,8 @@ struct TestLoader {
     /// And waits here for the test's go (when gated).
     gate: Mutex<Receiver<()>>,
     gated: Mutex<bool>,
+    /// Keys that never wait at the gate.
+    free: Mutex<Vec<String>>,
     behaviour: Mutex<HashMap<String, Behaviour>>,
     attempts: Mutex<HashMap<String, u32>>,
     predictions: Mutex<HashMap<String, Vec<String>>>,
@@ -54,7 +56,13 @@ impl Loader for Arc<TestLoader> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .send(key.clone());
-        if *self.gated.lock().unwrap_or_else(|p| p.into_inner()) {
+        if *self.gated.lock().unwrap_or_else(|p| p.into_inner())
+            && !self
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(key)
+        {
             let _ = self.gate.lock().unwrap_or_else(|p| p.into_inner()).recv();
         }
         let b = self
@@ -97,6 +105,7 @@ fn harness(workers: usize, gated: bool, config: impl FnOnce(&mut Config)) -> Har
         started_tx: Mutex::new(tx),
         gate: Mutex::new(gate),
         gated: Mutex::new(gated),
+        free: Mutex::new(Vec::new()),
         behaviour: Mutex::new(HashMap::new()),
         attempts: Mutex::new(HashMap::new()),
         predictions: Mutex::new(HashMap::new()),
@@ -549,4 +558,53 @@ fn the_walk_admits_in_batches_not_one_task_per_load() {
         calls <= 2 * 1000 / 32,
         "{calls} admissions for 1000 tasks: woken per load"
     );
+}
+
+#[test]
+fn a_request_loaded_here_does_not_wait_for_a_busy_worker() {
+    // The only worker is in the middle of a background load; a request loaded on its own
+    // thread is answered without it (through `request`, it would wait for that load).
+    let h = harness(1, true, |_| {});
+    assert!(h.sched.submit("bg".into(), Priority::Low));
+    assert_eq!(h.next_started(), "bg");
+    h.loader()
+        .free
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push("now".into());
+    let s = h.sched.clone();
+    let (tx, rx) = channel();
+    let asker = std::thread::spawn(move || {
+        let _ = tx.send(s.load_here("now".into(), Priority::Critical));
+    });
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)),
+        Ok(Ok("value of now".to_string())),
+        "answered while the worker is busy"
+    );
+    let m = h.sched.metrics();
+    assert_eq!(m.of(Priority::Low).in_flight, 1, "bg is still running");
+    assert_eq!(m.of(Priority::Critical).done, 1);
+    let _ = asker.join();
+    assert_eq!(h.next_started(), "now");
+    h.release();
+    h.settle();
+    // A load already running on a worker is joined, not done twice.
+    assert!(h.sched.submit("slow".into(), Priority::Low));
+    assert_eq!(h.next_started(), "slow");
+    let s = h.sched.clone();
+    let (tx, rx) = channel();
+    let joiner = std::thread::spawn(move || {
+        let _ = tx.send(s.load_here("slow".into(), Priority::Critical));
+    });
+    h.until("the request joined the running load", |m| {
+        m.of(Priority::Critical).merged == 1
+    });
+    h.release();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)),
+        Ok(Ok("value of slow".to_string()))
+    );
+    let _ = joiner.join();
+    assert_eq!(h.order(), vec!["bg", "now", "slow"]);
 }
