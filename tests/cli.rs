@@ -221,3 +221,111 @@ fn show_reads_the_environment_and_var_options() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["title"], "From cli and from the environment");
 }
+
+/// Writes one LSP frame.
+fn frame(msg: &serde_json::Value) -> Vec<u8> {
+    let body = msg.to_string();
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+/// Reads frames until the response with `id`.
+fn response(r: &mut impl std::io::BufRead, id: i64) -> serde_json::Value {
+    loop {
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            assert!(
+                r.read_line(&mut line).expect("read") > 0,
+                "the server ended"
+            );
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                len = n.parse().expect("length");
+            }
+        }
+        let mut body = vec![0u8; len];
+        std::io::Read::read_exact(r, &mut body).expect("body");
+        let msg: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        if msg["id"] == id && msg.get("method").is_none() {
+            return msg;
+        }
+    }
+}
+
+#[test]
+fn lsp_serves_over_pipes_and_exits_0() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let root = std::fs::canonicalize("fixtures/lsp_workspace").expect("fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .arg("lsp")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("modlens lsp starts");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut output = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"capabilities": {},
+                   "workspaceFolders": [{"uri": format!("file://{}", root.display()), "name": "ws"}]}});
+    input.write_all(&frame(&init)).expect("write");
+    let r = response(&mut output, 1);
+    assert!(
+        r["result"]["capabilities"]["hoverProvider"].is_boolean()
+            || r["result"]["capabilities"]["hoverProvider"].is_object(),
+        "{r}"
+    );
+    for msg in [
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "workspace/symbol", "params": {"query": "versioning"}}),
+    ] {
+        input.write_all(&frame(&msg)).expect("write");
+    }
+    let r = response(&mut output, 2);
+    assert!(r["result"].as_array().is_some_and(|a| !a.is_empty()), "{r}");
+    // A malformed frame gets an error and the server keeps serving.
+    input
+        .write_all(b"Content-Length: 5\r\n\r\n{nope")
+        .expect("write");
+    input
+        .write_all(&frame(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}),
+        ))
+        .expect("write");
+    assert_eq!(response(&mut output, 3)["result"], serde_json::Value::Null);
+    input
+        .write_all(&frame(
+            &serde_json::json!({"jsonrpc": "2.0", "method": "exit"}),
+        ))
+        .expect("write");
+    let status = child.wait().expect("exits");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn lsp_reads_a_stdin_that_is_not_a_pipe() {
+    // Not a pipe: the server falls back to tokio's standard streams.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("input");
+    let mut bytes = frame(
+        &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"capabilities": {}}}),
+    );
+    bytes.extend(frame(
+        &serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}),
+    ));
+    std::fs::write(&input, bytes).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .arg("lsp")
+        .stdin(std::fs::File::open(&input).expect("open"))
+        .output()
+        .expect("modlens lsp runs");
+    let mut r = std::io::BufReader::new(&out.stdout[..]);
+    assert!(response(&mut r, 1)["result"]["capabilities"].is_object());
+    assert_eq!(response(&mut r, 2)["result"], serde_json::Value::Null);
+}

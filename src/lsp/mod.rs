@@ -100,10 +100,40 @@ pub fn run_stdio(options: Options) -> std::io::Result<()> {
         .thread_name("modlens-lsp")
         .enable_all()
         .build()?;
-    rt.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    rt.block_on(async move {
+        // Pipes (what editors give a language server) are read and written by the runtime's
+        // own threads as they become ready; tokio's stdin/stdout hand every read and write
+        // to a blocking thread and back, several thread hops per message. Anything else (a
+        // terminal, a file, a socket) falls back to those.
+        match stdio_pipes() {
+            Some((input, output)) => serve(input, output, options).await,
+            None => serve(tokio::io::stdin(), tokio::io::stdout(), options).await,
+        }
+    });
     // Blocking tasks still running (a sweep) are abandoned rather than awaited.
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(())
+}
+
+/// Standard input and output as non-blocking pipes driven by the runtime, when both are
+/// pipes. Must run inside the runtime.
+#[cfg(unix)]
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd;
+    let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let input = tokio::net::unix::pipe::Receiver::from_owned_fd(input).ok()?;
+    let output = tokio::net::unix::pipe::Sender::from_owned_fd(output).ok()?;
+    tracing::debug!("stdin and stdout are pipes: read and written as they become ready");
+    Some((input, output))
+}
+
+#[cfg(not(unix))]
+fn stdio_pipes() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
+    None
 }
 
 /// What the client said it supports.
@@ -871,14 +901,12 @@ impl Backend {
         .await?
     }
 
-    /// The resolved resources, requested at Critical priority and waited for with no lock
-    /// held.
+    /// The resolved resources, requested at Critical priority with no lock held: loaded on
+    /// this (blocking) thread unless a worker is already at it.
     fn resolve_now(project: &Project, keys: Vec<ResourceKey>) -> Vec<Option<Arc<Resource>>> {
-        let tickets: Vec<_> = keys
-            .into_iter()
-            .map(|k| project.scheduler.request(k, Priority::Critical))
-            .collect();
-        tickets.into_iter().map(|t| t.wait().ok()).collect()
+        keys.into_iter()
+            .map(|k| project.scheduler.load_here(k, Priority::Critical).ok())
+            .collect()
     }
 }
 

@@ -167,7 +167,12 @@ impl Project {
         let model = Model::new(index, &dyn_sources, &inputs);
         let resolver = Resolver::new(dyn_sources, limits);
         let shared = Arc::new(Shared::new(model, resolver));
-        let mut config = Config::default();
+        // Requests load on their own threads (`load_here`): the workers only do work nobody
+        // is waiting on, and give way to the threads that serve people.
+        let mut config = Config {
+            nice_every_worker: true,
+            ..Config::default()
+        };
         if let Some(w) = settings.workers {
             config.workers = w.max(1);
         }
