@@ -329,3 +329,81 @@ fn lsp_reads_a_stdin_that_is_not_a_pipe() {
     assert!(response(&mut r, 1)["result"]["capabilities"].is_object());
     assert_eq!(response(&mut r, 2)["result"], serde_json::Value::Null);
 }
+
+#[test]
+fn dashboards_payload_trees_break_cycles_per_path() {
+    // t -> a -> b -> {a (a cycle), c}; u -> c. A tree is shared between the places it
+    // appears only when no cycle was cut inside it: b's tree below t lacks a, b's own entry
+    // has it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("mod.pp"), "mod \"m\" {\n}\n").expect("write");
+    std::fs::write(
+        dir.path().join("b.pp"),
+        r#"
+benchmark "t" {
+  children = [benchmark.a]
+}
+benchmark "a" {
+  children = [benchmark.b]
+}
+benchmark "b" {
+  children = [benchmark.a, benchmark.c]
+}
+benchmark "c" {
+  children = [control.x]
+}
+benchmark "u" {
+  children = [benchmark.c]
+}
+control "x" {
+  sql = "select 1"
+}
+"#,
+    )
+    .expect("write");
+    let out = modlens(&["dashboards", &dir.path().display().to_string()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let b = |n: &str| v["benchmarks"][format!("m.benchmark.{n}")].clone();
+    let names = |x: &serde_json::Value| -> Vec<String> {
+        x["children"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["short_name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let t = b("t");
+    assert_eq!(names(&t), ["a"]);
+    assert_eq!(names(&t["children"][0]), ["b"]);
+    assert_eq!(
+        names(&t["children"][0]["children"][0]),
+        ["c"],
+        "a cut below t"
+    );
+    assert_eq!(names(&b("a")), ["b"]);
+    assert_eq!(names(&b("a")["children"][0]), ["c"]);
+    assert_eq!(
+        names(&b("b")),
+        ["a", "c"],
+        "b's own tree reaches a: {}",
+        b("b")
+    );
+    assert!(names(&b("b")["children"][0]).is_empty(), "and stops there");
+    assert!(names(&b("c")).is_empty(), "controls are not children");
+    let trunks = |n: &str| b(n)["trunks"].clone();
+    assert_eq!(trunks("t"), serde_json::json!([["m.benchmark.t"]]));
+    assert_eq!(
+        trunks("c"),
+        serde_json::json!([
+            [
+                "m.benchmark.t",
+                "m.benchmark.a",
+                "m.benchmark.b",
+                "m.benchmark.c"
+            ],
+            ["m.benchmark.u", "m.benchmark.c"]
+        ])
+    );
+    assert_eq!(b("t")["is_top_level"], true);
+    assert_eq!(b("b")["is_top_level"], false);
+}

@@ -76,8 +76,9 @@ pub struct Benchmark {
     pub data: Arc<BenchmarkData>,
     /// True when no benchmark lists it as a child.
     pub is_top_level: bool,
-    /// Benchmark children, recursively.
-    pub children: Vec<Benchmark>,
+    /// Benchmark children, recursively (a benchmark's tree is built once and shared by
+    /// every tree it appears in).
+    pub children: Arc<[Benchmark]>,
     /// Paths from top-level benchmarks down to this one; `None` in children and for a
     /// benchmark no top-level one reaches.
     pub trunks: Option<Vec<Vec<Arc<str>>>>,
@@ -99,7 +100,7 @@ impl Serialize for Benchmark {
         m.serialize_entry("tags", &d.tags)?;
         m.serialize_entry("is_top_level", &self.is_top_level)?;
         if !self.children.is_empty() {
-            m.serialize_entry("children", &self.children)?;
+            m.serialize_entry("children", &*self.children)?;
         }
         m.serialize_entry("trunks", &self.trunks)?;
         m.serialize_entry("mod_full_name", &self.mod_full_name)?;
@@ -189,11 +190,12 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
     };
     let named = |id: &ResourceId| index.block(*id).is_some_and(|b| !b.anonymous);
     for id in index.resources_of_type("dashboard").filter(named) {
+        let full_name = full(id);
         out.dashboards.insert(
-            full(id),
+            full_name.clone(),
             Dashboard {
                 title: title(id),
-                full_name: full(id),
+                full_name,
                 short_name: short(id),
                 tags: tags(id),
                 mod_full_name: mod_full(id),
@@ -239,68 +241,105 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
     // as its parent).
     let listed: HashSet<ResourceId> = kids.values().flatten().copied().collect();
     let mut trunks: HashMap<ResourceId, Vec<Vec<Arc<str>>>> = HashMap::new();
-    /// The tree below a benchmark (benchmark children only), recording trunks when walking
-    /// down from a top-level one; `visiting` breaks cycles.
+    /// The trees below benchmarks (benchmark children only), each built once; `visiting`
+    /// breaks cycles.
     struct Walk<'a> {
         nodes: &'a HashMap<ResourceId, Arc<BenchmarkData>>,
         kids: &'a HashMap<ResourceId, Vec<ResourceId>>,
-        trunks: &'a mut HashMap<ResourceId, Vec<Vec<Arc<str>>>>,
-        record: bool,
-        trunk: Vec<Arc<str>>,
+        /// Trees that do not depend on the path they were reached by.
+        memo: HashMap<ResourceId, Arc<[Benchmark]>>,
         visiting: Vec<ResourceId>,
     }
     impl Walk<'_> {
-        fn tree(&mut self, id: ResourceId) -> Vec<Benchmark> {
-            let children: &[ResourceId] = self.kids.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+        fn children(&self, id: ResourceId) -> &[ResourceId] {
+            self.kids.get(&id).map(Vec::as_slice).unwrap_or(&[])
+        }
+
+        /// The tree below `id` (on top of `visiting`), and whether a child was cut inside it
+        /// to break a cycle. A tree with no cut is the same whatever the path to it (a cut
+        /// further down would mean a cycle through it, found on this path too), so it is
+        /// remembered; one with a cut is not.
+        fn tree(&mut self, id: ResourceId) -> (Arc<[Benchmark]>, bool) {
+            if let Some(t) = self.memo.get(&id) {
+                return (t.clone(), false);
+            }
+            let children = self.children(id).to_vec();
             let mut out = Vec::with_capacity(children.len());
-            for &c in children {
-                let Some(data) = self.nodes.get(&c) else {
+            let mut cut = false;
+            for c in children {
+                let Some(data) = self.nodes.get(&c).cloned() else {
                     continue;
                 };
                 if self.visiting.contains(&c) {
                     tracing::warn!(child = %data.full_name, "benchmark tree has a cycle: child skipped");
+                    cut = true;
                     continue;
                 }
-                self.trunk.push(data.full_name.clone());
-                if self.record {
-                    self.trunks.entry(c).or_default().push(self.trunk.clone());
-                }
                 self.visiting.push(c);
-                let children = self.tree(c);
+                let (children, below) = self.tree(c);
                 self.visiting.pop();
-                self.trunk.pop();
+                cut |= below;
                 out.push(Benchmark {
-                    data: data.clone(),
+                    data,
                     is_top_level: false,
                     children,
                     trunks: None,
                     mod_full_name: String::new(),
                 });
             }
-            out
+            let t: Arc<[Benchmark]> = out.into();
+            if !cut {
+                self.memo.insert(id, t.clone());
+            }
+            (t, cut)
+        }
+
+        /// Records, for every benchmark below `id`, the path from the top-level benchmark
+        /// `trunk` starts with.
+        fn trunks(
+            &mut self,
+            id: ResourceId,
+            trunk: &mut Vec<Arc<str>>,
+            out: &mut HashMap<ResourceId, Vec<Vec<Arc<str>>>>,
+        ) {
+            for c in self.children(id).to_vec() {
+                let Some(name) = self.nodes.get(&c).map(|d| d.full_name.clone()) else {
+                    continue;
+                };
+                if self.visiting.contains(&c) {
+                    continue;
+                }
+                trunk.push(name);
+                out.entry(c).or_default().push(trunk.clone());
+                self.visiting.push(c);
+                self.trunks(c, trunk, out);
+                self.visiting.pop();
+                trunk.pop();
+            }
         }
     }
+    let mut walk = Walk {
+        nodes: &nodes,
+        kids: &kids,
+        memo: HashMap::with_capacity(benchmarks.len()),
+        visiting: Vec::new(),
+    };
     let mut entries: Vec<(ResourceId, Benchmark)> = Vec::with_capacity(benchmarks.len());
     for &id in &benchmarks {
         let top = !listed.contains(&id);
         let Some(data) = nodes.get(&id).cloned() else {
             continue;
         };
+        walk.visiting.clear();
+        walk.visiting.push(id);
         if top {
             trunks
                 .entry(id)
                 .or_default()
                 .push(vec![data.full_name.clone()]);
+            walk.trunks(id, &mut vec![data.full_name.clone()], &mut trunks);
         }
-        let mut walk = Walk {
-            nodes: &nodes,
-            kids: &kids,
-            trunks: &mut trunks,
-            record: top,
-            trunk: vec![data.full_name.clone()],
-            visiting: vec![id],
-        };
-        let children = walk.tree(id);
+        let (children, _) = walk.tree(id);
         entries.push((
             id,
             Benchmark {
