@@ -300,11 +300,13 @@ fn main() {
     println!(
         "\n== dashboards payload ({d} dashboards, {b} benchmarks of a {n}-resource mod): first build {first:.3} ms (fields evaluated), rebuilt after a change {cold:.3} ms, served {served:.4} ms"
     );
+    // The figure that counts is building it from the index (after a change): served, it is
+    // a lookup of the payload kept for the model's generation.
     budgets.push(Budget {
-        what: format!("dashboards payload served ({n} resources)"),
+        what: format!("dashboards payload built ({n} resources)"),
         limit: "<= 1 ms".into(),
-        measured: format!("{served:.4} ms"),
-        pass: served <= 1.0,
+        measured: format!("{cold:.3} ms"),
+        pass: cold <= 1.0,
     });
 
     budgets::print(&budgets, t0);
