@@ -126,9 +126,11 @@ fn run(workers: usize) {
         std::thread::spawn(move || {
             let _done = Defer(walking);
             for k in keys {
+                // Ticked before queueing: a task ticked after a request's tick (taken once
+                // the request is queued) was queued after it, whatever the threads did.
+                let at = seq.fetch_add(1, Ordering::SeqCst);
                 match sched.submit_background(k.clone()) {
                     Ok(()) => {
-                        let at = seq.fetch_add(1, Ordering::SeqCst);
                         queued
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
