@@ -462,10 +462,17 @@ pub(crate) fn exit_code(errors: bool) -> i32 {
     if errors { 1 } else { 0 }
 }
 
+/// Standard output, buffered: Rust's stdout is line-buffered, one `write` per line, which
+/// made writing a large dump cost more than the whole load.
+pub(crate) fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
+}
+
 pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -534,7 +541,7 @@ fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32>
     match output {
         Output::Json => print_json(&s)?,
         Output::Human => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::stdout();
             writeln!(out, "root           {}", s.root)?;
             writeln!(out, "files          {}", s.files)?;
             writeln!(out, "bytes          {}", s.bytes)?;
@@ -624,7 +631,7 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
     match output {
         Output::Json => print_json(&rows)?,
         Output::Human => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::stdout();
             let w_name = rows
                 .iter()
                 .map(|r| r.qualified_name.chars().count())
@@ -662,7 +669,7 @@ fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i3
     match output {
         Output::Json => print_json(&node)?,
         Output::Human => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::stdout();
             writeln!(out, "{}", label(&node))?;
             print_children(&mut out, &node.children, "")?;
         }

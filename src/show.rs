@@ -57,7 +57,7 @@ pub fn show(dir: &Path, resource: &str, opts: &Options, output: Output) -> Resul
 }
 
 fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::cli::stdout();
     writeln!(out, "{}", v.name)?;
     writeln!(
         out,
@@ -257,7 +257,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
         }
         Output::Human => {
             print_lines(&lines);
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::stdout();
             writeln!(
                 out,
                 "{total} resources checked: {errors} errors, {warnings} warnings"
@@ -406,7 +406,7 @@ pub fn stats(dir: &Path, opts: &Options, workers: Option<usize>, output: Output)
     match output {
         Output::Json => print_json(&report)?,
         Output::Human => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::cli::stdout();
             writeln!(
                 out,
                 "{} files, {} resources; {} workers; load {:.1} ms, values {:.1} ms, background {:.1} ms ({})",
