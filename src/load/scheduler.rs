@@ -491,9 +491,7 @@ impl<L: Loader> Scheduler<L> {
             if !s.loader.background_allowed() {
                 return Err(LoadError::CacheFull);
             }
-            let higher_waiting = Priority::ALL[..3]
-                .iter()
-                .any(|p| st.metrics.of(*p).queued > 0);
+            let higher_waiting = higher_queued(&st);
             let room = s
                 .config
                 .queue_capacity
@@ -956,13 +954,18 @@ fn complete<L: Loader>(
     s.work.notify_one();
 }
 
+/// True when work of a priority above Low is queued (the walk waits for it).
+fn higher_queued<K, V>(st: &State<K, V>) -> bool {
+    Priority::ALL[..3]
+        .iter()
+        .any(|p| st.metrics.of(*p).queued > 0)
+}
+
 /// True when the waiting walk should be woken: nothing of higher priority is queued and the
 /// Low queue has drained to half its capacity (so it admits a batch, not one task).
 fn walker_may_admit<L: Loader>(s: &Shared<L>, st: &State<L::Key, L::Value>) -> bool {
-    let higher = Priority::ALL[..3]
-        .iter()
-        .any(|p| st.metrics.of(*p).queued > 0);
-    !higher && st.metrics.of(Priority::Low).queued as usize <= s.config.queue_capacity / 2
+    !higher_queued(st)
+        && st.metrics.of(Priority::Low).queued as usize <= s.config.queue_capacity / 2
 }
 
 /// Queues a task nobody waits on (used by the workers for predictions).
