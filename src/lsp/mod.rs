@@ -448,19 +448,15 @@ impl Backend {
             (r, work.elapsed())
         })
         .await;
-        let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("");
-        match r {
-            Ok((r, work)) => {
-                tracing::debug!(
-                    what,
-                    work_us = work.as_micros() as u64,
-                    total_us = t.elapsed().as_micros() as u64,
-                    "answered"
-                );
-                Ok(r)
-            }
-            Err(e) => Err(e),
-        }
+        r.map(|(r, work)| {
+            tracing::debug!(
+                what = std::any::type_name::<T>().rsplit("::").next().unwrap_or(""),
+                work_us = work.as_micros() as u64,
+                total_us = t.elapsed().as_micros() as u64,
+                "answered"
+            );
+            r
+        })
     }
 
     // ----- loading ------------------------------------------------------------------------
