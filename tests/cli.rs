@@ -222,10 +222,9 @@ fn show_reads_the_environment_and_var_options() {
     assert_eq!(v["title"], "From cli and from the environment");
 }
 
-/// Writes one LSP frame.
+/// One LSP frame.
 fn frame(msg: &serde_json::Value) -> Vec<u8> {
-    let body = msg.to_string();
-    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    modlens::lsp::guard::frame(msg.to_string().as_bytes())
 }
 
 /// Reads frames until the response with `id`.

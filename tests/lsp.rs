@@ -982,8 +982,9 @@ async fn files_changed_on_disk_are_picked_up() {
     c.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notify_watcher_picks_up_changes_when_the_client_does_not_watch() {
+/// A copy of the workspace fixture in a temporary folder, served by a server that watches
+/// it with notify (the client does not watch), initialized with `capabilities`.
+async fn watched_copy(capabilities: Value) -> (tempfile::TempDir, PathBuf, Client) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let root = tmp.path().join("ws");
     copy_dir(&ws(), &root);
@@ -994,11 +995,18 @@ async fn a_notify_watcher_picks_up_changes_when_the_client_does_not_watch() {
     });
     c.request(
         "initialize",
-        json!({"capabilities": {}, "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
+        json!({"capabilities": capabilities,
+               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
     )
     .await
     .expect("initialize");
     c.notify("initialized", json!({})).await;
+    (tmp, root, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notify_watcher_picks_up_changes_when_the_client_does_not_watch() {
+    let (_tmp, root, mut c) = watched_copy(json!({})).await;
     c.request("workspace/symbol", json!({"query": ""}))
         .await
         .expect("ready");
@@ -1042,22 +1050,7 @@ async fn reads_and_writes_of_the_same_text_change_nothing() {
     // The server reads the workspace's files itself (to resolve), and a watcher sees every
     // read; none of that, nor a save of the same text, may bring a file in again (it would
     // drop what was resolved and, read again, loop).
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let root = tmp.path().join("ws");
-    copy_dir(&ws(), &root);
-    let root = std::fs::canonicalize(&root).expect("canonical");
-    let mut c = Client::start(modlens::lsp::Options {
-        force_notify_watcher: true,
-        ..Default::default()
-    });
-    c.request(
-        "initialize",
-        json!({"capabilities": {"window": {"workDoneProgress": true}},
-               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
-    )
-    .await
-    .expect("initialize");
-    c.notify("initialized", json!({})).await;
+    let (_tmp, root, mut c) = watched_copy(json!({"window": {"workDoneProgress": true}})).await;
     c.wait_loaded().await;
     let updates = |s: &Value| s["projects"][0]["model"]["file_updates"].as_u64();
     let before = c.request("modlens/stats", json!({})).await.expect("stats");

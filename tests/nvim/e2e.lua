@@ -11,6 +11,21 @@ local function check(name, ok, detail)
   table.insert(results, { name = name, ok = ok and true or false, detail = vim.inspect(detail) })
 end
 
+-- Waits until a diagnostic of `buf` mentions `text`.
+local function wait_diagnostic(buf, text)
+  return vim.wait(20000, function()
+    for _, d in ipairs(vim.diagnostic.get(buf)) do
+      if d.message:find(text, 1, true) then return true end
+    end
+    return false
+  end, 50)
+end
+
+-- Waits until `buf` has no diagnostics.
+local function wait_clean(buf)
+  return vim.wait(20000, function() return #vim.diagnostic.get(buf) == 0 end, 50)
+end
+
 local function finish()
   local f = io.open(out, 'w')
   f:write(vim.fn.json_encode(results))
@@ -67,12 +82,7 @@ local ok, err = pcall(function()
   -- An edit that breaks a reference: a diagnostic appears, then goes when undone.
   local n = vim.api.nvim_buf_line_count(buf)
   vim.api.nvim_buf_set_lines(buf, n, n, false, { 'control "broken" {', '  query = query.nope', '}' })
-  local got = vim.wait(20000, function()
-    for _, d in ipairs(vim.diagnostic.get(buf)) do
-      if d.message:find('query.nope', 1, true) then return true end
-    end
-    return false
-  end, 50)
+  local got = wait_diagnostic(buf, 'query.nope')
   check('diagnostic after an edit', got, vim.diagnostic.get(buf))
 
   -- Completion after `query.` on the broken line.
@@ -83,7 +93,7 @@ local ok, err = pcall(function()
   check('completion lists queries', vim.tbl_contains(labels, 'bucket_versioning'), labels)
 
   vim.api.nvim_buf_set_lines(buf, n, n + 3, false, {})
-  local cleared = vim.wait(20000, function() return #vim.diagnostic.get(buf) == 0 end, 50)
+  local cleared = wait_clean(buf)
   check('diagnostics cleared when fixed', cleared, vim.diagnostic.get(buf))
 
   -- Rename the query from its reference; the edit touches both files.
@@ -101,15 +111,10 @@ local ok, err = pcall(function()
     check('rename edited the declaration', qline == 'query "versioning_status" {', qline)
     -- The server has the edited reference but not yet the edited declaration (that buffer
     -- is not attached): the reference dangles until it is.
-    local dangling = vim.wait(20000, function()
-      for _, d in ipairs(vim.diagnostic.get(buf)) do
-        if d.message:find('versioning_status', 1, true) then return true end
-      end
-      return false
-    end, 50)
+    local dangling = wait_diagnostic(buf, 'versioning_status')
     check('a dangling reference is reported', dangling, vim.diagnostic.get(buf))
     vim.lsp.buf_attach_client(qbuf, client_id)
-    local clean = vim.wait(20000, function() return #vim.diagnostic.get(buf) == 0 end, 50)
+    local clean = wait_clean(buf)
     check('no diagnostics after the rename', clean, vim.diagnostic.get(buf))
   end
 
