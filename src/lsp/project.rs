@@ -302,7 +302,7 @@ impl Project {
                     scans.push((rel.clone(), Some(syntax::scan(text)), Some(text.clone())));
                 }
                 Content::Disk => {
-                    let was_open = lock(&self.open).remove(rel);
+                    lock(&self.open).remove(rel);
                     let mut buf = Vec::new();
                     let path = self.root.join(rel);
                     if !path.is_file() {
@@ -313,13 +313,11 @@ impl Project {
                     let (fi, _) =
                         workspace::read_and_scan(&path, &mut buf, &mut syntax::Scratch::default());
                     let now = fingerprint(&buf);
-                    let before = match &was_open {
-                        Some(text) => Some(fingerprint(text)),
-                        None => lock(&self.basis)
-                            .get(rel)
-                            .copied()
-                            .or_else(|| self.sources.cached(rel).map(|t| fingerprint(&t))),
-                    };
+                    // An open document's text was fingerprinted when it came in.
+                    let before = lock(&self.basis)
+                        .get(rel)
+                        .copied()
+                        .or_else(|| self.sources.cached(rel).map(|t| fingerprint(&t)));
                     let known = self.shared.model().index.file_by_path(rel).is_some();
                     if known && before == Some(now) {
                         // What the index holds already: only the overlay goes.
