@@ -20,7 +20,9 @@
 //! Heap figures come from a counting global allocator that counts only inside a measurement
 //! window (outside it, one relaxed load per call), so the timed rounds run uncounted. Peak RSS
 //! is measured on child processes: the release `modlens index DIR --stats --output json` and
-//! the `hcl_parse_peer` example (hcl-rs keeping every body).
+//! the `hcl_parse_peer` example (hcl-rs keeping every body). Both also run once on an empty
+//! mod, and each size prints what each process holds above that baseline (informational:
+//! at 1x the baseline, not the mod, is most of either total).
 //!
 //! Environment:
 //! * `MODLENS_BENCH_DIR`: where the generated mods live (default: the system temp dir); a mod
@@ -548,6 +550,41 @@ fn measure(settings: &Settings, size: f64, dir: &Path, bins: &Binaries) -> SizeR
 
 // ----- child processes ---------------------------------------------------------------------
 
+/// Peak RSS of both binaries on an empty mod: what each process holds before any mod content
+/// (the dynamic loader, libc, the code pages it touches, its threads).
+struct Baseline {
+    modlens: ChildFigures,
+    peer: ChildFigures,
+}
+
+fn process_baseline(settings: &Settings, bins: &Binaries) -> Baseline {
+    let dir = settings.base.join("empty-mod");
+    if let Err(e) = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("mod.pp"), "mod \"empty\" {\n}\n"))
+    {
+        eprintln!("warning: cannot write {}: {e}", dir.display());
+    }
+    let text = dir.display().to_string();
+    let modlens = run_child(
+        &bins.modlens,
+        &["index", &text, "--stats", "--output", "json"],
+        settings.threads,
+    );
+    let peer = run_child(&bins.peer, &[&text], settings.threads);
+    let rss = |c: &ChildFigures| {
+        c.peak_rss
+            .map_or("n/a".into(), |b| format!("{:.1} MB", mb(b as f64)))
+    };
+    println!(
+        "  process baseline (peak RSS on an empty mod): modlens {} ({}) / hcl-rs peer {} ({})\n",
+        rss(&modlens),
+        modlens.note,
+        rss(&peer),
+        peer.note
+    );
+    Baseline { modlens, peer }
+}
+
 struct Binaries {
     modlens: PathBuf,
     peer: PathBuf,
@@ -757,7 +794,7 @@ impl SizeResult {
     }
 }
 
-fn print_size(r: &SizeResult, threads: usize) {
+fn print_size(r: &SizeResult, threads: usize, baseline: &Baseline) {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -882,6 +919,24 @@ fn print_size(r: &SizeResult, threads: usize) {
         rss(&r.peer_rss),
         r.peer_rss.note,
         fmt_x(r.rss_ratio())
+    );
+    // What each process holds for the mod itself, above what the same binary holds for an
+    // empty mod (its loader, libraries, code pages and threads): informational, the budget
+    // is on the totals above.
+    let above = |c: &ChildFigures, base: &ChildFigures| match (c.peak_rss, base.peak_rss) {
+        (Some(a), Some(b)) => Some(a.saturating_sub(b) as f64),
+        _ => None,
+    };
+    let (m, p) = (
+        above(&r.modlens_rss, &baseline.modlens),
+        above(&r.peer_rss, &baseline.peer),
+    );
+    let _ = writeln!(
+        s,
+        "    above an empty mod's RSS  modlens +{} / hcl-rs peer +{} = {} (informational)",
+        m.map_or("n/a".into(), |b| format!("{:.1} MB", mb(b))),
+        p.map_or("n/a".into(), |b| format!("{:.1} MB", mb(b))),
+        fmt_x(ratio(m, p))
     );
     println!("{s}");
 }
@@ -1039,10 +1094,11 @@ fn main() {
     println!(
         "  times: median over interleaved rounds of one sample each, a sample being the mean of `reps`\n  runs (~{TARGET_SAMPLE_MS} ms), each after evicting the CPU caches; warm page cache;\n  discovery excluded from every peer\n"
     );
+    let baseline = process_baseline(&settings, &bins);
     let mut results = Vec::new();
     for (&size, dir) in settings.sizes.iter().zip(&dirs) {
         let r = measure(&settings, size, dir, &bins);
-        print_size(&r, settings.threads);
+        print_size(&r, settings.threads, &baseline);
         results.push(r);
     }
     print_linearity(&results);
