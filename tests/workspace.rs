@@ -101,3 +101,50 @@ fn a_reference_prefers_the_mod_level_resource_over_nested_namesakes() {
         "nested namesakes are not duplicates"
     );
 }
+
+#[test]
+fn a_benchmark_of_detections_is_told_apart_by_its_type() {
+    use modlens::index::BenchmarkType;
+    let ws = workspace::discover(&fixture("invalid_benchmark_children")).expect("discovers");
+    let (index, _) = workspace::load(&ws);
+    let of = |q: &str| {
+        let id = index
+            .lookup_qualified(q)
+            .unwrap_or_else(|| panic!("{q} not found"));
+        index.benchmark_type(id)
+    };
+    assert_eq!(of("benchmark.controls_only"), Some(BenchmarkType::Control));
+    assert_eq!(of("benchmark.listed_twice"), Some(BenchmarkType::Control));
+    assert_eq!(
+        of("benchmark.detections_only"),
+        Some(BenchmarkType::Detection)
+    );
+    assert_eq!(
+        of("detection_benchmark.legacy"),
+        Some(BenchmarkType::Detection)
+    );
+    assert_eq!(of("control.fine"), None);
+    assert_eq!(of("detection.wrong_tree"), None);
+}
+
+#[test]
+fn a_nested_input_is_reached_through_its_dashboard() {
+    let ws = workspace::discover(&fixture("duplicate_names")).expect("discovers");
+    let (index, _) = workspace::load(&ws);
+    let file_of = |q: &str| {
+        index
+            .lookup_qualified(q)
+            .and_then(|id| index.file(id.file))
+            .map(|f| f.path.clone())
+    };
+    assert_eq!(file_of("dashboard.one.input.x").as_deref(), Some("a.pp"));
+    assert_eq!(file_of("dashboard.two.input.x").as_deref(), Some("b.pp"));
+    assert_eq!(
+        file_of("duplicate_names.dashboard.two.input.x").as_deref(),
+        Some("b.pp")
+    );
+    assert_eq!(file_of("dashboard.missing.input.x"), None);
+    assert_eq!(file_of("dashboard.one.input.missing"), None);
+    // The plain name still finds one of them (there is no mod-level `input.x` here).
+    assert!(file_of("input.x").is_some());
+}

@@ -218,11 +218,10 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 title: title(id),
                 full_name: Arc::from(full(id)),
                 short_name: short(id),
-                benchmark_type: if index.kind_of(id) == Some("detection_benchmark") {
-                    "detection"
-                } else {
-                    "control"
-                },
+                benchmark_type: index
+                    .benchmark_type(id)
+                    .unwrap_or(super::BenchmarkType::Control)
+                    .as_str(),
                 tags: tags(id),
             }),
         );

@@ -26,6 +26,33 @@ use crate::syntax::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
+/// What a benchmark groups (see [`Index::benchmark_type`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchmarkType {
+    /// Controls and control benchmarks.
+    Control,
+    /// Detections and detection benchmarks.
+    Detection,
+}
+
+impl BenchmarkType {
+    /// Powerpipe's name for it (`benchmark_type` in the dashboards payload).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenchmarkType::Control => "control",
+            BenchmarkType::Detection => "detection",
+        }
+    }
+
+    /// The resource types Powerpipe accepts in such a benchmark's `children`.
+    pub fn child_kinds(self) -> &'static [&'static str] {
+        match self {
+            BenchmarkType::Control => &["benchmark", "control"],
+            BenchmarkType::Detection => &["benchmark", "detection", "detection_benchmark"],
+        }
+    }
+}
+
 /// An index into the workspace's mods (the root mod and its installed dependencies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModId(pub u32);
@@ -270,6 +297,25 @@ impl Index {
         Some(f.index.str(f.index.block(id.block)?.kind))
     }
 
+    /// What a benchmark groups, as Powerpipe tells them apart: a `detection_benchmark`, or a
+    /// `benchmark` whose `type` is `"detection"`, groups detections; any other benchmark
+    /// groups controls (a `type` that is not a literal counts as the default, controls).
+    /// `None` for a resource that is not a benchmark.
+    pub fn benchmark_type(&self, id: ResourceId) -> Option<BenchmarkType> {
+        let f = self.file(id.file)?;
+        let b = f.index.block(id.block)?;
+        match f.index.str(b.kind) {
+            "detection_benchmark" => Some(BenchmarkType::Detection),
+            "benchmark" => Some(match f.index.attr(b, AttrKey::Type).map(|a| a.value()) {
+                Some(AttrValue::Str(s)) if f.index.str(s) == "detection" => {
+                    BenchmarkType::Detection
+                }
+                _ => BenchmarkType::Control,
+            }),
+            _ => None,
+        }
+    }
+
     /// A resource's short name (label, generated anonymous name or local name).
     pub fn name_of(&self, id: ResourceId) -> Option<std::borrow::Cow<'_, str>> {
         let f = self.file(id.file)?;
@@ -322,8 +368,36 @@ impl Index {
     }
 
     /// Finds a resource by `mod.type.name`, by `type.name` in the root mod, or a mod by
-    /// `mod.NAME`.
+    /// `mod.NAME`. A labelled block nested in a resource (an `input` declared in a dashboard,
+    /// which Powerpipe files per dashboard under the same `mod.input.name` as a mod-level
+    /// one) is reached through its ancestor: `dashboard.d.input.x` or `mod.dashboard.d.input.x`.
     pub fn lookup_qualified(&self, qualified: &str) -> Option<ResourceId> {
+        self.lookup_flat(qualified)
+            .or_else(|| self.lookup_nested(qualified))
+    }
+
+    /// `ANCESTOR.type.name`: the `type.name` block declared somewhere inside `ANCESTOR`.
+    fn lookup_nested(&self, qualified: &str) -> Option<ResourceId> {
+        let (rest, name) = qualified.rsplit_once('.')?;
+        let (ancestor, kind) = rest.rsplit_once('.')?;
+        let ancestor = self.lookup_qualified(ancestor)?;
+        let module = self.mod_of(ancestor)?;
+        self.lookup(module, reference_kind(kind), name)
+            .into_iter()
+            .find(|&id| {
+                // The nesting in the file, not `children` listings (which may form cycles).
+                id.file == ancestor.file
+                    && self.file(id.file).is_some_and(|f| {
+                        std::iter::successors(
+                            f.index.block(id.block).and_then(|b| b.parent),
+                            |&p| f.index.block(p).and_then(|b| b.parent),
+                        )
+                        .any(|p| p == ancestor.block)
+                    })
+            })
+    }
+
+    fn lookup_flat(&self, qualified: &str) -> Option<ResourceId> {
         let parts: Vec<&str> = qualified.splitn(3, '.').collect();
         let in_root = |kind: &str, name: &str| {
             self.lookup(ModId(0), reference_kind(kind), name)

@@ -301,7 +301,8 @@ pub fn enclosing_block(fi: &FileIndex, offset: u32) -> Option<BlockId> {
     best
 }
 
-/// The controls under a benchmark, through its children (each counted once, cycles cut).
+/// The controls (or detections) under a benchmark, through its children (each counted once,
+/// cycles cut).
 pub fn controls_below(index: &Index, id: ResourceId) -> usize {
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![id];

@@ -10,7 +10,7 @@ use tower_lsp_server::ls_types::{
 
 use super::analysis::{self, Target};
 use super::text::{Lines, utf16_len};
-use crate::index::{FileId, Index, ModId, ResourceId};
+use crate::index::{BenchmarkType, FileId, Index, ModId, ResourceId};
 use crate::resolve::{Model, Resolver};
 use crate::syntax::{AttrKey, AttrValue, Block, BlockId, BlockRole, FileIndex, Span};
 
@@ -479,7 +479,12 @@ pub fn code_lenses(model: &Model, file: FileId, lines: &Lines, uri: &str) -> Vec
             out.push(CodeLens {
                 range,
                 command: Some(Command {
-                    title: plural(controls, "control", "controls"),
+                    title: match index.benchmark_type(id) {
+                        Some(BenchmarkType::Detection) => {
+                            plural(controls, "detection", "detections")
+                        }
+                        _ => plural(controls, "control", "controls"),
+                    },
                     command: "modlens.showTree".to_string(),
                     arguments: Some(vec![serde_json::Value::String(
                         index.qualified_name(id).unwrap_or_default(),

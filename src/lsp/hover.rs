@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::analysis::Target;
 use crate::index::ResourceId;
 use crate::index::dump::FieldText;
+use crate::resolve::types::Type;
 use crate::resolve::{Model, Resolver, Resource, Val};
 use crate::syntax::{AttrKey, AttrValue, BlockRole};
 
@@ -135,6 +136,24 @@ pub fn render(
                         let _ = writeln!(md, "\ntype: `{}`", t.describe());
                     }
                     match &v.value {
+                        // A connection is kept as its name; Powerpipe evaluates it to the
+                        // connection, so it is shown as the reference, not a string.
+                        Some(Val::Str(c))
+                            if matches!(v.ty, Some(Type::Connection(_)))
+                                && c.starts_with("connection.") =>
+                        {
+                            let _ = writeln!(
+                                md,
+                                "
+value: `{c}`"
+                            );
+                            let _ = writeln!(
+                                md,
+                                "
+from: {}",
+                                v.source.describe()
+                            );
+                        }
                         Some(x) => {
                             value_block(&mut md, "value", x);
                             let _ = writeln!(md, "\nfrom: {}", v.source.describe());
@@ -170,7 +189,11 @@ pub fn render(
             if matches!(kind, "benchmark" | "detection_benchmark") {
                 let children = index.child_ids(id).len();
                 let controls = super::analysis::controls_below(index, id);
-                let _ = writeln!(md, "\n{children} children, {controls} controls below");
+                let what = match index.benchmark_type(id) {
+                    Some(crate::index::BenchmarkType::Detection) => "detections",
+                    _ => "controls",
+                };
+                let _ = writeln!(md, "\n{children} children, {controls} {what} below");
             }
             let res = resolved.first().and_then(|r| r.as_ref());
             if let Some(res) = res {

@@ -13,7 +13,7 @@
 //! dependency that another thread is resolving never waits in a circle: concurrent requests
 //! for one resource parse it once without any risk of deadlock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -25,7 +25,7 @@ use super::value::{Interner, Text, Val};
 use super::values::{self};
 use super::{Model, Sources, graph};
 use crate::cache::{Cache, CacheStats, Limits, Weigh};
-use crate::index::{FileId, ModId, ResourceId, reference_kind};
+use crate::index::{BenchmarkType, FileId, ModId, ResourceId, reference_kind};
 use crate::syntax::{
     AttrKey, AttrValue, BlockId, BlockRole, Diagnostic, FileIndex, Pos, Reference, Severity, Span,
     decode_literal, is_nested_resource_type,
@@ -670,6 +670,8 @@ impl Resolver {
         let mut runtime: Vec<Span> = Vec::new();
         let mut broken: Vec<Span> = Vec::new();
         let comp = self.component(model, id);
+        let benchmark_type = index.benchmark_type(id);
+        let mut seen_children: HashSet<String> = HashSet::new();
         // Flowpipe and Tailpipe files share the syntax, not Powerpipe's evaluation: they
         // are indexed and shown, their expressions kept as written.
         let evaluates = is_powerpipe_file(&f.path);
@@ -718,6 +720,37 @@ impl Resolver {
                     name,
                 } => {
                     if in_children {
+                        // Powerpipe refuses to load a benchmark whose children are of a
+                        // type it cannot hold, or list one child twice.
+                        let child = match &prefix {
+                            Some(p) => format!("{p}.{kind}.{name}"),
+                            None => format!("{kind}.{name}"),
+                        };
+                        if let Some(bt) = benchmark_type
+                            && !bt.child_kinds().contains(&kind.as_str())
+                        {
+                            r.diagnostics.push(span_diagnostic(
+                                &src,
+                                Severity::Error,
+                                reference.span,
+                                format!(
+                                    "invalid child {child}: a {} benchmark's children are {}",
+                                    bt.as_str(),
+                                    match bt {
+                                        BenchmarkType::Control => "benchmarks and controls",
+                                        BenchmarkType::Detection =>
+                                            "detection benchmarks and detections",
+                                    }
+                                ),
+                            ));
+                        } else if !seen_children.insert(child.clone()) {
+                            r.diagnostics.push(span_diagnostic(
+                                &src,
+                                Severity::Error,
+                                reference.span,
+                                format!("duplicate child {child}: it is already listed"),
+                            ));
+                        }
                         continue;
                     }
                     if comp.contains(&tid) {
