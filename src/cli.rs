@@ -1,7 +1,7 @@
 //! Subcommands, argument parsing (clap) and output. Exit codes: 0 ok, 1 diagnostics of error
 //! severity, 2 usage or I/O failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -605,6 +605,14 @@ struct ListRow {
 }
 
 fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
+    // `list` takes the type first, unlike `tree` and `show`: say so when they were swapped.
+    if !dir.exists() && Path::new(kind).is_dir() {
+        bail!(
+            "cannot open {}: no such folder (the type comes first: `modlens list {} {kind}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
     let r = open(dir, opts)?;
     let errors = print_lines(&model_diagnostics(&r));
     let index = &r.model.index;
@@ -628,6 +636,11 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
             .cmp(&b.qualified_name)
             .then(a.file.cmp(&b.file))
     });
+    if rows.is_empty()
+        && let Some(hint) = unknown_type_hint(index, kind)
+    {
+        eprintln!("modlens: warning: {hint}");
+    }
     match output {
         Output::Json => print_json(&rows)?,
         Output::Human => {
@@ -656,6 +669,29 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
         }
     }
     Ok(exit_code(errors))
+}
+
+/// For a type no resource of the workspace has: the types it does have, and the likely one
+/// when the type was written as a plural (`controls`) or with another case.
+fn unknown_type_hint(index: &Index, kind: &str) -> Option<String> {
+    let kinds: BTreeSet<&str> = index
+        .resources()
+        .filter_map(|id| index.kind_of(id))
+        .collect();
+    if kinds.contains(kind) {
+        return None;
+    }
+    let lower = kind.to_ascii_lowercase();
+    let near = [lower.as_str(), lower.trim_end_matches('s')]
+        .into_iter()
+        .find(|k| kinds.contains(k) && *k != kind);
+    let present = kinds.iter().copied().collect::<Vec<_>>().join(", ");
+    Some(match near {
+        Some(k) => format!(
+            "no resource of type `{kind}` here; did you mean `{k}`? (types here: {present})"
+        ),
+        None => format!("no resource of type `{kind}` here (types here: {present})"),
+    })
 }
 
 fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {

@@ -61,30 +61,30 @@ fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
     writeln!(out, "{}", v.name)?;
     writeln!(
         out,
-        "  {:<14}{}:{}:{}",
+        "  {:<13} {}:{}:{}",
         "file", v.file, v.start.line, v.start.column
     )?;
     if let Some(t) = &v.title {
-        writeln!(out, "  {:<14}{t}", "title")?;
+        writeln!(out, "  {:<13} {t}", "title")?;
     }
     if let Some(d) = &v.description {
         for (n, line) in d.lines().enumerate() {
             writeln!(
                 out,
-                "  {:<14}{line}",
+                "  {:<13} {line}",
                 if n == 0 { "description" } else { "" }
             )?;
         }
     }
     if !v.tags.is_empty() {
         let tags: Vec<String> = v.tags.iter().map(|(k, x)| format!("{k} = {x:?}")).collect();
-        writeln!(out, "  {:<14}{}", "tags", tags.join(", "))?;
+        writeln!(out, "  {:<13} {}", "tags", tags.join(", "))?;
     }
     if let Some(b) = &v.base {
-        writeln!(out, "  {:<14}{b}", "base")?;
+        writeln!(out, "  {:<13} {b}", "base")?;
     }
     if let Some(q) = &v.query {
-        writeln!(out, "  {:<14}{q}", "query")?;
+        writeln!(out, "  {:<13} {q}", "query")?;
     }
     for p in &v.params {
         let mut s = p.name.to_string();
@@ -94,17 +94,33 @@ fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
         if let Some(d) = &p.description {
             s.push_str(&format!("  # {d}"));
         }
-        writeln!(out, "  {:<14}{s}", "param")?;
+        writeln!(out, "  {:<13} {s}", "param")?;
     }
     if let Some(a) = &v.args {
-        writeln!(out, "  {:<14}{}", "args", a.to_hcl_text())?;
+        writeln!(out, "  {:<13} {}", "args", a.to_hcl_text())?;
     }
+    // A variable's type constraint is shown as written, and so is a connection (Powerpipe
+    // evaluates `connection.steampipe.default` to a connection, which modlens keeps as its
+    // name): neither is a string.
+    let variable = &*v.kind == "variable";
+    let connection_var = variable
+        && v.attributes.iter().any(|(k, x)| {
+            &**k == "type" && matches!(x, Val::Str(s) if s.starts_with("connection."))
+        });
     for (k, x) in &v.attributes {
         let text = match x {
+            Val::Str(s) if variable && matches!(&**k, "type" | "value_source") => s.to_string(),
+            Val::Str(s)
+                if s.starts_with("connection.")
+                    && ((connection_var && matches!(&**k, "value" | "default"))
+                        || &**k == "database") =>
+            {
+                s.to_string()
+            }
             Val::Str(s) if s.contains('\n') => format!("({} lines)", s.lines().count()),
             other => other.to_hcl_text(),
         };
-        writeln!(out, "  {:<14}{text}", k)?;
+        writeln!(out, "  {:<13} {text}", k)?;
     }
     for b in &v.blocks {
         let label = b
@@ -112,7 +128,7 @@ fn print_human(v: &Resource, query_sql: Option<&Val>) -> Result<()> {
             .as_ref()
             .map(|l| format!(" {l:?}"))
             .unwrap_or_default();
-        writeln!(out, "  {:<14}{}{label}", "block", b.kind)?;
+        writeln!(out, "  {:<13} {}{label}", "block", b.kind)?;
     }
     if !v.children.is_empty() {
         writeln!(out, "  children")?;

@@ -51,7 +51,10 @@ fn diagnostics_go_to_stderr_and_exit_1() {
 fn a_missing_folder_exits_2() {
     let out = modlens(&["index", "no/such/folder"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot open"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cannot open"));
+    // The reason is said once (it is not both in the message and in its source).
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
     assert_eq!(modlens(&["index"]).status.code(), Some(2), "usage error");
     assert_eq!(
         modlens(&["frobnicate"]).status.code(),
@@ -220,6 +223,52 @@ fn show_reads_the_environment_and_var_options() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["title"], "From cli and from the environment");
+}
+
+#[test]
+fn list_says_when_its_arguments_are_swapped_or_the_type_is_unknown() {
+    let out = modlens(&["list", "fixtures/basic_mod", "control"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`modlens list control fixtures/basic_mod`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = modlens(&["list", "controls", "fixtures/basic_mod"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("did you mean `control`?"), "{stderr}");
+    assert!(stderr.contains("types here: benchmark, card,"), "{stderr}");
+    // A known type with resources: no warning.
+    let out = modlens(&["list", "control", "fixtures/basic_mod"]);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn show_gives_a_connection_and_a_type_as_written() {
+    let out = modlens(&["show", "fixtures/variables_ppvars", "var.database"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let line = |label: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.trim_start()[label.len()..].trim().to_string())
+    };
+    assert_eq!(
+        line("type").as_deref(),
+        Some("connection.steampipe"),
+        "{stdout}"
+    );
+    assert_eq!(
+        line("default").as_deref(),
+        Some("connection.steampipe.default"),
+        "{stdout}"
+    );
 }
 
 /// One LSP frame.

@@ -26,12 +26,14 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     /// The starting path does not exist or is not readable.
-    #[error("cannot open {path}: {source}")]
+    /// The reason is part of the message, not a `source()`: an error printed with its chain
+    /// (`{:#}`) would otherwise say it twice.
+    #[error("cannot open {path}: {reason}")]
     Open {
         /// The path given.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -93,9 +95,9 @@ pub fn is_indexed_file(name: &str) -> bool {
 /// `mod.pp` or `mod.sp`. Without one, `start` itself (or its folder) is the root, as
 /// Powerpipe treats a folder without a mod file as an unnamed mod.
 pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
-    let start = std::fs::canonicalize(start).map_err(|source| WorkspaceError::Open {
+    let start = std::fs::canonicalize(start).map_err(|reason| WorkspaceError::Open {
         path: start.to_path_buf(),
-        source,
+        reason,
     })?;
     let dir = if start.is_dir() {
         start.clone()
