@@ -606,7 +606,12 @@ struct ListRow {
 
 fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
     // `list` takes the type first, unlike `tree` and `show`: say so when they were swapped.
-    if !dir.exists() && Path::new(kind).is_dir() {
+    let dir_missing =
+        std::fs::metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    let dir_is_a_word = dir.to_str().is_some_and(|d| {
+        !d.is_empty() && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    if dir_missing && dir_is_a_word && Path::new(kind).is_dir() {
         bail!(
             "cannot open {}: no such folder (the type comes first: `modlens list {} {kind}`)",
             dir.display(),
@@ -681,10 +686,28 @@ fn unknown_type_hint(index: &Index, kind: &str) -> Option<String> {
     if kinds.contains(kind) {
         return None;
     }
+    if kinds.is_empty() {
+        return Some(format!(
+            "no resource of type `{kind}` here: the workspace has none"
+        ));
+    }
     let lower = kind.to_ascii_lowercase();
-    let near = [lower.as_str(), lower.trim_end_matches('s')]
+    let singular_ies = lower.strip_suffix("ies").map(|s| format!("{s}y"));
+    let candidates = [
+        Some(lower.clone()),
+        lower.strip_suffix('s').map(str::to_string),
+        singular_ies,
+        // The reference spelling of a type (`var.x`, `local.x`).
+        match lower.as_str() {
+            "var" | "vars" => Some("variable".to_string()),
+            "locals" => Some("local".to_string()),
+            _ => None,
+        },
+    ];
+    let near = candidates
         .into_iter()
-        .find(|k| kinds.contains(k) && *k != kind);
+        .flatten()
+        .find(|k| k != kind && kinds.contains(k.as_str()));
     let present = kinds.iter().copied().collect::<Vec<_>>().join(", ");
     Some(match near {
         Some(k) => format!(
@@ -694,12 +717,48 @@ fn unknown_type_hint(index: &Index, kind: &str) -> Option<String> {
     })
 }
 
+/// A name from the command line as an error shows it: cut short past 120 characters.
+pub(crate) fn shown(name: &str) -> String {
+    match name.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &name[..at]),
+        None => name.to_string(),
+    }
+}
+
+/// When a name given on the command line fits several resources (inputs of the same name in
+/// several dashboards), says on stderr which one is shown and how to name the others.
+pub(crate) fn note_namesakes(index: &Index, id: ResourceId) {
+    let others = index.namesakes(id);
+    if others.is_empty() {
+        return;
+    }
+    let place = |id: ResourceId| {
+        let at = index
+            .file(id.file)
+            .zip(index.block(id))
+            .map(|(f, b)| format!("{}:{}:{}", f.path, b.start.line, b.start.column))
+            .unwrap_or_default();
+        format!("`{}` ({at})", index.nested_name(id).unwrap_or_default())
+    };
+    let also: Vec<String> = others.into_iter().map(place).collect();
+    eprintln!(
+        "modlens: note: showing {}; the same name also fits {}",
+        place(id),
+        also.join(", ")
+    );
+}
+
 fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {
     let r = open(dir, opts)?;
     let errors = print_lines(&model_diagnostics(&r));
     let Some(root) = r.model.index.lookup_qualified(resource) else {
-        bail!("no resource named `{resource}` in {}", r.ws.root.display());
+        bail!(
+            "no resource named `{}` in {}",
+            shown(resource),
+            r.ws.root.display()
+        );
     };
+    note_namesakes(&r.model.index, root);
     let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
     let node = modlens::index::tree::tree(&r.model.index, &fields, root);
     match output {

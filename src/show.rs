@@ -33,10 +33,12 @@ pub fn show(dir: &Path, resource: &str, opts: &Options, output: Output) -> Resul
     let mut lines = model_diagnostics(&r);
     let Some(id) = r.model.index.lookup_qualified(resource) else {
         bail!(
-            "no resource named `{resource}` in {} (try `modlens list TYPE DIR`)",
+            "no resource named `{}` in {} (try `modlens list TYPE DIR`)",
+            crate::cli::shown(resource),
             r.ws.root.display()
         );
     };
+    crate::cli::note_namesakes(&r.model.index, id);
     let res = r.resolver.resolve(&r.model, id);
     let query_sql = res
         .query

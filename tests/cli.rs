@@ -239,6 +239,20 @@ fn list_says_when_its_arguments_are_swapped_or_the_type_is_unknown() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("did you mean `control`?"), "{stderr}");
     assert!(stderr.contains("types here: benchmark, card,"), "{stderr}");
+    // A missing path is not taken for a swapped type.
+    let out = modlens(&["list", "fixtures", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !text(&out.stderr).contains("comes first"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = modlens(&["list", "var", "fixtures/variables_ppvars"]);
+    assert!(
+        text(&out.stderr).contains("did you mean `variable`?"),
+        "{}",
+        text(&out.stderr)
+    );
     // A known type with resources: no warning.
     let out = modlens(&["list", "control", "fixtures/basic_mod"]);
     assert!(
@@ -246,6 +260,27 @@ fn list_says_when_its_arguments_are_swapped_or_the_type_is_unknown() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn show_names_the_namesakes_of_what_it_shows() {
+    // (exit 1: the fixture also defines `control.dup` twice)
+    let out = modlens(&["show", "fixtures/duplicate_names", "input.x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("showing `dashboard.one.input.x` (a.pp:")
+            && stderr.contains("also fits `dashboard.two.input.x` (b.pp:"),
+        "{stderr}"
+    );
+    let out = modlens(&["show", "fixtures/duplicate_names", "dashboard.two.input.x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("b.pp:"), "{}", text(&out.stdout));
+    // A name from the command line is not echoed whole, however long.
+    let long = vec!["a"; 5000].join(".");
+    let out = modlens(&["show", "fixtures/duplicate_names", &long]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).len() < 600, "{}", text(&out.stderr).len());
 }
 
 #[test]

@@ -125,6 +125,28 @@ fn a_benchmark_of_detections_is_told_apart_by_its_type() {
     );
     assert_eq!(of("control.fine"), None);
     assert_eq!(of("detection.wrong_tree"), None);
+    let kinds = |q: &str| {
+        let id = index
+            .lookup_qualified(q)
+            .unwrap_or_else(|| panic!("{q} not found"));
+        index.benchmark_children_kinds(id).map(|(_, k)| k.to_vec())
+    };
+    assert_eq!(
+        kinds("benchmark.controls_only"),
+        Some(vec!["benchmark", "control"])
+    );
+    assert_eq!(
+        kinds("detection_benchmark.legacy"),
+        Some(vec!["detection_benchmark", "detection"])
+    );
+    assert!(kinds("benchmark.detections_only").is_some_and(|k| k.contains(&"detection")));
+    // `type = local.x`: not known without evaluating, so not judged (shown as the default).
+    assert_eq!(
+        of("benchmark.type_from_a_local"),
+        Some(BenchmarkType::Control)
+    );
+    assert_eq!(kinds("benchmark.type_from_a_local"), None);
+    assert_eq!(kinds("control.fine"), None);
 }
 
 #[test]

@@ -26,6 +26,21 @@ use crate::syntax::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
+/// At most this many `.` in a name [`Index::lookup_qualified`] looks into through ancestors:
+/// `mod.` plus eight levels of `type.name`.
+const MAX_NESTED_NAME_DOTS: usize = 17;
+
+/// How a benchmark's type is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BenchmarkForm {
+    /// A `benchmark` with no `type` or a literal one.
+    Literal,
+    /// A `benchmark` whose `type` is an expression.
+    Expression,
+    /// A `detection_benchmark` block.
+    Legacy,
+}
+
 /// What a benchmark groups (see [`Index::benchmark_type`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BenchmarkType {
@@ -41,14 +56,6 @@ impl BenchmarkType {
         match self {
             BenchmarkType::Control => "control",
             BenchmarkType::Detection => "detection",
-        }
-    }
-
-    /// The resource types Powerpipe accepts in such a benchmark's `children`.
-    pub fn child_kinds(self) -> &'static [&'static str] {
-        match self {
-            BenchmarkType::Control => &["benchmark", "control"],
-            BenchmarkType::Detection => &["benchmark", "detection", "detection_benchmark"],
         }
     }
 }
@@ -299,18 +306,50 @@ impl Index {
 
     /// What a benchmark groups, as Powerpipe tells them apart: a `detection_benchmark`, or a
     /// `benchmark` whose `type` is `"detection"`, groups detections; any other benchmark
-    /// groups controls (a `type` that is not a literal counts as the default, controls).
-    /// `None` for a resource that is not a benchmark.
+    /// groups controls (a `type` that is not a literal counts as the default, controls; see
+    /// [`Index::benchmark_children_kinds`] for when that matters). `None` for a resource
+    /// that is not a benchmark.
     pub fn benchmark_type(&self, id: ResourceId) -> Option<BenchmarkType> {
+        self.benchmark_form(id).map(|(ty, _)| ty)
+    }
+
+    /// The benchmark's type and the resource types Powerpipe accepts in its `children`, when
+    /// they are known from the text: `None` for a resource that is not a benchmark, and for a
+    /// benchmark whose `type` is an expression (`type = var.kind`), which only evaluation
+    /// tells. A legacy `detection_benchmark` holds detections and detection benchmarks; a
+    /// `benchmark` of detections lists its sub-benchmarks as `benchmark.x`.
+    pub fn benchmark_children_kinds(
+        &self,
+        id: ResourceId,
+    ) -> Option<(BenchmarkType, &'static [&'static str])> {
+        match self.benchmark_form(id)? {
+            (_, BenchmarkForm::Legacy) => Some((
+                BenchmarkType::Detection,
+                &["detection_benchmark", "detection"],
+            )),
+            (BenchmarkType::Detection, BenchmarkForm::Literal) => Some((
+                BenchmarkType::Detection,
+                &["benchmark", "detection", "detection_benchmark"],
+            )),
+            (BenchmarkType::Control, BenchmarkForm::Literal) => {
+                Some((BenchmarkType::Control, &["benchmark", "control"]))
+            }
+            (_, BenchmarkForm::Expression) => None,
+        }
+    }
+
+    fn benchmark_form(&self, id: ResourceId) -> Option<(BenchmarkType, BenchmarkForm)> {
         let f = self.file(id.file)?;
         let b = f.index.block(id.block)?;
         match f.index.str(b.kind) {
-            "detection_benchmark" => Some(BenchmarkType::Detection),
+            "detection_benchmark" => Some((BenchmarkType::Detection, BenchmarkForm::Legacy)),
             "benchmark" => Some(match f.index.attr(b, AttrKey::Type).map(|a| a.value()) {
+                None => (BenchmarkType::Control, BenchmarkForm::Literal),
                 Some(AttrValue::Str(s)) if f.index.str(s) == "detection" => {
-                    BenchmarkType::Detection
+                    (BenchmarkType::Detection, BenchmarkForm::Literal)
                 }
-                _ => BenchmarkType::Control,
+                Some(AttrValue::Str(_)) => (BenchmarkType::Control, BenchmarkForm::Literal),
+                Some(_) => (BenchmarkType::Control, BenchmarkForm::Expression),
             }),
             _ => None,
         }
@@ -376,8 +415,48 @@ impl Index {
             .or_else(|| self.lookup_nested(qualified))
     }
 
+    /// The other resources of the same mod, type and name (a mod-level `input.x` and the
+    /// `input "x"` of each dashboard that declares one), in lookup order.
+    pub fn namesakes(&self, id: ResourceId) -> Vec<ResourceId> {
+        let (Some(module), Some(kind), Some(name)) =
+            (self.mod_of(id), self.kind_of(id), self.name_of(id))
+        else {
+            return Vec::new();
+        };
+        let mut found = self.lookup(module, reference_kind(kind), &name);
+        found.retain(|&other| other != id);
+        found
+    }
+
+    /// The name that reaches a resource through the blocks it is nested in
+    /// (`dashboard.d.input.x`; `type.name` for a top-level one), as
+    /// [`Index::lookup_qualified`] takes it.
+    pub fn nested_name(&self, id: ResourceId) -> Option<String> {
+        let f = self.file(id.file)?;
+        let mut parts: Vec<String> = Vec::new();
+        let mut at = Some(id.block);
+        while let Some(block) = at {
+            let b = f.index.block(block)?;
+            if b.role == BlockRole::Resource {
+                parts.push(format!(
+                    "{}.{}",
+                    reference_kind(f.index.str(b.kind)),
+                    f.index.block_name(block)
+                ));
+            }
+            at = b.parent;
+        }
+        parts.reverse();
+        Some(parts.join("."))
+    }
+
     /// `ANCESTOR.type.name`: the `type.name` block declared somewhere inside `ANCESTOR`.
     fn lookup_nested(&self, qualified: &str) -> Option<ResourceId> {
+        // Each level is `type.name`, and nesting is shallow: a name with more parts than
+        // any real one is not looked into (it comes from a client or a command line).
+        if qualified.bytes().filter(|&b| b == b'.').count() > MAX_NESTED_NAME_DOTS {
+            return None;
+        }
         let (rest, name) = qualified.rsplit_once('.')?;
         let (ancestor, kind) = rest.rsplit_once('.')?;
         let ancestor = self.lookup_qualified(ancestor)?;

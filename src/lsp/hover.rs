@@ -142,17 +142,8 @@ pub fn render(
                             if matches!(v.ty, Some(Type::Connection(_)))
                                 && c.starts_with("connection.") =>
                         {
-                            let _ = writeln!(
-                                md,
-                                "
-value: `{c}`"
-                            );
-                            let _ = writeln!(
-                                md,
-                                "
-from: {}",
-                                v.source.describe()
-                            );
+                            let _ = writeln!(md, "\nvalue: `{c}`");
+                            let _ = writeln!(md, "\nfrom: {}", v.source.describe());
                         }
                         Some(x) => {
                             value_block(&mut md, "value", x);

@@ -670,8 +670,11 @@ impl Resolver {
         let mut runtime: Vec<Span> = Vec::new();
         let mut broken: Vec<Span> = Vec::new();
         let comp = self.component(model, id);
-        let benchmark_type = index.benchmark_type(id);
-        let mut seen_children: HashSet<String> = HashSet::new();
+        // A benchmark's children are checked as Powerpipe checks them when it loads the mod
+        // (the types only when `type` is written as a literal).
+        let is_benchmark = index.benchmark_type(id).is_some();
+        let children_kinds = index.benchmark_children_kinds(id);
+        let mut seen_children: HashSet<ResourceId> = HashSet::new();
         // Flowpipe and Tailpipe files share the syntax, not Powerpipe's evaluation: they
         // are indexed and shown, their expressions kept as written.
         let evaluates = is_powerpipe_file(&f.path);
@@ -726,8 +729,8 @@ impl Resolver {
                             Some(p) => format!("{p}.{kind}.{name}"),
                             None => format!("{kind}.{name}"),
                         };
-                        if let Some(bt) = benchmark_type
-                            && !bt.child_kinds().contains(&kind.as_str())
+                        if let Some((bt, kinds)) = children_kinds
+                            && !kinds.contains(&kind.as_str())
                         {
                             r.diagnostics.push(span_diagnostic(
                                 &src,
@@ -743,7 +746,9 @@ impl Resolver {
                                     }
                                 ),
                             ));
-                        } else if !seen_children.insert(child.clone()) {
+                        } else if is_benchmark && !seen_children.insert(tid) {
+                            // The same resource, however it is spelled (`control.c`,
+                            // `this_mod.control.c`).
                             r.diagnostics.push(span_diagnostic(
                                 &src,
                                 Severity::Error,
