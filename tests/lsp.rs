@@ -403,6 +403,26 @@ async fn completion_offers_references_attributes_blocks_and_tag_keys() {
             "control \"n\" {\n  title = \n}\n".into(),
             "title = ",
         ),
+        (
+            "a query's sql",
+            "control \"n\" {\n  sql = query.bucket_versioning.sql\n}\n".into(),
+            "sql = query.",
+        ),
+        (
+            "heredoc text",
+            "dashboard \"d\" {\n  text {\n    value = <<-EOT\n      hello ${local.s3_tags} world\n    EOT\n  }\n}\n".into(),
+            "hello ",
+        ),
+        (
+            "heredoc text after a template",
+            "dashboard \"d\" {\n  text {\n    value = <<-EOT\n      hello ${local.s3_tags} world\n    EOT\n  }\n}\n".into(),
+            "} wor",
+        ),
+        (
+            "a template in heredoc text",
+            "dashboard \"d\" {\n  text {\n    value = <<-EOT\n      hello ${local.s3_tags} world\n    EOT\n  }\n}\n".into(),
+            "${local.",
+        ),
     ];
     let mut version = 1;
     for (name, snippet, cursor_after) in cases {
@@ -455,6 +475,14 @@ async fn completion_offers_references_attributes_blocks_and_tag_keys() {
     assert!(has("top level", "control") && !has("top level", "param"));
     assert!(has("tag keys", "service") && has("tag keys", "severity"));
     assert!(has("expression start", "merge") && has("expression start", "var"));
+    assert!(has("a query's sql", "bucket_versioning"));
+    assert!(out["heredoc text"].as_array().is_some_and(|a| a.is_empty()));
+    assert!(
+        out["heredoc text after a template"]
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    );
+    assert!(has("a template in heredoc text", "s3_tags"));
     insta::assert_json_snapshot!("completion", Value::Object(out));
 
     // Resolving an item documents it from the index.

@@ -761,3 +761,35 @@ fn a_local_that_uses_a_resource_is_unknown_not_an_error() {
     let c = resolve(&o, "control.c");
     assert!(matches!(c.sql, Some(Val::Unknown(_))), "{:?}", c.sql);
 }
+
+#[test]
+fn a_block_the_scanner_found_broken_gets_one_message() {
+    // A `mod`, a `variable` and a `locals` block each missing its `}`: hcl-rs fails on each
+    // of them too, and the variable then has no default; only the scanner's error is shown.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    };
+    write(
+        "mod.pp",
+        "mod \"m\" {\n  require {\n    plugin \"aws\" {\n      min_version = \"0.1\"\n    }\n  }\n",
+    );
+    write("vars.pp", "variable \"v\" {\n  default = \"x\"\n");
+    write("locals.pp", "locals {\n  a = \"x\"\n  b = [1,\n}\n");
+    let o = open(dir.path(), &ValueInputs::default(), Limits::default());
+    let lines = check(&o);
+    let errors: Vec<&String> = lines.iter().filter(|l| l.contains(": error: ")).collect();
+    for file in ["mod.pp", "vars.pp"] {
+        let of_file: Vec<_> = errors.iter().filter(|l| l.starts_with(file)).collect();
+        assert_eq!(of_file.len(), 1, "{file}: {lines:#?}");
+        assert!(of_file[0].contains("is not closed"), "{lines:#?}");
+    }
+    assert!(
+        errors.iter().all(|l| !l.contains("syntax error")),
+        "{lines:#?}"
+    );
+    assert!(
+        errors.iter().all(|l| !l.contains("no default")),
+        "{lines:#?}"
+    );
+}

@@ -81,7 +81,7 @@ pub fn complete(
         None => (Vec::new(), word),
     };
     let replace = lines.range(offset - partial.len(), offset);
-    let ctx = context(fi, offset as u32, lead, parts);
+    let ctx = context(fi, offset as u32, lead, parts, src, line_start);
     let mut items: Vec<CompletionItem> = Vec::new();
     let mut push = |label: &str,
                     kind: CompletionItemKind,
@@ -431,21 +431,42 @@ fn scoped_names(fi: &FileIndex, block: Option<BlockId>, kind: &str) -> Vec<(Stri
 
 /// Works out the context from the index (which block, which attribute) and the line's text
 /// before the word.
-fn context(fi: &FileIndex, offset: u32, lead: &str, parts: Vec<String>) -> Context {
+fn context(
+    fi: &FileIndex,
+    offset: u32,
+    lead: &str,
+    parts: Vec<String>,
+    src: &[u8],
+    line_start: usize,
+) -> Context {
+    let block = super::analysis::enclosing_block(fi, offset);
+    let in_template = {
+        let open = lead.rfind("${");
+        open.is_some_and(|o| !lead[o..].contains('}'))
+    };
+    // Heredoc text (SQL, markdown, a `text` block's value) is not code, whatever attribute
+    // holds it, except inside a `${ }` on the line.
+    let from = block
+        .and_then(|b| fi.block(b))
+        .map_or(0, |b| b.start.byte as usize);
+    if in_heredoc_text(src, from, line_start) {
+        return if in_template && !parts.is_empty() {
+            Context::Member(parts)
+        } else if in_template {
+            Context::Expression
+        } else {
+            Context::Nothing
+        };
+    }
     if in_comment(lead) {
         return Context::Nothing;
     }
-    let block = super::analysis::enclosing_block(fi, offset);
     // Inside a recorded attribute's value?
     let attr = block.and_then(|b| fi.block(b)).and_then(|b| {
         fi.attrs_of(b)
             .iter()
             .find(|a| a.span.start < offset && offset <= a.span.end)
     });
-    let in_template = {
-        let open = lead.rfind("${");
-        open.is_some_and(|o| !lead[o..].contains('}'))
-    };
     if let Some(a) = attr
         && !in_template
     {
@@ -453,10 +474,6 @@ fn context(fi: &FileIndex, offset: u32, lead: &str, parts: Vec<String>) -> Conte
             AttrKey::Sql | AttrKey::Description | AttrKey::Title
                 if matches!(a.value(), AttrValue::Str(_) | AttrValue::Text) =>
             {
-                return Context::Nothing;
-            }
-            AttrKey::Sql => {
-                // A heredoc: SQL text, unless in a template.
                 return Context::Nothing;
             }
             AttrKey::Tags if parts.is_empty() && statement_start(lead) => return Context::TagKey,
@@ -476,6 +493,45 @@ fn context(fi: &FileIndex, offset: u32, lead: &str, parts: Vec<String>) -> Conte
         );
     }
     Context::Expression
+}
+
+/// True when the line starting at `line_start` lies in the body of a heredoc opened at or
+/// after `from` (the enclosing block's start): a line ending in `<<MARKER` or `<<-MARKER`
+/// opens one, a line holding only the marker closes it. HCL strings cannot span lines, so a
+/// line-by-line walk finds the bodies; a `<<` in a comment line is not an opener.
+fn in_heredoc_text(src: &[u8], from: usize, line_start: usize) -> bool {
+    let Some(text) = src.get(from.min(line_start)..line_start) else {
+        return false;
+    };
+    let mut marker: Option<&[u8]> = None;
+    for line in text.split(|&b| b == b'\n') {
+        let trimmed = line.trim_ascii();
+        match marker {
+            Some(m) => {
+                if trimmed == m {
+                    marker = None;
+                }
+            }
+            None => {
+                if trimmed.starts_with(b"#") || trimmed.starts_with(b"//") {
+                    continue;
+                }
+                if let Some(at) = trimmed.windows(2).rposition(|w| w == b"<<") {
+                    let rest = &trimmed[at + 2..];
+                    let rest = rest.strip_prefix(b"-").unwrap_or(rest);
+                    let is_marker = !rest.is_empty()
+                        && (rest[0].is_ascii_alphabetic() || rest[0] == b'_')
+                        && rest
+                            .iter()
+                            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+                    if is_marker {
+                        marker = Some(rest);
+                    }
+                }
+            }
+        }
+    }
+    marker.is_some()
 }
 
 /// True when only whitespace precedes the word on its line.
@@ -521,6 +577,27 @@ fn whole(lines: &Lines) -> Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heredoc_bodies_are_found_line_by_line() {
+        let src = b"text {\n  value = <<-EOT\n    a\n  EOT\n  b = 1\n  # c = <<EOT\n  d = 2\n}\n";
+        let line = |n: usize| {
+            src.split_inclusive(|&b| b == b'\n')
+                .take(n)
+                .map(<[u8]>::len)
+                .sum::<usize>()
+        };
+        assert!(!in_heredoc_text(src, 0, line(1)), "the opener's own line");
+        assert!(in_heredoc_text(src, 0, line(2)), "the body");
+        assert!(in_heredoc_text(src, 0, line(3)), "the closing line");
+        assert!(!in_heredoc_text(src, 0, line(4)), "after it");
+        assert!(
+            !in_heredoc_text(src, 0, line(6)),
+            "a `<<` in a comment opens nothing"
+        );
+        // Not a marker: `a << b` in an expression.
+        assert!(!in_heredoc_text(b"x = a << b\ny\n", 0, 11));
+    }
 
     #[test]
     fn comments_and_strings_are_seen() {

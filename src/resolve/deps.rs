@@ -108,7 +108,11 @@ impl Dependencies {
             let body = match snippet.parse_body() {
                 Ok(b) => b,
                 Err(d) => {
-                    out.diagnostics.push(FileDiagnostic::new(&entry.path, d));
+                    // One message for one mistake: not when the scanner has already reported
+                    // a syntax error in this block.
+                    if !super::scanner_error_in(&entry.index, span.start, span.end) {
+                        out.diagnostics.push(FileDiagnostic::new(&entry.path, d));
+                    }
                     continue;
                 }
             };

@@ -237,3 +237,12 @@ impl Model {
         out
     }
 }
+
+/// True when the scanner reported an error between `start` and `end` (a block's span): a
+/// block it already found broken gets no second message from hcl-rs for the same mistake,
+/// nor the errors that only follow from it.
+pub(crate) fn scanner_error_in(fi: &crate::syntax::FileIndex, start: u32, end: u32) -> bool {
+    fi.diagnostics.iter().any(|d| {
+        d.severity == crate::syntax::Severity::Error && d.start.byte >= start && d.start.byte <= end
+    })
+}

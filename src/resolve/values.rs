@@ -838,7 +838,9 @@ impl Values {
         let attr = match snippet.parse_body() {
             Ok(body) => body.into_attributes().next(),
             Err(d) => {
-                self.push_lazy(&f.path, d);
+                if !super::scanner_error_in(&f.index, b.start.byte, b.end.byte) {
+                    self.push_lazy(&f.path, d);
+                }
                 return failed;
             }
         };
@@ -963,11 +965,14 @@ impl Values {
             l.message = d.to_string();
             l
         };
+        // A block the scanner found broken: its syntax error is the one message.
+        let mut broken = false;
         if let Some(id) = Self::locate(index, module, "var", name, slot.id)
             && let (Some(f), Some(b)) = (index.file(id.file), index.block(id))
             && let Some(src) = self.sources.read(&f.path)
         {
             var.resource = id;
+            broken = super::scanner_error_in(&f.index, b.start.byte, b.end.byte);
             self.declare(
                 &f.path,
                 &src,
@@ -977,6 +982,7 @@ impl Values {
                 },
                 name,
                 &mut var,
+                broken,
             );
         }
         // Lowest to highest: default (set by `declare`), args, then the user's values.
@@ -1056,7 +1062,7 @@ impl Values {
                 }
             }
         }
-        if var.value.is_none() && var.source == ValueSource::Default {
+        if var.value.is_none() && var.source == ValueSource::Default && !broken {
             var.source = ValueSource::Unset;
             let how = if module == ModId(0) {
                 format!(
@@ -1078,12 +1084,23 @@ impl Values {
     }
 
     /// Reads one `variable` block into `var`: type, default, description.
-    fn declare(&self, path: &str, src: &[u8], span: Span, name: &str, var: &mut Variable) {
+    /// `broken`: the scanner already reported a syntax error in the block.
+    fn declare(
+        &self,
+        path: &str,
+        src: &[u8],
+        span: Span,
+        name: &str,
+        var: &mut Variable,
+        broken: bool,
+    ) {
         let snippet = Snippet::new(src, span);
         let body = match snippet.parse_body() {
             Ok(b) => b,
             Err(d) => {
-                self.push_lazy(path, d);
+                if !broken {
+                    self.push_lazy(path, d);
+                }
                 return;
             }
         };
