@@ -221,6 +221,11 @@ async fn hover_shows_titles_evaluated_tags_sql_and_variable_values() {
             &cu,
             pos_of(&controls, "var.max_age_days", 5),
         ),
+        (
+            "variable, on its `var`",
+            &cu,
+            pos_of(&controls, "var.max_age_days", 1),
+        ),
         ("local merged", &cu, pos_of(&controls, "local.s3_tags", 7)),
         (
             "dependency query",
@@ -244,9 +249,20 @@ async fn hover_shows_titles_evaluated_tags_sql_and_variable_values() {
     let mut out = serde_json::Map::new();
     for (name, u, p) in cases {
         let h = c
-            .request("textDocument/hover", at(u, p))
+            .request("textDocument/hover", at(u, p.clone()))
             .await
             .expect("hover");
+        // The range holds the cursor (on `var` of `var.region` too).
+        let (line, ch) = (&p["line"], p["character"].as_u64().unwrap_or(0));
+        let r = &h["range"];
+        if !r.is_null() {
+            let key = |x: &Value| (x["line"].as_u64(), x["character"].as_u64());
+            let cursor = (line.as_u64(), Some(ch));
+            assert!(
+                key(&r["start"]) <= cursor && cursor <= key(&r["end"]),
+                "{name}: {r} does not hold {p}"
+            );
+        }
         out.insert(name.to_string(), h["contents"]["value"].clone());
     }
     let md = |k: &str| out[k].as_str().unwrap_or("").to_string();

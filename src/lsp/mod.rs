@@ -1336,10 +1336,15 @@ impl LanguageServer for Backend {
                     .into_iter()
                     .map(|id| ResourceKey::of(&model.index, id))
                     .collect();
+                // The range covers the cursor: on `var` of `var.x` or on a block's type, the
+                // name the hit is about lies further on.
                 (
                     target,
                     keys,
-                    lines.range(hit.span.start as usize, hit.span.end as usize),
+                    lines.range(
+                        hit.span.start.min(offset) as usize,
+                        hit.span.end.max(offset) as usize,
+                    ),
                 )
             };
             let resolved = Backend::resolve_now(&f.project, keys);
