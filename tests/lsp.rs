@@ -435,6 +435,11 @@ async fn completion_offers_references_attributes_blocks_and_tag_keys() {
             "} wor",
         ),
         (
+            "a directive in heredoc text",
+            "locals {\n  x = <<-EOQ\n  %{~ if contains(var.regions, \"a\") }, a%{ endif ~}\n  EOQ\n}\n".into(),
+            "contains(var.",
+        ),
+        (
             "a template in heredoc text",
             "dashboard \"d\" {\n  text {\n    value = <<-EOT\n      hello ${local.s3_tags} world\n    EOT\n  }\n}\n".into(),
             "${local.",
@@ -499,6 +504,7 @@ async fn completion_offers_references_attributes_blocks_and_tag_keys() {
             .is_some_and(|a| a.is_empty())
     );
     assert!(has("a template in heredoc text", "s3_tags"));
+    assert!(has("a directive in heredoc text", "region"));
     insta::assert_json_snapshot!("completion", Value::Object(out));
 
     // Resolving an item documents it from the index.

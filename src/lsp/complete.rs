@@ -440,8 +440,9 @@ fn context(
     line_start: usize,
 ) -> Context {
     let block = super::analysis::enclosing_block(fi, offset);
+    // Inside an interpolation `${ }` or a directive `%{ }` opened on this line.
     let in_template = {
-        let open = lead.rfind("${");
+        let open = lead.rfind("${").max(lead.rfind("%{"));
         open.is_some_and(|o| !lead[o..].contains('}'))
     };
     // Heredoc text (SQL, markdown, a `text` block's value) is not code, whatever attribute
