@@ -471,7 +471,7 @@ impl Backend {
             .clone();
         let settings = self.settings();
         let progress = self.begin_progress("modlens", "indexing").await;
-        let opened = blocking(move || {
+        let roots = blocking(move || {
             let mut roots: Vec<PathBuf> = Vec::new();
             for f in &folders {
                 match crate::workspace::mod_roots(f, MOD_SEARCH_DEPTH) {
@@ -481,6 +481,19 @@ impl Backend {
             }
             roots.sort();
             roots.dedup();
+            roots
+        })
+        .await
+        .unwrap_or_default();
+        // Watch before reading: a file written while the projects open (or before the
+        // watcher would otherwise start) is queued, not lost. The queue is read once the
+        // projects are in place; a file read after its change is unchanged and costs nothing.
+        let early = if self.notify_needed() {
+            self.watch_roots(&roots)
+        } else {
+            None
+        };
+        let opened = blocking(move || {
             let mut projects = Vec::new();
             let mut errors = Vec::new();
             for r in roots {
@@ -514,7 +527,7 @@ impl Backend {
         for p in &projects {
             p.start_background();
         }
-        self.start_watching(&projects).await;
+        self.start_watching(&projects, early).await;
         // Diagnostics the index knows at once; the rest when the walk has resolved.
         for p in &projects {
             self.publish_all(p.clone(), false).await;
@@ -603,9 +616,38 @@ impl Backend {
         }
     }
 
-    async fn start_watching(&self, projects: &[Arc<Project>]) {
-        let caps = self.caps();
-        if caps.watch_registration && !self.state.options.force_notify_watcher {
+    /// True when the server watches files itself (the client cannot register a watch, or
+    /// the options force notify).
+    fn notify_needed(&self) -> bool {
+        !self.caps().watch_registration || self.state.options.force_notify_watcher
+    }
+
+    /// Starts the notify watcher on `roots`; its batches queue in the returned receiver.
+    fn watch_roots(
+        &self,
+        roots: &[PathBuf],
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<PathBuf>>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        match watch::watch(roots, tx) {
+            Ok(w) => {
+                *lock(&self.state.watcher) = Some(w);
+                Some(rx)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the workspace");
+                None
+            }
+        }
+    }
+
+    /// Registers the client's file watch, or serves the notify watcher's queue (`early`,
+    /// started before the projects opened; started now if there is none).
+    async fn start_watching(
+        &self,
+        projects: &[Arc<Project>],
+        early: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<PathBuf>>>,
+    ) {
+        if !self.notify_needed() {
             let watchers = [
                 "**/*.{pp,sp,fp,tp,ppvars,spvars}",
                 "**/.powerpipeignore",
@@ -627,15 +669,16 @@ impl Backend {
                 return;
             }
         }
-        let roots: Vec<PathBuf> = projects.iter().map(|p| p.root.clone()).collect();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        match watch::watch(&roots, tx) {
-            Ok(w) => *lock(&self.state.watcher) = Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch the workspace");
-                return;
+        let rx = match early {
+            Some(rx) => Some(rx),
+            None => {
+                let roots: Vec<PathBuf> = projects.iter().map(|p| p.root.clone()).collect();
+                self.watch_roots(&roots)
             }
-        }
+        };
+        let Some(mut rx) = rx else {
+            return;
+        };
         let this = self.clone();
         tokio::spawn(async move {
             while let Some(paths) = rx.recv().await {
