@@ -474,16 +474,14 @@ pub fn code_lenses(model: &Model, file: FileId, lines: &Lines, uri: &str) -> Vec
             }),
             data: None,
         });
-        if matches!(kind, "benchmark" | "detection_benchmark") {
+        if let Some(bt) = index.benchmark_type(id) {
             let controls = analysis::controls_below(index, id);
             out.push(CodeLens {
                 range,
                 command: Some(Command {
-                    title: match index.benchmark_type(id) {
-                        Some(BenchmarkType::Detection) => {
-                            plural(controls, "detection", "detections")
-                        }
-                        _ => plural(controls, "control", "controls"),
+                    title: match bt {
+                        BenchmarkType::Detection => plural(controls, "detection", "detections"),
+                        BenchmarkType::Control => plural(controls, "control", "controls"),
                     },
                     command: "modlens.showTree".to_string(),
                     arguments: Some(vec![serde_json::Value::String(

@@ -136,17 +136,18 @@ pub fn render(
                         let _ = writeln!(md, "\ntype: `{}`", t.describe());
                     }
                     match &v.value {
-                        // A connection is kept as its name; Powerpipe evaluates it to the
-                        // connection, so it is shown as the reference, not a string.
-                        Some(Val::Str(c))
-                            if matches!(v.ty, Some(Type::Connection(_)))
-                                && c.starts_with("connection.") =>
-                        {
-                            let _ = writeln!(md, "\nvalue: `{c}`");
-                            let _ = writeln!(md, "\nfrom: {}", v.source.describe());
-                        }
                         Some(x) => {
-                            value_block(&mut md, "value", x);
+                            match x {
+                                // A connection is kept as its name; Powerpipe evaluates it
+                                // to the connection, so it is shown as the reference.
+                                Val::Str(c)
+                                    if matches!(v.ty, Some(Type::Connection(_)))
+                                        && c.starts_with("connection.") =>
+                                {
+                                    let _ = writeln!(md, "\nvalue: `{c}`");
+                                }
+                                _ => value_block(&mut md, "value", x),
+                            }
                             let _ = writeln!(md, "\nfrom: {}", v.source.describe());
                         }
                         None => {
@@ -177,12 +178,12 @@ pub fn render(
                     let _ = writeln!(md, "| `{}` | {} |", k, v.replace('|', "\\|"));
                 }
             }
-            if matches!(kind, "benchmark" | "detection_benchmark") {
+            if let Some(bt) = index.benchmark_type(id) {
                 let children = index.child_ids(id).len();
                 let controls = super::analysis::controls_below(index, id);
-                let what = match index.benchmark_type(id) {
-                    Some(crate::index::BenchmarkType::Detection) => "detections",
-                    _ => "controls",
+                let what = match bt {
+                    crate::index::BenchmarkType::Detection => "detections",
+                    crate::index::BenchmarkType::Control => "controls",
                 };
                 let _ = writeln!(md, "\n{children} children, {controls} {what} below");
             }

@@ -837,13 +837,9 @@ impl Resolver {
         let body = match snippet.parse_body() {
             Ok(body) => body,
             Err(d) => {
-                // The scanner has already reported a syntax error in this block: one message
-                // for one mistake.
-                let (lo, hi) = (b.start.byte, b.end.byte);
-                let known = f.index.diagnostics.iter().any(|x| {
-                    x.severity == Severity::Error && x.start.byte >= lo && x.start.byte <= hi
-                });
-                if !known {
+                // One message for one mistake: not when the scanner has already reported a
+                // syntax error in this block.
+                if !super::scanner_error_in(&f.index, b.start.byte, b.end.byte) {
                     r.diagnostics.push(d);
                 }
                 return finish(r, depends);
