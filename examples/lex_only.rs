@@ -7,18 +7,12 @@
 use logos::Logos;
 use modlens::syntax::lexer::Tok;
 
+#[path = "common/args.rs"]
+mod args;
+
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
-    let times: usize = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let ws = modlens::workspace::discover(std::path::Path::new(&dir)).expect("discover");
-    let srcs: Vec<Vec<u8>> = ws
-        .files
-        .iter()
-        .map(|f| std::fs::read(&f.path).unwrap_or_default())
-        .collect();
+    let (dir, times) = args::dir_and_times(20);
+    let srcs = args::sources(&dir);
     let bytes = (times * srcs.iter().map(Vec::len).sum::<usize>()) as f64;
     let mut scratch = modlens::syntax::Scratch::default();
     for _ in 0..3 {

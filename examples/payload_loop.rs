@@ -2,12 +2,11 @@
 //! `index::dashboards::payload`).
 use std::sync::Arc;
 
+#[path = "common/args.rs"]
+mod args;
+
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
-    let times: usize = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let (dir, times) = args::dir_and_times(100);
     let Ok(ws) = modlens::workspace::discover(std::path::Path::new(&dir)) else {
         eprintln!("not a workspace: {dir}");
         return;
