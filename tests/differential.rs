@@ -1144,6 +1144,43 @@ fn broken_unterminated_string() {
 }
 
 #[test]
+fn broken_deep_nesting() {
+    check_broken(&Broken {
+        fixture: "broken_deep_nesting",
+        file: "controls.pp",
+        diagnostics: &[(37, 3, 494)],
+        must: &[
+            ("query", "before", 1),
+            ("dashboard", "deep", 5),
+            ("control", "after", 143),
+            ("query", "after_2", 148),
+        ],
+        must_elsewhere: &[],
+        must_not: &[("card", 72)],
+    });
+}
+
+#[test]
+fn broken_unclosed_brackets() {
+    check_broken(&Broken {
+        fixture: "broken_unclosed_brackets",
+        file: "controls.pp",
+        diagnostics: &[(7, 16, 99), (16, 12, 216), (28, 1, 371)],
+        must: &[
+            ("query", "before", 1),
+            ("control", "paren", 5),
+            ("query", "after_paren", 11),
+            ("control", "interp", 15),
+            ("query", "after_interp", 20),
+            ("control", "bracket", 24),
+            ("query", "after_2", 30),
+        ],
+        must_elsewhere: &[],
+        must_not: &[],
+    });
+}
+
+#[test]
 fn broken_unterminated_heredoc() {
     check_broken(&Broken {
         fixture: "broken_unterminated_heredoc",
@@ -1304,10 +1341,12 @@ fn every_broken_fixture_is_checked() {
     let (_, broken) = fixture_dirs();
     let known = [
         "broken_binary_file",
+        "broken_deep_nesting",
         "broken_extra_closing_brace",
         "broken_invalid_utf8",
         "broken_missing_label_and_equals",
         "broken_unclosed_brace",
+        "broken_unclosed_brackets",
         "broken_unterminated_block_comment",
         "broken_unterminated_heredoc",
         "broken_unterminated_string",

@@ -604,6 +604,44 @@ fn pathological_inputs_scan_consistently() {
     }
 }
 
+/// The scanner's work (tokens lexed plus bytes searched, `syntax::scan_work`) stays within a
+/// fixed multiple of the bytes on every pathological shape: an unterminated heredoc, comment
+/// or bracket must not make the rest of the file be searched or read again once per mistake.
+/// Work, not time, so the test is exact on a loaded machine; `benches/scan_shapes.rs` shows
+/// the time.
+#[test]
+fn scanner_work_is_linear_on_every_pathological_shape() {
+    /// Two passes (an unbalanced file is scanned twice), each lexing every byte at most once
+    /// and searching it a bounded number of times.
+    const LIMIT: u64 = 16;
+    let mut failures = Vec::new();
+    for shape in modlens::generate::pathological::shapes() {
+        for size in [16 * 1024, 64 * 1024] {
+            let src = (shape.make)(size);
+            let work = syntax::scan_work(&src);
+            let per_byte = work as f64 / src.len() as f64;
+            if work > LIMIT * src.len() as u64 {
+                failures.push(format!(
+                    "{} at {} bytes: work {work} ({per_byte:.1} per byte)",
+                    shape.name,
+                    src.len()
+                ));
+            }
+            // The index it builds satisfies the invariants too.
+            if size == 16 * 1024
+                && let Err(e) = check(&src)
+            {
+                failures.push(format!("{}: {e}", shape.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "over {LIMIT} per byte:\n{}",
+        failures.join("\n")
+    );
+}
+
 // ----- known scanner bugs: minimal inputs ----------------------------------------------------
 
 /// A column counts a stray UTF-8 continuation byte as one character, like any invalid byte:

@@ -15,6 +15,8 @@
 //! HCL, and every `children`, `query`, `base`, `var` and `local` reference resolves inside
 //! the mod.
 
+pub mod pathological;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};

@@ -17,7 +17,7 @@ mod text;
 pub use scanner::scan;
 pub use text::{LineIndex, decode_heredoc, decode_literal, decode_string_literal};
 
-pub use scanner::{Scratch, scan_with};
+pub use scanner::{Scratch, scan_with, scan_work};
 pub use strings::{StrBuilder, StrTable, Sym};
 
 /// A half-open byte range `[start, end)` in one file.
@@ -501,11 +501,8 @@ impl FileIndex {
 
     /// A block's name. For an unlabelled nested resource this is Powerpipe's generated name,
     /// `PARENTTYPE_PARENTNAME_anonymous_TYPE_N` (`.` in the parent's part replaced by `_`),
-    /// built from the chain of unlabelled ancestors up to the first labelled one.
-    ///
-    /// Powerpipe's names grow with every level, so past [`MAX_ANONYMOUS_DEPTH`] unlabelled
-    /// levels (no real mod comes close) the name is `TOPTYPE_TOPNAME_deep_anonymous_TYPE_B`
-    /// with `B` the block's position in the file: bounded and still unique in the mod.
+    /// built from the chain of unlabelled ancestors up to the first labelled one (at most
+    /// [`MAX_BLOCK_DEPTH`] blocks).
     pub fn block_name(&self, id: BlockId) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
         match self.block(id) {
@@ -529,29 +526,16 @@ impl FileIndex {
             return;
         }
         // The unlabelled chain from `b` up (bottom first), and the labelled block above it.
-        let mut chain = [b; MAX_ANONYMOUS_DEPTH];
+        // The scanner nests blocks at most MAX_BLOCK_DEPTH deep, so the chain fits.
+        let mut chain = [b; MAX_BLOCK_DEPTH];
         let mut len = 0;
         let mut cur = b;
         let labelled = loop {
-            if len == MAX_ANONYMOUS_DEPTH {
-                // Deeper than any real mod: a bounded name, unique by block position.
-                let mut top = cur;
-                while let Some(p) = top.parent.and_then(|p| self.block(p)) {
-                    top = p;
-                }
-                push_underscored(out, self.str(top.kind));
-                out.push('_');
-                push_underscored(out, self.str(top.name));
-                out.push_str("_deep_anonymous_");
-                out.push_str(self.str(b.kind));
-                out.push('_');
-                out.push_str(&id.index().to_string());
-                return;
-            }
             chain[len] = cur;
             len += 1;
             match cur.parent.and_then(|p| self.block(p)) {
-                Some(p) if is_generated_name(p) => cur = p,
+                Some(p) if is_generated_name(p) && len < MAX_BLOCK_DEPTH => cur = p,
+                Some(p) if is_generated_name(p) => break None,
                 other => break other,
             }
         };
@@ -673,9 +657,12 @@ impl FileIndex {
     }
 }
 
-/// How many unlabelled nested levels get Powerpipe's full generated names (see
-/// [`FileIndex::block_name`]).
-pub const MAX_ANONYMOUS_DEPTH: usize = 32;
+/// The deepest nesting of blocks the scanner indexes (a top-level block is at depth 1):
+/// blocks below it get one diagnostic per top-level block and are read but not recorded.
+/// Real dashboards nest under ten deep; HCL's parser in hcl-rs refuses more than 64 levels
+/// of blocks and expressions together. Every walk over the block tree (names, symbols,
+/// folding, dump, payload) is bounded by it.
+pub const MAX_BLOCK_DEPTH: usize = 32;
 
 /// Appends `s` with `.` replaced by `_` (Powerpipe's rule for a parent's name).
 fn push_underscored(out: &mut String, s: &str) {

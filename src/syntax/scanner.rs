@@ -21,9 +21,9 @@ use logos::{Lexer, Logos};
 use super::lexer::Tok;
 use super::text::{LineIndex, decode_heredoc, decode_string_literal};
 use super::{
-    Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange, Pos,
-    Reference, Severity, Span, StrBuilder, Sym, Tag, is_module_member, is_nested_resource_type,
-    is_reference_root, is_resource_type,
+    Attr, AttrKey, AttrValue, Block, BlockId, BlockRole, Diagnostic, FileIndex, IdxRange,
+    MAX_BLOCK_DEPTH, Pos, Reference, Severity, Span, StrBuilder, Sym, Tag, is_module_member,
+    is_nested_resource_type, is_reference_root, is_resource_type,
 };
 
 /// How many recent words `Scanner::intern_word` remembers.
@@ -52,13 +52,24 @@ pub fn scan(src: &[u8]) -> FileIndex {
 /// Scans one file reusing `scratch`'s buffers (one scratch per thread makes a load allocate
 /// about what the index keeps).
 pub fn scan_with(src: &[u8], scratch: &mut Scratch) -> FileIndex {
+    scan_counted(src, scratch).0
+}
+
+/// The scanner's work on `src`: tokens lexed plus bytes looked at by searches (heredoc
+/// closing lines, comment ends, recovery points), over both passes. Linear in the bytes for
+/// every input; tests hold it to a fixed multiple.
+pub fn scan_work(src: &[u8]) -> u64 {
+    scan_counted(src, &mut Scratch::default()).1
+}
+
+fn scan_counted(src: &[u8], scratch: &mut Scratch) -> (FileIndex, u64) {
     if u32::try_from(src.len()).is_err() {
         let at = Pos {
             line: 1,
             column: 1,
             byte: 0,
         };
-        return FileIndex::with_diagnostic(
+        let index = FileIndex::with_diagnostic(
             u32::MAX,
             Diagnostic {
                 severity: Severity::Error,
@@ -67,17 +78,19 @@ pub fn scan_with(src: &[u8], scratch: &mut Scratch) -> FileIndex {
                 message: "file too large to scan: over 4 GiB".to_string(),
             },
         );
+        return (index, 0);
     }
     if let Some(nul) = memchr::memchr(0, src) {
-        return binary_file(src, nul);
+        return (binary_file(src, nul), nul as u64);
     }
     let first = Scanner::new(src, false, scratch).run();
     if !first.unbalanced {
-        return first.index;
+        return (first.index, first.work);
     }
     // Recovery for an unclosed `{` (see the module doc): only files that do not balance pay
     // for a second pass, so a well-formed file is never split by the column-0 heuristic.
-    Scanner::new(src, true, scratch).run().index
+    let second = Scanner::new(src, true, scratch).run();
+    (second.index, first.work + second.work)
 }
 
 /// Buffers a scan works in, kept between files. Everything in it is emptied when a scan
@@ -149,6 +162,8 @@ struct Outcome {
     index: FileIndex,
     /// Blocks were still open at the end of the file.
     unbalanced: bool,
+    /// See [`scan_work`].
+    work: u64,
 }
 
 /// A block whose `}` has not been seen yet.
@@ -241,6 +256,21 @@ struct Scanner<'s, 'a> {
     src_text: Option<&'s str>,
     /// An attribute outside any block was seen (a variables file).
     top_level_attrs: bool,
+    /// Bytes looked at so far by searches for heredoc closing lines; past a budget the
+    /// searches use `closings` instead (see `closing_line`).
+    heredoc_searched: usize,
+    /// Every line that could close a heredoc, by marker, built once a file's heredoc
+    /// searches have cost more than its length (unterminated or nested heredocs).
+    closings: Option<ClosingLines<'s>>,
+    /// The last search for a block comment's `*/`: where it started and what it found.
+    comment_end: Option<(usize, Option<usize>)>,
+    /// Tokens lexed and bytes searched (see [`scan_work`]).
+    work: u64,
+    /// Blocks open below [`MAX_BLOCK_DEPTH`]: read (their braces, strings and heredocs must
+    /// be matched) but not recorded.
+    skip_depth: usize,
+    /// The top-level block whose too-deep nesting was reported (once per top-level block).
+    deep_reported: Option<BlockId>,
     /// Recently interned words (see `intern_word`): a key of 0 is an empty slot.
     words: [(u128, Sym); WORDS],
     next_word: usize,
@@ -271,6 +301,12 @@ impl<'s, 'a> Scanner<'s, 'a> {
             decode: true,
             src_text: None,
             top_level_attrs: false,
+            heredoc_searched: 0,
+            closings: None,
+            comment_end: None,
+            work: 0,
+            skip_depth: 0,
+            deep_reported: None,
             words: [(0, Sym::placeholder()); WORDS],
             next_word: 0,
             s,
@@ -290,6 +326,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let mut nl = false;
         loop {
             let tok = self.lex.next()?;
+            self.work += 1;
             // The lexer notes skipped line ends in its extras (a comment's own line end
             // included, as it is skipped after the comment token).
             nl |= std::mem::take(&mut self.lex.extras);
@@ -387,9 +424,16 @@ impl<'s, 'a> Scanner<'s, 'a> {
         self.report(Severity::Error, span, message.into());
     }
 
+    /// True (and counted as suppressed) when no more diagnostics are kept for this file:
+    /// for messages that cost something to write.
+    fn capped(&mut self) -> bool {
+        let capped = self.s.diagnostics.len() >= MAX_DIAGNOSTICS;
+        self.suppressed += usize::from(capped);
+        capped
+    }
+
     fn report(&mut self, severity: Severity, span: Span, message: String) {
-        if self.s.diagnostics.len() >= MAX_DIAGNOSTICS {
-            self.suppressed += 1;
+        if self.capped() {
             return;
         }
         let start = self.lines.pos(span.start as usize);
@@ -438,7 +482,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
                     self.item(span);
                 }
                 Ok(Tok::RBrace) => {
-                    if self.s.open.is_empty() {
+                    if self.skip_depth > 0 {
+                        self.skip_depth -= 1;
+                    } else if self.s.open.is_empty() {
                         self.error(span, "unexpected `}`: no block is open here");
                     } else {
                         self.close_innermost(span.end as usize);
@@ -500,6 +546,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 value_items,
             },
             unbalanced,
+            work: self.work,
         }
     }
 
@@ -529,6 +576,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn unexpected_char(&mut self, span: Span) {
+        if self.capped() {
+            return;
+        }
         let bytes = self.bytes(span);
         let shown = String::from_utf8_lossy(bytes).into_owned();
         self.error(
@@ -722,6 +772,23 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn open_block(&mut self, kind_span: Span, labels: &[Span]) {
+        if self.skip_depth > 0 || self.s.open.len() >= MAX_BLOCK_DEPTH {
+            // Deeper than any real mod (and than HCL's parser here accepts, with the
+            // expressions inside): every walk over the block tree stays bounded by the limit.
+            self.skip_depth += 1;
+            let top = self.s.open.first().map(|o| o.id);
+            if self.skip_depth == 1 && self.deep_reported != top {
+                self.deep_reported = top;
+                self.error(
+                    kind_span,
+                    format!(
+                        "blocks nest more than {MAX_BLOCK_DEPTH} deep here: this block and \
+                         everything inside it are not indexed"
+                    ),
+                );
+            }
+            return;
+        }
         let kind_bytes = self.bytes(kind_span);
         let kind = self.intern_word(kind_bytes);
         let parent = self.s.open.last().map(|o| o.id);
@@ -855,6 +922,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn close_all(&mut self, end: usize) {
+        self.skip_depth = 0;
         while !self.s.open.is_empty() {
             self.close_innermost(end);
         }
@@ -893,6 +961,16 @@ impl<'s, 'a> Scanner<'s, 'a> {
 
     fn attribute(&mut self, name: Span, eq: Span) {
         let name_bytes = self.bytes(name);
+        if self.skip_depth > 0 {
+            // Inside a block too deep to index: read the value, record nothing.
+            if self.expression(None, false).is_none() && self.resync.is_none() {
+                self.error(
+                    Span::new(name.start as usize, eq.end as usize),
+                    format!("attribute `{}` has no value", lossy(name_bytes)),
+                );
+            }
+            return;
+        }
         let owner = self.s.open.last().map(|o| o.id);
         let in_locals = owner
             .and_then(|o| self.s.blocks.get(o.index()))
@@ -991,6 +1069,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let mut first: Option<u32> = None;
         let mut last: u32 = 0;
         let mut after_dot = false;
+        let mut stopped_at: Option<usize> = None;
         // Most values are a quoted string on the same line: open it without the lexer.
         if self.back.is_none() {
             let mut i = self.lex.span().end;
@@ -1031,6 +1110,18 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let Some((tok, span)) = self.next() else {
                 break;
             };
+            if (self.brackets > 0 || self.interps > 0)
+                && tok == Ok(Tok::Ident)
+                && self.starts_line(span.start as usize)
+                && header_line(self.src, span.start as usize)
+            {
+                // A bracket or `${` still open when a line starts a top-level block: it is
+                // never closed (no valid expression has such a line), and the block starts
+                // there. Reading on to the end of the file and coming back would read the
+                // rest of the file once per such mistake.
+                stopped_at = Some(span.start as usize);
+                break;
+            }
             let brackets = self.bracket_depth();
             let shallow = literals && brackets <= 1 && !self.in_interp();
             let was_after_dot = after_dot;
@@ -1173,9 +1264,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
         if self.resync.is_some() && !(self.nl && self.s.frames.is_empty() && first.is_some()) {
             return None;
         }
-        // A bracket or interpolation still open at the end of the file swallowed everything
-        // after it: report the outermost one, then recover at the next line that starts a
-        // top-level block after it (an unclosed `merge(local.x, {` must not hide the rest).
+        // A bracket or interpolation still open at a line that starts a top-level block, or
+        // at the end of the file: report the outermost one and recover at that line (an
+        // unclosed `merge(local.x, {` must not hide the rest). Every line after the bracket
+        // that starts with a token was checked on the way, so at the end of the file there is
+        // nothing to go back to.
         let mut outermost: Option<(usize, String)> = None;
         while let Some(frame) = self.pop_frame() {
             match frame {
@@ -1193,7 +1286,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         }
         if let Some((at, message)) = outermost {
             self.error(Span::new(at, at + 1), message);
-            if let Some(line) = next_header_line(self.src, at) {
+            if let Some(line) = stopped_at {
                 self.resync = Some(line);
                 return None;
             }
@@ -1232,6 +1325,11 @@ impl<'s, 'a> Scanner<'s, 'a> {
     }
 
     fn mismatched(&mut self, open: u8, at: u32, close: Span) {
+        if self.capped() {
+            // Past the cap the message is not kept: do not work out its line (a line of
+            // `(]` repeated would do that once per bracket).
+            return;
+        }
         let at = at as usize;
         let line = self.lines.pos(at).line;
         self.error(
@@ -1382,13 +1480,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         // an interpolation.
         let closing = match h.closing {
             Some(c) if c.0 as usize >= from => Some(c),
-            _ => closing_line(
-                src,
-                from,
-                h.at_line_start,
-                self.bytes(h.marker),
-                &mut self.s.marker_finder,
-            ),
+            _ => self.closing_line(from, h.at_line_start, h.marker),
         };
         h.closing = closing;
         let Some((line_start, marker_end)) = closing else {
@@ -1431,19 +1523,76 @@ impl<'s, 'a> Scanner<'s, 'a> {
             token,
             format!("unterminated heredoc: no line holds only `{marker}` after this"),
         );
-        let at = next_header_line(self.src, token.end as usize).unwrap_or(self.src.len());
-        self.resync = Some(at);
+        // Interpolations in its text may have been read past the token's line: recovery
+        // never goes back over what was read (that would make a file of unterminated
+        // heredocs cost the square of its length).
+        let from = (token.end as usize).max(self.lex.span().end);
+        self.resync = Some(self.next_header(from));
+    }
+
+    /// The start of the first line after `from` that starts a top-level block, or the end
+    /// of the file: where scanning resumes after an unterminated heredoc or comment.
+    fn next_header(&mut self, from: usize) -> usize {
+        let at = next_header_line(self.src, from).unwrap_or(self.src.len());
+        self.work += at.saturating_sub(from) as u64;
+        at
+    }
+
+    /// The first line at or after `from` that closes a heredoc with the marker at
+    /// `marker`: its start and the end of its marker. When `from` is mid-line (after an
+    /// interpolation), that line cannot close it.
+    ///
+    /// A search normally looks at the bytes up to the closing line, which the scan then
+    /// moves past, so a file's searches cost about its length. Unterminated heredocs search
+    /// to the end of the file and nested ones search the same text again: once a file's
+    /// searches have looked at more than twice its bytes, every candidate line is indexed
+    /// by marker in one pass and each later search is a lookup.
+    fn closing_line(
+        &mut self,
+        from: usize,
+        at_line_start: bool,
+        marker: Span,
+    ) -> Option<(u32, u32)> {
+        let src = self.src;
+        let marker = src.get(marker.range()).unwrap_or(&[]);
+        if marker.is_empty() || from > src.len() {
+            return None;
+        }
+        if self.closings.is_none() && self.heredoc_searched > 2 * src.len() {
+            self.closings = Some(ClosingLines::build(src));
+            self.work += src.len() as u64;
+        }
+        if let Some(index) = &self.closings {
+            return index.find(marker, from, at_line_start);
+        }
+        let (found, looked_at) =
+            search_closing_line(src, from, at_line_start, marker, &mut self.s.marker_finder);
+        self.heredoc_searched += looked_at;
+        self.work += looked_at as u64;
+        found
     }
 
     /// Skips a `/* ... */` comment; an unterminated one ends at the next top-level header.
     fn skip_block_comment(&mut self, start: Span) {
         let from = start.end as usize;
-        match memchr::memmem::find(&self.src[from.min(self.src.len())..], b"*/") {
-            Some(i) => self.seek(from + i + 2),
+        // The last search's answer holds for any start between where it began and what it
+        // found (or the end of the file): a file of unterminated comments, each recovered
+        // at the next header, searches the rest of the file once, not once per comment.
+        let end = match self.comment_end {
+            Some((searched, found)) if searched <= from && found.is_none_or(|f| f >= from) => found,
+            _ => {
+                let found = memchr::memmem::find(&self.src[from.min(self.src.len())..], b"*/")
+                    .map(|i| from + i);
+                self.work += (found.unwrap_or(self.src.len()) - from.min(self.src.len())) as u64;
+                self.comment_end = Some((from, found));
+                found
+            }
+        };
+        match end {
+            Some(at) => self.seek(at + 2),
             None => {
                 self.error(start, "unterminated block comment: missing `*/`");
-                let at = next_header_line(self.src, from).unwrap_or(self.src.len());
-                self.resync = Some(at);
+                self.resync = Some(self.next_header(from));
             }
         }
     }
@@ -1452,6 +1601,9 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// The lexer is left after the name segment; the rest of the traversal (`.title`,
     /// `[0]`, ...) is walked by the caller like any tokens.
     fn reference(&mut self, root: Span, owner: Option<BlockId>) -> Option<u32> {
+        if self.skip_depth > 0 {
+            return None;
+        }
         let root_bytes = self.bytes(root);
         // Most identifiers in expressions are keys and function names: a traversal needs a
         // `.` next (HCL allows blanks before it).
@@ -1684,42 +1836,101 @@ fn find_interpolation(src: &[u8], from: usize, limit: usize) -> Option<usize> {
     None
 }
 
-/// The first line at or after `from` that closes a heredoc with `marker`: its start and the
-/// end of its marker. When `from` is mid-line (after an interpolation), that line cannot
-/// close it.
-fn closing_line(
+/// Searches for the first line at or after `from` that closes a heredoc with `marker` (see
+/// `Scanner::closing_line`); also returns how many bytes it looked at.
+fn search_closing_line(
     src: &[u8],
     from: usize,
     at_line_start: bool,
     marker: &[u8],
     finder: &mut Option<memchr::memmem::Finder<'static>>,
-) -> Option<(u32, u32)> {
-    if marker.is_empty() {
-        return None;
-    }
-    let body = src.get(from..)?;
+) -> (Option<(u32, u32)>, usize) {
+    let Some(body) = src.get(from..) else {
+        return (None, 0);
+    };
     // Mods use one or two markers (`EOQ`), so the searcher is kept rather than rebuilt for
     // every heredoc.
     if finder.as_ref().is_none_or(|f| f.needle() != marker) {
         *finder = Some(memchr::memmem::Finder::new(marker).into_owned());
     }
-    let finder = finder.as_ref()?;
-    for hit in finder.find_iter(body) {
-        let at = from + hit;
-        let line_start = memchr::memrchr(b'\n', &src[from..at])
-            .map(|i| from + i + 1)
-            .unwrap_or(from);
-        if line_start == from && !at_line_start {
-            continue;
-        }
+    let Some(finder) = finder.as_ref() else {
+        return (None, body.len());
+    };
+    // Each line holding the marker is judged once, whole: the search resumes after it, so
+    // a line full of markers (`EOQxEOQx...`) costs its length, not its length per marker.
+    let mut pos = from;
+    while let Some(hit) = finder.find(&src[pos..]) {
+        let at = pos + hit;
+        let line_start = memchr::memrchr(b'\n', &src[pos..at])
+            .map(|i| pos + i + 1)
+            .unwrap_or(pos);
         let line_end = memchr::memchr(b'\n', &src[at..])
             .map(|i| at + i)
             .unwrap_or(src.len());
-        if closes_heredoc(&src[line_start..line_end], marker) {
-            return Some((line_start as u32, (at + marker.len()) as u32));
+        let mid_line = line_start == from && !at_line_start;
+        if !mid_line && closes_heredoc(&src[line_start..line_end], marker) {
+            return (
+                Some((line_start as u32, (at + marker.len()) as u32)),
+                line_end - from,
+            );
         }
+        if line_end >= src.len() {
+            break;
+        }
+        pos = line_end + 1;
     }
-    None
+    (None, src.len() - from)
+}
+
+/// Every line of a file that could close a heredoc (blanks, one marker-shaped word,
+/// blanks), by its word: the line's start and the word's end, in file order.
+struct ClosingLines<'s> {
+    by_marker: std::collections::HashMap<&'s [u8], Vec<(u32, u32)>>,
+}
+
+impl<'s> ClosingLines<'s> {
+    fn build(src: &'s [u8]) -> Self {
+        let mut by_marker: std::collections::HashMap<&'s [u8], Vec<(u32, u32)>> =
+            std::collections::HashMap::new();
+        let mut start = 0;
+        while start < src.len() {
+            let end = memchr::memchr(b'\n', &src[start..])
+                .map(|i| start + i)
+                .unwrap_or(src.len());
+            let line = &src[start..end];
+            let lead = line
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(line.len());
+            let word_len = line[lead..]
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                .unwrap_or(line.len() - lead);
+            let word = &line[lead..lead + word_len];
+            let starts_word = word
+                .first()
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+            if starts_word && closes_heredoc(line, word) {
+                by_marker
+                    .entry(word)
+                    .or_default()
+                    .push((start as u32, (start + lead + word_len) as u32));
+            }
+            start = end + 1;
+        }
+        ClosingLines { by_marker }
+    }
+
+    /// The first closing line for `marker` starting at or after `from` (not the line
+    /// starting at `from` itself when the search starts mid-line).
+    fn find(&self, marker: &[u8], from: usize, at_line_start: bool) -> Option<(u32, u32)> {
+        let lines = self.by_marker.get(marker)?;
+        let first = lines.partition_point(|&(start, _)| (start as usize) < from);
+        lines[first..]
+            .iter()
+            .find(|&&(start, _)| start as usize > from || at_line_start)
+            .copied()
+    }
 }
 
 /// True if `line` is a heredoc's closing line: optional indentation, the marker, optional
@@ -1766,6 +1977,10 @@ fn header_line(src: &[u8], at: usize) -> bool {
         return false;
     }
     let word = &line[..word_len];
+    if word == b"for" {
+        // `for k in {` flush left inside a for expression is not a block header.
+        return false;
+    }
     let mut rest = &line[word_len..];
     let mut labels = 0;
     loop {
@@ -1788,6 +2003,10 @@ fn header_line(src: &[u8], at: usize) -> bool {
                     .iter()
                     .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
                     .unwrap_or(rest.len());
+                if matches!(&rest[..n], b"in" | b"if") {
+                    // `k in {` / `k if {` of a for expression, not labels.
+                    return false;
+                }
                 rest = &rest[n..];
                 labels += 1;
             }

@@ -166,10 +166,35 @@ fn deep_nesting_does_not_overflow() {
     for _ in 0..depth {
         src.push_str("}\n");
     }
-    src.push_str("}\n");
+    src.push_str("}\nquery \"after\" {\n  title = query.x.title\n}\n");
     let index = scan(src.as_bytes());
-    assert_eq!(index.blocks.len(), depth + 1);
-    assert!(index.diagnostics.is_empty());
+    // Blocks nest at most MAX_BLOCK_DEPTH deep: the rest is read (its braces matched), not
+    // recorded, and said once; what follows is indexed as usual.
+    let max = crate::syntax::MAX_BLOCK_DEPTH;
+    assert_eq!(index.blocks.len(), max + 1);
+    assert_eq!(index.diagnostics.len(), 1, "{:?}", index.diagnostics);
+    let d = &index.diagnostics[0];
+    assert_eq!((d.start.line, d.start.column), (max as u32 + 1, 1));
+    assert!(
+        d.message.contains("nest more than 32 deep"),
+        "{}",
+        d.message
+    );
+    let after = index.blocks.last().expect("a block");
+    assert_eq!(index.str(after.name), "after");
+    assert_eq!(after.parent, None);
+    assert_eq!(index.refs.len(), 1);
+    // The deepest indexed block still has its full generated name.
+    let deepest = crate::syntax::BlockId::new(max - 1);
+    assert!(
+        index
+            .block_name(deepest)
+            .ends_with("_anonymous_container_0")
+    );
+    assert_eq!(
+        index.block_name(deepest).matches("anonymous").count(),
+        max - 1
+    );
     let mut deep = String::from("a = ");
     for _ in 0..depth {
         deep.push_str("[\"${");
