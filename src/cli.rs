@@ -452,10 +452,50 @@ pub(crate) fn print_lines(lines: &[Line]) -> bool {
     errors
 }
 
+/// Reads evaluated titles, descriptions and tags for the outputs built from the index (the
+/// dump, lists, trees, the dashboards payload), keeping every field that fails to evaluate:
+/// they are errors there as in `check`.
+pub(crate) struct FieldReader<'r> {
+    r: &'r Resolving,
+    errors: std::cell::RefCell<Vec<Line>>,
+}
+
+impl<'r> FieldReader<'r> {
+    pub(crate) fn new(r: &'r Resolving) -> FieldReader<'r> {
+        FieldReader {
+            r,
+            errors: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// One field, as [`modlens::index::dump::FieldReader`] wants it.
+    pub(crate) fn read(
+        &self,
+        id: ResourceId,
+        key: modlens::syntax::AttrKey,
+    ) -> Option<modlens::index::dump::FieldText> {
+        let field = self.r.resolver.field(&self.r.model, id, key);
+        if let Some(fd) = field.error() {
+            self.errors
+                .borrow_mut()
+                .push(Line::new(&fd.file, &fd.diagnostic));
+        }
+        self.r.resolver.dump_field(&self.r.model, id, key)
+    }
+
+    /// The model's diagnostics and the fields' errors met so far, sorted.
+    pub(crate) fn lines(&self) -> Vec<Line> {
+        let mut lines = model_diagnostics(self.r);
+        lines.append(&mut self.errors.borrow_mut());
+        sort_lines(&mut lines);
+        lines
+    }
+}
+
 /// The title of a resource as lists show it: evaluated, or its expression in parentheses.
-pub(crate) fn title_of(r: &Resolving, id: ResourceId) -> Option<String> {
-    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
-    modlens::index::tree::title(&fields, &r.model.index, id)
+pub(crate) fn title_of(fields: &FieldReader<'_>, id: ResourceId) -> Option<String> {
+    let read = |id, key| fields.read(id, key);
+    modlens::index::tree::title(&read, &fields.r.model.index, id)
 }
 
 pub(crate) fn exit_code(errors: bool) -> i32 {
@@ -501,9 +541,11 @@ struct Stats {
 fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32> {
     if !stats {
         let r = open(dir, opts)?;
-        let errors = print_lines(&model_diagnostics(&r));
-        let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
-        print_json(&dump::dump(&r.model.index, &|rel| r.ws.read(rel), &fields))?;
+        let reader = FieldReader::new(&r);
+        let fields = |id, key| reader.read(id, key);
+        let dumped = dump::dump(&r.model.index, &|rel| r.ws.read(rel), &fields);
+        let errors = print_lines(&reader.lines());
+        print_json(&dumped)?;
         return Ok(exit_code(errors));
     }
     let l = load(dir)?;
@@ -619,7 +661,7 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
         );
     }
     let r = open(dir, opts)?;
-    let errors = print_lines(&model_diagnostics(&r));
+    let reader = FieldReader::new(&r);
     let index = &r.model.index;
     let mut rows: Vec<ListRow> = index
         .resources_of_type(kind)
@@ -629,7 +671,7 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
             Some(ListRow {
                 qualified_name: index.qualified_name(id)?,
                 name: index.name_of(id)?.to_string(),
-                title: title_of(&r, id),
+                title: title_of(&reader, id),
                 file: f.path.clone(),
                 line: b.start.line,
                 column: b.start.column,
@@ -641,6 +683,7 @@ fn list(kind: &str, dir: &Path, opts: &Options, output: Output) -> Result<i32> {
             .cmp(&b.qualified_name)
             .then(a.file.cmp(&b.file))
     });
+    let errors = print_lines(&reader.lines());
     if rows.is_empty()
         && let Some(hint) = unknown_type_hint(index, kind)
     {
@@ -750,8 +793,8 @@ pub(crate) fn note_namesakes(index: &Index, id: ResourceId) {
 
 fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i32> {
     let r = open(dir, opts)?;
-    let errors = print_lines(&model_diagnostics(&r));
     let Some(root) = r.model.index.lookup_qualified(resource) else {
+        print_lines(&model_diagnostics(&r));
         bail!(
             "no resource named `{}` in {}",
             shown(resource),
@@ -759,8 +802,10 @@ fn tree(dir: &Path, resource: &str, opts: &Options, output: Output) -> Result<i3
         );
     };
     note_namesakes(&r.model.index, root);
-    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
+    let reader = FieldReader::new(&r);
+    let fields = |id, key| reader.read(id, key);
     let node = modlens::index::tree::tree(&r.model.index, &fields, root);
+    let errors = print_lines(&reader.lines());
     match output {
         Output::Json => print_json(&node)?,
         Output::Human => {
@@ -801,12 +846,11 @@ fn print_children(out: &mut impl Write, children: &[TreeNode], prefix: &str) -> 
 
 fn dashboards(dir: &Path, opts: &Options) -> Result<i32> {
     let r = open(dir, opts)?;
-    let errors = print_lines(&model_diagnostics(&r));
-    let fields = |id, key| r.resolver.dump_field(&r.model, id, key);
-    print_json(&modlens::index::dashboards::payload(
-        &r.model.index,
-        &fields,
-    ))?;
+    let reader = FieldReader::new(&r);
+    let fields = |id, key| reader.read(id, key);
+    let payload = modlens::index::dashboards::payload(&r.model.index, &fields);
+    let errors = print_lines(&reader.lines());
+    print_json(&payload)?;
     Ok(exit_code(errors))
 }
 

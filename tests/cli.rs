@@ -490,3 +490,53 @@ control "x" {
     assert_eq!(b("t")["is_top_level"], true);
     assert_eq!(b("b")["is_top_level"], false);
 }
+
+/// A title, description or tags that fails to evaluate is an error (with its position) for
+/// every command that shows it, as for `check`; the outputs still come, with the field's
+/// expression where the dump keeps expressions.
+#[test]
+fn fields_that_fail_to_evaluate_are_errors_in_every_command() {
+    let dir = "fixtures/invalid_field_expressions";
+    let title_error = "controls.pp:6:11: error: cannot evaluate `title`: unknown function `lowr`; did you mean `lower`?";
+    for args in [
+        vec!["check", dir],
+        vec!["show", dir, "control.unknown_function"],
+        vec!["index", dir],
+        vec!["list", "control", dir],
+        vec!["tree", dir, "benchmark.refers_to_a_bad_title"],
+    ] {
+        let out = modlens(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(title_error), "{args:?}: {err}");
+    }
+    // The dashboards payload shows dashboards' titles.
+    let out = modlens(&["dashboards", dir]);
+    assert!(
+        text(&out.stderr)
+            .contains("controls.pp:46:11: error: cannot evaluate `title`: unknown function `lowr`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = modlens(&["show", dir, "control.bad_tags"]);
+    assert!(
+        text(&out.stderr)
+            .contains("controls.pp:21:10: error: cannot evaluate `tags`: unknown function `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = modlens(&["index", dir]);
+    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let unknown = dump["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "unknown_function"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        unknown["title_expr"], "lowr(\"Unknown function\")",
+        "{unknown}"
+    );
+    // A mod whose fields all evaluate (every function Powerpipe registers) is clean.
+    let out = modlens(&["check", "fixtures/function_library"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -793,3 +793,63 @@ fn a_block_the_scanner_found_broken_gets_one_message() {
         "{lines:#?}"
     );
 }
+
+/// A title, description or tags that fails to evaluate is an error at the expression, on
+/// the resource that writes it (Powerpipe refuses to load such a mod), and only there: a
+/// resource that inherits it or refers to it gets no second message.
+#[test]
+fn fields_that_fail_to_evaluate_are_errors_where_they_are_written() {
+    let o = open_fixture("invalid_field_expressions");
+    let diags = |name: &str| -> Vec<String> {
+        resolve(&o, name)
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.start.line, d.start.column, d.message))
+            .collect()
+    };
+    assert_eq!(
+        diags("control.unknown_function"),
+        ["6:11: cannot evaluate `title`: unknown function `lowr`; did you mean `lower`?"]
+    );
+    assert_eq!(
+        diags("control.wrong_arguments"),
+        ["11:11: cannot evaluate `title`: in `upper(...)`: expected 1 positional arguments, got 2"]
+    );
+    let missing = diags("control.missing_file");
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0].starts_with("16:17: cannot evaluate `description`: in `file(...)`:"),
+        "{missing:?}"
+    );
+    assert_eq!(
+        diags("control.bad_tags"),
+        ["21:10: cannot evaluate `tags`: unknown function `nope`"]
+    );
+    assert_eq!(
+        diags("control.tags_not_a_map"),
+        ["26:10: cannot evaluate `tags`: tags must be a map of strings, not a list"]
+    );
+    assert_eq!(diags("control.inherits_a_bad_title"), Vec::<String>::new());
+    assert_eq!(
+        diags("benchmark.refers_to_a_bad_title"),
+        Vec::<String>::new()
+    );
+    assert_eq!(resolve(&o, "control.unknown_function").title, None);
+    // The variable's description is read with the values.
+    let values: Vec<String> = forced(&o)
+        .iter()
+        .map(|fd| {
+            format!(
+                "{}:{}:{}: {}",
+                fd.file,
+                fd.diagnostic.start.line,
+                fd.diagnostic.start.column,
+                fd.diagnostic.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        ["controls.pp:41:17: cannot evaluate `description`: unknown function `nope`"]
+    );
+}

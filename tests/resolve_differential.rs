@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use common::{fixtures, open};
-use hcl::eval::Evaluate;
 use modlens::cache::Limits;
 use modlens::index::{ModId, ResourceId};
 use modlens::resolve::{Resource, Val, ValueInputs, funcs};
@@ -254,11 +253,12 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
                 .module(e.module)
                 .map(|m| m.root.clone())
                 .unwrap_or_default();
-            let reader = o.resolver.sources().file_reader(&root);
+            let reader = o.resolver.sources().mod_files(&root);
             let mut values = BTreeMap::new();
             let mut pending = BTreeMap::new();
             for (k, expr) in &e.exprs {
-                match funcs::with_file_reader(reader.clone(), || expr.evaluate(&ctx)) {
+                match funcs::with_file_reader(reader.clone(), || funcs::lazy::evaluate(expr, &ctx))
+                {
                     Ok(v) => {
                         values.insert(k.clone(), v);
                     }
@@ -269,7 +269,9 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
             }
             let mut params = e.params.clone();
             for p in params.iter_mut() {
-                p.2 = p.1.as_ref().and_then(|d| d.evaluate(&ctx).ok());
+                p.2 =
+                    p.1.as_ref()
+                        .and_then(|d| funcs::lazy::evaluate(d, &ctx).ok());
             }
             let Some(e) = all.get_mut(&id) else { continue };
             if values != e.values || params != e.params {

@@ -4,7 +4,7 @@
 //! Positions: a snippet is parsed on its own, so its spans start at 0; [`Snippet::pos`]
 //! maps them back to the file.
 
-use hcl::eval::{Context, Evaluate};
+use hcl::eval::Context;
 
 use super::funcs;
 use super::value::{Interner, Val};
@@ -243,14 +243,20 @@ pub fn evaluate_text(
 }
 
 /// Evaluates an expression in a context built once ([`Scope::context`]) for several.
+///
+/// `try` and `can` see their arguments' errors ([`funcs::lazy`]); a function whose result is
+/// known only when Powerpipe runs (`timestamp()`, `uuid()`, ...) makes the value
+/// [`Val::Unknown`], not an error.
 pub fn evaluate_in(
     expr: &hcl::Expression,
     ctx: &Context<'_>,
     interner: &Interner,
 ) -> Result<Val, String> {
-    match expr.evaluate(ctx) {
+    match funcs::lazy::evaluate(expr, ctx) {
         Ok(v) => Ok(interner.from_hcl(&v)),
-        Err(e) => Err(message(&e)),
+        Err(f) if f.is_runtime() => Ok(Val::Unknown(interner.intern(expr.to_string().trim()))),
+        Err(funcs::lazy::Failure::Eval(e)) => Err(message(&e)),
+        Err(funcs::lazy::Failure::Call(name, m)) => Err(format!("in `{name}(...)`: {m}")),
     }
 }
 
@@ -262,7 +268,10 @@ pub fn message(e: &hcl::eval::Error) -> String {
         K::UndefinedVar(v) => format!("unknown name `{v}`"),
         K::UndefinedFunc(f) => {
             let name = f.to_string();
-            format!("unknown function `{name}`")
+            match funcs::suggest(&name) {
+                Some(near) => format!("unknown function `{name}`; did you mean `{near}`?"),
+                None => format!("unknown function `{name}`"),
+            }
         }
         K::NoSuchKey(k) => match e.expr() {
             Some(expr) => format!("`{}` has no attribute or key `{k}`", short(expr)),

@@ -47,6 +47,13 @@ pub trait Sources: Send + Sync {
 
     /// A `file()` reader for one mod (see [`Sources::read_in_mod`]).
     fn file_reader(&self, mod_root: &str) -> funcs::FileReader;
+
+    /// The files of one mod for every file function (`file`, `filebase64`, `fileexists`,
+    /// `fileset`, the file hashes): by default [`Sources::file_reader`], which reads text
+    /// only.
+    fn mod_files(&self, mod_root: &str) -> funcs::FileReader {
+        self.file_reader(mod_root)
+    }
 }
 
 /// A diagnostic with the file it is in (workspace-relative; a `--var-file` as given;

@@ -239,12 +239,22 @@ pub enum Field {
     Absent,
     /// The value.
     Value(Val),
-    /// Not known without running something, or the expression failed: its text, and why.
+    /// Not known without running something: its text, and why.
     Unknown {
         /// The expression as written.
         expr: Text,
         /// Why it is not known.
         why: Text,
+    },
+    /// The expression fails to evaluate (Powerpipe refuses to load the mod): its text, and
+    /// the error at the expression, in the file that holds it.
+    Error {
+        /// The expression as written.
+        expr: Text,
+        /// The file holding the expression (workspace-relative).
+        file: Text,
+        /// The error.
+        diagnostic: Diagnostic,
     },
 }
 
@@ -254,6 +264,11 @@ impl Weigh for Field {
             Field::Absent => 0,
             Field::Value(v) => v.heap_bytes(),
             Field::Unknown { expr, why } => expr.len() + why.len() + 32,
+            Field::Error {
+                expr,
+                file,
+                diagnostic,
+            } => expr.len() + file.len() + diagnostic.message.len() + 64,
         }
     }
 }
@@ -263,6 +278,16 @@ impl Field {
     pub fn value(&self) -> Option<&Val> {
         match self {
             Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The error, with its file, if the expression fails to evaluate.
+    pub fn error(&self) -> Option<super::FileDiagnostic> {
+        match self {
+            Field::Error {
+                file, diagnostic, ..
+            } => Some(super::FileDiagnostic::new(file, diagnostic.clone())),
             _ => None,
         }
     }
@@ -802,9 +827,21 @@ impl Resolver {
                 }
             }
         }
-        // The index fields, as the dump shows them.
+        // The index fields, as the dump shows them; one that fails to evaluate is an error
+        // here when the expression is this block's own (an inherited one is its base's).
+        let field_error = |field: &Field, key: AttrKey, r: &mut Resource| {
+            if let Field::Error { diagnostic, .. } = field
+                && f.index.attr(b, key).is_some_and(|a| {
+                    a.span.start <= diagnostic.start.byte && diagnostic.start.byte <= a.span.end
+                })
+            {
+                r.diagnostics.push(diagnostic.clone());
+            }
+        };
         for (key, slot) in [(AttrKey::Title, 0), (AttrKey::Description, 1)] {
-            if let Field::Value(v) = self.field(model, id, key) {
+            let field = self.field(model, id, key);
+            field_error(&field, key, &mut r);
+            if let Field::Value(v) = field {
                 let text = v.to_display_string().map(|s| i.intern(&s));
                 if slot == 0 {
                     r.title = text;
@@ -813,7 +850,9 @@ impl Resolver {
                 }
             }
         }
-        if let Field::Value(Val::Object(tags)) = self.field(model, id, AttrKey::Tags) {
+        let tags_field = self.field(model, id, AttrKey::Tags);
+        field_error(&tags_field, AttrKey::Tags, &mut r);
+        if let Field::Value(Val::Object(tags)) = tags_field {
             r.tags = tags
                 .iter()
                 .map(|(k, v)| {
@@ -949,7 +988,11 @@ impl Resolver {
         ));
         attrs.sort_by(|a, b| a.0.cmp(&b.0));
         r.attributes = attrs;
-        if let Field::Value(Val::Object(tags)) = self.field(model, v.resource, AttrKey::Tags) {
+        let tags = self.field(model, v.resource, AttrKey::Tags);
+        if let Some(fd) = tags.error() {
+            r.diagnostics.push(fd.diagnostic);
+        }
+        if let Field::Value(Val::Object(tags)) = tags {
             r.tags = tags
                 .iter()
                 .map(|(k, x)| {
@@ -1390,6 +1433,13 @@ impl Resolver {
                         Field::Value(v) => v.to_hcl(),
                         Field::Absent => hcl::Value::Null,
                         Field::Unknown { why, .. } => return unknown(why.to_string()),
+                        // Reported where it fails, once.
+                        Field::Error { .. } => {
+                            return unknown(format!(
+                                "`{kind}.{name}.{}` cannot be evaluated",
+                                wkey.as_str()
+                            ));
+                        }
                     };
                     let path: Vec<&str> = match &prefix {
                         Some(p) => vec![p, &kind, &name, wanted.unwrap_or("title")],
@@ -1408,23 +1458,35 @@ impl Resolver {
             Ok(e) => hcl::Expression::from(e),
             Err(d) => return unknown(d.message),
         };
+        // What fails here fails in Powerpipe too: an error at the expression.
+        let error = |why: String| Field::Error {
+            expr: text.clone(),
+            file: i.intern(&f.path),
+            diagnostic: eval::span_diagnostic(
+                &src,
+                Severity::Error,
+                span,
+                format!("cannot evaluate `{}`: {why}", key.as_str()),
+            ),
+        };
         let reader = values::file_reader(&*self.sources, index, module);
         match super::funcs::with_file_reader(reader, || {
             eval::evaluate_text(&expr, &snippet.text, &scope, i)
         }) {
+            Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
             Ok(v) => match (key, &v) {
                 (AttrKey::Tags, Val::Object(_)) | (AttrKey::Tags, Val::Null) => Field::Value(v),
-                (AttrKey::Tags, other) => unknown(format!(
-                    "tags must be an object, not a {}",
+                (AttrKey::Tags, other) => error(format!(
+                    "tags must be a map of strings, not a {}",
                     other.type_name()
                 )),
                 (_, Val::Null) => Field::Absent,
                 (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Field::Value(Val::Str(
                     i.intern(&v.to_display_string().unwrap_or_default()),
                 )),
-                (_, other) => unknown(format!("a {} is not text", other.type_name())),
+                (_, other) => error(format!("a string is required, not a {}", other.type_name())),
             },
-            Err(m) => unknown(m),
+            Err(m) => error(m),
         }
     }
 }
@@ -1780,7 +1842,9 @@ impl Resolver {
                 Some(t) => FieldText::Text(t),
                 None => FieldText::Unknown(v.to_hcl_text()),
             },
-            Field::Unknown { expr, .. } => FieldText::Unknown(expr.to_string()),
+            Field::Unknown { expr, .. } | Field::Error { expr, .. } => {
+                FieldText::Unknown(expr.to_string())
+            }
         })
     }
 }

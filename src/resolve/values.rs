@@ -1123,8 +1123,22 @@ impl Values {
         }
         if let Some(d) = block.body.get_attribute("description") {
             let expr = hcl::Expression::from(d.value.clone());
-            if let Ok(Val::Str(s)) = eval::constant(&expr, &self.interner) {
-                var.description = Some(s.to_string());
+            let why = match eval::constant(&expr, &self.interner) {
+                Ok(v @ (Val::Str(_) | Val::Number(_) | Val::Bool(_))) => {
+                    var.description = v.to_display_string();
+                    None
+                }
+                Ok(Val::Null | Val::Unknown(_)) => None,
+                Ok(other) => Some(format!("a string is required, not a {}", other.type_name())),
+                Err(e) => Some(e),
+            };
+            if let Some(why) = why {
+                let d = snippet.diagnostic(
+                    Severity::Error,
+                    eval::span_of(&d.value),
+                    format!("cannot evaluate `description`: {why}"),
+                );
+                self.push_lazy(path, d);
             }
         }
         if let Some(dflt) = block.body.get_attribute("default") {
@@ -1367,14 +1381,15 @@ pub fn label_diagnostic(index: &Index, id: ResourceId, name_span: Span) -> Diagn
     }
 }
 
-/// The `file()` reader for a mod: paths relative to its folder, never outside it.
+/// The files file functions read for a mod: paths relative to its folder, never outside
+/// it.
 pub fn file_reader(
     sources: &dyn Sources,
     index: &Index,
     module: ModId,
 ) -> super::funcs::FileReader {
     let root = index.module(module).map(|m| m.root.as_str()).unwrap_or("");
-    sources.file_reader(root)
+    sources.mod_files(root)
 }
 
 /// `a → b → a` for a cycle component, following edges from its first member.

@@ -467,6 +467,115 @@ impl crate::resolve::Sources for DiskSources {
         let mod_root = mod_root.to_string();
         std::sync::Arc::new(move |path: &str| read_in_mod(&root, &mod_root, path))
     }
+
+    fn mod_files(&self, mod_root: &str) -> crate::resolve::funcs::FileReader {
+        std::sync::Arc::new(DiskModFiles {
+            root: self.root.clone(),
+            mod_root: mod_root.to_string(),
+        })
+    }
+}
+
+/// The files of one mod on disk, for the file functions: paths relative to the mod's folder,
+/// confined to it (symbolic links included).
+struct DiskModFiles {
+    root: PathBuf,
+    mod_root: String,
+}
+
+/// At most this many files are listed for `fileset`.
+const MAX_LISTED_FILES: usize = 100_000;
+
+impl DiskModFiles {
+    /// The canonical path of `path` inside the mod's folder, and the folder's.
+    fn confined(&self, what: &str, path: &str) -> Result<(PathBuf, PathBuf), String> {
+        let folder = if self.mod_root.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(&self.mod_root)
+        };
+        if Path::new(path).is_absolute() || path.starts_with('~') {
+            return Err(format!(
+                "{what}(\"{path}\"): the path must be relative to the mod folder"
+            ));
+        }
+        let base = std::fs::canonicalize(&folder)
+            .map_err(|e| format!("{what}(\"{path}\"): cannot open the mod folder: {e}"))?;
+        let full = std::fs::canonicalize(folder.join(path))
+            .map_err(|e| format!("{what}(\"{path}\"): {e}"))?;
+        if !full.starts_with(&base) {
+            return Err(format!(
+                "{what}(\"{path}\"): the path leaves the mod folder; only files inside it can be read"
+            ));
+        }
+        Ok((base, full))
+    }
+}
+
+impl crate::resolve::funcs::ModFiles for DiskModFiles {
+    fn read_text(&self, path: &str) -> Result<String, String> {
+        read_in_mod(&self.root, &self.mod_root, path)
+    }
+
+    fn read_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
+        let (_, full) = self.confined("file", path)?;
+        let meta = std::fs::metadata(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("file(\"{path}\"): not a file"));
+        }
+        if meta.len() > MAX_DOC_BYTES {
+            return Err(format!(
+                "file(\"{path}\"): the file is larger than {MAX_DOC_BYTES} bytes"
+            ));
+        }
+        std::fs::read(&full).map_err(|e| format!("file(\"{path}\"): {e}"))
+    }
+
+    fn exists(&self, path: &str) -> Result<bool, String> {
+        match self.confined("fileexists", path) {
+            Ok((_, full)) if full.is_file() => Ok(true),
+            Ok(_) => Err(format!(
+                "fileexists(\"{path}\"): the path is not a regular file"
+            )),
+            Err(_) if !self.root.join(&self.mod_root).join(path).exists() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, String> {
+        let (base, full) = self.confined("fileset", dir)?;
+        let mut out = Vec::new();
+        for entry in walkdir_files(&full) {
+            let Ok(p) = entry else { continue };
+            // A link inside the folder may lead out of the mod: such files are left out.
+            let inside =
+                p.is_file() && std::fs::canonicalize(&p).is_ok_and(|c| c.starts_with(&base));
+            if let (true, Ok(rel)) = (inside, p.strip_prefix(&full)) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+                if out.len() > MAX_LISTED_FILES {
+                    return Err(format!(
+                        "fileset(\"{dir}\"): more than {MAX_LISTED_FILES} files"
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every regular file below `dir` (following no symbolic link to a folder).
+fn walkdir_files(dir: &Path) -> impl Iterator<Item = std::io::Result<PathBuf>> {
+    ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .follow_links(false)
+        .build()
+        .filter_map(|e| match e {
+            Ok(e) if e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) => {
+                Some(Ok(e.into_path()))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
+        })
 }
 
 /// `file(path)` for the mod in `mod_root` (relative to the workspace `root`): the path is
