@@ -19,7 +19,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::dump::{FieldReader, FieldText};
+use super::tree::MAX_TREE_DEPTH;
 use super::{Index, ResourceId};
+
+/// The most nodes the payload's trees may hold written out, and the most names its trunks may
+/// hold (see `payload`'s walk); at most 16 per benchmark and child listed, too. Real mods'
+/// payloads hold a few thousand of each, three to six per benchmark.
+pub const MAX_PAYLOAD_NODES: usize = 100_000;
 use crate::syntax::AttrKey;
 
 /// The `available_dashboards` message.
@@ -241,29 +247,62 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
     let listed: HashSet<ResourceId> = kids.values().flatten().copied().collect();
     let mut trunks: HashMap<ResourceId, Vec<Vec<Arc<str>>>> = HashMap::new();
     /// The trees below benchmarks (benchmark children only), each built once; `visiting`
-    /// breaks cycles.
+    /// breaks cycles. Trees stop at [`MAX_TREE_DEPTH`] levels and the whole payload at
+    /// [`MAX_PAYLOAD_NODES`] nodes in its trees and as many names in its trunks: a chain of
+    /// benchmarks thousands long, or levels that each list every benchmark of the next
+    /// (exponentially many paths), would otherwise make the payload quadratic or exponential
+    /// in the mod.
     struct Walk<'a> {
         nodes: &'a HashMap<ResourceId, Arc<BenchmarkData>>,
         kids: &'a HashMap<ResourceId, Vec<ResourceId>>,
-        /// Trees that do not depend on the path they were reached by.
-        memo: HashMap<ResourceId, Arc<[Benchmark]>>,
+        /// Trees that do not depend on the path they were reached by, with how many nodes
+        /// each holds written out.
+        memo: HashMap<ResourceId, (Arc<[Benchmark]>, usize)>,
         visiting: Vec<ResourceId>,
+        /// Tree nodes (and children looked at) still allowed.
+        tree_budget: usize,
+        /// Trunk names still allowed.
+        trunk_budget: usize,
+        /// A cut for depth or size was logged (once per payload).
+        warned: bool,
     }
     impl Walk<'_> {
         fn children(&self, id: ResourceId) -> &[ResourceId] {
             self.kids.get(&id).map(Vec::as_slice).unwrap_or(&[])
         }
 
-        /// The tree below `id` (on top of `visiting`), and whether a child was cut inside it
-        /// to break a cycle. A tree with no cut is the same whatever the path to it (a cut
-        /// further down would mean a cycle through it, found on this path too), so it is
-        /// remembered; one with a cut is not.
-        fn tree(&mut self, id: ResourceId) -> (Arc<[Benchmark]>, bool) {
-            if let Some(t) = self.memo.get(&id) {
-                return (t.clone(), false);
+        /// The tree below `id` (on top of `visiting`), how many nodes it holds written out,
+        /// and whether it was cut: a child skipped to break a cycle, or the depth or size
+        /// limit reached inside it. A tree with no cut is the same whatever the path to it
+        /// (a cycle cut further down would mean a cycle through it, found on this path too),
+        /// so it is remembered; one with a cut is not. The recursion is as deep as
+        /// `visiting`, which the depth limit bounds.
+        fn tree(&mut self, id: ResourceId) -> (Arc<[Benchmark]>, usize, bool) {
+            if let Some((t, size)) = self.memo.get(&id) {
+                if *size <= self.tree_budget {
+                    self.tree_budget -= size;
+                    return (t.clone(), *size, false);
+                }
+                self.tree_budget = 0;
+                return (Arc::from([]), 0, true);
             }
             let children = self.children(id).to_vec();
+            if children.is_empty() {
+                return (Arc::from([]), 0, false);
+            }
+            if self.visiting.len() > MAX_TREE_DEPTH || children.len() > self.tree_budget {
+                if !self.warned {
+                    self.warned = true;
+                    tracing::warn!(
+                        depth = self.visiting.len(),
+                        "benchmark trees too deep or too large for the payload: children cut"
+                    );
+                }
+                return (Arc::from([]), 0, true);
+            }
+            self.tree_budget -= children.len();
             let mut out = Vec::with_capacity(children.len());
+            let mut size = 0;
             let mut cut = false;
             for c in children {
                 let Some(data) = self.nodes.get(&c).cloned() else {
@@ -275,9 +314,10 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                     continue;
                 }
                 self.visiting.push(c);
-                let (children, below) = self.tree(c);
+                let (children, below, cut_below) = self.tree(c);
                 self.visiting.pop();
-                cut |= below;
+                cut |= cut_below;
+                size += 1 + below;
                 out.push(Benchmark {
                     data,
                     is_top_level: false,
@@ -288,19 +328,22 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
             }
             let t: Arc<[Benchmark]> = out.into();
             if !cut {
-                self.memo.insert(id, t.clone());
+                self.memo.insert(id, (t.clone(), size));
             }
-            (t, cut)
+            (t, size, cut)
         }
 
         /// Records, for every benchmark below `id`, the path from the top-level benchmark
-        /// `trunk` starts with.
+        /// `trunk` starts with (within the depth and trunk limits).
         fn trunks(
             &mut self,
             id: ResourceId,
             trunk: &mut Vec<Arc<str>>,
             out: &mut HashMap<ResourceId, Vec<Vec<Arc<str>>>>,
         ) {
+            if trunk.len() > MAX_TREE_DEPTH {
+                return;
+            }
             for c in self.children(id).to_vec() {
                 let Some(name) = self.nodes.get(&c).map(|d| d.full_name.clone()) else {
                     continue;
@@ -308,6 +351,11 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 if self.visiting.contains(&c) {
                     continue;
                 }
+                if trunk.len() + 1 > self.trunk_budget {
+                    self.trunk_budget = 0;
+                    return;
+                }
+                self.trunk_budget -= trunk.len() + 1;
                 trunk.push(name);
                 out.entry(c).or_default().push(trunk.clone());
                 self.visiting.push(c);
@@ -317,11 +365,19 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
             }
         }
     }
+    // Within the absolute limit, the payload may hold a fixed multiple of the hierarchy it
+    // shows: a small mod whose few benchmarks reach each other by many paths gets a small
+    // payload.
+    let edges: usize = kids.values().map(Vec::len).sum();
+    let budget = MAX_PAYLOAD_NODES.min(16 * (benchmarks.len() + edges) + 1_000);
     let mut walk = Walk {
         nodes: &nodes,
         kids: &kids,
         memo: HashMap::with_capacity(benchmarks.len()),
         visiting: Vec::new(),
+        tree_budget: budget,
+        trunk_budget: budget,
+        warned: false,
     };
     let mut entries: Vec<(ResourceId, Benchmark)> = Vec::with_capacity(benchmarks.len());
     for &id in &benchmarks {
@@ -338,7 +394,7 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 .push(vec![data.full_name.clone()]);
             walk.trunks(id, &mut vec![data.full_name.clone()], &mut trunks);
         }
-        let (children, _) = walk.tree(id);
+        let (children, _, _) = walk.tree(id);
         entries.push((
             id,
             Benchmark {

@@ -41,50 +41,89 @@ pub fn title(fields: FieldReader<'_>, index: &Index, id: ResourceId) -> Option<S
     }
 }
 
-/// The hierarchy under `root`.
+/// The deepest level a hierarchy shows (the root is level 0): no real benchmark tree comes
+/// close, and a chain of references (`children = [benchmark.next]`, thousands long) must not
+/// make a walk, its output or its serialisation as deep as the chain.
+pub const MAX_TREE_DEPTH: usize = 32;
+
+/// The most child entries a hierarchy looks at: a tree reaching the same benchmarks by many
+/// paths (each level listing every benchmark of the next) grows exponentially with its depth.
+/// Real mods' largest trees have a few thousand nodes.
+pub const MAX_TREE_NODES: usize = 100_000;
+
+/// The hierarchy under `root`: at most [`MAX_TREE_DEPTH`] levels and [`MAX_TREE_NODES`]
+/// children looked at; where it stops, a node says why.
 pub fn tree(index: &Index, fields: FieldReader<'_>, root: ResourceId) -> TreeNode {
-    let mut path = Vec::new();
-    node(index, fields, root, &mut path)
+    let mut walk = Walk {
+        index,
+        fields,
+        path: Vec::new(),
+        budget: MAX_TREE_NODES,
+    };
+    walk.node(root)
 }
 
-fn node(
-    index: &Index,
-    fields: FieldReader<'_>,
-    id: ResourceId,
-    path: &mut Vec<ResourceId>,
-) -> TreeNode {
-    let qualified_name = index.qualified_name(id).unwrap_or_default();
-    let title = title(fields, index, id);
-    if path.contains(&id) {
-        return TreeNode {
+struct Walk<'a, 'f> {
+    index: &'a Index,
+    fields: FieldReader<'f>,
+    /// The ancestors of the node being built (cycles are cut against it).
+    path: Vec<ResourceId>,
+    /// Child entries that may still be looked at.
+    budget: usize,
+}
+
+impl Walk<'_, '_> {
+    /// The node for `id` and, below it, at most what the depth and the budget allow. The
+    /// recursion is as deep as the path, which [`MAX_TREE_DEPTH`] bounds.
+    fn node(&mut self, id: ResourceId) -> TreeNode {
+        let index = self.index;
+        let qualified_name = index.qualified_name(id).unwrap_or_default();
+        let title = title(self.fields, index, id);
+        let leaf = |note: String| TreeNode {
+            qualified_name: qualified_name.clone(),
+            title: title.clone(),
+            children: Vec::new(),
+            note: Some(note),
+        };
+        if self.path.contains(&id) {
+            return leaf("cycle: already shown above".to_string());
+        }
+        let entries = index.child_entries(id).unwrap_or_default();
+        if !entries.is_empty() && self.path.len() >= MAX_TREE_DEPTH {
+            return leaf(format!(
+                "{} children not shown: deeper than {MAX_TREE_DEPTH} levels",
+                entries.len()
+            ));
+        }
+        if entries.len() > self.budget {
+            self.budget = 0;
+            return leaf(format!(
+                "{} children not shown: the tree is over {MAX_TREE_NODES} nodes",
+                entries.len()
+            ));
+        }
+        self.budget -= entries.len();
+        self.path.push(id);
+        // Children named but not found are shown too, in place: a typo in `children` should
+        // be visible where it is.
+        let children = entries
+            .into_iter()
+            .map(|c| match c.resource {
+                Some(child) => self.node(child),
+                None => TreeNode {
+                    qualified_name: c.name,
+                    title: None,
+                    children: Vec::new(),
+                    note: Some("not found".to_string()),
+                },
+            })
+            .collect();
+        self.path.pop();
+        TreeNode {
             qualified_name,
             title,
-            children: Vec::new(),
-            note: Some("cycle: already shown above".to_string()),
-        };
-    }
-    path.push(id);
-    // Children named but not found are shown too, in place: a typo in `children` should be
-    // visible where it is.
-    let children = index
-        .child_entries(id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| match c.resource {
-            Some(child) => node(index, fields, child, path),
-            None => TreeNode {
-                qualified_name: c.name,
-                title: None,
-                children: Vec::new(),
-                note: Some("not found".to_string()),
-            },
-        })
-        .collect();
-    path.pop();
-    TreeNode {
-        qualified_name,
-        title,
-        children,
-        note: None,
+            children,
+            note: None,
+        }
     }
 }
