@@ -311,6 +311,12 @@ async fn a_change_that_cannot_be_applied_drops_the_copy_until_a_save_brings_it_b
             }),
         ),
         (
+            "a change cut before its document (every copy is dropped)",
+            Box::new(|_: &str| {
+                frame(r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocu"#)
+            }),
+        ),
+        (
             "a frame cut short",
             Box::new(|u: &str| {
                 let t = change_text(u, 3, [0, 0, 0, 0], r#""Z""#);
@@ -359,6 +365,42 @@ async fn a_change_that_cannot_be_applied_drops_the_copy_until_a_save_brings_it_b
         assert_eq!(dump(&mut c).await, dump_of(&[("q.pp", &typed)]), "{name}");
         c.notify("textDocument/didClose", json!({"textDocument": {"uri": u}}))
             .await;
+    }
+    c.stop().await;
+}
+
+/// Closing a document and opening it again at once (an editor reloading it): the index
+/// ends with the reopened text, never the disk's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_closed_and_reopened_at_once_keeps_the_reopened_text() {
+    let (_tmp, root) = mod_dir(&[("q.pp", TITLED)]);
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let path = root.join("q.pp");
+    let u = uri(&path);
+    for i in 0..200 {
+        let text = TITLED.replace("\"ab\"", &format!("\"open {i}\""));
+        let mut bytes = Vec::new();
+        for msg in [
+            json!({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": u}}}),
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": u, "languageId": "powerpipe", "version": 1, "text": text}}}),
+        ] {
+            bytes.extend(frame(&msg.to_string()));
+        }
+        c.send_raw(&bytes).await;
+        let title = |d: &Value| {
+            d["resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["name"] == "q")
+                .map(|r| r["title"].clone())
+        };
+        let want = json!(format!("open {i}"));
+        assert_eq!(title(&dump(&mut c).await), Some(want.clone()), "round {i}");
+        // Again, after whatever the close still had to do.
+        let _ = c.request("modlens/stats", json!({})).await;
+        assert_eq!(title(&dump(&mut c).await), Some(want), "round {i}, later");
     }
     c.stop().await;
 }

@@ -536,8 +536,8 @@ impl Backend {
         self.schedule_sweep(SWEEP_DEBOUNCE);
     }
 
-    /// Gives a dropped document's file back to the index as it is on disk (unless it was
-    /// opened again meanwhile).
+    /// Gives a closed or dropped document's file back to the index as it is on disk
+    /// (unless it was opened again meanwhile).
     fn forget_doc(state: &State, key: &str, path: &Path) {
         let _g = lock(&state.sync);
         if lock(&state.docs).contains_key(key) {
@@ -1456,8 +1456,9 @@ impl LanguageServer for Backend {
             return;
         };
         let Some(f) = self.locate(&path) else { return };
-        let (p, rel) = (f.project.clone(), f.rel.clone());
-        let _ = blocking(move || p.apply(&[(rel, Content::Disk)])).await;
+        // Not if the document was opened again meanwhile (its text would lose to the disk).
+        let (state, key, p) = (self.state.clone(), uri.as_str().to_string(), path.clone());
+        let _ = blocking(move || Backend::forget_doc(&state, &key, &p)).await;
         self.publish_file(f).await;
         self.schedule_sweep(SWEEP_DEBOUNCE);
     }
