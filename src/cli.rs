@@ -168,7 +168,7 @@ pub fn main() -> i32 {
     } = &cli.command
     {
         return match lsp(log_file.as_deref(), log_level.as_deref()) {
-            Ok(()) => 0,
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("modlens: error: {e:#}");
                 2
@@ -204,8 +204,9 @@ fn init_tracing() {
 }
 
 /// `modlens lsp`: tracing to stderr or a file, with a filter the client's settings can
-/// change, then the server until the client says `exit`.
-fn lsp(log_file: Option<&Path>, log_level: Option<&str>) -> Result<()> {
+/// change, then the server until the client says `exit`. The exit code is 0 after
+/// `shutdown`, 1 without.
+fn lsp(log_file: Option<&Path>, log_level: Option<&str>) -> Result<i32> {
     use tracing_subscriber::prelude::*;
     let initial = log_level
         .map(str::to_string)
@@ -239,11 +240,12 @@ fn lsp(log_file: Option<&Path>, log_level: Option<&str>) -> Result<()> {
             Err(_) => false,
         }
     });
-    modlens::lsp::run_stdio(modlens::lsp::Options {
+    let ending = modlens::lsp::run_stdio(modlens::lsp::Options {
         log_control: Some(control),
         ..Default::default()
     })
-    .context("the language server stopped")
+    .context("the language server stopped")?;
+    Ok(ending.exit_code())
 }
 
 fn run(cli: Cli) -> Result<i32> {

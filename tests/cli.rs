@@ -390,6 +390,49 @@ fn lsp_serves_over_pipes_and_exits_0() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// `modlens lsp` fed `input` on a pipe that then closes; its exit code and output.
+fn lsp_session(input: &[u8]) -> (Option<i32>, Vec<u8>) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("modlens lsp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("exits");
+    (out.status.code(), out.stdout)
+}
+
+#[test]
+fn lsp_exits_1_on_exit_without_shutdown_and_0_after_it() {
+    let init = frame(
+        &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"capabilities": {}}}),
+    );
+    let shutdown = frame(&serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}));
+    let exit = frame(&serde_json::json!({"jsonrpc": "2.0", "method": "exit"}));
+    // `exit` without `shutdown`: 1, as the protocol says.
+    let (code, out) = lsp_session(&[init.clone(), exit.clone()].concat());
+    assert_eq!(code, Some(1));
+    let mut r = std::io::BufReader::new(&out[..]);
+    assert!(response(&mut r, 1)["result"]["capabilities"].is_object());
+    // `exit` before anything else: 1 too.
+    assert_eq!(lsp_session(&exit).0, Some(1));
+    // The input closing without `shutdown` (the editor went away): 1.
+    assert_eq!(lsp_session(&init).0, Some(1));
+    // `shutdown`, then `exit` or the input's end: 0.
+    assert_eq!(
+        lsp_session(&[init.clone(), shutdown.clone(), exit].concat()).0,
+        Some(0)
+    );
+    assert_eq!(lsp_session(&[init, shutdown].concat()).0, Some(0));
+}
+
 #[test]
 fn lsp_reads_a_stdin_that_is_not_a_pipe() {
     // Not a pipe: the server falls back to tokio's standard streams.

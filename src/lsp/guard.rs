@@ -2,34 +2,97 @@
 //!
 //! tower-lsp-server reads frames with a tokio-util codec, and a codec error ends its input
 //! stream: one malformed message (no `Content-Length`, a body that is not JSON, a
-//! `Content-Type` without a charset, an id that is not an integer or a string) would stop
-//! the server. The guard reads the frames itself, answers what is malformed with a
-//! JSON-RPC error (`-32700` parse error, `-32600` invalid request) and passes on only
-//! well-formed messages, re-framed with a plain `Content-Length` header. The server's
-//! output and the guard's errors are merged frame by frame into the real output.
+//! `Content-Type` without a charset, an id that is not an integer or a string, a duplicate
+//! key) would stop the server. The guard reads the frames itself ([`FrameReader`]),
+//! answers what is malformed with a JSON-RPC error (`-32700` parse error, `-32600` invalid
+//! request, `-32601` for a `$/` request) and passes on only well-formed messages,
+//! re-serialised and re-framed with a plain `Content-Length` header. The server's output
+//! and the guard's errors are merged frame by frame into the real output.
+//!
+//! What it repairs rather than refuses, so that no edit is lost:
+//! * Text is decoded leniently, as VS Code's own JSON-RPC library does: invalid UTF-8 and
+//!   lone UTF-16 surrogates (`"\ud83d"`, sent when a change splits an emoji) become U+FFFD,
+//!   which is one UTF-16 unit like the surrogate it stands for, so later positions agree.
+//! * After a malformed frame (a bad header, a `Content-Length` too short or too long,
+//!   garbage) the reader resynchronises at the next `Content-Length` header, wherever it
+//!   starts — inside the garbage or inside the body a wrong length claimed — so the next
+//!   message is read and answered. The bad frame is answered once, with its request's id
+//!   when the start of its body says it.
+//! * A `textDocument/didChange` that cannot be read, or whose parameters do not decode, is
+//!   replaced by a [`LOST_EDIT`] notification naming the document (or none, meaning every
+//!   document): the server then stops trusting its copy of that text.
+//! * A message sent after `initialize` but before its answer (some clients send
+//!   `initialized` at once) is held until the answer is out; tower-lsp-server would drop it.
+//! * A JSON-RPC batch is taken apart and its messages handled one by one.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tower_lsp_server::ls_types::DidChangeTextDocumentParams;
 
 /// The largest message body accepted (a huge `didOpen` is legitimate; beyond this it is a
 /// broken header).
 pub const MAX_BODY: usize = 256 * 1024 * 1024;
+
+/// The longest header block accepted (real ones are under 100 bytes).
+const MAX_HEADER: usize = 64 * 1024;
+
+/// The notification the guard sends the server in place of a document change it could not
+/// read: `{"uri": "file:///..." | null, "reason": "..."}` (no URI: any open document).
+pub const LOST_EDIT: &str = "modlens/lostEdit";
+
+const CONTENT_LENGTH: &[u8] = b"content-length";
 
 /// One frame read from a stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
     /// A body.
     Body(Vec<u8>),
-    /// Headers without a usable `Content-Length` (skipped): what was wrong.
-    BadHeader(String),
+    /// Bytes that are no message, skipped to resynchronise: what was wrong, the bytes, and
+    /// where in them the body of the broken message starts (when a header was read).
+    Bad {
+        /// What was wrong.
+        why: String,
+        /// The bytes skipped.
+        bytes: Vec<u8>,
+        /// Where the broken message's body starts in `bytes`.
+        body_from: Option<usize>,
+    },
+    /// More bytes skipped while looking for the next header, after a [`Frame::Bad`] (or a
+    /// body the caller [rejected](FrameReader::reject)) that was already answered.
+    Skipped(Vec<u8>),
 }
 
-/// Reads frames (`Content-Length: N\r\n\r\n` + N bytes) from a byte stream.
+/// Reads frames (`Content-Length: N\r\n\r\n` + N bytes) from a byte stream, resynchronising
+/// at the next `Content-Length` header after anything malformed.
 pub struct FrameReader<R> {
     inner: R,
     buf: Vec<u8>,
     eof: bool,
+    /// Out of sync: the buffer's start is not known to be a header; skip to the next one.
+    lost: bool,
+    /// The bad run being skipped was answered already (no second error for it).
+    reported: bool,
+    /// How far a pending body was searched for a header that would cut it short.
+    searched: usize,
+}
+
+/// What the start of the buffer holds.
+enum Head {
+    /// Could still become a header block.
+    Incomplete,
+    /// Not a usable header block; `body_from` is where a body would start.
+    Invalid {
+        why: String,
+        body_from: Option<usize>,
+    },
+    /// A header block announcing `len` bytes from `body_start`.
+    Complete { len: usize, body_start: usize },
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -39,6 +102,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             inner,
             buf: Vec::new(),
             eof: false,
+            lost: false,
+            reported: false,
+            searched: 0,
         }
     }
 
@@ -49,7 +115,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 return Some(f);
             }
             if self.eof {
-                return None;
+                if self.buf.is_empty() {
+                    return None;
+                }
+                let bytes = std::mem::take(&mut self.buf);
+                return Some(self.bad("the input ended inside a message", bytes, None));
             }
             let mut chunk = [0u8; 64 * 1024];
             match self.inner.read(&mut chunk).await {
@@ -59,45 +129,261 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// The caller could not use the last body (it is not JSON): its bytes are searched for
+    /// the next header, as a wrong `Content-Length` may have cut a message short or run
+    /// into the next one. The caller has answered it.
+    pub fn reject(&mut self, body: Vec<u8>) {
+        let mut bytes = body;
+        bytes.extend_from_slice(&self.buf);
+        self.buf = bytes;
+        self.lost = true;
+        self.reported = true;
+        self.searched = 0;
+    }
+
+    /// A bad run: reported once, then skipped silently.
+    fn bad(&mut self, why: &str, bytes: Vec<u8>, body_from: Option<usize>) -> Frame {
+        if self.reported {
+            Frame::Skipped(bytes)
+        } else {
+            self.reported = true;
+            Frame::Bad {
+                why: why.to_string(),
+                bytes,
+                body_from,
+            }
+        }
+    }
+
+    /// Drops the bytes before the next `Content-Length` at or after `from`; with none in
+    /// the buffer, all but a tail that may be the start of one, and the reader stays lost.
+    fn skip_to_header(&mut self, from: usize) -> Vec<u8> {
+        self.searched = 0;
+        match find_ci(&self.buf, CONTENT_LENGTH, from) {
+            Some(at) => {
+                self.lost = false;
+                self.buf.drain(..at).collect()
+            }
+            None => {
+                self.lost = true;
+                let keep = partial_suffix(&self.buf, CONTENT_LENGTH);
+                let at = self.buf.len() - keep;
+                self.buf.drain(..at.max(from.min(self.buf.len()))).collect()
+            }
+        }
+    }
+
     /// A whole frame from the buffer, if there is one.
     fn parse(&mut self) -> Option<Frame> {
-        let end = memchr::memmem::find(&self.buf, b"\r\n\r\n")?;
-        let header = String::from_utf8_lossy(&self.buf[..end]).into_owned();
-        let mut len: Option<Result<usize, String>> = None;
-        for line in header.split("\r\n") {
-            if let Some((name, value)) = line.split_once(':')
-                && name.trim().eq_ignore_ascii_case("content-length")
-            {
-                len = Some(
-                    value
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("invalid Content-Length `{}`", value.trim())),
-                );
+        if self.lost {
+            let skipped = self.skip_to_header(0);
+            if !skipped.is_empty() {
+                return Some(self.bad("garbage between messages", skipped, None));
+            }
+            if self.lost {
+                return None;
             }
         }
-        let len = match len {
-            Some(Ok(n)) if n <= MAX_BODY => n,
-            other => {
-                // Skip to the next header that might start a message.
-                let from = end + 4;
-                let next = memchr::memmem::find(&self.buf[from..], b"Content-Length")
-                    .map(|i| from + i)
-                    .unwrap_or(self.buf.len());
-                self.buf.drain(..next);
-                return Some(Frame::BadHeader(match other {
-                    Some(Err(e)) => e,
-                    Some(Ok(n)) => format!("message too large: {n} bytes"),
-                    None => "missing Content-Length header".to_string(),
-                }));
-            }
-        };
-        if self.buf.len() < end + 4 + len {
+        // Line breaks and blanks between messages are not garbage.
+        let blank = self
+            .buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+            .count();
+        self.buf.drain(..blank);
+        if self.buf.is_empty() {
             return None;
         }
-        let body = self.buf[end + 4..end + 4 + len].to_vec();
-        self.buf.drain(..end + 4 + len);
+        let (len, body_start) = match read_head(&self.buf) {
+            Head::Incomplete => return None,
+            Head::Invalid { why, body_from } => {
+                let bytes = self.skip_to_header(1);
+                return Some(self.bad(&why, bytes, body_from));
+            }
+            Head::Complete { len, body_start } => (len, body_start),
+        };
+        let end = body_start + len;
+        // A header line inside the body means the length was wrong: valid JSON cannot hold
+        // one (a raw line break is not allowed in a string).
+        let from = body_start.max(self.searched);
+        if let Some(at) = find_header_line(&self.buf, from, end) {
+            self.searched = 0;
+            let bytes: Vec<u8> = self.buf.drain(..at).collect();
+            let why = format!(
+                "Content-Length {len} runs past the message: the next header starts after {} \
+                 bytes",
+                at - body_start
+            );
+            return Some(self.bad(&why, bytes, Some(body_start)));
+        }
+        if self.buf.len() < end {
+            // Searched up to here; a header cut by the read may start in the last bytes.
+            self.searched = self.buf.len().saturating_sub(64).max(body_start);
+            return None;
+        }
+        let body = self.buf[body_start..end].to_vec();
+        self.buf.drain(..end);
+        self.searched = 0;
+        self.reported = false;
         Some(Frame::Body(body))
+    }
+}
+
+/// Reads the header block at the start of `buf`.
+fn read_head(buf: &[u8]) -> Head {
+    let window = &buf[..buf.len().min(MAX_HEADER)];
+    let Some(end) = memchr::memmem::find(window, b"\r\n\r\n") else {
+        if buf.len() >= MAX_HEADER {
+            return Head::Invalid {
+                why: format!("no end of headers in {MAX_HEADER} bytes"),
+                body_from: None,
+            };
+        }
+        return match header_prefix_error(buf) {
+            Some(why) => Head::Invalid {
+                why,
+                body_from: None,
+            },
+            None => Head::Incomplete,
+        };
+    };
+    let body_start = end + 4;
+    let invalid = |why: String| Head::Invalid {
+        why,
+        body_from: Some(body_start),
+    };
+    let mut len: Option<usize> = None;
+    for line in split_lines(&buf[..end]) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return invalid(format!("malformed header line `{}`", lossy(line)));
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
+            return invalid(format!("malformed header line `{}`", lossy(line)));
+        }
+        // A `Content-Length` inside a line is a message header that garbage ran into.
+        if find_ci(value, CONTENT_LENGTH, 0).is_some() || find_ci(name, CONTENT_LENGTH, 1).is_some()
+        {
+            return invalid(format!("garbage before a header: `{}`", lossy(line)));
+        }
+        if name.eq_ignore_ascii_case(CONTENT_LENGTH) {
+            let number = std::str::from_utf8(value)
+                .ok()
+                .and_then(|t| t.trim().parse::<usize>().ok());
+            let Some(n) = number else {
+                return invalid(format!("invalid Content-Length `{}`", lossy(value).trim()));
+            };
+            if len.is_some_and(|l| l != n) {
+                return invalid("two different Content-Length headers".to_string());
+            }
+            len = Some(n);
+        }
+    }
+    match len {
+        None => invalid("missing Content-Length header".to_string()),
+        Some(n) if n > MAX_BODY => invalid(format!("message too large: {n} bytes")),
+        Some(len) => Head::Complete { len, body_start },
+    }
+}
+
+/// Why the start of an unfinished header block cannot be one (`None`: it still can).
+fn header_prefix_error(buf: &[u8]) -> Option<String> {
+    let mut lines = split_lines(buf).peekable();
+    while let Some(line) = lines.next() {
+        let last = lines.peek().is_none();
+        // The last line may be cut anywhere, even between `\r` and `\n`.
+        let line = match (last, line.last()) {
+            (true, Some(b'\r')) => &line[..line.len() - 1],
+            _ => line,
+        };
+        let name_end = line.iter().position(|&b| b == b':');
+        let name = &line[..name_end.unwrap_or(line.len())];
+        let bad_name = !name.iter().all(|&b| is_token(b)) || (name.is_empty() && !last);
+        let no_colon = name_end.is_none() && !last;
+        let broken = line.iter().any(|&b| b == b'\n' || b == b'\r');
+        if bad_name || no_colon || broken {
+            return Some(format!("not a header: `{}`", lossy(line)));
+        }
+    }
+    None
+}
+
+/// The lines of a header block (split at `\r\n`).
+fn split_lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(block);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memmem::find(r, b"\r\n") {
+            Some(i) => {
+                rest = Some(&r[i + 2..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// A byte of an HTTP header name (RFC 9110 `token`).
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned();
+    s.escape_debug().to_string()
+}
+
+/// The first case-insensitive occurrence of `needle` (lower case) in `hay` at or after
+/// `from`.
+fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = needle[0];
+    let mut at = from;
+    while at + needle.len() <= hay.len() {
+        let i = at + memchr::memchr2(first, first.to_ascii_uppercase(), &hay[at..])?;
+        if hay
+            .get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// The length of the longest tail of `hay` that is a (case-insensitive) start of `needle`.
+fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
+    (1..needle.len().min(hay.len() + 1))
+        .rev()
+        .find(|&n| hay[hay.len() - n..].eq_ignore_ascii_case(&needle[..n]))
+        .unwrap_or(0)
+}
+
+/// The start of the first whole `Content-Length: N\r\n` line that starts in `from..before`.
+fn find_header_line(buf: &[u8], from: usize, before: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let i = find_ci(buf, CONTENT_LENGTH, at)?;
+        if i >= before {
+            return None;
+        }
+        let rest = &buf[i + CONTENT_LENGTH.len()..];
+        let blanks = |s: &[u8]| s.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        let mut j = blanks(rest);
+        if rest.get(j) == Some(&b':') {
+            j += 1;
+            j += blanks(&rest[j..]);
+            let digits = rest[j..].iter().take_while(|b| b.is_ascii_digit()).count();
+            j += digits;
+            j += blanks(&rest[j..]);
+            if digits > 0 && rest.get(j..j + 2) == Some(b"\r\n") {
+                return Some(i);
+            }
+        }
+        at = i + 1;
     }
 }
 
@@ -116,84 +402,455 @@ fn error(id: Value, code: i64, message: &str) -> Vec<u8> {
     )
 }
 
-/// Checks one body: `Ok` when it is a JSON-RPC 2.0 message tower-lsp-server can decode,
-/// else the error response to send.
-pub fn check(body: &[u8]) -> Result<(), Vec<u8>> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Err(error(
-            Value::Null,
-            -32700,
-            "Parse error: the message is not JSON",
-        ));
+/// Parses a body as JSON, leniently: a leading byte order mark is dropped, invalid UTF-8
+/// and lone UTF-16 surrogate escapes become U+FFFD. `Err`: why it is not JSON at all.
+pub fn decode(body: &[u8]) -> Result<Value, String> {
+    let strict = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
     };
-    let Some(obj) = v.as_object() else {
-        return Err(error(
+    let text = String::from_utf8_lossy(body);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let repaired = replace_lone_surrogates(text.as_bytes());
+    match serde_json::from_slice::<Value>(&repaired) {
+        Ok(v) => {
+            tracing::warn!(
+                error = %strict,
+                "message decoded leniently (invalid UTF-8 or a lone surrogate became U+FFFD)"
+            );
+            Ok(v)
+        }
+        Err(_) => Err(strict.to_string()),
+    }
+}
+
+/// `bytes` (JSON text) with every `\uXXXX` escape of a lone surrogate inside a string
+/// replaced by `\ufffd`.
+fn replace_lone_surrogates(bytes: &[u8]) -> Vec<u8> {
+    fn unit(b: &[u8], at: usize) -> Option<u16> {
+        if b.get(at) != Some(&b'\\') || b.get(at + 1) != Some(&b'u') {
+            return None;
+        }
+        let hex = std::str::from_utf8(b.get(at + 2..at + 6)?).ok()?;
+        u16::from_str_radix(hex, 16).ok()
+    }
+    let high = |u: u16| (0xD800..0xDC00).contains(&u);
+    let low = |u: u16| (0xDC00..0xE000).contains(&u);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !in_string {
+            in_string = b == b'"';
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = false;
+                out.push(b);
+                i += 1;
+            }
+            b'\\' => match unit(bytes, i) {
+                Some(u) if high(u) && unit(bytes, i + 6).is_some_and(low) => {
+                    out.extend_from_slice(&bytes[i..i + 12]);
+                    i += 12;
+                }
+                Some(u) if high(u) || low(u) => {
+                    out.extend_from_slice(b"\\ufffd");
+                    i += 6;
+                }
+                Some(_) => {
+                    out.extend_from_slice(&bytes[i..i + 6]);
+                    i += 6;
+                }
+                None => {
+                    out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+                    i += 2;
+                }
+            },
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The top-level `id` of the JSON object that `bytes` start (possibly cut short), when it
+/// is whole: so that a request whose frame broke is still answered under its own id.
+pub fn salvage_id(bytes: &[u8]) -> Option<Value> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    if bytes[start] != b'{' {
+        return None;
+    }
+    // The index after the string that starts at `at`.
+    let string_end = |at: usize| -> Option<usize> {
+        let mut i = at + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+        None
+    };
+    let mut depth = 0usize;
+    let mut expect_key = false;
+    let mut key: Option<&[u8]> = None;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(i)?;
+                if depth == 1 && expect_key {
+                    key = Some(&bytes[i..end]);
+                    expect_key = false;
+                }
+                i = end;
+                continue;
+            }
+            b':' if depth == 1 && key == Some(b"\"id\"") => {
+                let from = i
+                    + 1
+                    + bytes[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .count();
+                return match bytes.get(from)? {
+                    b'"' => {
+                        let end = string_end(from)?;
+                        serde_json::from_slice::<String>(&bytes[from..end])
+                            .ok()
+                            .map(Value::String)
+                    }
+                    b'-' | b'0'..=b'9' => {
+                        let len = bytes[from..]
+                            .iter()
+                            .take_while(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
+                            .count();
+                        // Whole only if something follows it.
+                        let next = *bytes.get(from + len)?;
+                        if !(next == b',' || next == b'}' || next.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        serde_json::from_slice::<Value>(&bytes[from..from + len])
+                            .ok()
+                            .filter(Value::is_number)
+                    }
+                    _ => None,
+                };
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            b',' if depth == 1 => {
+                expect_key = true;
+                key = None;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// When `bytes` (a message that could not be used) look like a document change: the
+/// document's URI if it can be read, `None` inside when it cannot.
+fn lost_edit_in(bytes: &[u8]) -> Option<Option<String>> {
+    memchr::memmem::find(bytes, b"textDocument/didChange")?;
+    let key = memchr::memmem::find(bytes, b"\"uri\"");
+    let uri = key.and_then(|k| {
+        let rest = &bytes[k + 5..];
+        let colon = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+        if rest[colon] != b':' {
+            return None;
+        }
+        let rest = &rest[colon + 1..];
+        let q = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+        let mut de = serde_json::Deserializer::from_slice(&rest[q..]);
+        String::deserialize(&mut de).ok()
+    });
+    Some(uri)
+}
+
+/// A [`LOST_EDIT`] notification.
+fn lost_edit(uri: Option<String>, reason: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": LOST_EDIT, "params": {"uri": uri, "reason": reason}})
+}
+
+/// What the guard does with one piece of input.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    /// Pass this message on to the server.
+    Forward(Value),
+    /// Send this frame back to the client.
+    Answer(Vec<u8>),
+}
+
+/// Classifies one decoded message (a batch is taken apart).
+pub fn check(v: Value) -> Vec<Action> {
+    match v {
+        Value::Array(items) if !items.is_empty() => items
+            .into_iter()
+            .flat_map(|item| match item {
+                Value::Object(_) => check_one(item),
+                _ => vec![Action::Answer(error(
+                    Value::Null,
+                    -32600,
+                    "Invalid request: a batch holds JSON objects",
+                ))],
+            })
+            .collect(),
+        Value::Array(_) => vec![Action::Answer(error(
             Value::Null,
             -32600,
-            "Invalid request: a message is a JSON object (batches are not supported)",
-        ));
+            "Invalid request: an empty batch",
+        ))],
+        Value::Object(_) => check_one(v),
+        _ => vec![Action::Answer(error(
+            Value::Null,
+            -32600,
+            "Invalid request: a message is a JSON object",
+        ))],
+    }
+}
+
+fn check_one(v: Value) -> Vec<Action> {
+    let id = v.get("id").cloned();
+    let method = v.get("method").and_then(Value::as_str).map(str::to_string);
+    // An id the client can match (any number or string) is echoed in an error.
+    let reply_id = match &id {
+        Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
+        _ => Value::Null,
     };
-    let id = obj.get("id").cloned();
     let id_ok = match &id {
         None | Some(Value::Null) | Some(Value::String(_)) => true,
         Some(Value::Number(n)) => n.is_i64(),
         Some(_) => false,
     };
-    let reply_id = if id_ok {
-        id.clone().unwrap_or(Value::Null)
-    } else {
-        Value::Null
+    let refuse = |code: i64, message: &str| {
+        let mut out = vec![Action::Answer(error(reply_id.clone(), code, message))];
+        if method.as_deref() == Some("textDocument/didChange") {
+            let uri = v
+                .pointer("/params/textDocument/uri")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            out.push(Action::Forward(lost_edit(uri, message)));
+        }
+        out
     };
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Err(error(
-            reply_id,
-            -32600,
-            "Invalid request: `jsonrpc` must be \"2.0\"",
-        ));
+    if v.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return refuse(-32600, "Invalid request: `jsonrpc` must be \"2.0\"");
     }
     if !id_ok {
-        return Err(error(
-            reply_id,
+        return refuse(
             -32600,
-            "Invalid request: `id` must be an integer or a string",
-        ));
+            "Invalid request: `id` must be an integer (64 bits at most) or a string",
+        );
     }
-    match obj.get("method") {
-        Some(Value::String(_)) => Ok(()),
-        Some(_) => Err(error(
-            reply_id,
-            -32600,
-            "Invalid request: `method` must be a string",
-        )),
+    let answer_like = v.get("result").is_some() || v.get("error").is_some();
+    match v.get("method") {
+        // tower-lsp-server would take it for a response and never answer the request.
+        Some(Value::String(_)) if answer_like => {
+            return refuse(
+                -32600,
+                "Invalid request: a message is a request or a response, not both",
+            );
+        }
+        Some(Value::String(_)) => {}
+        Some(_) => return refuse(-32600, "Invalid request: `method` must be a string"),
         // A response to a request of the server's.
-        None if id.is_some() && (obj.contains_key("result") || obj.contains_key("error")) => Ok(()),
-        None => Err(error(reply_id, -32600, "Invalid request: no `method`")),
+        None if id.is_some() && answer_like => {
+            return vec![Action::Forward(v)];
+        }
+        None => return refuse(-32600, "Invalid request: no `method`"),
+    }
+    let method = method.unwrap_or_default();
+    // `$/` messages are notifications; a request must be refused (tower-lsp-server would
+    // drop it unanswered).
+    if method.starts_with("$/") && id.is_some() {
+        return vec![Action::Answer(error(
+            reply_id,
+            -32601,
+            &format!("Method not found: `{method}` is a notification, not a request"),
+        ))];
+    }
+    if method == "textDocument/didChange" {
+        let params = v.get("params").unwrap_or(&Value::Null);
+        if let Err(e) = DidChangeTextDocumentParams::deserialize(params) {
+            let uri = params
+                .pointer("/textDocument/uri")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            tracing::error!(error = %e, uri = ?uri, "a document change has invalid parameters");
+            return vec![Action::Forward(lost_edit(
+                uri,
+                &format!("the change's parameters are invalid: {e}"),
+            ))];
+        }
+    }
+    vec![Action::Forward(v)]
+}
+
+/// What the input filter, the output merger and the server share about the session: the
+/// id of an `initialize` request not answered yet, and whether `shutdown` was asked for.
+#[derive(Clone)]
+pub struct Session {
+    pending: watch::Sender<Option<Value>>,
+    shutdown: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// A session where nothing happened yet.
+    pub fn new() -> Session {
+        Session {
+            pending: watch::Sender::new(None),
+            shutdown: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The client asked for `shutdown` (whether or not the server got to it before `exit`).
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Notes an answer from the server (a body it wrote).
+    fn answered(&self, body: &[u8]) {
+        if self.pending.borrow().is_none() {
+            return;
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            id: Option<Value>,
+            method: Option<serde::de::IgnoredAny>,
+        }
+        if let Ok(r) = serde_json::from_slice::<Reply>(body)
+            && r.method.is_none()
+            && r.id.is_some()
+        {
+            self.pending.send_if_modified(|p| {
+                if p.is_some() && *p == r.id {
+                    *p = None;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    /// Waits until no `initialize` is unanswered (or the output ended).
+    async fn wait(&self) {
+        let mut rx = self.pending.subscribe();
+        let _ = rx.wait_for(Option::is_none).await;
     }
 }
 
-/// Copies frames from `input` to `to_server`, answering malformed ones on `errors`.
-pub async fn filter_input<R, W>(input: R, mut to_server: W, errors: mpsc::UnboundedSender<Vec<u8>>)
-where
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+/// Copies messages from `input` to `to_server`, answering malformed ones on `errors`.
+pub async fn filter_input<R, W>(
+    input: R,
+    mut to_server: W,
+    errors: mpsc::UnboundedSender<Vec<u8>>,
+    gate: Session,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut frames = FrameReader::new(input);
+    let answer = |bytes: Vec<u8>| {
+        let _ = errors.send(bytes);
+    };
+    // Bytes of a rejected body that come back as skipped: already looked at.
+    let mut seen = 0usize;
     while let Some(f) = frames.next().await {
-        match f {
-            Frame::Body(body) => match check(&body) {
-                Ok(()) => {
-                    if to_server.write_all(&frame(&body)).await.is_err() {
-                        break;
-                    }
+        let actions = match f {
+            Frame::Body(body) => match decode(&body) {
+                Ok(v) => {
+                    seen = 0;
+                    check(v)
                 }
-                Err(reply) => {
-                    tracing::warn!(body = %String::from_utf8_lossy(&body[..body.len().min(200)]), "malformed message");
-                    let _ = errors.send(reply);
+                Err(why) => {
+                    tracing::warn!(%why, body = %String::from_utf8_lossy(&body[..body.len().min(200)]), "a message that is not JSON");
+                    let id = salvage_id(&body).unwrap_or(Value::Null);
+                    answer(error(id, -32700, &format!("Parse error: {why}")));
+                    let lost = lost_edit_in(&body);
+                    seen = body.len();
+                    frames.reject(body);
+                    lost.map(|uri| Action::Forward(lost_edit(uri, "the change was not JSON")))
+                        .into_iter()
+                        .collect()
                 }
             },
-            Frame::BadHeader(why) => {
-                tracing::warn!(%why, "malformed message header");
-                let _ = errors.send(error(Value::Null, -32700, &format!("Parse error: {why}")));
+            Frame::Bad {
+                why,
+                bytes,
+                body_from,
+            } => {
+                seen = 0;
+                tracing::warn!(%why, "malformed message frame");
+                let id = body_from
+                    .and_then(|b| salvage_id(bytes.get(b..)?))
+                    .unwrap_or(Value::Null);
+                answer(error(id, -32700, &format!("Parse error: {why}")));
+                lost_edit_in(&bytes)
+                    .map(|uri| Action::Forward(lost_edit(uri, "the change's frame was broken")))
+                    .into_iter()
+                    .collect()
+            }
+            Frame::Skipped(bytes) => {
+                let old = seen.min(bytes.len());
+                seen -= old;
+                lost_edit_in(&bytes[old..])
+                    .map(|uri| Action::Forward(lost_edit(uri, "the change's frame was broken")))
+                    .into_iter()
+                    .collect()
+            }
+        };
+        for a in actions {
+            match a {
+                Action::Answer(bytes) => answer(bytes),
+                Action::Forward(v) => {
+                    // Held while an `initialize` is unanswered: tower-lsp-server drops a
+                    // notification that comes before the answer (responses pass).
+                    if v.get("method").is_some() {
+                        gate.wait().await;
+                    }
+                    let method = v.get("method").and_then(Value::as_str);
+                    let init_id = (method == Some("initialize"))
+                        .then(|| v.get("id").cloned())
+                        .flatten();
+                    if method == Some("shutdown") && v.get("id").is_some() {
+                        gate.shutdown.store(true, Ordering::SeqCst);
+                    }
+                    let Ok(body) = serde_json::to_vec(&v) else {
+                        continue;
+                    };
+                    if let Some(id) = init_id {
+                        gate.pending.send_replace(Some(id));
+                    }
+                    if to_server.write_all(&frame(&body)).await.is_err() {
+                        let _ = to_server.shutdown().await;
+                        return;
+                    }
+                }
             }
         }
     }
@@ -205,6 +862,7 @@ pub async fn merge_output<R, W>(
     from_server: R,
     mut errors: mpsc::UnboundedReceiver<Vec<u8>>,
     mut output: W,
+    gate: Session,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -216,17 +874,18 @@ pub async fn merge_output<R, W>(
             f = frames.next() => match f {
                 Some(Frame::Body(body)) => {
                     if output.write_all(&frame(&body)).await.is_err() {
-                        return;
+                        break;
                     }
                     let _ = output.flush().await;
+                    gate.answered(&body);
                 }
-                Some(Frame::BadHeader(_)) => {}
+                Some(_) => {}
                 None => break,
             },
             e = errors.recv(), if errors_open => match e {
                 Some(bytes) => {
                     if output.write_all(&bytes).await.is_err() {
-                        return;
+                        break;
                     }
                     let _ = output.flush().await;
                 }
@@ -234,43 +893,10 @@ pub async fn merge_output<R, W>(
             },
         }
     }
-    let _ = output.flush().await;
+    // Nothing more will be answered: release anything held for an answer.
+    gate.pending.send_replace(None);
+    let _ = tokio::time::timeout(Duration::from_secs(5), output.flush()).await;
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn frames_are_read_and_bad_headers_skipped() {
-        let input: &[u8] =
-            b"Content-Length: 2\r\n\r\n{}Content-Type: x\r\n\r\ngarbageContent-Length: 3\r\n\r\n[1]";
-        let mut r = FrameReader::new(input);
-        assert_eq!(r.next().await, Some(Frame::Body(b"{}".to_vec())));
-        assert!(matches!(r.next().await, Some(Frame::BadHeader(_))));
-        assert_eq!(r.next().await, Some(Frame::Body(b"[1]".to_vec())));
-        assert_eq!(r.next().await, None);
-    }
-
-    #[test]
-    fn bodies_are_checked() {
-        assert!(check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#).is_ok());
-        assert!(check(br#"{"jsonrpc":"2.0","method":"x"}"#).is_ok());
-        assert!(check(br#"{"jsonrpc":"2.0","id":"a","result":null}"#).is_ok());
-        for bad in [
-            &b"{nope"[..],
-            br#"[{"jsonrpc":"2.0","method":"x"}]"#,
-            br#"{"jsonrpc":"1.0","method":"x"}"#,
-            br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#,
-            br#"{"jsonrpc":"2.0","id":1,"method":3}"#,
-            br#"{"jsonrpc":"2.0","id":1}"#,
-        ] {
-            let e = check(bad).expect_err("rejected");
-            let text = String::from_utf8_lossy(&e);
-            assert!(text.contains("\"error\""), "{text}");
-        }
-        // The id of a bad request is kept when it is usable.
-        let e = check(br#"{"jsonrpc":"2.0","id":7,"method":3}"#).expect_err("rejected");
-        assert!(String::from_utf8_lossy(&e).contains("\"id\":7"));
-    }
-}
+mod tests;

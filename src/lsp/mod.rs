@@ -13,6 +13,12 @@
 //!   short pause, whichever comes first, so a burst of keystrokes costs one rescan.
 //! * **Positions.** Everything inside works in byte offsets; [`text`] is the one place
 //!   that converts to and from LSP positions (UTF-16 columns).
+//! * **Trust.** The server never keeps a text that differs from the client's: a change it
+//!   cannot apply (or that the [`guard`] could not read) drops the document's copy, answers
+//!   come from the file on disk and the user is told; the text sent with a save brings it
+//!   back (or replaces a copy that drifted). A cancelled request's work stops ([`cancel`]),
+//!   and no request waits for another's slot (tower-lsp-server's concurrency limit is set
+//!   far above what a client keeps in flight; whole-workspace answers take turns instead).
 //!
 //! Architecture invariant: this module talks to the protocol and to `load`, `resolve`,
 //! `index` and `workspace`; nothing below it knows about the protocol. Nothing here writes
@@ -21,6 +27,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod analysis;
+pub mod cancel;
 pub mod complete;
 pub mod features;
 pub mod guard;
@@ -72,47 +79,95 @@ where
     I: tokio::io::AsyncRead + Unpin + Send + 'static,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    serve_until_exit(input, output, options).await;
+}
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ending {
+    /// The client asked for `shutdown` before `exit` (or before closing the stream).
+    pub shut_down: bool,
+}
+
+impl Ending {
+    /// The process's exit code: 0 after `shutdown`, 1 without (the protocol's rule for
+    /// `exit`).
+    pub fn exit_code(self) -> i32 {
+        if self.shut_down { 0 } else { 1 }
+    }
+}
+
+/// Requests tower-lsp-server runs at once. Its queue is first come, first served: a limit a
+/// client can reach would make a cheap request (and a `$/cancelRequest`) wait for slow
+/// ones. Slow work is bounded by [`HEAVY_AT_ONCE`] and by cancellation instead.
+const CONCURRENCY: usize = 1 << 12;
+/// Whole-workspace answers (`modlens/dump`, `modlens/dashboards`, `modlens/tree`) computed
+/// at once; more wait their turn (and a cancelled one never starts).
+const HEAVY_AT_ONCE: usize = 2;
+
+/// [`serve`], telling how the session ended.
+pub async fn serve_until_exit<I, O>(input: I, output: O, options: Options) -> Ending
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (service, socket) = LspService::build(|client| Backend::new(client, options))
         .custom_method("modlens/dashboards", Backend::dashboards)
         .custom_method("modlens/tree", Backend::tree)
         .custom_method("modlens/stats", Backend::stats)
         .custom_method("modlens/dump", Backend::dump)
+        .custom_method(guard::LOST_EDIT, Backend::lost_edit)
         .finish();
     let (to_server, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
-    let filter = tokio::spawn(guard::filter_input(input, to_server, errors_tx));
-    let merge = tokio::spawn(guard::merge_output(from_server, errors_rx, output));
+    let session = guard::Session::new();
+    let filter = tokio::spawn(guard::filter_input(
+        input,
+        to_server,
+        errors_tx,
+        session.clone(),
+    ));
+    let merge = tokio::spawn(guard::merge_output(
+        from_server,
+        errors_rx,
+        output,
+        session.clone(),
+    ));
     LspServer::new(server_in, server_out, socket)
-        .concurrency_level(8)
+        .concurrency_level(CONCURRENCY)
         .serve(service)
         .await;
     // `exit` (or the end of the input): the server's output is closed, so the merge ends
     // once it has written everything; the input may still be open, and is left.
     filter.abort();
     let _ = merge.await;
+    Ending {
+        shut_down: session.shutdown_requested(),
+    }
 }
 
-/// Runs the server on stdin/stdout in a runtime of its own (the `modlens lsp` command).
-pub fn run_stdio(options: Options) -> std::io::Result<()> {
+/// Runs the server on stdin/stdout in a runtime of its own (the `modlens lsp` command);
+/// how the session ended gives the exit code.
+pub fn run_stdio(options: Options) -> std::io::Result<Ending> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("modlens-lsp")
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let ending = rt.block_on(async move {
         // Pipes (what editors give a language server) are read and written by the runtime's
         // own threads as they become ready; tokio's stdin/stdout hand every read and write
         // to a blocking thread and back, several thread hops per message. Anything else (a
         // terminal, a file, a socket) falls back to those.
         match stdio_pipes() {
-            Some((input, output)) => serve(input, output, options).await,
-            None => serve(tokio::io::stdin(), tokio::io::stdout(), options).await,
+            Some((input, output)) => serve_until_exit(input, output, options).await,
+            None => serve_until_exit(tokio::io::stdin(), tokio::io::stdout(), options).await,
         }
     });
     // Blocking tasks still running (a sweep) are abandoned rather than awaited.
     rt.shutdown_timeout(Duration::from_secs(2));
-    Ok(())
+    Ok(ending)
 }
 
 /// Standard input and output as non-blocking pipes driven by the runtime, when both are
@@ -174,6 +229,11 @@ struct State {
     watcher: Mutex<Option<watch::Watcher>>,
     shut_down: AtomicBool,
     options: Options,
+    /// Documents whose copy was dropped (a change could not be applied): their path and the
+    /// latest version the client sent, until a save's text or a reopen brings them back.
+    lost: Mutex<HashMap<String, (PathBuf, i32)>>,
+    /// Turns for whole-workspace answers ([`HEAVY_AT_ONCE`]).
+    heavy: tokio::sync::Semaphore,
 }
 
 /// The language server.
@@ -204,9 +264,16 @@ fn invalid(message: impl Into<String>) -> RpcError {
     RpcError::invalid_params(message.into())
 }
 
-/// Runs blocking work off the protocol loop.
+/// Runs blocking work off the protocol loop; if the request is cancelled meanwhile, the
+/// work sees [`cancel::requested`].
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> RpcResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)
+    cancel::run(f).await.map_err(internal)
+}
+
+/// The error of a request whose work saw its cancellation (never sent: the request's
+/// future is gone, and tower-lsp-server answered it).
+fn cancelled() -> RpcError {
+    RpcError::request_cancelled()
 }
 
 /// A file of a project, for a request.
@@ -231,6 +298,9 @@ impl<'a> Texts<'a> {
     }
 
     fn get(&mut self, rel: &str) -> Option<&Lines> {
+        if cancel::requested() {
+            return None;
+        }
         if !self.lines.contains_key(rel) {
             let text = self.project.read(rel)?;
             self.lines.insert(rel.to_string(), Lines::new(text));
@@ -284,6 +354,8 @@ impl Backend {
                 watcher: Mutex::new(None),
                 shut_down: AtomicBool::new(false),
                 options,
+                lost: Mutex::new(HashMap::new()),
+                heavy: tokio::sync::Semaphore::new(HEAVY_AT_ONCE),
             }),
         }
     }
@@ -412,6 +484,94 @@ impl Backend {
         }
     }
 
+    /// Drops the copy of a document (`None`: of every open document) whose text can no
+    /// longer be the client's: the index takes the file on disk until the text of a save
+    /// or a reopen brings the document back, and the user is told.
+    async fn lose_docs(&self, key: Option<&str>, why: &str) {
+        let lost: Vec<Doc> = {
+            let mut docs = lock(&self.state.docs);
+            let keys: Vec<String> = match key {
+                Some(k) => vec![k.to_string()],
+                None => docs.keys().cloned().collect(),
+            };
+            keys.iter().filter_map(|k| docs.remove(k)).collect()
+        };
+        if lost.is_empty() {
+            if let Some(k) = key {
+                tracing::warn!(uri = %k, %why, "a lost change to a document that is not open");
+            }
+            return;
+        }
+        lock(&self.state.lost).extend(
+            lost.iter()
+                .map(|d| (d.uri.as_str().to_string(), (d.path.clone(), d.version))),
+        );
+        for d in lost {
+            tracing::error!(
+                uri = %d.uri.as_str(),
+                %why,
+                "the document's text can no longer be the client's: its copy is dropped"
+            );
+            let name = d
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| d.uri.as_str().to_string());
+            let state = self.state.clone();
+            let (key, path) = (d.uri.as_str().to_string(), d.path.clone());
+            let _ = blocking(move || Backend::forget_doc(&state, &key, &path)).await;
+            self.client
+                .show_message(
+                    MessageType::WARNING,
+                    format!(
+                        "modlens lost track of your changes to {name} ({why}). It reads the \
+                         file from disk until you save or reopen it."
+                    ),
+                )
+                .await;
+            if let Some(f) = self.locate(&d.path) {
+                self.publish_file(f).await;
+            }
+        }
+        self.schedule_sweep(SWEEP_DEBOUNCE);
+    }
+
+    /// Gives a closed or dropped document's file back to the index as it is on disk
+    /// (unless it was opened again meanwhile).
+    fn forget_doc(state: &State, key: &str, path: &Path) {
+        let _g = lock(&state.sync);
+        if lock(&state.docs).contains_key(key) {
+            return;
+        }
+        let projects = state
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let project = projects
+            .iter()
+            .filter(|p| path.starts_with(&p.root))
+            .max_by_key(|p| p.root.as_os_str().len());
+        if let Some(p) = project
+            && let Some(rel) = p.relative(path)
+        {
+            p.apply(&[(rel, Content::Disk)]);
+        }
+    }
+
+    /// The [`guard`] could not read a document change (its `uri`, or none: any document).
+    async fn lost_edit(&self, params: LostEditParams) {
+        let key = params
+            .uri
+            .as_deref()
+            .and_then(|u| u.parse::<Uri>().ok())
+            .map(|u| u.as_str().to_string());
+        if params.uri.is_some() && key.is_none() {
+            return;
+        }
+        self.lose_docs(key.as_deref(), &params.reason).await;
+    }
+
     /// Brings every open document into the index (after a load).
     async fn sync_open_docs(&self) {
         {
@@ -519,8 +679,9 @@ impl Backend {
             .projects
             .write()
             .unwrap_or_else(|p| p.into_inner()) = projects.clone();
-        self.state.ready.send_replace(true);
+        // Documents opened meanwhile are in the index before any request is let in.
         self.sync_open_docs().await;
+        self.state.ready.send_replace(true);
         if let Some(p) = &progress {
             p.report_with_message(summary, 10).await;
         }
@@ -865,24 +1026,47 @@ impl Backend {
             .ok_or_else(|| invalid("no mod workspace is open"))
     }
 
+    /// Waits for a turn to compute a whole-workspace answer (dropped with the request if
+    /// it is cancelled while it waits).
+    async fn heavy_turn(&self) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
+        self.state.heavy.acquire().await.map_err(internal)
+    }
+
     async fn dashboards(&self, params: ProjectParams) -> RpcResult<serde_json::Value> {
         self.ready().await?;
         let p = self.project_for(params.uri.as_ref())?;
-        blocking(move || serde_json::to_value(&*p.shared.dashboards()).map_err(internal)).await?
+        let _turn = self.heavy_turn().await?;
+        blocking(move || {
+            let payload = p.shared.dashboards();
+            if cancel::requested() {
+                return Err(cancelled());
+            }
+            serde_json::to_value(&*payload).map_err(internal)
+        })
+        .await?
     }
 
     async fn tree(&self, params: TreeParams) -> RpcResult<serde_json::Value> {
         self.ready().await?;
         let p = self.project_for(params.uri.as_ref())?;
+        let _turn = self.heavy_turn().await?;
         blocking(move || {
             let model = p.shared.model();
             let root = model
                 .index
                 .lookup_qualified(&params.resource)
                 .ok_or_else(|| invalid(format!("no resource named `{}`", params.resource)))?;
-            let fields = |id, key| p.shared.resolver.dump_field(&model, id, key);
-            serde_json::to_value(crate::index::tree::tree(&model.index, &fields, root))
-                .map_err(internal)
+            let fields = |id, key| {
+                if cancel::requested() {
+                    return None;
+                }
+                p.shared.resolver.dump_field(&model, id, key)
+            };
+            let tree = crate::index::tree::tree(&model.index, &fields, root);
+            if cancel::requested() {
+                return Err(cancelled());
+            }
+            serde_json::to_value(tree).map_err(internal)
         })
         .await?
     }
@@ -917,6 +1101,9 @@ impl Backend {
             serde_json::json!({
                 "projects": list,
                 "rss_bytes": current_rss(),
+                "requests": {
+                    "cancelled_work_ended": cancel::STOPPED.load(Ordering::Relaxed),
+                },
             })
         })
         .await
@@ -926,16 +1113,32 @@ impl Backend {
         self.ready().await?;
         let p = self.project_for(params.uri.as_ref())?;
         let state = self.state.clone();
+        let _turn = self.heavy_turn().await?;
         blocking(move || {
             let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
             for k in keys {
                 Backend::sync_doc(&state, &k);
             }
             let model = p.shared.model();
-            let fields = |id, key| p.shared.resolver.dump_field(&model, id, key);
-            let read = |rel: &str| p.read(rel).map(|t| t.to_vec());
-            serde_json::to_value(crate::index::dump::dump(&model.index, &read, &fields))
-                .map_err(internal)
+            // Once cancelled, every field and text is skipped: the rest of the walk is cheap
+            // and its result is dropped.
+            let fields = |id, key| {
+                if cancel::requested() {
+                    return None;
+                }
+                p.shared.resolver.dump_field(&model, id, key)
+            };
+            let read = |rel: &str| {
+                if cancel::requested() {
+                    return None;
+                }
+                p.read(rel).map(|t| t.to_vec())
+            };
+            let dump = crate::index::dump::dump(&model.index, &read, &fields);
+            if cancel::requested() {
+                return Err(cancelled());
+            }
+            serde_json::to_value(dump).map_err(internal)
         })
         .await?
     }
@@ -956,6 +1159,17 @@ pub struct ProjectParams {
     /// A file of the workspace, or its root.
     #[serde(default)]
     pub uri: Option<Uri>,
+}
+
+/// Parameters of the guard's [`guard::LOST_EDIT`] notification.
+#[derive(Debug, Deserialize)]
+pub struct LostEditParams {
+    /// The document (absent: any open document).
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// What went wrong.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// Parameters of `modlens/tree`.
@@ -993,8 +1207,10 @@ fn server_capabilities() -> ServerCapabilities {
             TextDocumentSyncOptions {
                 open_close: Some(true),
                 change: Some(TextDocumentSyncKind::INCREMENTAL),
+                // The text of a save is a point where the server's copy is made the
+                // client's again, whatever happened to it before.
                 save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
-                    include_text: Some(false),
+                    include_text: Some(true),
                 })),
                 ..Default::default()
             },
@@ -1122,6 +1338,7 @@ impl LanguageServer for Backend {
         let Some(path) = doc.uri.to_file_path().map(|p| p.into_owned()) else {
             return;
         };
+        lock(&self.state.lost).remove(doc.uri.as_str());
         lock(&self.state.docs).insert(
             doc.uri.as_str().to_string(),
             Doc {
@@ -1143,28 +1360,94 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         // Applied here, before any await: notifications are handled in the order they came.
-        {
+        let key = params.text_document.uri.as_str().to_string();
+        let version = params.text_document.version;
+        let failed = {
             let mut docs = lock(&self.state.docs);
-            let Some(d) = docs.get_mut(params.text_document.uri.as_str()) else {
+            let Some(d) = docs.get_mut(&key) else {
+                if let Some(lost) = lock(&self.state.lost).get_mut(&key) {
+                    lost.1 = version;
+                } else {
+                    // No copy is held, so none can be wrong (a client may send changes to
+                    // documents it never opened here, like an untitled buffer).
+                    tracing::debug!(uri = %key, "a change to a document that is not open");
+                }
                 return;
             };
-            for c in params.content_changes {
-                text::apply_change(&mut d.text, c.range, &c.text);
+            let mut failed = None;
+            if version <= d.version {
+                // The protocol's versions only grow: a change was repeated, or one between
+                // was lost.
+                failed = Some(format!(
+                    "version {version} came after version {}",
+                    d.version
+                ));
             }
-            d.version = params.text_document.version;
+            for c in params.content_changes {
+                if failed.is_some() {
+                    break;
+                }
+                if let Err(e) = text::apply_change(&mut d.text, c.range, &c.text) {
+                    failed = Some(format!("a change to version {version} does not fit: {e}"));
+                }
+            }
+            d.version = version;
             d.dirty = true;
+            failed
+        };
+        match failed {
+            Some(why) => self.lose_docs(Some(&key), &why).await,
+            None => self.schedule_change(params.text_document.uri),
         }
-        self.schedule_change(params.text_document.uri);
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        if lock(&self.state.docs).contains_key(params.text_document.uri.as_str()) {
-            self.schedule_sweep(SWEEP_DEBOUNCE);
+        let key = params.text_document.uri.as_str().to_string();
+        // The text of the save is the client's: it replaces a copy that drifted, and brings
+        // back one that was dropped.
+        let known = if let Some(text) = params.text {
+            let mut docs = lock(&self.state.docs);
+            match docs.get_mut(&key) {
+                Some(d) => {
+                    if d.text != text {
+                        tracing::error!(
+                            uri = %key,
+                            "the document's text differed from the client's; resynchronised from the save"
+                        );
+                        d.text = text;
+                        d.dirty = true;
+                    }
+                    true
+                }
+                None => match lock(&self.state.lost).remove(&key) {
+                    Some((path, version)) => {
+                        tracing::warn!(uri = %key, "the document is back in sync from its save");
+                        docs.insert(
+                            key.clone(),
+                            Doc {
+                                uri: params.text_document.uri.clone(),
+                                path,
+                                text,
+                                version,
+                                dirty: true,
+                            },
+                        );
+                        true
+                    }
+                    None => false,
+                },
+            }
+        } else {
+            lock(&self.state.docs).contains_key(&key)
+        };
+        if known {
+            self.schedule_change(params.text_document.uri);
         }
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
+        lock(&self.state.lost).remove(uri.as_str());
         let removed = lock(&self.state.docs).remove(uri.as_str());
         if removed.is_none() {
             return;
@@ -1173,8 +1456,9 @@ impl LanguageServer for Backend {
             return;
         };
         let Some(f) = self.locate(&path) else { return };
-        let (p, rel) = (f.project.clone(), f.rel.clone());
-        let _ = blocking(move || p.apply(&[(rel, Content::Disk)])).await;
+        // Not if the document was opened again meanwhile (its text would lose to the disk).
+        let (state, key, p) = (self.state.clone(), uri.as_str().to_string(), path.clone());
+        let _ = blocking(move || Backend::forget_doc(&state, &key, &p)).await;
         self.publish_file(f).await;
         self.schedule_sweep(SWEEP_DEBOUNCE);
     }

@@ -202,6 +202,20 @@ impl Client {
         }
     }
 
+    /// Waits at most `timeout` until `pred` holds for all the messages so far.
+    pub async fn wait_until(&self, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inbox.arrived.notified();
+            if pred(&self.inbox.messages.lock().unwrap()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return pred(&self.inbox.messages.lock().unwrap());
+            }
+        }
+    }
+
     /// Every message so far.
     pub fn messages(&self) -> Vec<Value> {
         self.inbox.messages.lock().unwrap().clone()
