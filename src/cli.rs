@@ -28,7 +28,7 @@ struct Cli {
     threads: Option<usize>,
     /// Set a variable: `--var name=value` (`--var dep.name=value` for a dependency mod's);
     /// repeatable, later ones win.
-    #[arg(long = "var", value_name = "NAME=VALUE", global = true)]
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true, value_parser = var_option)]
     vars: Vec<String>,
     /// Read variable values from a file (`.ppvars` syntax); repeatable, later ones win.
     #[arg(long = "var-file", value_name = "FILE", global = true)]
@@ -297,6 +297,17 @@ fn run(cli: Cli) -> Result<i32> {
 pub(crate) struct Options {
     pub(crate) inputs: ValueInputs,
     pub(crate) limits: Limits,
+}
+
+/// A `--var` option as written, once it is `name=value` with a name: anything else is a usage
+/// error (exit 2, with the usage), not a diagnostic of the mod.
+fn var_option(v: &str) -> std::result::Result<String, String> {
+    match v.split_once('=') {
+        Some((name, _)) if !name.trim().is_empty() => Ok(v.to_string()),
+        _ => Err(format!(
+            "{v:?} is not name=value: write it as --var name=value"
+        )),
+    }
 }
 
 /// The environment and the `--var`/`--var-file` options as the resolver takes them.

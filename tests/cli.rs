@@ -205,6 +205,29 @@ fn check_exits_1_on_resolve_errors_and_0_on_a_valid_mod() {
     assert_eq!(good.status.code(), Some(0), "{}", text(&good.stderr));
 }
 
+/// A `--var` that is not `name=value` is a usage error (exit 2, pointing at `--help`), for
+/// every command, before anything is read.
+#[test]
+fn a_malformed_var_option_is_a_usage_error() {
+    for bad in ["noequals", "=value", " =value", ""] {
+        for command in ["check", "show", "index"] {
+            let mut args = vec![command, "fixtures/basic_mod"];
+            if command == "show" {
+                args.push("control.s3_bucket_versioning");
+            }
+            args.extend(["--var", bad]);
+            let out = modlens(&args);
+            assert_eq!(out.status.code(), Some(2), "{command} --var {bad:?}");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("is not name=value"), "{stderr}");
+            assert!(stderr.contains("--help"), "{stderr}");
+        }
+    }
+    // A well-formed one for a variable the mod does not declare stays a diagnostic of the mod.
+    let out = modlens(&["check", "fixtures/basic_mod", "--var", "nope=1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
 #[test]
 fn show_reads_the_environment_and_var_options() {
     let out = Command::new(env!("CARGO_BIN_EXE_modlens"))
