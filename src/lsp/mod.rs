@@ -688,18 +688,11 @@ impl Backend {
     }
 
     /// Files changed on disk: each project's changes applied as one batch (open documents
-    /// keep their text).
+    /// keep their text; whether a path is a file of the workspace is the disk's to say).
     async fn files_changed(&self, paths: Vec<PathBuf>) {
-        let open: std::collections::HashSet<PathBuf> = lock(&self.state.docs)
-            .values()
-            .map(|d| d.path.clone())
-            .collect();
         type Batch = (Arc<Project>, Vec<(String, Content)>);
         let mut by_project: HashMap<PathBuf, Batch> = HashMap::new();
         for path in paths {
-            if open.contains(&path) {
-                continue;
-            }
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -707,8 +700,9 @@ impl Backend {
             let relevant = crate::workspace::is_indexed_file(&name)
                 || name == ".powerpipeignore"
                 || name == ".steampipeignore"
-                // A folder created or removed (a checkout): its files are found by a walk.
-                || (!path.is_file() && !name.contains('.'));
+                // A folder created, removed or replaced (a checkout), or a link: a walk
+                // finds its files. (Other files' events are not ours.)
+                || !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
             if !relevant {
                 continue;
             }
@@ -722,7 +716,7 @@ impl Backend {
                 .entry(f.project.root.clone())
                 .or_insert_with(|| (f.project.clone(), Vec::new()))
                 .1
-                .push((f.rel, Content::Disk));
+                .push((f.rel, Content::Changed));
         }
         for (_, (project, changes)) in by_project {
             let p = project.clone();
@@ -749,6 +743,12 @@ impl Backend {
     }
 
     async fn publish(&self, project: &Project, rel: &str, list: Vec<FileDiag>) {
+        // The text the positions are in: none when the file changed since it was indexed
+        // (it is being indexed again, and published then) or went; nothing is recorded.
+        let text = project.read(rel);
+        if text.is_none() && !list.is_empty() {
+            return;
+        }
         if !project.record_published(rel, &list) {
             return;
         }
@@ -757,7 +757,7 @@ impl Backend {
             return;
         };
         let version = lock(&self.state.docs).get(uri.as_str()).map(|d| d.version);
-        let diags = match project.read(rel) {
+        let diags = match text {
             Some(text) => Self::to_lsp_diagnostics(&Lines::new(text), &list),
             None => Vec::new(),
         };
@@ -1275,8 +1275,9 @@ impl LanguageServer for Backend {
                         continue;
                     }
                     if let Ok(p) = Project::open(&root, &settings) {
+                        let p = Arc::new(p);
                         p.start_background();
-                        new.push(Arc::new(p));
+                        new.push(p);
                     }
                 }
             }

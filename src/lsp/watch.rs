@@ -2,13 +2,18 @@
 //! (`workspace/didChangeWatchedFiles` without dynamic registration): a notify watcher per
 //! project root, debounced by notify-debouncer-full, so a burst (a `git checkout` touching
 //! hundreds of files) arrives as one batch of paths.
+//!
+//! Symbolic links are not followed (the workspace never reads through one, and a link to `/`
+//! must not make the watcher walk the disk). When the watcher may have lost events (the
+//! kernel's queue overflowed), the roots themselves are sent: a root's path stands for every
+//! file below it, all read again.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind, MetadataKind, ModifyKind};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
 
 /// How long the file system must be quiet before a batch is delivered.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -42,13 +47,18 @@ pub fn watch(
     roots: &[PathBuf],
     tx: tokio::sync::mpsc::UnboundedSender<Vec<PathBuf>>,
 ) -> Result<Watcher, notify::Error> {
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| match res {
+    let watched = roots.to_vec();
+    let handler = move |res: DebounceEventResult| match res {
         Ok(events) => {
             let mut paths: Vec<PathBuf> = events
                 .iter()
                 .filter(|e| changes_content(&e.kind))
                 .flat_map(|e| e.paths.iter().cloned())
                 .collect();
+            if events.iter().any(|e| e.need_rescan()) {
+                tracing::warn!("the file watcher lost events: reading the workspace again");
+                paths.extend(watched.iter().cloned());
+            }
             paths.sort();
             paths.dedup();
             if !paths.is_empty() {
@@ -60,7 +70,14 @@ pub fn watch(
                 tracing::warn!(error = %e, "file watcher");
             }
         }
-    })?;
+    };
+    let mut debouncer = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
+        DEBOUNCE,
+        None,
+        handler,
+        RecommendedCache::new(),
+        notify::Config::default().with_follow_symlinks(false),
+    )?;
     for root in roots {
         if let Err(e) = debouncer.watch(root, RecursiveMode::Recursive) {
             tracing::warn!(root = %root.display(), error = %e, "cannot watch");

@@ -47,6 +47,12 @@ pub trait Sources: Send + Sync {
 
     /// A `file()` reader for one mod (see [`Sources::read_in_mod`]).
     fn file_reader(&self, mod_root: &str) -> funcs::FileReader;
+
+    /// Installed dependency mods that cannot be used (asked only when a `require` entry
+    /// matches no installed mod, to say why).
+    fn broken_installs(&self) -> Vec<deps::BrokenInstall> {
+        Vec::new()
+    }
 }
 
 /// A diagnostic with the file it is in (workspace-relative; a `--var-file` as given;

@@ -1,0 +1,322 @@
+//! The workspace's files as the resolver, the dump and the language server read them.
+//!
+//! [`DiskSources`] keeps what the index was built from: a [`Fingerprint`] of each indexed
+//! file's text (its *basis*). A file read from the disk is served, and kept in the small text
+//! cache, only when it is that text; otherwise the file changed since it was indexed, the read
+//! gives nothing, and the path is recorded as *stale* for the owner to index again. So the
+//! index and the text served beside it never disagree, whatever order reads, writes and
+//! watcher events come in. Open documents' unsaved text (overlays) comes first.
+//!
+//! `file()` goes through [`read_in_mod`]: confined to the mod's folder, links included, and
+//! without looking outside it (see [`super::member`]).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+use super::member::{self, Refused};
+use super::{Fingerprint, Unread, read_into, read_limited};
+use crate::resolve::deps::BrokenInstall;
+
+/// Files read by `file()` larger than this are refused.
+pub const MAX_DOC_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What each indexed file's entry was built from, by workspace-relative path.
+pub type Basis = HashMap<String, Fingerprint>;
+
+/// The workspace's files as the resolver reads them: from disk through a small cache of
+/// recently read files (bounded by bytes), with open documents' unsaved text taking
+/// precedence (overlays); with a basis, only the text the index was built from.
+pub struct DiskSources {
+    root: PathBuf,
+    state: Mutex<SourceState>,
+    overlays: RwLock<HashMap<String, Arc<[u8]>>>,
+    stale: Mutex<Stale>,
+    stale_signal: Condvar,
+}
+
+/// The text cache and the basis: one lock, so a text is cached only while it is the basis.
+struct SourceState {
+    lru: lru::LruCache<String, Arc<[u8]>>,
+    bytes: usize,
+    limit: usize,
+    /// `None`: no basis known (whatever the disk holds is served).
+    basis: Option<Basis>,
+}
+
+#[derive(Default)]
+struct Stale {
+    paths: BTreeSet<String>,
+    closed: bool,
+}
+
+impl SourceState {
+    fn put(&mut self, path: &str, text: Arc<[u8]>) {
+        self.remove(path);
+        if text.len() > self.limit {
+            return;
+        }
+        self.bytes += text.len();
+        self.lru.put(path.to_string(), text);
+        while self.bytes > self.limit {
+            match self.lru.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some(old) = self.lru.pop(path) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
+impl DiskSources {
+    /// Sources for the workspace rooted at `root`, caching up to `cache_bytes` of file text,
+    /// with no basis: whatever the disk holds is read (tools that read once).
+    pub fn new(root: PathBuf, cache_bytes: usize) -> DiskSources {
+        DiskSources::build(root, cache_bytes, None)
+    }
+
+    /// Sources that serve only the text the index was built from (`basis`, from
+    /// [`super::load_with_basis`]); a path without a basis is not read.
+    pub fn with_basis(root: PathBuf, cache_bytes: usize, basis: Basis) -> DiskSources {
+        DiskSources::build(root, cache_bytes, Some(basis))
+    }
+
+    fn build(root: PathBuf, cache_bytes: usize, basis: Option<Basis>) -> DiskSources {
+        // The membership rule walks from the root with `lstat`: it must be the real folder.
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        DiskSources {
+            root,
+            state: Mutex::new(SourceState {
+                lru: lru::LruCache::unbounded(),
+                bytes: 0,
+                limit: cache_bytes.max(1),
+                basis,
+            }),
+            overlays: RwLock::new(HashMap::new()),
+            stale: Mutex::new(Stale::default()),
+            stale_signal: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SourceState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets (or with `None` removes) the unsaved text of an open document.
+    pub fn set_overlay(&self, path: &str, text: Option<Arc<[u8]>>) {
+        let mut o = self.overlays.write().unwrap_or_else(|p| p.into_inner());
+        match text {
+            Some(t) => {
+                o.insert(path.to_string(), t);
+            }
+            None => {
+                o.remove(path);
+            }
+        }
+    }
+
+    /// What the index holds of `path` was built from text with this fingerprint.
+    pub fn basis(&self, path: &str) -> Option<Fingerprint> {
+        self.state().basis.as_ref()?.get(path).copied()
+    }
+
+    /// The index now holds `path` built from text with fingerprint `fp`; `text`, when given,
+    /// is that text (kept in the cache, so it is served without reading the disk again).
+    pub fn indexed(&self, path: &str, fp: Fingerprint, text: Option<Arc<[u8]>>) {
+        let mut s = self.state();
+        if let Some(b) = s.basis.as_mut() {
+            b.insert(path.to_string(), fp);
+        }
+        s.remove(path);
+        if let Some(t) = text
+            && Fingerprint::of(&t) == fp
+        {
+            s.put(path, t);
+        }
+    }
+
+    /// The index no longer holds `path`.
+    pub fn unindexed(&self, path: &str) {
+        let mut s = self.state();
+        if let Some(b) = s.basis.as_mut() {
+            b.remove(path);
+        }
+        s.remove(path);
+    }
+
+    /// The index was built again from scratch, from `basis`.
+    pub fn reset(&self, basis: Basis) {
+        let mut s = self.state();
+        s.lru.clear();
+        s.bytes = 0;
+        s.basis = Some(basis);
+    }
+
+    /// Forgets the cached text of a file (the next read goes to the disk).
+    pub fn forget(&self, path: &str) {
+        self.state().remove(path);
+    }
+
+    /// Paths found changed since they were indexed (a read met other text, or none), taken:
+    /// the owner indexes them again.
+    pub fn take_stale(&self) -> Vec<String> {
+        let mut s = self.stale.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut s.paths).into_iter().collect()
+    }
+
+    /// Waits until a stale path is recorded, [`DiskSources::close`] is called, or `timeout`
+    /// passes; true when there are stale paths.
+    pub fn wait_stale(&self, timeout: Duration) -> bool {
+        let s = self.stale.lock().unwrap_or_else(|p| p.into_inner());
+        let (s, _) = self
+            .stale_signal
+            .wait_timeout_while(s, timeout, |s| s.paths.is_empty() && !s.closed)
+            .unwrap_or_else(|p| p.into_inner());
+        !s.paths.is_empty()
+    }
+
+    /// Wakes and ends every [`DiskSources::wait_stale`] (the owner is going away).
+    pub fn close(&self) {
+        let mut s = self.stale.lock().unwrap_or_else(|p| p.into_inner());
+        s.closed = true;
+        self.stale_signal.notify_all();
+    }
+
+    /// True once [`DiskSources::close`] was called.
+    pub fn closed(&self) -> bool {
+        self.stale.lock().unwrap_or_else(|p| p.into_inner()).closed
+    }
+
+    fn mark_stale(&self, path: &str) {
+        tracing::debug!(file = %path, "changed since it was indexed");
+        let mut s = self.stale.lock().unwrap_or_else(|p| p.into_inner());
+        if s.paths.insert(path.to_string()) {
+            self.stale_signal.notify_all();
+        }
+    }
+
+    /// Reads a workspace file from the disk, as the membership rule allows.
+    fn read_disk(&self, path: &str) -> Result<Vec<u8>, Unread> {
+        let full = member::member_file(&self.root, path).map_err(|why| match why {
+            member::NotMember::Gone => Unread::Gone,
+            _ => Unread::NotMember,
+        })?;
+        let mut buf = Vec::new();
+        read_into(&full, &mut buf)?;
+        Ok(buf)
+    }
+}
+
+impl crate::resolve::Sources for DiskSources {
+    fn read(&self, path: &str) -> Option<Arc<[u8]>> {
+        if let Some(t) = self
+            .overlays
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Some(t.clone());
+        }
+        {
+            let mut s = self.state();
+            if let Some(t) = s.lru.get(path) {
+                return Some(t.clone());
+            }
+            // Not indexed: nothing to read it for (and nothing to agree with).
+            if s.basis.as_ref().is_some_and(|b| !b.contains_key(path)) {
+                return None;
+            }
+        }
+        let read = self.read_disk(path);
+        let mut s = self.state();
+        let expected = match s.basis.as_ref() {
+            None => None,
+            Some(b) => Some(b.get(path).copied()?),
+        };
+        match (read, expected) {
+            (Ok(buf), None) => {
+                let text: Arc<[u8]> = buf.into();
+                s.put(path, text.clone());
+                Some(text)
+            }
+            (Ok(buf), Some(fp)) => {
+                if Fingerprint::of(&buf) == fp {
+                    let text: Arc<[u8]> = buf.into();
+                    s.put(path, text.clone());
+                    Some(text)
+                } else {
+                    drop(s);
+                    self.mark_stale(path);
+                    None
+                }
+            }
+            (Err(_), None) => None,
+            (Err(why), Some(fp)) => {
+                // Unreadable when indexed too (its index is the one diagnostic): no change.
+                let same = matches!(why, Unread::Failed(_) | Unread::TooLarge)
+                    && fp == Fingerprint::of(&[]);
+                drop(s);
+                if !same {
+                    self.mark_stale(path);
+                }
+                None
+            }
+        }
+    }
+
+    fn read_in_mod(&self, mod_root: &str, path: &str) -> Result<String, String> {
+        read_in_mod(&self.root, mod_root, path)
+    }
+
+    fn file_reader(&self, mod_root: &str) -> crate::resolve::funcs::FileReader {
+        let root = self.root.clone();
+        let mod_root = mod_root.to_string();
+        Arc::new(move |path: &str| read_in_mod(&root, &mod_root, path))
+    }
+
+    fn broken_installs(&self) -> Vec<BrokenInstall> {
+        super::broken_installs(&self.root)
+    }
+}
+
+/// `file(path)` for the mod in `mod_root` (relative to the workspace `root`): the path is
+/// relative to the mod's folder and must stay inside it, symbolic links included. Links are
+/// followed from their own text, never by looking outside the folder, so whether a path
+/// outside it exists is never told.
+pub fn read_in_mod(root: &Path, mod_root: &str, path: &str) -> Result<String, String> {
+    let folder = if mod_root.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(mod_root)
+    };
+    let base = std::fs::canonicalize(&folder)
+        .map_err(|e| format!("file(\"{path}\"): cannot open the mod folder: {e}"))?;
+    let full = member::resolve_inside(&base, path).map_err(|why| match why {
+        Refused::Absolute => {
+            format!("file(\"{path}\"): the path must be relative to the mod folder")
+        }
+        Refused::Leaves => format!(
+            "file(\"{path}\"): the path leaves the mod folder; only files inside it can be read"
+        ),
+        Refused::Io(e) => format!("file(\"{path}\"): {e}"),
+    })?;
+    let mut buf = Vec::new();
+    read_limited(&full, &mut buf, MAX_DOC_BYTES).map_err(|why| match why {
+        Unread::Gone => format!(
+            "file(\"{path}\"): {}",
+            std::io::Error::from_raw_os_error(libc::ENOENT)
+        ),
+        Unread::NotMember => format!("file(\"{path}\"): not a file"),
+        Unread::TooLarge => {
+            format!("file(\"{path}\"): the file is larger than {MAX_DOC_BYTES} bytes")
+        }
+        Unread::Failed(e) => format!("file(\"{path}\"): {e}"),
+    })?;
+    String::from_utf8(buf).map_err(|_| format!("file(\"{path}\"): the file is not valid UTF-8"))
+}
