@@ -30,6 +30,26 @@ fn changes_content(kind: &EventKind) -> bool {
     }
 }
 
+/// The paths a batch of events may have changed, sorted, without repeats: every root when
+/// the watcher lost events.
+fn changed_paths(
+    events: &[notify_debouncer_full::DebouncedEvent],
+    roots: &[PathBuf],
+) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = events
+        .iter()
+        .filter(|e| changes_content(&e.kind))
+        .flat_map(|e| e.paths.iter().cloned())
+        .collect();
+    if events.iter().any(|e| e.need_rescan()) {
+        tracing::warn!("the file watcher lost events: reading the workspace again");
+        paths.extend(roots.iter().cloned());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 /// A running watcher; dropping it stops watching.
 pub struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
@@ -50,17 +70,7 @@ pub fn watch(
     let watched = roots.to_vec();
     let handler = move |res: DebounceEventResult| match res {
         Ok(events) => {
-            let mut paths: Vec<PathBuf> = events
-                .iter()
-                .filter(|e| changes_content(&e.kind))
-                .flat_map(|e| e.paths.iter().cloned())
-                .collect();
-            if events.iter().any(|e| e.need_rescan()) {
-                tracing::warn!("the file watcher lost events: reading the workspace again");
-                paths.extend(watched.iter().cloned());
-            }
-            paths.sort();
-            paths.dedup();
+            let paths = changed_paths(&events, &watched);
             if !paths.is_empty() {
                 let _ = tx.send(paths);
             }
@@ -114,5 +124,30 @@ mod tests {
         assert!(changes_content(&EventKind::Create(CreateKind::File)));
         assert!(changes_content(&EventKind::Remove(RemoveKind::File)));
         assert!(changes_content(&EventKind::Any));
+    }
+
+    #[test]
+    fn lost_events_stand_for_every_root() {
+        use notify::event::Flag;
+        use notify_debouncer_full::DebouncedEvent;
+        let at = std::time::Instant::now();
+        let event = |kind, path: &str| {
+            DebouncedEvent::new(notify::Event::new(kind).add_path(PathBuf::from(path)), at)
+        };
+        let roots = vec![PathBuf::from("/r1"), PathBuf::from("/r2")];
+        let plain = [
+            event(EventKind::Create(CreateKind::File), "/r1/a.pp"),
+            event(EventKind::Access(AccessKind::Read), "/r1/b.pp"),
+            event(EventKind::Remove(RemoveKind::File), "/r1/a.pp"),
+        ];
+        assert_eq!(
+            changed_paths(&plain, &roots),
+            vec![PathBuf::from("/r1/a.pp")]
+        );
+        let lost = [DebouncedEvent::new(
+            notify::Event::new(EventKind::Other).set_flag(Flag::Rescan),
+            at,
+        )];
+        assert_eq!(changed_paths(&lost, &roots), roots);
     }
 }

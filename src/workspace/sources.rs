@@ -320,3 +320,86 @@ pub fn read_in_mod(root: &Path, mod_root: &str, path: &str) -> Result<String, St
     })?;
     String::from_utf8(buf).map_err(|_| format!("file(\"{path}\"): the file is not valid UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::Sources;
+
+    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(tmp.path()).expect("canonical");
+        for (rel, text) in files {
+            std::fs::write(root.join(rel), text).expect("write");
+        }
+        (tmp, root)
+    }
+
+    #[test]
+    fn only_the_text_the_index_was_built_from_is_served() {
+        let (_t, root) = root_with(&[("a.pp", "one"), ("b.pp", "two")]);
+        let basis: Basis = [
+            ("a.pp".to_string(), Fingerprint::of(b"one")),
+            ("b.pp".to_string(), Fingerprint::of(b"two")),
+        ]
+        .into();
+        let s = DiskSources::with_basis(root.clone(), 1 << 20, basis);
+        assert_eq!(s.read("a.pp").as_deref(), Some(&b"one"[..]));
+        // Written after the index was built, read before the owner heard of it (not cached).
+        std::fs::write(root.join("b.pp"), "TWO, changed").expect("write");
+        assert_eq!(s.read("b.pp"), None, "not the indexed text");
+        assert_eq!(s.take_stale(), vec!["b.pp".to_string()]);
+        // The owner indexes it again: now that text is served (from the cache, as given).
+        let t: Arc<[u8]> = Arc::from(&b"TWO, changed"[..]);
+        s.indexed("b.pp", Fingerprint::of(&t), Some(t.clone()));
+        assert_eq!(s.read("b.pp").as_deref(), Some(&t[..]));
+        // Gone: stale again; a path that is not indexed is never read.
+        std::fs::remove_file(root.join("a.pp")).expect("remove");
+        s.forget("a.pp");
+        assert_eq!(s.read("a.pp"), None);
+        assert_eq!(s.take_stale(), vec!["a.pp".to_string()]);
+        std::fs::write(root.join("c.pp"), "three").expect("write");
+        assert_eq!(s.read("c.pp"), None);
+        assert!(s.take_stale().is_empty());
+        // An overlay is an open document's text: served whatever the disk holds.
+        s.set_overlay("a.pp", Some(Arc::from(&b"open"[..])));
+        assert_eq!(s.read("a.pp").as_deref(), Some(&b"open"[..]));
+    }
+
+    #[test]
+    fn without_a_basis_the_disk_is_served_but_never_through_a_link() {
+        let (_t, root) = root_with(&[("a.pp", "one")]);
+        let s = DiskSources::new(root.clone(), 1 << 20);
+        assert_eq!(s.read("a.pp").as_deref(), Some(&b"one"[..]));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("a.pp"), root.join("l.pp")).expect("link");
+            assert_eq!(s.read("l.pp"), None);
+            assert_eq!(s.read("../a.pp"), None);
+        }
+    }
+
+    #[test]
+    fn a_waiter_wakes_for_a_stale_path_and_for_close() {
+        let (_t, root) = root_with(&[("a.pp", "one")]);
+        let basis: Basis = [("a.pp".to_string(), Fingerprint::of(b"other"))].into();
+        let s = Arc::new(DiskSources::with_basis(root, 1 << 20, basis));
+        let waiter = {
+            let s = s.clone();
+            std::thread::spawn(move || s.wait_stale(Duration::from_secs(30)))
+        };
+        assert_eq!(s.read("a.pp"), None);
+        assert!(waiter.join().expect("joins"), "woken with a stale path");
+        let waiter = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let _ = s.take_stale();
+                s.wait_stale(Duration::from_secs(30))
+            })
+        };
+        s.close();
+        // Woken by close (a stale path may or may not be left, the thread ends either way).
+        let _ = waiter.join().expect("joins");
+        assert!(s.closed());
+    }
+}
