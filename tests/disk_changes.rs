@@ -44,11 +44,13 @@ fn workspace_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let root = base.join("ws");
     copy_dir(&common::fixture("lsp_workspace"), &root);
     std::fs::create_dir_all(root.join("fill")).expect("mkdir");
-    let body = "    select 1 -- padding the file\n".repeat(256);
+    // Long comments, short blocks: cheap to resolve, costly to cache.
+    let padding =
+        "# padding the file to eight kilobytes, a comment is read but not parsed\n".repeat(110);
     for i in 0..FILLERS {
         std::fs::write(
             root.join(format!("fill/f{i}.pp")),
-            format!("query \"filler_{i}\" {{\n  sql = <<-EOQ\n{body}  EOQ\n}}\n"),
+            format!("{padding}query \"filler_{i}\" {{\n  sql = \"select {i}\"\n}}\n"),
         )
         .expect("write");
     }
@@ -196,13 +198,25 @@ async fn a_change_no_event_tells_of_is_found_by_a_read() {
     c.wait_loaded().await;
     evict(&mut c, &root).await;
     let queries = root.join("queries.pp");
-    let changed = std::fs::read_to_string(&queries).expect("read").replace(
+    let mut changed = std::fs::read_to_string(&queries).expect("read").replace(
         "\"Bucket versioning\"",
         "\"Bucket versioning, unannounced\"",
     );
+    changed.push_str("\nquery \"unclosed\" {\n");
     std::fs::write(&queries, &changed).expect("write");
     hover(&mut c, &queries, "query \"bucket_versioning").await;
     dump_becomes(&mut c, || fresh_dump(&root), "after the read").await;
+    // And the editor is told: the new syntax error is published.
+    let u = uri(&queries);
+    c.wait_diagnostics(&u, SETTLE, |d| {
+        d.iter().any(|x| {
+            x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not closed"))
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("diagnostics of queries.pp: {:?}", c.diagnostics(&u)));
     c.stop().await;
 }
 

@@ -239,12 +239,13 @@ async fn storm(seed: u64, notify: bool) {
     // More text than the server's source cache holds (256 KiB with `cacheMb: 1`), read back
     // by every dump (the descriptions): reads miss the cache and go to the disk.
     std::fs::create_dir_all(root.join("fill")).expect("mkdir");
-    let body = "    select 1 -- padding the file\n".repeat(256);
+    let padding =
+        "# padding the file to eight kilobytes, a comment is read but not parsed\n".repeat(110);
     for i in 0..40 {
         std::fs::write(
             root.join(format!("fill/f{i}.pp")),
             format!(
-                "query \"filler_{i}\" {{\n  description = \"filler {i}\"\n  sql = <<-EOQ\n{body}  EOQ\n}}\n"
+                "{padding}query \"filler_{i}\" {{\n  description = \"filler {i}\"\n  sql = \"select {i}\"\n}}\n"
             ),
         )
         .expect("write");
@@ -534,7 +535,7 @@ fn seeds() -> Vec<u64> {
     std::env::var("MODLENS_STORM_SEEDS")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| (1..=8).collect())
+        .unwrap_or_else(|| (1..=16).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

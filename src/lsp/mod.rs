@@ -348,6 +348,7 @@ impl Backend {
         if let Some(p) = opened {
             let p = Arc::new(p);
             p.start_background();
+            self.sweep_after_refresh(&p);
             self.state
                 .projects
                 .write()
@@ -526,6 +527,7 @@ impl Backend {
         }
         for p in &projects {
             p.start_background();
+            self.sweep_after_refresh(p);
         }
         self.start_watching(&projects, early).await;
         // Diagnostics the index knows at once; the rest when the walk has resolved.
@@ -825,6 +827,29 @@ impl Backend {
             for p in this.projects() {
                 this.publish_all(p, true).await;
             }
+        });
+    }
+
+    /// Diagnostics are brought up to date after the project indexes again a file that a read
+    /// found changed (no event told of it, so nothing else would).
+    fn sweep_after_refresh(&self, project: &Project) {
+        // The state weakly: it holds the project, which holds this.
+        let client = self.client.clone();
+        let state = Arc::downgrade(&self.state);
+        let runtime = tokio::runtime::Handle::current();
+        project.on_refresh(move || {
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            if state.shut_down.load(Ordering::Relaxed) {
+                return;
+            }
+            let this = Backend {
+                client: client.clone(),
+                state,
+            };
+            let _in_runtime = runtime.enter();
+            this.schedule_sweep(SWEEP_DEBOUNCE);
         });
     }
 
@@ -1174,7 +1199,16 @@ impl LanguageServer for Backend {
         };
         let Some(f) = self.locate(&path) else { return };
         let (p, rel) = (f.project.clone(), f.rel.clone());
-        let _ = blocking(move || p.apply(&[(rel, Content::Disk)])).await;
+        let (state, key) = (self.state.clone(), uri.as_str().to_string());
+        let _ = blocking(move || {
+            // After a sync of the document's text that began before it closed (else that
+            // text would come back after the disk's), and not when it was opened again.
+            let _sync = lock(&state.sync);
+            if !lock(&state.docs).contains_key(&key) {
+                p.apply(&[(rel, Content::Disk)]);
+            }
+        })
+        .await;
         self.publish_file(f).await;
         self.schedule_sweep(SWEEP_DEBOUNCE);
     }
@@ -1296,6 +1330,7 @@ impl LanguageServer for Backend {
             .unwrap_or_else(|p| p.into_inner()) = all;
         self.sync_open_docs().await;
         for p in new {
+            self.sweep_after_refresh(&p);
             self.publish_all(p, false).await;
         }
         self.schedule_sweep(SWEEP_DEBOUNCE);

@@ -70,6 +70,9 @@ pub enum Content {
 /// A file's text as the server holds it.
 type Text = Arc<[u8]>;
 
+/// What to do after the refresher changed the model.
+type RefreshHook = Box<dyn Fn() + Send + Sync>;
+
 /// One file's change, read and scanned before the model's lock is taken.
 enum Update {
     /// The index takes this scan, built from text with this fingerprint: an open
@@ -115,6 +118,8 @@ pub struct Project {
     /// The thread that indexes again the files a read found changed (no event may ever come
     /// for them: a client's watch registered after the load, an overflowing watcher).
     refresher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Called after the refresher changed the model (the server then publishes again).
+    refreshed: Arc<Mutex<Option<RefreshHook>>>,
     /// Files brought into the model again since the load (edits, saves, watcher events).
     pub file_updates: std::sync::atomic::AtomicU64,
     /// Figures of the initial load.
@@ -210,6 +215,7 @@ impl Project {
             open: Mutex::new(HashMap::new()),
             edits: Mutex::new(()),
             refresher: Mutex::new(None),
+            refreshed: Arc::new(Mutex::new(None)),
             file_updates: Default::default(),
             figures,
             published: Mutex::new(BTreeMap::new()),
@@ -227,6 +233,7 @@ impl Project {
         }
         let project = Arc::downgrade(self);
         let sources = self.sources.clone();
+        let refreshed = self.refreshed.clone();
         let spawned = std::thread::Builder::new()
             .name("modlens-refresh".to_string())
             .spawn(move || {
@@ -242,13 +249,22 @@ impl Project {
                         .into_iter()
                         .map(|rel| (rel, Content::Changed))
                         .collect();
-                    project.apply(&changes);
+                    if project.apply(&changes)
+                        && let Some(hook) = lock(&refreshed).as_ref()
+                    {
+                        hook();
+                    }
                 }
             });
         match spawned {
             Ok(handle) => *refresher = Some(handle),
             Err(e) => tracing::warn!(error = %e, "cannot start the refresher thread"),
         }
+    }
+
+    /// Sets what to do after a file a read found changed was indexed again.
+    pub fn on_refresh(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *lock(&self.refreshed) = Some(Box::new(hook));
     }
 
     /// Starts (or restarts) the background walk alone.
