@@ -745,6 +745,9 @@ impl Backend {
     }
 
     async fn publish(&self, project: &Project, rel: &str, list: Vec<FileDiag>) {
+        if !project.publish_changes(rel, &list) {
+            return;
+        }
         // The text the positions are in: none when the file changed since it was indexed
         // (it is being indexed again, and published then) or went; nothing is recorded.
         let text = project.read(rel);

@@ -840,6 +840,16 @@ impl Project {
         out
     }
 
+    /// False when `list` is what was published last for `rel` (nothing to send); nothing is
+    /// recorded.
+    pub fn publish_changes(&self, rel: &str, list: &[FileDiag]) -> bool {
+        let p = lock(&self.published);
+        match p.get(rel) {
+            Some(last) => last.as_slice() != list,
+            None => !list.is_empty(),
+        }
+    }
+
     /// Records what is published for `rel`; returns false when it is what was published
     /// last (nothing to send).
     pub fn record_published(&self, rel: &str, list: &[FileDiag]) -> bool {
