@@ -335,24 +335,37 @@ pub(crate) struct Loaded {
     pub(crate) ws: Workspace,
     pub(crate) index: Index,
     pub(crate) stats: workspace::LoadStats,
+    pub(crate) basis: workspace::Basis,
     pub(crate) discover_ms: f64,
     pub(crate) load_ms: f64,
     pub(crate) allocated_during_load: usize,
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Loaded> {
+    load_files(dir, false)
+}
+
+/// Loads; `basis`: also keeps what each file was indexed from (for sources that then serve
+/// only that text).
+fn load_files(dir: &Path, basis: bool) -> Result<Loaded> {
     let t0 = Instant::now();
     let ws = workspace::discover(dir)?;
     let discover_ms = t0.elapsed().as_secs_f64() * 1e3;
     let before = alloc::snapshot();
     let t1 = Instant::now();
-    let (index, stats) = workspace::load(&ws);
+    let (index, stats, basis) = if basis {
+        workspace::load_with_basis(&ws)
+    } else {
+        let (index, stats) = workspace::load(&ws);
+        (index, stats, workspace::Basis::default())
+    };
     let load_ms = t1.elapsed().as_secs_f64() * 1e3;
     let allocated_during_load = alloc::snapshot().total - before.total;
     Ok(Loaded {
         ws,
         index,
         stats,
+        basis,
         discover_ms,
         load_ms,
         allocated_during_load,
@@ -375,12 +388,13 @@ pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
 /// Opens a workspace; `force`: evaluate every variable and local now (the commands that
 /// print every diagnostic), else on first need (the background load).
 pub(crate) fn open_with(dir: &Path, opts: &Options, force: bool) -> Result<Resolving> {
-    let mut l = load(dir)?;
+    let mut l = load_files(dir, true)?;
     let t = Instant::now();
     let sources: std::sync::Arc<dyn modlens::resolve::Sources> =
-        std::sync::Arc::new(DiskSources::new(
+        std::sync::Arc::new(DiskSources::with_basis(
             l.ws.root.clone(),
             workspace::source_cache_bytes(&opts.limits),
+            std::mem::take(&mut l.basis),
         ));
     let resolver = Resolver::new(sources.clone(), opts.limits);
     let index = std::mem::take(&mut l.index);
@@ -556,7 +570,9 @@ fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32>
         let r = open(dir, opts)?;
         let reader = FieldReader::new(&r);
         let fields = |id, key| reader.read(id, key);
-        let dumped = dump::dump(&r.model.index, &|rel| r.ws.read(rel), &fields);
+        // Text read back through the sources: only what the index was built from.
+        let read = |rel: &str| r.resolver.sources().read(rel).map(|t| t.to_vec());
+        let dumped = dump::dump(&r.model.index, &read, &fields);
         let errors = print_lines(&reader.lines());
         print_json(&dumped)?;
         return Ok(exit_code(errors));

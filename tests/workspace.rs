@@ -170,3 +170,176 @@ fn a_nested_input_is_reached_through_its_dashboard() {
     // The plain name still finds one of them (there is no mod-level `input.x` here).
     assert!(file_of("input.x").is_some());
 }
+
+/// A temporary folder holding `mod/` (the workspace root, canonical) and `outside/`.
+#[cfg(unix)]
+fn mod_and_outside() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let base = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let root = base.join("mod");
+    let outside = base.join("outside");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    (tmp, root, outside)
+}
+
+#[test]
+fn a_file_deleted_during_the_walk_is_skipped_not_an_error() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path();
+    std::fs::write(root.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::write(
+        root.join("a.pp"),
+        "query \"a\" {\n  sql = \"select 1\"\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("b.pp"),
+        "query \"b\" {\n  sql = \"select 2\"\n}\n",
+    )
+    .expect("write");
+    let ws = workspace::discover(root).expect("discovers");
+    assert_eq!(ws.files.len(), 3);
+    // Gone between the walk and the read.
+    std::fs::remove_file(root.join("b.pp")).expect("remove");
+    let (index, stats) = workspace::load(&ws);
+    assert_eq!(stats.files, 2, "a vanished file is not counted as scanned");
+    assert!(index.file_by_path("b.pp").is_none(), "nor indexed");
+    assert!(
+        index.diagnostics().is_empty(),
+        "nor an error: {:?}",
+        index.diagnostics()
+    );
+    assert!(index.lookup_qualified("query.a").is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_are_not_files_of_the_workspace_not_even_an_install_folder() {
+    use std::os::unix::fs::symlink;
+    let (_tmp, root, outside) = mod_and_outside();
+    std::fs::write(root.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::write(root.join("real.pp"), "query \"real\" {}\n").expect("write");
+    // A mod outside, and links to it and to its files from everywhere in the workspace.
+    std::fs::write(outside.join("mod.pp"), "mod \"outside\" {}\n").expect("write");
+    std::fs::write(outside.join("secret.pp"), "query \"secret\" {}\n").expect("write");
+    symlink(outside.join("secret.pp"), root.join("file_link.pp")).expect("link");
+    symlink(root.join("real.pp"), root.join("inside_link.pp")).expect("link");
+    symlink(&outside, root.join("dir_link")).expect("link");
+    std::fs::create_dir_all(root.join(".powerpipe/mods/github.com/o")).expect("mkdir");
+    symlink(
+        &outside,
+        root.join(".powerpipe/mods/github.com/o/linked@v1.0.0"),
+    )
+    .expect("link");
+    let ws = workspace::discover(&root).expect("discovers");
+    let rels: Vec<&str> = ws.files.iter().map(|f| f.rel.as_str()).collect();
+    assert_eq!(rels, ["mod.pp", "real.pp"]);
+    assert_eq!(ws.mods.len(), 1, "{:?}", ws.mods);
+    // `.powerpipe` itself a link: nothing behind it is read.
+    std::fs::remove_dir_all(root.join(".powerpipe")).expect("remove");
+    let elsewhere = outside.join("installed");
+    std::fs::create_dir_all(elsewhere.join("mods/github.com/o/r@v1.0.0")).expect("mkdir");
+    std::fs::write(
+        elsewhere.join("mods/github.com/o/r@v1.0.0/mod.pp"),
+        "mod \"r\" {}\n",
+    )
+    .expect("write");
+    symlink(&elsewhere, root.join(".powerpipe")).expect("link");
+    let ws = workspace::discover(&root).expect("discovers");
+    assert_eq!(ws.mods.len(), 1, "{:?}", ws.mods);
+    assert!(ws.files.iter().all(|f| !f.rel.starts_with(".powerpipe")));
+    let broken = workspace::broken_installs(&root);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken[0].root, ".powerpipe");
+    // What the resolver reads goes by the same rule.
+    let sources = workspace::DiskSources::new(root.clone(), 1 << 20);
+    use modlens::resolve::Sources;
+    assert!(sources.read("real.pp").is_some());
+    assert!(sources.read("file_link.pp").is_none());
+    assert!(sources.read("dir_link/secret.pp").is_none());
+    assert!(sources.read("../outside/secret.pp").is_none());
+}
+
+#[cfg(unix)]
+#[test]
+fn file_does_not_tell_whether_a_path_outside_the_mod_exists() {
+    use std::os::unix::fs::symlink;
+    let (_tmp, root, outside) = mod_and_outside();
+    std::fs::write(outside.join("exists.md"), "secret").expect("write");
+    std::fs::create_dir_all(root.join("docs")).expect("mkdir");
+    std::fs::write(root.join("docs/inside.md"), "inside").expect("write");
+    symlink(&outside, root.join("out")).expect("link");
+    symlink("docs/inside.md", root.join("to_inside.md")).expect("link");
+    symlink(outside.join("exists.md"), root.join("to_existing.md")).expect("link");
+    symlink(outside.join("missing.md"), root.join("to_missing.md")).expect("link");
+    let read = |p: &str| workspace::read_in_mod(&root, "", p);
+    // A link that stays inside is followed.
+    assert_eq!(read("to_inside.md").as_deref(), Ok("inside"));
+    assert_eq!(read("./docs/../docs/inside.md").as_deref(), Ok("inside"));
+    // Whether the target outside exists or not, the answer is the same (but for the name).
+    for (a, b) in [
+        ("out/exists.md", "out/missing.md"),
+        ("to_existing.md", "to_missing.md"),
+        ("../outside/exists.md", "../outside/missing.md"),
+        ("out/../outside/exists.md", "out/../outside/missing.md"),
+    ] {
+        let (ra, rb) = (read(a), read(b));
+        assert!(ra.is_err(), "{a}: {ra:?}");
+        assert_eq!(
+            ra.map_err(|e| e.replace(a, "P")),
+            rb.map_err(|e| e.replace(b, "P")),
+            "{a} vs {b}"
+        );
+    }
+    // A missing file inside the mod still says so.
+    assert!(
+        read("docs/missing.md").is_err_and(|e| e.contains("No such file")),
+        "{:?}",
+        read("docs/missing.md")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_broken_installed_dependency_is_reported_as_broken_not_missing() {
+    use modlens::resolve::{Model, Sources, ValueInputs};
+    use std::os::unix::fs::symlink;
+    use std::sync::Arc;
+    let (_tmp, root, outside) = mod_and_outside();
+    std::fs::write(
+        root.join("mod.pp"),
+        "mod \"m\" {\n  require {\n    mod \"github.com/o/no_mod_file\" {\n      version = \"^1\"\n    }\n    mod \"github.com/o/linked\" {\n      version = \"^1\"\n    }\n    mod \"github.com/o/absent\" {\n      version = \"^1\"\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let mods = root.join(".powerpipe/mods/github.com/o");
+    // An interrupted install: the folder is there, its mod file is not.
+    std::fs::create_dir_all(mods.join("no_mod_file@v1.0.0")).expect("mkdir");
+    std::fs::write(mods.join("no_mod_file@v1.0.0/q.pp"), "query \"q\" {}\n").expect("write");
+    // A link (to a real mod outside).
+    std::fs::write(outside.join("mod.pp"), "mod \"linked\" {}\n").expect("write");
+    symlink(&outside, mods.join("linked@v1.2.0")).expect("link");
+    let ws = workspace::discover(&root).expect("discovers");
+    let (index, _) = workspace::load(&ws);
+    let sources: Arc<dyn Sources> = Arc::new(workspace::DiskSources::new(root.clone(), 1 << 20));
+    let model = Model::new(index, &sources, &ValueInputs::default());
+    let messages: Vec<String> = model
+        .diagnostics()
+        .into_iter()
+        .map(|d| d.diagnostic.message)
+        .collect();
+    let about = |repo: &str| {
+        messages
+            .iter()
+            .find(|m| m.contains(&format!("`github.com/o/{repo}`")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no diagnostic about {repo}: {messages:?}"))
+    };
+    let m = about("no_mod_file");
+    assert!(m.contains("broken") && m.contains("holds no mod.pp"), "{m}");
+    assert!(!m.contains("not installed"), "{m}");
+    let m = about("linked");
+    assert!(m.contains("broken") && m.contains("symbolic link"), "{m}");
+    let m = about("absent");
+    assert!(m.contains("not installed"), "{m}");
+}

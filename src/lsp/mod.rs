@@ -420,6 +420,7 @@ impl Backend {
         if let Some(p) = opened {
             let p = Arc::new(p);
             p.start_background();
+            self.sweep_after_refresh(&p);
             self.state
                 .projects
                 .write()
@@ -687,6 +688,7 @@ impl Backend {
         }
         for p in &projects {
             p.start_background();
+            self.sweep_after_refresh(p);
         }
         self.start_watching(&projects, early).await;
         // Diagnostics the index knows at once; the rest when the walk has resolved.
@@ -849,18 +851,11 @@ impl Backend {
     }
 
     /// Files changed on disk: each project's changes applied as one batch (open documents
-    /// keep their text).
+    /// keep their text; whether a path is a file of the workspace is the disk's to say).
     async fn files_changed(&self, paths: Vec<PathBuf>) {
-        let open: std::collections::HashSet<PathBuf> = lock(&self.state.docs)
-            .values()
-            .map(|d| d.path.clone())
-            .collect();
         type Batch = (Arc<Project>, Vec<(String, Content)>);
         let mut by_project: HashMap<PathBuf, Batch> = HashMap::new();
         for path in paths {
-            if open.contains(&path) {
-                continue;
-            }
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -868,8 +863,9 @@ impl Backend {
             let relevant = crate::workspace::is_indexed_file(&name)
                 || name == ".powerpipeignore"
                 || name == ".steampipeignore"
-                // A folder created or removed (a checkout): its files are found by a walk.
-                || (!path.is_file() && !name.contains('.'));
+                // A folder created, removed or replaced (a checkout), or a link: a walk
+                // finds its files. (Other files' events are not ours.)
+                || !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
             if !relevant {
                 continue;
             }
@@ -883,7 +879,7 @@ impl Backend {
                 .entry(f.project.root.clone())
                 .or_insert_with(|| (f.project.clone(), Vec::new()))
                 .1
-                .push((f.rel, Content::Disk));
+                .push((f.rel, Content::Changed));
         }
         for (_, (project, changes)) in by_project {
             let p = project.clone();
@@ -910,6 +906,15 @@ impl Backend {
     }
 
     async fn publish(&self, project: &Project, rel: &str, list: Vec<FileDiag>) {
+        if !project.publish_changes(rel, &list) {
+            return;
+        }
+        // The text the positions are in: none when the file changed since it was indexed
+        // (it is being indexed again, and published then) or went; nothing is recorded.
+        let text = project.read(rel);
+        if text.is_none() && !list.is_empty() {
+            return;
+        }
         if !project.record_published(rel, &list) {
             return;
         }
@@ -918,7 +923,7 @@ impl Backend {
             return;
         };
         let version = lock(&self.state.docs).get(uri.as_str()).map(|d| d.version);
-        let diags = match project.read(rel) {
+        let diags = match text {
             Some(text) => Self::to_lsp_diagnostics(&Lines::new(text), &list),
             None => Vec::new(),
         };
@@ -986,6 +991,29 @@ impl Backend {
             for p in this.projects() {
                 this.publish_all(p, true).await;
             }
+        });
+    }
+
+    /// Diagnostics are brought up to date after the project indexes again a file that a read
+    /// found changed (no event told of it, so nothing else would).
+    fn sweep_after_refresh(&self, project: &Project) {
+        // The state weakly: it holds the project, which holds this.
+        let client = self.client.clone();
+        let state = Arc::downgrade(&self.state);
+        let runtime = tokio::runtime::Handle::current();
+        project.on_refresh(move || {
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            if state.shut_down.load(Ordering::Relaxed) {
+                return;
+            }
+            let this = Backend {
+                client: client.clone(),
+                state,
+            };
+            let _in_runtime = runtime.enter();
+            this.schedule_sweep(SWEEP_DEBOUNCE);
         });
     }
 
@@ -1559,8 +1587,9 @@ impl LanguageServer for Backend {
                         continue;
                     }
                     if let Ok(p) = Project::open(&root, &settings) {
+                        let p = Arc::new(p);
                         p.start_background();
-                        new.push(Arc::new(p));
+                        new.push(p);
                     }
                 }
             }
@@ -1579,6 +1608,7 @@ impl LanguageServer for Backend {
             .unwrap_or_else(|p| p.into_inner()) = all;
         self.sync_open_docs().await;
         for p in new {
+            self.sweep_after_refresh(&p);
             self.publish_all(p, false).await;
         }
         self.schedule_sweep(SWEEP_DEBOUNCE);

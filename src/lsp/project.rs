@@ -17,7 +17,7 @@ use crate::load::{
 };
 use crate::resolve::{Model, Resolver, Sources, ValueInputs, VarFile};
 use crate::syntax::{self, Severity};
-use crate::workspace::{self, DiskSources};
+use crate::workspace::{self, DiskSources, Fingerprint, NotMember};
 
 use super::settings::Settings;
 
@@ -53,27 +53,38 @@ impl FileDiag {
     }
 }
 
-/// What a file now holds, for [`Project::apply`].
+/// What happened to a file (or a folder), for [`Project::apply`].
 #[derive(Clone, Debug)]
 pub enum Content {
     /// An open document's text (wins over the disk).
     Open(Arc<[u8]>),
-    /// Whatever the disk holds (the document was closed, or the file changed on disk); a
-    /// file that is gone is removed.
+    /// The document was closed: the disk's text from now on (a file that is gone, or is not
+    /// a file of the workspace, is removed).
     Disk,
+    /// The disk changed at this path (a watcher's event; a folder's path stands for every
+    /// file below it): an open document keeps its text, but whether the file is part of the
+    /// workspace is the disk's to say.
+    Changed,
 }
 
 /// A file's text as the server holds it.
 type Text = Arc<[u8]>;
 
-/// One change scanned: the path, its scan (`None`: the file is gone) and an open
-/// document's text (`None`: the disk's).
-type Scan = (String, Option<syntax::FileIndex>, Option<Text>);
+/// What to do after the refresher changed the model.
+type RefreshHook = Box<dyn Fn() + Send + Sync>;
 
-/// A fingerprint of a file's text (length and a 64-bit hash).
-fn fingerprint(text: &[u8]) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::quality::FixedState::with_seed(0x006d_6f64_6c65_6e73).hash_one(text)
+/// One file's change, read and scanned before the model's lock is taken.
+enum Update {
+    /// The index takes this scan, built from text with this fingerprint: an open
+    /// document's (`open`, the text becomes its overlay) or the disk's (`text`, when read).
+    Scan {
+        scan: Box<syntax::FileIndex>,
+        fingerprint: Fingerprint,
+        text: Option<Text>,
+        open: bool,
+    },
+    /// The path is not a file of the workspace (any more): gone, a link, not a file.
+    Gone,
 }
 
 /// Figures of the initial load.
@@ -104,10 +115,11 @@ pub struct Project {
     open: Mutex<HashMap<String, Arc<[u8]>>>,
     /// Serialises changes to the model.
     edits: Mutex<()>,
-    /// A fingerprint of the text each file's index entry was last built from here (an open
-    /// document's or the disk's), so an event that changes nothing (a save of the same text,
-    /// a `touch`, a watcher's echo) invalidates nothing.
-    basis: Mutex<HashMap<String, u64>>,
+    /// The thread that indexes again the files a read found changed (no event may ever come
+    /// for them: a client's watch registered after the load, an overflowing watcher).
+    refresher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Called after the refresher changed the model (the server then publishes again).
+    refreshed: Arc<Mutex<Option<RefreshHook>>>,
     /// Files brought into the model again since the load (edits, saves, watcher events).
     pub file_updates: std::sync::atomic::AtomicU64,
     /// Figures of the initial load.
@@ -155,11 +167,13 @@ impl Project {
     pub fn open(root: &Path, settings: &Settings) -> Result<Project, ProjectError> {
         let t = Instant::now();
         let ws = workspace::discover(root)?;
-        let (index, stats) = workspace::load(&ws);
+        let (index, stats, basis) = workspace::load_with_basis(&ws);
         let limits = settings.limits();
-        let sources = Arc::new(DiskSources::new(
+        // What the index is built from: the sources serve that text and nothing else.
+        let sources = Arc::new(DiskSources::with_basis(
             ws.root.clone(),
             workspace::source_cache_bytes(&limits),
+            basis,
         ));
         let dyn_sources: Arc<dyn Sources> = sources.clone();
         let inputs = inputs(&ws.root, settings);
@@ -200,7 +214,8 @@ impl Project {
             inputs: RwLock::new(inputs),
             open: Mutex::new(HashMap::new()),
             edits: Mutex::new(()),
-            basis: Mutex::new(HashMap::new()),
+            refresher: Mutex::new(None),
+            refreshed: Arc::new(Mutex::new(None)),
             file_updates: Default::default(),
             figures,
             published: Mutex::new(BTreeMap::new()),
@@ -208,8 +223,52 @@ impl Project {
         })
     }
 
-    /// Starts (or restarts) the background walk.
-    pub fn start_background(&self) {
+    /// Starts (or restarts) the background walk, and the thread that brings files found
+    /// changed by a read into the index.
+    pub fn start_background(self: &Arc<Self>) {
+        self.restart_walk();
+        let mut refresher = lock(&self.refresher);
+        if refresher.is_some() {
+            return;
+        }
+        let project = Arc::downgrade(self);
+        let sources = self.sources.clone();
+        let refreshed = self.refreshed.clone();
+        let spawned = std::thread::Builder::new()
+            .name("modlens-refresh".to_string())
+            .spawn(move || {
+                while !sources.closed() {
+                    if !sources.wait_stale(Duration::from_secs(1)) {
+                        continue;
+                    }
+                    let Some(project) = project.upgrade() else {
+                        return;
+                    };
+                    let changes: Vec<(String, Content)> = sources
+                        .take_stale()
+                        .into_iter()
+                        .map(|rel| (rel, Content::Changed))
+                        .collect();
+                    if project.apply(&changes)
+                        && let Some(hook) = lock(&refreshed).as_ref()
+                    {
+                        hook();
+                    }
+                }
+            });
+        match spawned {
+            Ok(handle) => *refresher = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "cannot start the refresher thread"),
+        }
+    }
+
+    /// Sets what to do after a file a read found changed was indexed again.
+    pub fn on_refresh(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *lock(&self.refreshed) = Some(Box::new(hook));
+    }
+
+    /// Starts (or restarts) the background walk alone.
+    fn restart_walk(&self) {
         let mut bg = lock(&self.background);
         if let Some(old) = bg.take() {
             old.stop();
@@ -224,8 +283,9 @@ impl Project {
             .map(|b| (b.progress(), b.finished()))
     }
 
-    /// Stops the walk and the workers (in-flight work gets `deadline`).
+    /// Stops the walk, the refresher and the workers (in-flight work gets `deadline`).
     pub fn shutdown(&self, deadline: Duration) {
+        self.sources.close();
         if let Some(bg) = lock(&self.background).take() {
             bg.stop();
         }
@@ -277,17 +337,21 @@ impl Project {
         *self.inputs.write().unwrap_or_else(|p| p.into_inner()) = inputs;
     }
 
-    /// Applies changes to files (paths relative to the root): open documents' texts, or
-    /// "what the disk holds now" for closed documents and file-system events. Files that
-    /// appear or disappear are found by walking the workspace again (so `.powerpipeignore`
-    /// and hidden folders are honoured exactly as on a fresh load); a change to the set of
-    /// mods, or to an ignore file, reloads everything. Returns true when the model changed.
+    /// Applies changes to files (paths relative to the root): open documents' texts, closed
+    /// documents, and changes on disk. What the disk holds is read as the workspace's one
+    /// membership rule has it (`workspace::member_file`: no symbolic links), and compared with
+    /// what the index was built from (the sources' basis), so an event that changes nothing (a
+    /// save of the same text, a `touch`, a watcher's echo of a read) invalidates nothing and
+    /// a change is never mistaken for one. Files that appear or disappear, and folders, are
+    /// found by walking the workspace again (so `.powerpipeignore` and hidden folders are
+    /// honoured exactly as on a fresh load); a change to the set of mods, or to an ignore
+    /// file, reloads everything. Returns true when the model changed.
     pub fn apply(&self, changes: &[(String, Content)]) -> bool {
         let _edit = lock(&self.edits);
         let dyn_sources: Arc<dyn Sources> = self.sources.clone();
         let inputs = self.value_inputs();
-        // Scan outside the model's lock: requests keep being answered meanwhile.
-        let mut scans: Vec<Scan> = Vec::new();
+        // Read and scan outside the model's lock: requests keep being answered meanwhile.
+        let mut updates: BTreeMap<String, Update> = BTreeMap::new();
         let mut walk = false;
         for (rel, content) in changes {
             let name = rel.rsplit('/').next().unwrap_or("");
@@ -298,61 +362,81 @@ impl Project {
             match content {
                 Content::Open(text) => {
                     lock(&self.open).insert(rel.clone(), text.clone());
-                    lock(&self.basis).insert(rel.clone(), fingerprint(text));
-                    scans.push((rel.clone(), Some(syntax::scan(text)), Some(text.clone())));
+                    let fingerprint = Fingerprint::of(text);
+                    let indexed = self.shared.model().index.file_by_path(rel).is_some();
+                    if indexed && self.sources.basis(rel) == Some(fingerprint) {
+                        // The text the index holds (a document opened as it is on disk):
+                        // it only becomes the overlay, the same bytes.
+                        self.sources.set_overlay(rel, Some(text.clone()));
+                        updates.remove(rel);
+                        continue;
+                    }
+                    updates.insert(
+                        rel.clone(),
+                        Update::Scan {
+                            scan: Box::new(syntax::scan(text)),
+                            fingerprint,
+                            text: Some(text.clone()),
+                            open: true,
+                        },
+                    );
                 }
                 Content::Disk => {
                     lock(&self.open).remove(rel);
-                    let mut buf = Vec::new();
-                    let path = self.root.join(rel);
-                    if !path.is_file() {
-                        lock(&self.basis).remove(rel);
-                        scans.push((rel.clone(), None, None));
-                        continue;
-                    }
-                    let (fi, _) =
-                        workspace::read_and_scan(&path, &mut buf, &mut syntax::Scratch::default());
-                    let now = fingerprint(&buf);
-                    // An open document's text was fingerprinted when it came in.
-                    let before = lock(&self.basis)
-                        .get(rel)
-                        .copied()
-                        .or_else(|| self.sources.cached(rel).map(|t| fingerprint(&t)));
-                    let known = self.shared.model().index.file_by_path(rel).is_some();
-                    if known && before == Some(now) {
-                        // What the index holds already: only the overlay goes.
+                    self.read_disk(rel, &mut updates, &mut walk);
+                    if !updates.contains_key(rel) {
+                        // Nothing for the index to take: what it holds is the disk's text
+                        // (or nothing). The overlay goes now.
                         self.sources.set_overlay(rel, None);
-                        tracing::trace!(file = %rel, "unchanged");
-                        continue;
                     }
-                    lock(&self.basis).insert(rel.clone(), now);
-                    scans.push((rel.clone(), Some(fi), None));
                 }
+                Content::Changed => self.disk_changed(rel, &mut updates, &mut walk),
             }
         }
-        if scans.is_empty() && !walk {
+        // A path that is not a file of the workspace and is not indexed changes nothing.
+        let mut appears_or_goes = false;
+        {
+            let model = self.shared.model();
+            updates.retain(|rel, u| {
+                let known = model.index.file_by_path(rel).is_some();
+                match u {
+                    Update::Gone => {
+                        appears_or_goes |= known;
+                        if !known && !self.is_open(rel) {
+                            self.sources.set_overlay(rel, None);
+                        }
+                        known
+                    }
+                    Update::Scan { .. } => {
+                        appears_or_goes |= !known;
+                        true
+                    }
+                }
+            });
+        }
+        if updates.is_empty() && !walk {
             return false;
         }
-        let known = {
-            let model = self.shared.model();
-            scans
-                .iter()
-                .all(|(rel, scan, _)| scan.is_some() == model.index.file_by_path(rel).is_some())
-        };
         self.file_updates
-            .fetch_add(scans.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        if walk || !known {
-            return self.rewalk(scans, &dyn_sources, &inputs);
+            .fetch_add(updates.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if walk || appears_or_goes {
+            return self.rewalk(updates, &dyn_sources, &inputs);
         }
         let mut model = self.shared.model_mut();
+        // What the index is built from, for every file of the batch first: recomputing the
+        // values after one file reads the others.
+        for (rel, update) in &updates {
+            self.take_basis(rel, update);
+        }
         let mut high = Vec::new();
-        for (rel, scan, text) in scans {
-            self.sources.set_overlay(&rel, text);
-            self.sources.forget(&rel);
-            let (Some(scan), Some(id)) = (scan, model.index.file_by_path(&rel)) else {
+        for (rel, update) in updates {
+            let Update::Scan { scan, .. } = update else {
                 continue;
             };
-            let stale = model.replace_file(id, scan, &dyn_sources, &inputs);
+            let Some(id) = model.index.file_by_path(&rel) else {
+                continue;
+            };
+            let stale = model.replace_file(id, *scan, &dyn_sources, &inputs);
             let stale = self.shared.resolver.refine(&model, stale);
             let gone = self.shared.resolver.invalidate_stale(&stale);
             tracing::debug!(file = %rel, dropped = gone.len(), "file updated");
@@ -373,17 +457,143 @@ impl Project {
         true
     }
 
+    /// The disk changed at `rel`: a closed document's file is read again; an open one keeps
+    /// its text unless the path stopped being a file of the workspace (or became one).
+    fn disk_changed(&self, rel: &str, updates: &mut BTreeMap<String, Update>, walk: &mut bool) {
+        if !self.is_open(rel) {
+            self.read_disk(rel, updates, walk);
+            return;
+        }
+        let indexed = self.shared.model().index.file_by_path(rel).is_some();
+        match workspace::member_file(&self.root, rel) {
+            // A file of the workspace: the index holds its open text, or a walk says whether
+            // it belongs (ignored, hidden, a nested mod's).
+            Ok(_) => *walk |= !indexed,
+            Err(NotMember::Folder) => self.folder_changed(rel, updates, walk),
+            Err(_) => {
+                updates.insert(rel.to_string(), Update::Gone);
+                self.below_changed(rel, updates, walk);
+            }
+        }
+    }
+
+    /// Reads `rel` from the disk (as the membership rule allows) into `updates`, unless the
+    /// index holds that text already.
+    fn read_disk(&self, rel: &str, updates: &mut BTreeMap<String, Update>, walk: &mut bool) {
+        match workspace::scan_member(&self.root, rel) {
+            Ok(read) => {
+                let indexed = self.shared.model().index.file_by_path(rel).is_some();
+                if indexed && self.sources.basis(rel) == Some(read.fingerprint) {
+                    // What the index holds already (an earlier change of this batch to it
+                    // is undone).
+                    tracing::trace!(file = %rel, "unchanged");
+                    updates.remove(rel);
+                    return;
+                }
+                updates.insert(
+                    rel.to_string(),
+                    Update::Scan {
+                        scan: Box::new(read.index),
+                        fingerprint: read.fingerprint,
+                        text: read.text,
+                        open: false,
+                    },
+                );
+            }
+            Err(NotMember::Folder) => self.folder_changed(rel, updates, walk),
+            Err(_) => {
+                updates.insert(rel.to_string(), Update::Gone);
+                // A folder that went (or became a link) takes its files with it.
+                self.below_changed(rel, updates, walk);
+            }
+        }
+    }
+
+    /// A folder changed (created, moved in, replaced; `""`: the whole workspace, after a
+    /// watcher lost events): its indexed files are read again, and a walk finds new ones.
+    fn folder_changed(&self, rel: &str, updates: &mut BTreeMap<String, Update>, walk: &mut bool) {
+        *walk = true;
+        self.below_changed(rel, updates, walk);
+    }
+
+    /// Every indexed file below the folder `rel` is looked at again.
+    fn below_changed(&self, rel: &str, updates: &mut BTreeMap<String, Update>, walk: &mut bool) {
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
+        let below: Vec<String> = self
+            .shared
+            .model()
+            .index
+            .files()
+            .filter(|(_, f)| f.path.starts_with(&prefix))
+            .map(|(_, f)| f.path.clone())
+            .collect();
+        if below.is_empty() {
+            return;
+        }
+        *walk = true;
+        for file in below {
+            if self.is_open(&file) {
+                match workspace::member_file(&self.root, &file) {
+                    Ok(_) => {}
+                    Err(_) => {
+                        updates.insert(file, Update::Gone);
+                    }
+                }
+            } else {
+                // Each is a file path: no folder recursion from here.
+                self.read_disk(&file, updates, &mut false);
+            }
+        }
+    }
+
+    /// Records in the sources what the index now holds of `rel` (call with the model's
+    /// write lock held, before the index changes: no reader sees one without the other).
+    fn take_basis(&self, rel: &str, update: &Update) {
+        match update {
+            Update::Scan {
+                fingerprint,
+                text,
+                open: true,
+                ..
+            } => {
+                self.sources.set_overlay(rel, text.clone());
+                self.sources.indexed(rel, *fingerprint, None);
+            }
+            Update::Scan {
+                fingerprint,
+                text,
+                open: false,
+                ..
+            } => {
+                self.sources.set_overlay(rel, None);
+                self.sources.indexed(rel, *fingerprint, text.clone());
+            }
+            Update::Gone => {
+                if !self.is_open(rel) {
+                    self.sources.set_overlay(rel, None);
+                }
+                self.sources.unindexed(rel);
+            }
+        }
+    }
+
     /// Walks the workspace again and brings the index to the files found: files that
     /// appeared are added, files that went are removed, changed ones replaced; a different
-    /// set of mods reloads everything.
-    fn rewalk(&self, scans: Vec<Scan>, sources: &Arc<dyn Sources>, inputs: &ValueInputs) -> bool {
+    /// set of mods reloads everything. Returns true when the model changed.
+    fn rewalk(
+        &self,
+        mut updates: BTreeMap<String, Update>,
+        sources: &Arc<dyn Sources>,
+        inputs: &ValueInputs,
+    ) -> bool {
         let Ok(ws) = workspace::discover(&self.root) else {
             return false;
         };
-        let mut scans: HashMap<String, (Option<syntax::FileIndex>, Option<Text>)> = scans
-            .into_iter()
-            .map(|(rel, scan, text)| (rel, (scan, text)))
-            .collect();
+        let open = lock(&self.open).clone();
         let mut model = self.shared.model_mut();
         let same_mods = ws.mods.len() == model.index.mods().len()
             && ws
@@ -391,25 +601,30 @@ impl Project {
                 .iter()
                 .zip(model.index.mods())
                 .all(|(a, b)| a.root == b.root && a.dependency == b.dependency);
-        for (rel, (_, text)) in scans.iter_mut() {
-            self.sources.set_overlay(rel, text.take());
-            self.sources.forget(rel);
-        }
-        let open = lock(&self.open).clone();
         if !same_mods {
             // Everything again, with the open documents' texts.
-            let (mut index, _) = workspace::load(&ws);
+            let (mut index, _, mut basis) = workspace::load_with_basis(&ws);
             for (rel, text) in &open {
                 if let Some(id) = index.file_by_path(rel) {
                     index.replace_file(id, syntax::scan(text));
+                    basis.insert(rel.clone(), Fingerprint::of(text));
                 }
             }
+            for (rel, update) in &updates {
+                if !matches!(update, Update::Scan { open: true, .. }) && !open.contains_key(rel) {
+                    self.sources.set_overlay(rel, None);
+                }
+            }
+            for (rel, text) in &open {
+                self.sources.set_overlay(rel, Some(text.clone()));
+            }
+            self.sources.reset(basis);
             let generation = model.generation;
             *model = Model::new(index, sources, inputs);
             model.generation = generation + 1;
             self.shared.resolver.clear();
             drop(model);
-            self.start_background();
+            self.restart_walk();
             return true;
         }
         let wanted: BTreeMap<&str, usize> = ws
@@ -422,38 +637,86 @@ impl Project {
             .files()
             .map(|(id, f)| (id, f.path.clone()))
             .collect();
+        let mut changed = false;
+        // The sources first (what the index will hold), then the index.
+        let mut replace: Vec<(FileId, Box<syntax::FileIndex>)> = Vec::new();
         for (id, path) in &present {
             if !wanted.contains_key(path.as_str()) {
+                self.take_basis(path, &Update::Gone);
                 model.index.remove_file(*id);
-            } else if let Some((Some(scan), _)) = scans.remove(path) {
-                model.index.replace_file(*id, scan);
+                changed = true;
+                continue;
             }
+            let update = match updates.remove(path) {
+                Some(u @ Update::Scan { .. }) => u,
+                // Not a file a moment ago, one again for the walk: read it again.
+                Some(Update::Gone) if !open.contains_key(path) => {
+                    match workspace::scan_member(&self.root, path) {
+                        Ok(read) => Update::Scan {
+                            scan: Box::new(read.index),
+                            fingerprint: read.fingerprint,
+                            text: read.text,
+                            open: false,
+                        },
+                        Err(_) => continue,
+                    }
+                }
+                _ => continue,
+            };
+            self.take_basis(path, &update);
+            if let Update::Scan { scan, .. } = update {
+                replace.push((*id, scan));
+            }
+        }
+        for (id, scan) in replace {
+            model.index.replace_file(id, *scan);
+            changed = true;
         }
         for f in &ws.files {
             if model.index.file_by_path(&f.rel).is_some() {
                 continue;
             }
-            let scan = match scans.remove(&f.rel) {
-                Some((Some(scan), _)) => scan,
+            let update = match updates.remove(&f.rel) {
+                Some(u @ Update::Scan { .. }) => u,
                 _ => match open.get(&f.rel) {
-                    Some(text) => syntax::scan(text),
-                    None => {
-                        workspace::read_and_scan(
-                            &f.path,
-                            &mut Vec::new(),
-                            &mut syntax::Scratch::default(),
-                        )
-                        .0
-                    }
+                    Some(text) => Update::Scan {
+                        scan: Box::new(syntax::scan(text)),
+                        fingerprint: Fingerprint::of(text),
+                        text: Some(text.clone()),
+                        open: true,
+                    },
+                    None => match workspace::scan_member(&self.root, &f.rel) {
+                        Ok(read) => Update::Scan {
+                            scan: Box::new(read.index),
+                            fingerprint: read.fingerprint,
+                            text: read.text,
+                            open: false,
+                        },
+                        // Gone again since the walk: its own event follows.
+                        Err(_) => continue,
+                    },
                 },
             };
-            model
-                .index
-                .add_file(f.rel.clone(), ModId(f.module as u32), scan);
+            self.take_basis(&f.rel, &update);
+            if let Update::Scan { scan, .. } = update {
+                model
+                    .index
+                    .add_file(f.rel.clone(), ModId(f.module as u32), *scan);
+                changed = true;
+            }
         }
-        model.recompute(sources, inputs);
-        self.shared.resolver.clear();
-        true
+        // What is left is not a file the walk found (ignored, hidden, a nested mod's, gone):
+        // an open document keeps its overlay (it is its text), nothing else does.
+        for (rel, _) in updates {
+            if !open.contains_key(&rel) {
+                self.sources.set_overlay(&rel, None);
+            }
+        }
+        if changed {
+            model.recompute(sources, inputs);
+            self.shared.resolver.clear();
+        }
+        changed
     }
 
     /// Diagnostics of every file, from the index, the dependencies, the values and every
@@ -575,6 +838,16 @@ impl Project {
             }
         }
         out
+    }
+
+    /// False when `list` is what was published last for `rel` (nothing to send); nothing is
+    /// recorded.
+    pub fn publish_changes(&self, rel: &str, list: &[FileDiag]) -> bool {
+        let p = lock(&self.published);
+        match p.get(rel) {
+            Some(last) => last.as_slice() != list,
+            None => !list.is_empty(),
+        }
     }
 
     /// Records what is published for `rel`; returns false when it is what was published

@@ -2,13 +2,18 @@
 //! (`workspace/didChangeWatchedFiles` without dynamic registration): a notify watcher per
 //! project root, debounced by notify-debouncer-full, so a burst (a `git checkout` touching
 //! hundreds of files) arrives as one batch of paths.
+//!
+//! Symbolic links are not followed (the workspace never reads through one, and a link to `/`
+//! must not make the watcher walk the disk). When the watcher may have lost events (the
+//! kernel's queue overflowed), the roots themselves are sent: a root's path stands for every
+//! file below it, all read again.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind, MetadataKind, ModifyKind};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
 
 /// How long the file system must be quiet before a batch is delivered.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -23,6 +28,26 @@ fn changes_content(kind: &EventKind) -> bool {
         EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
         _ => true,
     }
+}
+
+/// The paths a batch of events may have changed, sorted, without repeats: every root when
+/// the watcher lost events.
+fn changed_paths(
+    events: &[notify_debouncer_full::DebouncedEvent],
+    roots: &[PathBuf],
+) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = events
+        .iter()
+        .filter(|e| changes_content(&e.kind))
+        .flat_map(|e| e.paths.iter().cloned())
+        .collect();
+    if events.iter().any(|e| e.need_rescan()) {
+        tracing::warn!("the file watcher lost events: reading the workspace again");
+        paths.extend(roots.iter().cloned());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 /// A running watcher; dropping it stops watching.
@@ -42,15 +67,10 @@ pub fn watch(
     roots: &[PathBuf],
     tx: tokio::sync::mpsc::UnboundedSender<Vec<PathBuf>>,
 ) -> Result<Watcher, notify::Error> {
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| match res {
+    let watched = roots.to_vec();
+    let handler = move |res: DebounceEventResult| match res {
         Ok(events) => {
-            let mut paths: Vec<PathBuf> = events
-                .iter()
-                .filter(|e| changes_content(&e.kind))
-                .flat_map(|e| e.paths.iter().cloned())
-                .collect();
-            paths.sort();
-            paths.dedup();
+            let paths = changed_paths(&events, &watched);
             if !paths.is_empty() {
                 let _ = tx.send(paths);
             }
@@ -60,7 +80,14 @@ pub fn watch(
                 tracing::warn!(error = %e, "file watcher");
             }
         }
-    })?;
+    };
+    let mut debouncer = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
+        DEBOUNCE,
+        None,
+        handler,
+        RecommendedCache::new(),
+        notify::Config::default().with_follow_symlinks(false),
+    )?;
     for root in roots {
         if let Err(e) = debouncer.watch(root, RecursiveMode::Recursive) {
             tracing::warn!(root = %root.display(), error = %e, "cannot watch");
@@ -97,5 +124,30 @@ mod tests {
         assert!(changes_content(&EventKind::Create(CreateKind::File)));
         assert!(changes_content(&EventKind::Remove(RemoveKind::File)));
         assert!(changes_content(&EventKind::Any));
+    }
+
+    #[test]
+    fn lost_events_stand_for_every_root() {
+        use notify::event::Flag;
+        use notify_debouncer_full::DebouncedEvent;
+        let at = std::time::Instant::now();
+        let event = |kind, path: &str| {
+            DebouncedEvent::new(notify::Event::new(kind).add_path(PathBuf::from(path)), at)
+        };
+        let roots = vec![PathBuf::from("/r1"), PathBuf::from("/r2")];
+        let plain = [
+            event(EventKind::Create(CreateKind::File), "/r1/a.pp"),
+            event(EventKind::Access(AccessKind::Read), "/r1/b.pp"),
+            event(EventKind::Remove(RemoveKind::File), "/r1/a.pp"),
+        ];
+        assert_eq!(
+            changed_paths(&plain, &roots),
+            vec![PathBuf::from("/r1/a.pp")]
+        );
+        let lost = [DebouncedEvent::new(
+            notify::Event::new(EventKind::Other).set_flag(Flag::Rescan),
+            at,
+        )];
+        assert_eq!(changed_paths(&lost, &roots), roots);
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! For a version constraint the highest installed version that satisfies it is chosen (what
 //! `powerpipe mod install` installs); a `branch` or `tag` must match the folder exactly. A
-//! require with no installed match is a diagnostic on its `mod "..."` line.
+//! require with no installed match is a diagnostic on its `mod "..."` line: "broken" when an
+//! install that would match is there but cannot be used (a folder without a mod file, a
+//! symbolic link), "not installed" otherwise.
 
 use std::sync::Arc;
 
@@ -54,6 +56,35 @@ pub struct Args {
     pub span: crate::syntax::Span,
 }
 
+/// An install under `.powerpipe/mods` (or `.steampipe/mods`) that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenInstall {
+    /// Its folder (or link), workspace-relative: `.powerpipe/mods/github.com/org/repo@v1.2.3`,
+    /// or a folder above such installs (`.powerpipe`) when that is what is wrong.
+    pub root: String,
+    /// What is wrong, said of the folder ("holds no mod.pp", "is a symbolic link").
+    pub reason: String,
+}
+
+impl BrokenInstall {
+    /// True when this install is (or holds) the one `path` / `wanted` asks for.
+    fn covers(&self, path: &str, wanted: &Wanted) -> bool {
+        let rest = self
+            .root
+            .strip_prefix(".powerpipe/mods/")
+            .or_else(|| self.root.strip_prefix(".steampipe/mods/"));
+        let Some(rest) = rest else {
+            // The install base itself: every install is behind it.
+            return true;
+        };
+        match split_install_folder(&self.root) {
+            Some((repo, Some(at))) => choose(&[(ModId(0), repo, Some(at))], path, wanted).is_some(),
+            // A folder above installs: those of the repositories below it.
+            _ => path == rest || path.starts_with(&format!("{rest}/")),
+        }
+    }
+}
+
 /// Every mod's requires, by mod.
 #[derive(Clone, Debug, Default)]
 pub struct Dependencies {
@@ -79,6 +110,8 @@ impl Dependencies {
                 Some((ModId(i as u32), repo, at))
             })
             .collect();
+        // Asked of the sources once, and only if a require matches no installed mod.
+        let mut broken: Option<Vec<BrokenInstall>> = None;
         for (id, entry) in index.files() {
             let Some(module) = index.mod_of_file(id) else {
                 continue;
@@ -120,14 +153,28 @@ impl Dependencies {
             for mut r in found {
                 r.resolved = choose(&installed, &r.path, &r.wanted);
                 if r.resolved.is_none() && !matches!(r.wanted, Wanted::Path(_)) {
+                    let unusable = broken
+                        .get_or_insert_with(|| sources.broken_installs())
+                        .iter()
+                        .find(|b| b.covers(&r.path, &r.wanted));
+                    let message = match unusable {
+                        Some(b) => format!(
+                            "dependency mod `{}` ({}) is installed but broken: `{}` {}; run `powerpipe mod install` again",
+                            r.path,
+                            describe(&r.wanted),
+                            b.root,
+                            b.reason
+                        ),
+                        None => format!(
+                            "dependency mod `{}` ({}) is not installed: run `powerpipe mod install`",
+                            r.path,
+                            describe(&r.wanted)
+                        ),
+                    };
                     out.diagnostics.push(FileDiagnostic::new(
                         &entry.path,
                         Diagnostic {
-                            message: format!(
-                                "dependency mod `{}` ({}) is not installed: run `powerpipe mod install`",
-                                r.path,
-                                describe(&r.wanted)
-                            ),
+                            message,
                             ..r.header.clone()
                         },
                     ));
@@ -403,5 +450,25 @@ mod tests {
             None
         );
         assert!(parse_constraint("my-tag").is_none());
+    }
+
+    #[test]
+    fn a_broken_install_covers_the_requires_it_would_have_served() {
+        let b = |root: &str| BrokenInstall {
+            root: root.to_string(),
+            reason: String::new(),
+        };
+        let v = |c: &str| Wanted::Version(c.to_string());
+        let folder = b(".powerpipe/mods/github.com/o/r@v1.2.0");
+        assert!(folder.covers("github.com/o/r", &v("^1")));
+        assert!(!folder.covers("github.com/o/r", &v("^2")));
+        assert!(!folder.covers("github.com/o/other", &v("^1")));
+        let org = b(".powerpipe/mods/github.com/o");
+        assert!(org.covers("github.com/o/r", &v("^1")));
+        assert!(!org.covers("github.com/other/r", &v("^1")));
+        assert!(b(".powerpipe").covers("github.com/o/r", &v("^1")));
+        let branch = b(".powerpipe/mods/github.com/o/r#main");
+        assert!(branch.covers("github.com/o/r", &Wanted::Branch("main".into())));
+        assert!(!branch.covers("github.com/o/r", &Wanted::Branch("dev".into())));
     }
 }

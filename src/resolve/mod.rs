@@ -54,6 +54,12 @@ pub trait Sources: Send + Sync {
     fn mod_files(&self, mod_root: &str) -> funcs::FileReader {
         self.file_reader(mod_root)
     }
+
+    /// Installed dependency mods that cannot be used (asked only when a `require` entry
+    /// matches no installed mod, to say why).
+    fn broken_installs(&self) -> Vec<deps::BrokenInstall> {
+        Vec::new()
+    }
 }
 
 /// A diagnostic with the file it is in (workspace-relative; a `--var-file` as given;

@@ -2,21 +2,31 @@
 //!
 //! Discovery walks up from a path to the folder holding `mod.pp` / `mod.sp`, then down with
 //! the `ignore` crate, honouring `.powerpipeignore` (and Steampipe's `.steampipeignore`),
-//! skipping hidden entries (so `.powerpipe/`, `.steampipe/` and `.git/`) and folders that
-//! hold a mod file of their own (another mod, nested in this one's folder). Installed
-//! dependency mods under `.powerpipe/mods/` (or `.steampipe/mods/`) are found separately and
-//! indexed as mods of their own.
+//! skipping hidden entries (so `.powerpipe/`, `.steampipe/` and `.git/`), symbolic links
+//! (files and folders alike: `member.rs` states the rule every path of the workspace follows)
+//! and folders that hold a mod file of their own (another mod, nested in this one's folder).
+//! Installed dependency mods under `.powerpipe/mods/` (or `.steampipe/mods/`) are found
+//! separately and indexed as mods of their own; an install that cannot be used (a folder
+//! with no mod file, a link) is reported by [`broken_installs`].
 //!
 //! Architecture invariant: this is the only module of the core that touches the file
 //! system. Files are read and scanned in parallel; the result does not depend on the number
-//! of threads, because files are merged in path order.
+//! of threads, because files are merged in path order. Nothing outside the mod root is read.
+
+mod member;
+mod sources;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::index::{Index, ModId, ScannedFile};
+use crate::resolve::deps::BrokenInstall;
 use crate::syntax::{self, Diagnostic, FileIndex, Pos, Scratch, Severity};
+
+pub use member::{NotMember, Refused, has_mod_file, is_real_dir, member_file, resolve_inside};
+pub use sources::{Basis, DiskSources, MAX_DOC_BYTES, read_in_mod};
 
 /// Files larger than this are not scanned (a diagnostic says so): offsets are `u32`, and a
 /// mod file this large is a mistake (a data dump saved as `.pp`).
@@ -70,9 +80,12 @@ pub struct Workspace {
 
 impl Workspace {
     /// Reads a file of the workspace by its relative path (for text the index keeps as
-    /// spans); `None` if it cannot be read.
+    /// spans); `None` if it cannot be read or is not a file of the workspace (a link).
     pub fn read(&self, rel: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.root.join(rel)).ok()
+        let path = member_file(&self.root, rel).ok()?;
+        let mut buf = Vec::new();
+        read_into(&path, &mut buf).ok()?;
+        Some(buf)
     }
 }
 
@@ -83,6 +96,37 @@ pub struct LoadStats {
     pub files: usize,
     /// Bytes read.
     pub bytes: u64,
+    /// Files the walk listed that were gone (or no longer files) when read: skipped.
+    pub vanished: usize,
+}
+
+/// A fingerprint of a file's text: its length and a 64-bit hash of its bytes. What the index
+/// was built from is known by these (see [`DiskSources`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    len: u64,
+    hash: u64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `text`.
+    pub fn of(text: &[u8]) -> Fingerprint {
+        use std::hash::BuildHasher;
+        Fingerprint {
+            len: text.len() as u64,
+            hash: foldhash::quality::FixedState::with_seed(0x006d_6f64_6c65_6e73).hash_one(text),
+        }
+    }
+
+    /// The text's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for the empty text.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// True for the file names modlens indexes.
@@ -107,9 +151,7 @@ pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
             .map(Path::to_path_buf)
             .unwrap_or(start.clone())
     };
-    let found = dir
-        .ancestors()
-        .find(|d| d.join("mod.pp").is_file() || d.join("mod.sp").is_file());
+    let found = dir.ancestors().find(|d| has_mod_file(d));
     Ok(found.map(Path::to_path_buf).unwrap_or(dir))
 }
 
@@ -120,9 +162,8 @@ pub fn find_root(start: &Path) -> Result<PathBuf, WorkspaceError> {
 /// repeats.
 pub fn mod_roots(folder: &Path, max_depth: usize) -> Result<Vec<PathBuf>, WorkspaceError> {
     let start = find_root(folder)?;
-    let has_mod = |d: &Path| d.join("mod.pp").is_file() || d.join("mod.sp").is_file();
     let mut roots = Vec::new();
-    if has_mod(&start) {
+    if has_mod_file(&start) {
         roots.push(start.clone());
     }
     let walker = ignore::WalkBuilder::new(&start)
@@ -136,7 +177,7 @@ pub fn mod_roots(folder: &Path, max_depth: usize) -> Result<Vec<PathBuf>, Worksp
     for entry in walker.flatten() {
         if entry.depth() > 0
             && entry.file_type().is_some_and(|t| t.is_dir())
-            && has_mod(entry.path())
+            && has_mod_file(entry.path())
         {
             roots.push(entry.path().to_path_buf());
         }
@@ -158,7 +199,7 @@ pub fn discover(start: &Path) -> Result<Workspace, WorkspaceError> {
     }];
     let mut files = Vec::new();
     walk_mod(&root, &root, 0, &mut files);
-    for dep in dependency_roots(&root) {
+    for dep in installs(&root).0 {
         let rel = relative(&root, &dep);
         mods.push(ModSource {
             root: rel,
@@ -191,6 +232,7 @@ fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFil
                 continue;
             }
         };
+        // Links are not followed: a link's type is "link", never "file".
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
@@ -213,41 +255,100 @@ fn is_nested_mod(entry: &ignore::DirEntry, mod_root_len: usize) -> bool {
     let p = entry.path();
     entry.file_type().is_some_and(|t| t.is_dir())
         && p.as_os_str().len() > mod_root_len
-        && (p.join("mod.pp").is_file() || p.join("mod.sp").is_file())
+        && has_mod_file(p)
 }
 
-/// The installed dependency mods: every folder under `.powerpipe/mods` (or, for Steampipe,
-/// `.steampipe/mods`) that holds a mod file, sorted.
-fn dependency_roots(root: &Path) -> Vec<PathBuf> {
+/// The folders installed dependency mods live in.
+const INSTALL_BASES: [&str; 2] = [".powerpipe/mods", ".steampipe/mods"];
+
+/// How deep below an install base a mod folder may be (`github.com/org/repo@v1` is 3).
+const INSTALL_DEPTH: usize = 6;
+
+/// The installed dependency mods (every real folder under `.powerpipe/mods` or, for
+/// Steampipe, `.steampipe/mods` that holds a mod file; not below another one), sorted, and
+/// the installs that cannot be used.
+fn installs(root: &Path) -> (Vec<PathBuf>, Vec<BrokenInstall>) {
     let mut found = Vec::new();
-    for base in [".powerpipe/mods", ".steampipe/mods"] {
-        let base = root.join(base);
-        if !base.is_dir() {
-            continue;
-        }
-        let walker = ignore::WalkBuilder::new(&base)
-            .standard_filters(false)
-            .follow_links(false)
-            .max_depth(Some(6))
-            .build();
-        for entry in walker.flatten() {
-            let p = entry.path();
-            if entry.file_type().is_some_and(|t| t.is_dir())
-                && (p.join("mod.pp").is_file() || p.join("mod.sp").is_file())
-            {
-                found.push(p.to_path_buf());
+    let mut broken = Vec::new();
+    for base in INSTALL_BASES {
+        // `.powerpipe`, then `.powerpipe/mods`: real folders, or nothing is installed there.
+        let mut at = root.to_path_buf();
+        let mut usable = true;
+        for part in base.split('/') {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    broken.push(BrokenInstall {
+                        root: relative(root, &at),
+                        reason: "is a symbolic link".to_string(),
+                    });
+                    usable = false;
+                    break;
+                }
+                _ => {
+                    usable = false;
+                    break;
+                }
             }
+        }
+        if usable {
+            walk_installs(root, &at, 1, &mut found, &mut broken);
         }
     }
     found.sort();
-    // A mod folder nested in another one belongs to it (no mod installs mods inside itself).
-    let mut roots: Vec<PathBuf> = Vec::new();
-    for p in found {
-        if !roots.iter().any(|r| p.starts_with(r)) {
-            roots.push(p);
+    broken.sort_by(|a, b| a.root.cmp(&b.root));
+    (found, broken)
+}
+
+/// One level of [`installs`]: `dir` is a real folder below an install base.
+fn walk_installs(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    found: &mut Vec<PathBuf>,
+    broken: &mut Vec<BrokenInstall>,
+) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = read
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, t) in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let install_folder = name.contains('@') || name.contains('#');
+        if t.is_symlink() {
+            broken.push(BrokenInstall {
+                root: relative(root, &path),
+                reason: "is a symbolic link".to_string(),
+            });
+        } else if t.is_dir() {
+            if has_mod_file(&path) {
+                // A mod folder nested in another one belongs to it: not walked further.
+                found.push(path);
+            } else if install_folder {
+                broken.push(BrokenInstall {
+                    root: relative(root, &path),
+                    reason: "holds no mod.pp".to_string(),
+                });
+            } else if depth < INSTALL_DEPTH {
+                walk_installs(root, &path, depth + 1, found, broken);
+            }
         }
     }
-    roots
+}
+
+/// Installs under `.powerpipe/mods` (or `.steampipe/mods`) that cannot be used: a folder
+/// named like an installed mod (`repo@v1.2.3`, `repo#branch`) that holds no mod file, or a
+/// symbolic link (which modlens does not follow, see `member.rs`), sorted by folder.
+pub fn broken_installs(root: &Path) -> Vec<BrokenInstall> {
+    installs(root).1
 }
 
 /// `path` relative to `root`, `/`-separated.
@@ -261,8 +362,23 @@ fn relative(root: &Path, path: &Path) -> String {
 }
 
 /// Reads and scans every file (in parallel on the current rayon pool) and merges the
-/// results into an index, in path order.
+/// results into an index, in path order. A file the walk listed that is gone when read (or
+/// is no longer a file) is skipped with a warning.
 pub fn load(ws: &Workspace) -> (Index, LoadStats) {
+    let (index, stats, _) = load_files(ws, false);
+    (index, stats)
+}
+
+/// [`load`], also giving each indexed file's [`Fingerprint`]: what [`DiskSources`] needs to
+/// serve only the text the index was built from.
+pub fn load_with_basis(ws: &Workspace) -> (Index, LoadStats, Basis) {
+    load_files(ws, true)
+}
+
+/// One file as the load read it: its scan, its bytes, and its path's fingerprint if wanted.
+type Loaded = (ScannedFile, u64, Option<(String, Fingerprint)>);
+
+fn load_files(ws: &Workspace, fingerprints: bool) -> (Index, LoadStats, Basis) {
     thread_local! {
         // One read buffer and one scan scratch per worker thread, kept across loads: a load
         // then allocates about what the index keeps.
@@ -277,64 +393,199 @@ pub fn load(ws: &Workspace) -> (Index, LoadStats) {
         .collect();
     // Each worker reads, scans and hashes its files' names while they are in its cache;
     // what is left to do on one thread is a sort.
-    let scanned: Vec<(ScannedFile, u64)> = ws
+    let scanned: Vec<Option<Loaded>> = ws
         .files
         .par_iter()
         .map(|f| {
-            let (file_index, bytes) = BUFFERS.with(|b| match b.try_borrow_mut() {
+            let read = BUFFERS.with(|b| match b.try_borrow_mut() {
                 Ok(mut b) => {
                     let (buf, scratch) = &mut *b;
-                    read_and_scan(&f.path, buf, scratch)
+                    read_scan(&f.path, buf, scratch, fingerprints)
                 }
                 // Only if a scan re-entered this thread's buffers (it cannot today).
-                Err(_) => read_and_scan(&f.path, &mut Vec::new(), &mut Scratch::default()),
+                Err(_) => read_scan(
+                    &f.path,
+                    &mut Vec::new(),
+                    &mut Scratch::default(),
+                    fingerprints,
+                ),
             });
+            let (file_index, bytes, fp) = match read {
+                Ok(r) => r,
+                Err(why) => {
+                    tracing::warn!(file = %f.rel, ?why, "skipped: gone (or no longer a file) since the walk");
+                    return None;
+                }
+            };
             let module = mod_ids.get(f.module).copied().unwrap_or(ModId(0));
-            (ScannedFile::new(f.rel.clone(), module, file_index), bytes)
+            let fp = fp.map(|fp| (f.rel.clone(), fp));
+            Some((ScannedFile::new(f.rel.clone(), module, file_index), bytes, fp))
         })
         .collect();
     let scanned_at = std::time::Instant::now();
+    let vanished = scanned.iter().filter(|s| s.is_none()).count();
+    let scanned: Vec<_> = scanned.into_iter().flatten().collect();
     let stats = LoadStats {
         files: scanned.len(),
-        bytes: scanned.iter().map(|(_, bytes)| bytes).sum(),
+        bytes: scanned.iter().map(|(_, bytes, _)| bytes).sum(),
+        vanished,
     };
-    index.add_files(scanned.into_iter().map(|(file, _)| file));
+    let mut basis = Basis::with_capacity(if fingerprints { scanned.len() } else { 0 });
+    let files = scanned.into_iter().map(|(file, _, fp)| {
+        if let Some((rel, fp)) = fp {
+            basis.insert(rel, fp);
+        }
+        file
+    });
+    index.add_files(files);
     tracing::debug!(
         merge_ms = scanned_at.elapsed().as_secs_f64() * 1e3,
         "index merged"
     );
-    (index, stats)
+    (index, stats, basis)
 }
 
 /// Reads one file into the reused buffer and scans it; a file that cannot be read becomes
-/// an index holding one diagnostic.
-pub fn read_and_scan(path: &Path, buf: &mut Vec<u8>, scratch: &mut Scratch) -> (FileIndex, u64) {
+/// an index holding one diagnostic; `Err` when it is gone or not a regular file (it is not
+/// part of the workspace). The fingerprint is of the bytes scanned (of no bytes for a file
+/// that cannot be read).
+fn read_scan(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    scratch: &mut Scratch,
+    fingerprint: bool,
+) -> Result<(FileIndex, u64, Option<Fingerprint>), NotMember> {
     match read_into(path, buf) {
-        Ok(()) => (syntax::scan_with(buf, scratch), buf.len() as u64),
-        Err(message) => (diagnostic_only(message), 0),
+        Ok(()) => Ok((
+            syntax::scan_with(buf, scratch),
+            buf.len() as u64,
+            fingerprint.then(|| Fingerprint::of(buf)),
+        )),
+        Err(Unread::Gone) => Err(NotMember::Gone),
+        Err(Unread::NotMember) => Err(NotMember::Other),
+        Err(why) => Ok((
+            diagnostic_only(why.message()),
+            0,
+            fingerprint.then(|| Fingerprint::of(&[])),
+        )),
     }
 }
 
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+/// Reads one file into the reused buffer and scans it; a file that cannot be read (or is
+/// gone) becomes an index holding one diagnostic.
+pub fn read_and_scan(path: &Path, buf: &mut Vec<u8>, scratch: &mut Scratch) -> (FileIndex, u64) {
+    match read_into(path, buf) {
+        Ok(()) => (syntax::scan_with(buf, scratch), buf.len() as u64),
+        Err(why) => (diagnostic_only(why.message()), 0),
+    }
+}
+
+/// One workspace file read and scanned: its index, the fingerprint of the text it was built
+/// from, and that text (`None` when the file could not be read: the index is a diagnostic).
+#[derive(Debug)]
+pub struct FileScan {
+    /// The scan.
+    pub index: FileIndex,
+    /// What it was built from.
+    pub fingerprint: Fingerprint,
+    /// The text.
+    pub text: Option<Arc<[u8]>>,
+}
+
+/// Reads and scans the workspace file `rel` (relative to the canonical `root`) if it is a
+/// member (see `member.rs`); otherwise says why not.
+pub fn scan_member(root: &Path, rel: &str) -> Result<FileScan, NotMember> {
+    let path = member_file(root, rel)?;
+    let mut buf = Vec::new();
+    match read_into(&path, &mut buf) {
+        Ok(()) => Ok(FileScan {
+            index: syntax::scan(&buf),
+            fingerprint: Fingerprint::of(&buf),
+            text: Some(buf.into()),
+        }),
+        Err(Unread::Gone) => Err(NotMember::Gone),
+        Err(Unread::NotMember) => Err(NotMember::Other),
+        Err(why) => Ok(FileScan {
+            index: diagnostic_only(why.message()),
+            fingerprint: Fingerprint::of(&[]),
+            text: None,
+        }),
+    }
+}
+
+/// Why a file was not read.
+#[derive(Debug)]
+pub(crate) enum Unread {
+    /// Not there.
+    Gone,
+    /// Not a regular file (a link, a folder, a device).
+    NotMember,
+    /// Larger than the limit.
+    TooLarge,
+    /// Any other failure.
+    Failed(std::io::Error),
+}
+
+impl Unread {
+    fn message(&self) -> String {
+        match self {
+            Unread::Gone => "cannot read file: it is gone".to_string(),
+            Unread::NotMember => "cannot read file: not a regular file".to_string(),
+            Unread::TooLarge => {
+                format!("file too large to index: over {MAX_FILE_BYTES} bytes")
+            }
+            Unread::Failed(e) => format!("cannot read file: {e}"),
+        }
+    }
+}
+
+/// Reads a file of the workspace whole (at most [`MAX_FILE_BYTES`]).
+pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), Unread> {
+    read_limited(path, buf, MAX_FILE_BYTES)
+}
+
+/// Opens `path` for reading without following a link in its last component (and without
+/// blocking on a pipe put in a file's place).
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::File::open(path)
+    }
+}
+
+/// Reads a regular file whole into `buf`, refusing one larger than `limit` bytes.
+pub(crate) fn read_limited(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<(), Unread> {
     use std::io::Read;
     buf.clear();
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len > MAX_FILE_BYTES {
-        return Err(format!(
-            "file too large to index: {len} bytes (the limit is {MAX_FILE_BYTES})"
-        ));
+    let mut file = match open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if member::is_gone(&e) => return Err(Unread::Gone),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Unread::NotMember),
+        Err(e) => return Err(Unread::Failed(e)),
+    };
+    let meta = file.metadata().map_err(Unread::Failed)?;
+    if !meta.is_file() {
+        return Err(Unread::NotMember);
     }
-    buf.reserve(len as usize + 1);
+    if meta.len() > limit {
+        return Err(Unread::TooLarge);
+    }
+    buf.reserve(meta.len() as usize + 1);
     (&mut file)
-        .take(MAX_FILE_BYTES + 1)
+        .take(limit + 1)
         .read_to_end(buf)
-        .map_err(|e| format!("cannot read file: {e}"))?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
+        .map_err(Unread::Failed)?;
+    if buf.len() as u64 > limit {
         buf.clear();
-        return Err(format!(
-            "file too large to index: over {MAX_FILE_BYTES} bytes"
-        ));
+        return Err(Unread::TooLarge);
     }
     Ok(())
 }
@@ -361,255 +612,4 @@ fn diagnostic_only(message: String) -> FileIndex {
 /// quarter of the cache's budget (at most 4 MiB) serves it.
 pub fn source_cache_bytes(limits: &crate::cache::Limits) -> usize {
     (limits.max_bytes / 4).clamp(256 * 1024, 4 * 1024 * 1024)
-}
-
-/// The workspace's files as the resolver reads them: from disk through a small cache of
-/// recently read files (bounded by bytes), with open documents' unsaved text taking
-/// precedence (overlays).
-pub struct DiskSources {
-    root: PathBuf,
-    cache: std::sync::Mutex<SourceCache>,
-    overlays: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<[u8]>>>,
-}
-
-struct SourceCache {
-    lru: lru::LruCache<String, std::sync::Arc<[u8]>>,
-    bytes: usize,
-    limit: usize,
-}
-
-/// Files read by `file()` larger than this are refused.
-pub const MAX_DOC_BYTES: u64 = 16 * 1024 * 1024;
-
-impl DiskSources {
-    /// Sources for the workspace rooted at `root`, caching up to `cache_bytes` of file text.
-    pub fn new(root: PathBuf, cache_bytes: usize) -> DiskSources {
-        DiskSources {
-            root,
-            cache: std::sync::Mutex::new(SourceCache {
-                lru: lru::LruCache::unbounded(),
-                bytes: 0,
-                limit: cache_bytes.max(1),
-            }),
-            overlays: std::sync::RwLock::new(std::collections::HashMap::new()),
-        }
-    }
-
-    /// Sets (or with `None` removes) the unsaved text of an open document.
-    pub fn set_overlay(&self, path: &str, text: Option<std::sync::Arc<[u8]>>) {
-        let mut o = self.overlays.write().unwrap_or_else(|p| p.into_inner());
-        match text {
-            Some(t) => {
-                o.insert(path.to_string(), t);
-            }
-            None => {
-                o.remove(path);
-            }
-        }
-    }
-
-    /// The cached disk text of a file, if the cache holds it (no read, no promotion).
-    pub fn cached(&self, path: &str) -> Option<std::sync::Arc<[u8]>> {
-        let c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        c.lru.peek(path).cloned()
-    }
-
-    /// Forgets the cached text of a file (it changed on disk).
-    pub fn forget(&self, path: &str) {
-        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = c.lru.pop(path) {
-            c.bytes -= old.len();
-        }
-    }
-}
-
-impl crate::resolve::Sources for DiskSources {
-    fn read(&self, path: &str) -> Option<std::sync::Arc<[u8]>> {
-        if let Some(t) = self
-            .overlays
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(path)
-        {
-            return Some(t.clone());
-        }
-        {
-            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = c.lru.get(path) {
-                return Some(t.clone());
-            }
-        }
-        let mut buf = Vec::new();
-        read_into(&self.root.join(path), &mut buf).ok()?;
-        let text: std::sync::Arc<[u8]> = buf.into();
-        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if text.len() <= c.limit {
-            if let Some(old) = c.lru.put(path.to_string(), text.clone()) {
-                c.bytes -= old.len();
-            }
-            c.bytes += text.len();
-            while c.bytes > c.limit {
-                match c.lru.pop_lru() {
-                    Some((_, old)) => c.bytes -= old.len(),
-                    None => break,
-                }
-            }
-        }
-        Some(text)
-    }
-
-    fn read_in_mod(&self, mod_root: &str, path: &str) -> Result<String, String> {
-        read_in_mod(&self.root, mod_root, path)
-    }
-
-    fn file_reader(&self, mod_root: &str) -> crate::resolve::funcs::FileReader {
-        let root = self.root.clone();
-        let mod_root = mod_root.to_string();
-        std::sync::Arc::new(move |path: &str| read_in_mod(&root, &mod_root, path))
-    }
-
-    fn mod_files(&self, mod_root: &str) -> crate::resolve::funcs::FileReader {
-        std::sync::Arc::new(DiskModFiles {
-            root: self.root.clone(),
-            mod_root: mod_root.to_string(),
-        })
-    }
-}
-
-/// The files of one mod on disk, for the file functions: paths relative to the mod's folder,
-/// confined to it (symbolic links included).
-struct DiskModFiles {
-    root: PathBuf,
-    mod_root: String,
-}
-
-/// At most this many files are listed for `fileset`.
-const MAX_LISTED_FILES: usize = 100_000;
-
-impl DiskModFiles {
-    /// The canonical path of `path` inside the mod's folder, and the folder's.
-    fn confined(&self, what: &str, path: &str) -> Result<(PathBuf, PathBuf), String> {
-        let folder = if self.mod_root.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(&self.mod_root)
-        };
-        if Path::new(path).is_absolute() || path.starts_with('~') {
-            return Err(format!(
-                "{what}(\"{path}\"): the path must be relative to the mod folder"
-            ));
-        }
-        let base = std::fs::canonicalize(&folder)
-            .map_err(|e| format!("{what}(\"{path}\"): cannot open the mod folder: {e}"))?;
-        let full = std::fs::canonicalize(folder.join(path))
-            .map_err(|e| format!("{what}(\"{path}\"): {e}"))?;
-        if !full.starts_with(&base) {
-            return Err(format!(
-                "{what}(\"{path}\"): the path leaves the mod folder; only files inside it can be read"
-            ));
-        }
-        Ok((base, full))
-    }
-}
-
-impl crate::resolve::funcs::ModFiles for DiskModFiles {
-    fn read_text(&self, path: &str) -> Result<String, String> {
-        read_in_mod(&self.root, &self.mod_root, path)
-    }
-
-    fn read_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
-        let (_, full) = self.confined("file", path)?;
-        let meta = std::fs::metadata(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
-        if !meta.is_file() {
-            return Err(format!("file(\"{path}\"): not a file"));
-        }
-        if meta.len() > MAX_DOC_BYTES {
-            return Err(format!(
-                "file(\"{path}\"): the file is larger than {MAX_DOC_BYTES} bytes"
-            ));
-        }
-        std::fs::read(&full).map_err(|e| format!("file(\"{path}\"): {e}"))
-    }
-
-    fn exists(&self, path: &str) -> Result<bool, String> {
-        match self.confined("fileexists", path) {
-            Ok((_, full)) if full.is_file() => Ok(true),
-            Ok(_) => Err(format!(
-                "fileexists(\"{path}\"): the path is not a regular file"
-            )),
-            Err(_) if !self.root.join(&self.mod_root).join(path).exists() => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn list(&self, dir: &str) -> Result<Vec<String>, String> {
-        let (base, full) = self.confined("fileset", dir)?;
-        let mut out = Vec::new();
-        for entry in walkdir_files(&full) {
-            let Ok(p) = entry else { continue };
-            // A link inside the folder may lead out of the mod: such files are left out.
-            let inside =
-                p.is_file() && std::fs::canonicalize(&p).is_ok_and(|c| c.starts_with(&base));
-            if let (true, Ok(rel)) = (inside, p.strip_prefix(&full)) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-                if out.len() > MAX_LISTED_FILES {
-                    return Err(format!(
-                        "fileset(\"{dir}\"): more than {MAX_LISTED_FILES} files"
-                    ));
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Every regular file below `dir` (following no symbolic link to a folder).
-fn walkdir_files(dir: &Path) -> impl Iterator<Item = std::io::Result<PathBuf>> {
-    ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .follow_links(false)
-        .build()
-        .filter_map(|e| match e {
-            Ok(e) if e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) => {
-                Some(Ok(e.into_path()))
-            }
-            Ok(_) => None,
-            Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
-        })
-}
-
-/// `file(path)` for the mod in `mod_root` (relative to the workspace `root`): the path is
-/// relative to the mod's folder and must stay inside it (symbolic links included).
-pub fn read_in_mod(root: &Path, mod_root: &str, path: &str) -> Result<String, String> {
-    let folder = if mod_root.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(mod_root)
-    };
-    let p = Path::new(path);
-    if p.is_absolute() || path.starts_with('~') {
-        return Err(format!(
-            "file(\"{path}\"): the path must be relative to the mod folder"
-        ));
-    }
-    let base = std::fs::canonicalize(&folder)
-        .map_err(|e| format!("file(\"{path}\"): cannot open the mod folder: {e}"))?;
-    let full =
-        std::fs::canonicalize(folder.join(p)).map_err(|e| format!("file(\"{path}\"): {e}"))?;
-    if !full.starts_with(&base) {
-        return Err(format!(
-            "file(\"{path}\"): the path leaves the mod folder; only files inside it can be read"
-        ));
-    }
-    let meta = std::fs::metadata(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("file(\"{path}\"): not a file"));
-    }
-    if meta.len() > MAX_DOC_BYTES {
-        return Err(format!(
-            "file(\"{path}\"): the file is larger than {MAX_DOC_BYTES} bytes"
-        ));
-    }
-    let bytes = std::fs::read(&full).map_err(|e| format!("file(\"{path}\"): {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("file(\"{path}\"): the file is not valid UTF-8"))
 }
