@@ -298,6 +298,44 @@ fn file_does_not_tell_whether_a_path_outside_the_mod_exists() {
         "{:?}",
         read("docs/missing.md")
     );
+    // Every file function goes by the same rule: the bytes, `fileexists` and `fileset`.
+    use modlens::resolve::Sources;
+    let files = workspace::DiskSources::new(root.clone(), 1 << 20).mod_files("");
+    assert_eq!(
+        files.read_bytes("to_inside.md").as_deref(),
+        Ok(&b"inside"[..])
+    );
+    assert_eq!(files.exists("docs/inside.md"), Ok(true));
+    assert_eq!(files.exists("docs/missing.md"), Ok(false));
+    for (a, b) in [
+        ("out/exists.md", "out/missing.md"),
+        ("to_existing.md", "to_missing.md"),
+        ("../outside/exists.md", "../outside/missing.md"),
+    ] {
+        let same = |ra: Result<String, String>, rb: Result<String, String>| {
+            assert!(ra.is_err(), "{a}: {ra:?}");
+            assert_eq!(
+                ra.map_err(|e| e.replace(a, "P")),
+                rb.map_err(|e| e.replace(b, "P")),
+                "{a} vs {b}"
+            );
+        };
+        let text = |r: Result<Vec<u8>, String>| r.map(|b| String::from_utf8_lossy(&b).into_owned());
+        same(text(files.read_bytes(a)), text(files.read_bytes(b)));
+        let exists = |r: Result<bool, String>| r.map(|b| b.to_string());
+        same(exists(files.exists(a)), exists(files.exists(b)));
+    }
+    let listed = files.list(".").expect("lists the mod folder");
+    assert!(listed.contains(&"docs/inside.md".to_string()), "{listed:?}");
+    assert!(listed.contains(&"to_inside.md".to_string()), "{listed:?}");
+    assert!(
+        !listed
+            .iter()
+            .any(|f| f.contains("exists") || f.contains("missing")),
+        "nothing outside, through a link or not: {listed:?}"
+    );
+    let listed_out = files.list("out");
+    assert!(listed_out.is_err(), "{listed_out:?}");
 }
 
 #[cfg(unix)]
