@@ -34,7 +34,7 @@ fn repeat(size: usize, head: &str, unit: &str, tail: &str) -> Vec<u8> {
 
 /// `n` copies of `open`, then `n` of `close`, sized to `size`, inside `head`/`tail`.
 fn nested(size: usize, head: &str, open: &str, close: &str, tail: &str) -> Vec<u8> {
-    let n = size / (open.len() + close.len()).max(1);
+    let n = size.div_ceil((open.len() + close.len()).max(1));
     let mut out = String::with_capacity(size + head.len() + tail.len());
     out.push_str(head);
     for _ in 0..n {

@@ -1628,7 +1628,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
             let r = ahead.span();
             Some(Span::new(r.start, r.end))
         };
-        let second = segment(&mut ahead)?;
+        // A segment on a line that starts a top-level block is that block's type, not part of
+        // this traversal (`x = [benchmark.` left unfinished above `query "q" {`): the
+        // expression loop then stops at that line.
+        let header_at = |span: Span| {
+            self.starts_line(span.start as usize) && header_line(self.src, span.start as usize)
+        };
+        let second = segment(&mut ahead).filter(|s| !header_at(*s))?;
         let second_bytes = self.bytes(second);
         let (module, kind, name, scoped, end_lex) =
             if is_reference_root(root_bytes) && root_bytes != b"self" {
@@ -1639,10 +1645,10 @@ impl<'s, 'a> Scanner<'s, 'a> {
                 };
                 (None, kind, second, false, ahead)
             } else if root_bytes == b"self" {
-                let third = segment(&mut ahead)?;
+                let third = segment(&mut ahead).filter(|s| !header_at(*s))?;
                 (None, second_bytes, third, true, ahead)
             } else if is_module_member(second_bytes) {
-                let third = segment(&mut ahead)?;
+                let third = segment(&mut ahead).filter(|s| !header_at(*s))?;
                 (Some(root), second_bytes, third, false, ahead)
             } else {
                 return None;

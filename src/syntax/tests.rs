@@ -1,6 +1,6 @@
 //! Scanner tests on inline sources: one behaviour each, the expectation as a rendering.
 
-use super::{render, scan};
+use super::{BlockId, render, scan};
 
 fn r(src: &str) -> String {
     render(&scan(src.as_bytes()))
@@ -201,4 +201,29 @@ fn deep_nesting_does_not_overflow() {
     }
     let index = scan(deep.as_bytes());
     assert!(!index.diagnostics.is_empty());
+}
+
+/// Found by fuzzing: `benchmark.` left unfinished at the end of a line, above a block header,
+/// took the header's type as its name (`benchmark.query`, a reference running past the end
+/// of the block it belongs to). The header starts the next block instead.
+#[test]
+fn a_traversal_left_unfinished_above_a_block_header_does_not_take_its_type() {
+    let src = b"control \"c\" {\n  x = [benchmark.\nquery \"q\" {\n}\n";
+    let index = scan(src);
+    let names: Vec<(&str, &str, Option<BlockId>)> = index
+        .blocks
+        .iter()
+        .map(|b| (index.str(b.kind), index.str(b.name), b.parent))
+        .collect();
+    assert_eq!(names, [("control", "c", None), ("query", "q", None)]);
+    for r in &index.refs {
+        let owner = r.block().and_then(|b| index.block(b)).expect("an owner");
+        assert!(
+            r.span.end <= owner.end.byte,
+            "reference {:?} runs past its block",
+            r.span
+        );
+    }
+    assert!(index.refs.is_empty(), "{:?}", index.refs);
+    assert!(index.has_errors());
 }

@@ -335,7 +335,12 @@ fn inside_mod_or(
 }
 
 /// The bytes of a file of the mod, as [`read_in_mod`] finds it.
-fn read_bytes_in_mod(root: &Path, mod_root: &str, what: &str, path: &str) -> Result<Vec<u8>, String> {
+fn read_bytes_in_mod(
+    root: &Path,
+    mod_root: &str,
+    what: &str,
+    path: &str,
+) -> Result<Vec<u8>, String> {
     let full = inside_mod(root, mod_root, what, path)?;
     let mut buf = Vec::new();
     read_limited(&full, &mut buf, MAX_DOC_BYTES).map_err(|why| match why {
@@ -408,8 +413,13 @@ impl crate::resolve::funcs::ModFiles for DiskModFiles {
             // A link is listed when it leads to a file inside the mod, as `file()` reads it.
             let listed = kind.is_file()
                 || (kind.is_symlink()
-                    && inside_mod(&self.root, &self.mod_root, "fileset", &format!("{dir}/{rel}"))
-                        .is_ok_and(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())));
+                    && inside_mod(
+                        &self.root,
+                        &self.mod_root,
+                        "fileset",
+                        &format!("{dir}/{rel}"),
+                    )
+                    .is_ok_and(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())));
             if listed {
                 out.push(rel);
                 if out.len() > MAX_LISTED_FILES {
