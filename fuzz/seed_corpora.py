@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Builds the fuzz targets' seed corpora under fuzz/corpus/TARGET/ from the fixtures.
+"""Builds the fuzz targets' seed corpora under fuzz/corpus/TARGET/ from the fixtures and
+fuzz/regressions/TARGET/.
 
 Run from anywhere: `python3 fuzz/seed_corpora.py`. Existing corpus files are kept (a long
 run's findings stay); seeds are named by their content's hash, so running it twice adds
@@ -15,6 +16,8 @@ FUZZ = Path(__file__).resolve().parent
 ROOT = FUZZ.parent
 FIXTURES = ROOT / "fixtures"
 CORPUS = FUZZ / "corpus"
+# Inputs that once crashed a target (committed, a few bytes each): always in its corpus.
+REGRESSIONS = FUZZ / "regressions"
 
 SCANNED = {".pp", ".sp", ".fp", ".tp", ".ppvars", ".spvars"}
 EVALUATED = {".pp", ".sp"}
@@ -94,6 +97,9 @@ def main():
     # did_change: a document, then \xFF\xFF and bytes the target decodes into edits.
     for t in small[:40]:
         add("did_change", t.encode() + b"\xFF\xFF" + bytes(rng.randrange(256) for _ in range(64)))
+    for folder in sorted(p for p in REGRESSIONS.iterdir() if p.is_dir()):
+        for p in sorted(folder.iterdir()):
+            add(folder.name, p.read_bytes())
     print(f"seed corpora in {CORPUS}: " + ", ".join(
         f"{d.name} {sum(1 for _ in d.iterdir())}" for d in sorted(CORPUS.iterdir())))
 
