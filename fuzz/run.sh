@@ -6,7 +6,8 @@
 #   bash fuzz/run.sh build               installs cargo-fuzz if missing, builds the targets
 #
 # FUZZ_JOBS=N runs N targets at once (default 1; CI, alone on its machine, uses 2).
-# Extra libFuzzer flags can be given in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-max_len=65536).
+# Extra libFuzzer flags can be given in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-max_len=65536);
+# FUZZ_CORPUS=DIR runs on DIR/TARGET instead of corpus/TARGET (e.g. regressions, with runs 0).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,15 +41,17 @@ run() {
   local log="target/fuzz-logs/$t.log"
   local start=$SECONDS
   # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
-  if "$BIN/$t" "corpus/$t" -artifact_prefix="artifacts/$t/" -dict="$(dict_for "$t")" \
+  if "$BIN/$t" "${FUZZ_CORPUS:-corpus}/$t" -artifact_prefix="artifacts/$t/" -dict="$(dict_for "$t")" \
     -timeout=10 -print_final_stats=1 "$@" ${FUZZ_FLAGS:-} >"$log" 2>&1; then
     local stats
     stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' "$log" \
       | sed 's/^stat:://; s/: */=/' | tr '\n' ' ')
     echo "fuzz $t: ok in $((SECONDS - start)) s: $stats"
   else
-    echo "fuzz $t: FAILED (log: fuzz/$log); the end of its log:"
-    grep -v -E '^#[0-9]+' "$log" | tail -40
+    echo "fuzz $t: FAILED (log: fuzz/$log):"
+    # The panic (or libFuzzer's timeout / out-of-memory report), then the saved input.
+    grep -m1 -A8 -E 'panicked at|ERROR: libFuzzer' "$log" | cut -c1-2000 || true
+    grep -E 'Test unit written|^Base64' "$log" | cut -c1-3000 || true
     return 1
   fi
 }
