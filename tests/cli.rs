@@ -153,6 +153,35 @@ fn dashboards_payload_of_a_benchmark_hierarchy() {
     insta::assert_json_snapshot!("dashboards_benchmark_hierarchy", v);
 }
 
+/// As Powerpipe's addBenchmarkChildren / addDetectionBenchmarkChildren: under a benchmark,
+/// only benchmark children of its own kind; a `type` written as an expression counts as what
+/// it evaluates to; a benchmark listed by one of the other kind is not top level.
+#[test]
+fn dashboards_payload_lists_children_of_the_benchmarks_own_kind() {
+    let out = modlens(&["dashboards", "fixtures/benchmark_kinds"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let b = |name: &str| p["benchmarks"][format!("benchmark_kinds.benchmark.{name}")].clone();
+    let children = |v: &serde_json::Value| -> Vec<String> {
+        v["children"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["short_name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(children(&b("mixed")), ["controls"]);
+    assert_eq!(children(&b("detections")), ["computed"]);
+    assert_eq!(b("computed")["benchmark_type"], "detection");
+    assert_eq!(
+        b("detections")["children"][0]["benchmark_type"],
+        "detection"
+    );
+    assert_eq!(b("mixed")["is_top_level"], true);
+    assert_eq!(b("detections")["is_top_level"], false);
+    assert_eq!(b("detections")["trunks"], serde_json::Value::Null);
+}
+
 #[test]
 fn dashboards_payload_lists_dashboards_and_dependency_benchmarks() {
     let out = modlens(&["dashboards", "fixtures/dependency_mod"]);

@@ -3,8 +3,10 @@
 //! dashboard server builds it in `internal/dashboardserver/payload.go`), from the index alone.
 //!
 //! Powerpipe's rules, kept here: every named benchmark (control and detection benchmarks,
-//! dependency mods' included) has an entry; `children` lists benchmark children only
-//! (controls never appear), recursively, each child without `is_top_level`, `trunks` or
+//! dependency mods' included) has an entry; `children` lists benchmark children of the
+//! benchmark's own kind only (controls never appear, nor a detection benchmark under a
+//! control benchmark; a `type` written as an expression counts as what it evaluates to),
+//! recursively, each child without `is_top_level`, `trunks` or
 //! `mod_full_name`; `trunks` holds every path from a top-level benchmark down to the
 //! benchmark (`[[self]]` for a top-level one, `null` when none reaches it); a child that
 //! would close a cycle is skipped; tags are never `null` and carry `mod` (the mod's full
@@ -20,7 +22,7 @@ use serde::Serialize;
 
 use super::dump::{FieldReader, FieldText};
 use super::tree::MAX_TREE_DEPTH;
-use super::{Index, ResourceId};
+use super::{BenchmarkType, Index, ResourceId};
 
 /// The most nodes the payload's trees may hold written out, and the most names its trunks may
 /// hold (see `payload`'s walk); at most 16 per benchmark and child listed, too. Real mods'
@@ -217,6 +219,21 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
     let mut nodes: HashMap<ResourceId, Arc<BenchmarkData>> =
         HashMap::with_capacity(benchmarks.len());
     let mut kids: HashMap<ResourceId, Vec<ResourceId>> = HashMap::with_capacity(benchmarks.len());
+    // What each benchmark groups: from its `type` when that is a literal (or its block type),
+    // else from what the `type` expression evaluates to.
+    let kinds: HashMap<ResourceId, BenchmarkType> = benchmarks
+        .iter()
+        .map(|&id| {
+            let kind = match index.benchmark_children_kinds(id) {
+                Some((kind, _)) => kind,
+                None => match fields(id, AttrKey::Type) {
+                    Some(FieldText::Text(t)) if t == "detection" => BenchmarkType::Detection,
+                    _ => index.benchmark_type(id).unwrap_or(BenchmarkType::Control),
+                },
+            };
+            (id, kind)
+        })
+        .collect();
     for &id in &benchmarks {
         nodes.insert(
             id,
@@ -224,27 +241,33 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 title: title(id),
                 full_name: Arc::from(full(id)),
                 short_name: short(id),
-                benchmark_type: index
-                    .benchmark_type(id)
-                    .unwrap_or(super::BenchmarkType::Control)
+                benchmark_type: kinds
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(BenchmarkType::Control)
                     .as_str(),
                 tags: tags(id),
             }),
         );
     }
+    // Under a benchmark, only its benchmark children of its own kind (Powerpipe's
+    // addBenchmarkChildren lists control benchmarks under a control benchmark,
+    // addDetectionBenchmarkChildren detection benchmarks under a detection one).
+    // Top level: no benchmark lists it as a child, of whatever kind (Powerpipe gives such a
+    // resource the mod as its parent).
+    let mut listed: HashSet<ResourceId> = HashSet::new();
     for &id in &benchmarks {
+        let own = kinds.get(&id).copied();
+        let children = index.child_ids_of(id, |k| is_benchmark(Some(k)));
+        listed.extend(children.iter().copied());
         kids.insert(
             id,
-            index
-                .child_ids_of(id, |k| is_benchmark(Some(k)))
+            children
                 .into_iter()
-                .filter(|c| nodes.contains_key(c))
+                .filter(|c| nodes.contains_key(c) && kinds.get(c).copied() == own)
                 .collect(),
         );
     }
-    // Top level: no benchmark lists it as a child (Powerpipe gives such a resource the mod
-    // as its parent).
-    let listed: HashSet<ResourceId> = kids.values().flatten().copied().collect();
     let mut trunks: HashMap<ResourceId, Vec<Vec<Arc<str>>>> = HashMap::new();
     /// The trees below benchmarks (benchmark children only), each built once; `visiting`
     /// breaks cycles. Trees stop at [`MAX_TREE_DEPTH`] levels and the whole payload at
