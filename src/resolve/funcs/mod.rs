@@ -16,6 +16,10 @@
 //! File functions read relative to the mod root through a [`ModFiles`] installed for the
 //! duration of one evaluation ([`with_file_reader`]): hcl-rs functions are plain `fn`s, so
 //! the reader travels in a thread-local, never in a global.
+//!
+//! No call can exhaust memory or time: every result is held to the [`limits`] (values,
+//! bytes of text, nesting, the cost of a regular expression), checked before anything
+//! larger is built, and a limit passed is an error naming it, shown at the call.
 
 pub mod collections;
 pub mod conversion;
@@ -24,6 +28,7 @@ pub mod files;
 pub mod format;
 pub mod hashes;
 pub mod lazy;
+pub mod limits;
 pub mod net;
 pub mod numbers;
 pub mod pipes;
@@ -390,15 +395,34 @@ pub(crate) mod test_support {
     /// Asserts that `a` and `b` evaluate to the same value.
     #[track_caller]
     pub(crate) fn same(a: &str, b: &str) {
-        assert_eq!(eval(a), eval(b), "{a}");
+        let (x, y) = (eval(a), eval(b));
+        assert!(
+            x == y,
+            "{}: {} != {}",
+            clip(a),
+            clip(&format!("{x:?}")),
+            clip(&format!("{y:?}"))
+        );
     }
 
     /// Asserts that `src` fails with a message containing `part`.
     #[track_caller]
     pub(crate) fn fails(src: &str, part: &str) {
         match eval(src) {
-            Err(e) => assert!(e.contains(part), "{src}: {e}"),
-            Ok(v) => panic!("{src}: expected an error containing {part:?}, got {v:?}"),
+            Err(e) => assert!(e.contains(part), "{}: {e}", clip(src)),
+            Ok(v) => panic!(
+                "{}: expected an error containing {part:?}, got {}",
+                clip(src),
+                clip(&format!("{v:?}"))
+            ),
+        }
+    }
+
+    /// At most 200 characters of `s`, for messages about large values.
+    fn clip(s: &str) -> String {
+        match s.char_indices().nth(200) {
+            Some((at, _)) => format!("{}... ({} bytes)", &s[..at], s.len()),
+            None => s.to_string(),
         }
     }
 
