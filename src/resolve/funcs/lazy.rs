@@ -14,12 +14,17 @@
 //!
 //! An argument whose value is known only when Powerpipe runs makes `try` and `can` unknown
 //! too (Terraform's rule), not a fallback.
+//!
+//! Costs: each `try`/`can` call is evaluated once (its arguments at most once each), so
+//! nesting them costs no more than writing them; a `for` evaluated here copies the context
+//! once, not once per element, and its result is held to [`super::limits`].
 
 use hcl::eval::{Context, ErrorKind, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::expr::{Expression, FuncCall, ObjectKey, TemplateExpr, Traversal, TraversalOperator};
 use hcl::template::{Element, Template};
 use hcl::{Identifier, Value};
 
+use super::limits::Budget;
 use super::{R, fixed, is_runtime, kind, variadic};
 
 /// The definition of a function of this family.
@@ -266,10 +271,15 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
             ));
         }
     };
+    let over = |m: String| Failure::Call("for".to_string(), m);
+    let mut budget = Budget::new();
+    budget.take(1, 0).map_err(over)?;
     let mut list = Vec::new();
     let mut object: hcl::Map<String, Value> = hcl::Map::new();
+    // One copy of the context (hcl-rs's child contexts are private), its variables
+    // declared again for each element.
+    let mut scope = ctx.clone();
     for (k, v) in items {
-        let mut scope = ctx.clone();
         if let Some(kv) = &f.key_var {
             scope.declare_var(Identifier::clone(kv), k);
         }
@@ -287,6 +297,7 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
             }
         }
         let item = value(&f.value_expr, &scope)?;
+        budget.take_value(&item).map_err(over)?;
         match &f.key_expr {
             None => list.push(item),
             Some(key) => {
@@ -294,6 +305,10 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
                     Value::String(s) => s,
                     other => super::text(&other).map_err(|m| Failure::Call("for".into(), m))?,
                 };
+                let new_group = f.grouping && !object.contains_key(&key);
+                budget
+                    .take(usize::from(new_group), key.len())
+                    .map_err(over)?;
                 if f.grouping {
                     if let Value::Array(g) = object
                         .entry(key)
@@ -373,5 +388,50 @@ mod tests {
     fn run_time_values_stay_unknown() {
         runtime_only(r#"try(timestamp(), "now")"#);
         runtime_only("can(uuid())");
+    }
+
+    /// The body of a `for` that needs `try` is evaluated in one copy of the context, not
+    /// in one copy per element (50,000 copies of a 50,000-element list would take minutes).
+    #[test]
+    fn for_expressions_copy_the_context_once() {
+        use hcl::eval::Context;
+        let expr: hcl::Expression = "[for x in big : try(nope(x), x)]"
+            .parse()
+            .unwrap_or(hcl::Expression::Null);
+        let mut ctx = Context::new();
+        super::super::declare_all(&mut ctx);
+        let big: Vec<hcl::Value> = (0..50_000u64).map(hcl::Value::from).collect();
+        ctx.declare_var("big", hcl::Value::Array(big.clone()));
+        let v = super::evaluate(&expr, &ctx).ok();
+        assert_eq!(v, Some(hcl::Value::Array(big)));
+    }
+
+    #[test]
+    fn for_expressions_stay_within_the_limits() {
+        // 1,024 copies of 270,001 values.
+        fails(
+            "[for a in range(1024) : try(nope(), setproduct(range(300), range(300)))]",
+            "values",
+        );
+        same(
+            "length([for a in range(10) : [for b in range(1000) : try(nope(), b)]])",
+            "10",
+        );
+    }
+
+    /// Each `try` is evaluated once, whatever the nesting (the parser allows 64 levels):
+    /// twice per level would be 2^60 evaluations.
+    #[test]
+    fn nested_try_is_evaluated_once_per_call() {
+        let mut e = "nope()".to_string();
+        for _ in 0..60 {
+            e = format!("try({e}, nope())");
+        }
+        fails(&e, "no expression succeeded");
+        let mut e = "nope()".to_string();
+        for i in 0..20 {
+            e = format!("try(can({e}) ? nope() : nope(), {i})");
+        }
+        same(&e, "19");
     }
 }
