@@ -9,6 +9,9 @@
 //!   hundred megabytes at worst (an `hcl::Value` is 72 bytes).
 //! - A decoded JSON or YAML document nests at most [`MAX_DEPTH`] levels deep (serde_json's
 //!   own default), so that nothing walking a value recursively can overflow the stack.
+//! - One evaluation runs at most [`MAX_ITERATIONS`] iterations of `for` expressions and
+//!   `%{ for }` directives, nested ones included (three nested loops over `range(1024)`
+//!   would be a billion).
 //! - A regular expression costs at most about [`REGEX_COST`] steps: the `regex` crate
 //!   matches in time linear in the text but proportional to the compiled pattern's size, so
 //!   the longer the text the smaller the pattern may be ([`regex_size_limit`]).
@@ -29,6 +32,16 @@ pub const MAX_TEXT: usize = 16 << 20;
 
 /// At most this many levels of nesting in a decoded JSON or YAML document.
 pub const MAX_DEPTH: usize = 128;
+
+/// At most this many iterations of `for` expressions and directives in one evaluation.
+pub const MAX_ITERATIONS: usize = 1_000_000;
+
+/// The message of an evaluation that iterates too much.
+pub fn too_many_iterations() -> String {
+    format!(
+        "the expression iterates more than {MAX_ITERATIONS} times in its `for` loops (modlens's limit)"
+    )
+}
 
 /// The cost allowed to one regular expression search: the compiled pattern's size in bytes
 /// times the length of the text (about half a second at worst on a laptop).
