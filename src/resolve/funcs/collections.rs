@@ -1,12 +1,80 @@
 //! List, set and map functions. Lists, sets and tuples are all HCL arrays here; a set
 //! function's result holds each element once, strings sorted and numbers in order (as cty
 //! orders the sets it prints), anything else in first-seen order.
+//!
+//! Set functions hash their elements ([`Key`]), so that they take linear time; what a
+//! function builds is counted against [`limits`] before it is built.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 
 use hcl::Value;
 use hcl::eval::{FuncArgs, FuncDef, ParamType};
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::limits::{Budget, Size};
 use super::{R, fixed, int, kind, list, map, num, num_param, number, str_param, text, variadic};
+
+/// A value as a hash key, equal when the values are equal (`==`: numbers by value, objects
+/// whatever the order of their keys).
+#[derive(Clone, Copy)]
+struct Key<'a>(&'a Value);
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(hash_of(self.0));
+    }
+}
+
+/// A hash of a value consistent with `==` (numbers hashed as their `f64`, an object's
+/// entries combined in any order).
+fn hash_of(v: &Value) -> u64 {
+    use std::hash::BuildHasher;
+    let state = foldhash::fast::FixedState::with_seed(0x6d6f_646c);
+    let mut h = state.build_hasher();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            // +0 and -0 are equal.
+            (2u8, if f == 0.0 { 0 } else { f.to_bits() }).hash(&mut h);
+        }
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(l) => {
+            (4u8, l.len()).hash(&mut h);
+            for x in l {
+                h.write_u64(hash_of(x));
+            }
+        }
+        Value::Object(o) => {
+            let entries = o.iter().fold(0u64, |acc, (k, x)| {
+                acc.wrapping_add(state.hash_one((k, hash_of(x))))
+            });
+            (5u8, o.len(), entries).hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// The elements of `l`, each once, in first-seen order.
+pub(crate) fn distinct_of(l: &[Value]) -> Vec<Value> {
+    let mut seen: HashSet<Key<'_>> = HashSet::with_capacity(l.len());
+    l.iter().filter(|v| seen.insert(Key(v))).cloned().collect()
+}
+
+/// The elements of `l` as a set of keys.
+fn key_set(l: &[Value]) -> HashSet<Key<'_>> {
+    l.iter().map(Key).collect()
+}
 
 /// The definition of a function of this family.
 pub(super) fn def(name: &str) -> Option<FuncDef> {
@@ -86,6 +154,15 @@ fn chunklist(a: FuncArgs) -> R {
     if size < 0 {
         return Err("the size argument must be positive".to_string());
     }
+    // The list's values, and one list per chunk.
+    let chunks = match usize::try_from(size) {
+        Ok(0) | Err(_) => 1,
+        Ok(n) => l.len().div_ceil(n),
+    };
+    Budget::new().take_size(Size::of(&a[0]).plus(Size {
+        values: chunks,
+        text: 0,
+    }))?;
     if size == 0 {
         return Ok(Value::Array(vec![Value::Array(l.clone())]));
     }
@@ -131,9 +208,18 @@ fn concat(a: FuncArgs) -> R {
     if a.is_empty() {
         return Err("at least one argument is required".to_string());
     }
-    let mut out = Vec::new();
+    let mut budget = Budget::new();
+    budget.take(1, 0)?;
     for (i, v) in a.iter().enumerate() {
-        out.extend(list(v, &format!("argument {}", i + 1))?.iter().cloned());
+        list(v, &format!("argument {}", i + 1))?;
+        // The argument's elements, without the argument itself.
+        let mut size = Size::of(v);
+        size.values -= 1;
+        budget.take_size(size)?;
+    }
+    let mut out = Vec::new();
+    for v in a.iter() {
+        out.extend(v.as_array().into_iter().flatten().cloned());
     }
     Ok(Value::Array(out))
 }
@@ -142,16 +228,6 @@ fn contains(a: FuncArgs) -> R {
     Ok(Value::Bool(
         list(&a[0], "the first argument")?.contains(&a[1]),
     ))
-}
-
-fn distinct_of(l: &[Value]) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for v in l {
-        if !out.contains(v) {
-            out.push(v.clone());
-        }
-    }
-    out
 }
 
 fn distinct(a: FuncArgs) -> R {
@@ -252,14 +328,14 @@ fn lookup(a: FuncArgs) -> R {
 fn matchkeys(a: FuncArgs) -> R {
     let vals = list(&a[0], "the values")?;
     let keys = list(&a[1], "the keys")?;
-    let search = list(&a[2], "the search set")?;
+    let search = key_set(list(&a[2], "the search set")?);
     if vals.len() != keys.len() {
         return Err("length of keys and values should be equal".to_string());
     }
     Ok(Value::Array(
         vals.iter()
             .zip(keys)
-            .filter(|(_, k)| search.contains(k))
+            .filter(|(_, k)| search.contains(&Key(k)))
             .map(|(v, _)| v.clone())
             .collect(),
     ))
@@ -362,36 +438,51 @@ fn sets(a: &FuncArgs) -> Result<Vec<&Vec<Value>>, String> {
 fn setintersection(a: FuncArgs) -> R {
     let s = sets(&a)?;
     let first = s.first().map(|l| l.as_slice()).unwrap_or(&[]);
+    let others: Vec<HashSet<Key<'_>>> = s.iter().skip(1).map(|l| key_set(l)).collect();
     Ok(set(first
         .iter()
-        .filter(|v| s.iter().all(|l| l.contains(v)))
+        .filter(|v| others.iter().all(|o| o.contains(&Key(v))))
         .cloned()
         .collect()))
 }
 
 fn setsubtract(a: FuncArgs) -> R {
     let x = list(&a[0], "the first argument")?;
-    let y = list(&a[1], "the second argument")?;
-    Ok(set(x.iter().filter(|v| !y.contains(v)).cloned().collect()))
+    let y = key_set(list(&a[1], "the second argument")?);
+    Ok(set(x
+        .iter()
+        .filter(|v| !y.contains(&Key(v)))
+        .cloned()
+        .collect()))
 }
 
 fn setunion(a: FuncArgs) -> R {
     Ok(set(sets(&a)?.into_iter().flatten().cloned().collect()))
 }
 
-/// Every combination of one element of each set, at most 100,000 of them.
+/// Every combination of one element of each set; its size is known before it is built.
 fn setproduct(a: FuncArgs) -> R {
     if a.len() < 2 {
         return Err("at least two arguments are required".to_string());
     }
-    let s = sets(&a)?;
-    let total = s.iter().try_fold(1usize, |n, l| n.checked_mul(l.len()));
-    if total.is_none_or(|n| n > 100_000) {
-        return Err("the product has more than 100,000 elements".to_string());
+    let s: Vec<Vec<Value>> = sets(&a)?.into_iter().map(|l| distinct_of(l)).collect();
+    let mut product = Size::default();
+    if s.iter().all(|l| !l.is_empty()) {
+        // Every element of a set is in (product / its set's length) combinations.
+        let count = s
+            .iter()
+            .try_fold(1usize, |n, l| n.checked_mul(l.len()))
+            .unwrap_or(usize::MAX);
+        product.values = count.saturating_add(1);
+        for l in &s {
+            let each = l.iter().fold(Size::default(), |n, v| n.plus(Size::of(v)));
+            product = product.plus(each.times(count / l.len()));
+            product.check()?;
+        }
     }
+    product.check()?;
     let mut out: Vec<Vec<Value>> = vec![Vec::new()];
     for l in s {
-        let l = distinct_of(l);
         out = out
             .into_iter()
             .flat_map(|prefix| {
@@ -446,6 +537,9 @@ fn sum(a: FuncArgs) -> R {
         }
         total += num(v)?;
     }
+    if !total.is_finite() {
+        return Err(format!("the sum ({total}) is not a finite number"));
+    }
     Ok(number(total))
 }
 
@@ -454,9 +548,14 @@ fn transpose(a: FuncArgs) -> R {
     let mut entries: Vec<(&String, &Value)> = map(&a[0], "the argument")?.iter().collect();
     entries.sort_by(|x, y| x.0.cmp(y.0));
     let mut out: hcl::Map<String, Value> = hcl::Map::new();
+    // Every key is copied once for each of its values.
+    let mut budget = Budget::new();
+    budget.take(1, 0)?;
     for (k, v) in entries {
         for x in list(v, "each value")? {
             let key = text(x)?;
+            let new = usize::from(!out.contains_key(&key));
+            budget.take(1 + new, k.len() + new * key.len())?;
             if let Value::Array(l) = out.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
                 l.push(Value::String(k.clone()));
             }
@@ -598,5 +697,49 @@ mod tests {
         );
         same(r#"zipmap(["a", "b"], [1, 2])"#, "{ a = 1, b = 2 }");
         fails(r#"zipmap(["a"], [1, 2])"#, "does not match");
+    }
+
+    /// Products, concatenations and sums are held to the limits, computed before building.
+    #[test]
+    fn results_stay_within_the_limits() {
+        // Every combination copies the strings: 20,480 × 1,000 bytes.
+        fails(
+            r#"setproduct([format("%01000d", 0)], range(1024), range(20))"#,
+            "MiB",
+        );
+        fails(
+            "setproduct(range(100), range(100), range(100), range(100))",
+            "values",
+        );
+        // 250,000 pairs: 750,001 values, within the limit.
+        same("length(setproduct(range(500), range(500)))", "250000");
+        let big = "setproduct(range(500), range(500))";
+        fails(&format!("concat({big}, {big})"), "values");
+        fails(&format!("chunklist(concat({big}, [1]), 1)"), "values");
+        fails("sum([1e308, 1e308])", "not a finite number");
+        // Each of 1,024 values gets a copy of its 100,000-byte key.
+        fails(
+            r#"transpose({ format("%0100000d", 0) = [for i in range(1024) : tostring(i)] })"#,
+            "MiB",
+        );
+    }
+
+    /// Set functions hash their elements: quadratic searches would take hours on 200,000.
+    #[test]
+    fn set_functions_take_linear_time() {
+        let x = "flatten([for i in range(1000) : [for j in range(200) : i * 200 + j]])";
+        same(&format!("length(distinct({x}))"), "200000");
+        same(&format!("length(setunion({x}, {x}))"), "200000");
+        same(&format!("length(setintersection({x}, {x}))"), "200000");
+        same(&format!("length(setsubtract({x}, {x}))"), "0");
+        same(&format!("length(toset({x}))"), "200000");
+        same(&format!("length(matchkeys({x}, {x}, {x}))"), "200000");
+        same(&format!("length(setproduct({x}, [1]))"), "200000");
+        // Equal values are one element, whatever their representation or key order.
+        same(
+            r#"distinct([1, 1.0, { a = 1, b = 2 }, { b = 2, a = 1 }, [1], [1.0], "1"])"#,
+            r#"[1, { a = 1, b = 2 }, [1], "1"]"#,
+        );
+        same(r#"setsubtract([1, 2.5, "x"], [2.5])"#, r#"[1, "x"]"#);
     }
 }

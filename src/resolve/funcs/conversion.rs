@@ -97,12 +97,7 @@ fn toset(a: FuncArgs) -> R {
         return Ok(Value::Null);
     }
     let items = unify(list(&a[0], "the argument")?.clone())?;
-    let mut out: Vec<Value> = Vec::new();
-    for v in items {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
+    let mut out = super::collections::distinct_of(&items);
     if out.iter().all(Value::is_string) {
         out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
     }

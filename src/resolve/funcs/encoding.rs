@@ -4,7 +4,14 @@
 //! Where the bytes depend on the implementation they can differ from Powerpipe's:
 //! `base64gzip` compresses with zlib's deflate, not Go's (the same data, other bytes), and
 //! `yamlencode` does not fold long lines at 80 columns as go-yaml does.
+//!
+//! Decoders count what they build against [`limits`] as they read (a YAML alias is a copy
+//! of its anchor's value, counted like any other: a "billion laughs" is an error, not a
+//! billion values) and nest at most [`limits::MAX_DEPTH`] levels; encoders check the length
+//! of what they write, so that chained encodings cannot grow a text exponentially.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use base64::Engine as _;
@@ -12,6 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hcl::Value;
 use hcl::eval::{FuncArgs, FuncDef, ParamType};
 
+use super::limits::{self, Budget, MAX_DEPTH, Size};
 use super::{R, fixed, kind, number_text, str_param, text};
 
 /// The definition of a function of this family.
@@ -45,8 +53,14 @@ fn base64decode(a: FuncArgs) -> R {
         .map_err(|_| "the result of decoding the provided string is not valid UTF-8".to_string())
 }
 
+/// `bytes` in base64, if that fits the limit.
+pub(crate) fn base64_text(bytes: &[u8]) -> R {
+    limits::fits_text(bytes.len().div_ceil(3).saturating_mul(4))?;
+    Ok(Value::String(B64.encode(bytes)))
+}
+
 fn base64encode(a: FuncArgs) -> R {
-    Ok(Value::String(B64.encode(text(&a[0])?.as_bytes())))
+    base64_text(text(&a[0])?.as_bytes())
 }
 
 fn base64gzip(a: FuncArgs) -> R {
@@ -58,7 +72,7 @@ fn base64gzip(a: FuncArgs) -> R {
     let bytes = gz
         .finish()
         .map_err(|e| format!("failed to finish gzip data: {e}"))?;
-    Ok(Value::String(B64.encode(bytes)))
+    base64_text(&bytes)
 }
 
 /// `csvdecode`: the first line names the fields, each later line is an object of strings.
@@ -74,6 +88,10 @@ fn csvdecode(a: FuncArgs) -> R {
         Some(Err(e)) => return Err(format!("failed to parse CSV header: {e}")),
         None => return Err("missing header line".to_string()),
     };
+    // Every row copies the header's names.
+    let names: usize = header.iter().map(String::len).sum();
+    let mut budget = Budget::new();
+    budget.take(1, 0)?;
     let mut rows = Vec::new();
     for (n, rec) in records.enumerate() {
         let rec = rec.map_err(|e| format!("failed to parse CSV: {e}"))?;
@@ -85,6 +103,8 @@ fn csvdecode(a: FuncArgs) -> R {
                 header.len()
             ));
         }
+        let fields: usize = rec.iter().map(str::len).sum();
+        budget.take(1 + header.len(), names.saturating_add(fields))?;
         let mut m: hcl::Map<String, Value> = header
             .iter()
             .cloned()
@@ -96,8 +116,119 @@ fn csvdecode(a: FuncArgs) -> R {
     Ok(Value::Array(rows))
 }
 
+/// `jsondecode`: counted against the limits as it is read; serde_json's own limit of 128
+/// levels of nesting is [`MAX_DEPTH`].
 fn jsondecode(a: FuncArgs) -> R {
-    serde_json::from_str::<Value>(&text(&a[0])?).map_err(|e| format!("invalid JSON: {e}"))
+    let src = text(&a[0])?;
+    let budget = RefCell::new(Budget::new());
+    let over = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_str(&src);
+    let read = serde::de::DeserializeSeed::deserialize(
+        Counted {
+            budget: &budget,
+            over: &over,
+        },
+        &mut de,
+    )
+    .and_then(|v| de.end().map(|()| v));
+    read.map_err(|e| {
+        if let Some(m) = over.borrow_mut().take() {
+            format!("{m} (line {}, column {})", e.line(), e.column())
+        } else if e.to_string().starts_with("recursion limit exceeded") {
+            format!(
+                "{} (line {}, column {})",
+                limits::too_deep(),
+                e.line(),
+                e.column()
+            )
+        } else {
+            format!("invalid JSON: {e}")
+        }
+    })
+}
+
+/// A JSON value read into an `hcl::Value` (as hcl-rs reads one), counted in `budget`; the
+/// first limit passed is kept in `over`.
+#[derive(Clone, Copy)]
+struct Counted<'b> {
+    budget: &'b RefCell<Budget>,
+    over: &'b RefCell<Option<String>>,
+}
+
+impl Counted<'_> {
+    fn take<E: serde::de::Error>(&self, values: usize, text: usize) -> Result<(), E> {
+        self.budget.borrow_mut().take(values, text).map_err(|m| {
+            let e = E::custom(&m);
+            *self.over.borrow_mut() = Some(m);
+            e
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Counted<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Counted<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Value, E> {
+        self.take(1, 0)?;
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Value, E> {
+        self.take(1, 0)?;
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+        self.take(1, 0)?;
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Value, E> {
+        self.take(1, 0)?;
+        Ok(hcl::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+        self.take(1, s.len())?;
+        Ok(Value::from(s))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.take(1, 0)?;
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.take(1, 0)?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.take(1, 0)?;
+        let mut out = hcl::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            self.take(0, k.len())?;
+            let v = map.next_value_seed(self)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// A value with every object's keys sorted (cty's order).
@@ -118,6 +249,14 @@ fn sorted(v: &Value) -> Value {
 /// `>`, `&`, U+2028 and U+2029 escaped.
 pub(crate) fn json_text(v: &Value) -> Result<String, String> {
     let raw = serde_json::to_string(&sorted(v)).map_err(|e| e.to_string())?;
+    // The escapes below write six bytes for each `<`, `>` and `&` (one byte) and each
+    // U+2028 and U+2029 (three).
+    let escaped = raw
+        .bytes()
+        .filter(|b| matches!(b, b'<' | b'>' | b'&'))
+        .count()
+        + raw.matches(['\u{2028}', '\u{2029}']).count();
+    limits::fits_text(raw.len().saturating_add(escaped * 5))?;
     Ok(raw
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -138,9 +277,19 @@ fn urlencode(a: FuncArgs) -> R {
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    Ok(Value::String(
-        utf8_percent_encode(&text(&a[0])?, KEEP).to_string(),
-    ))
+    let s = text(&a[0])?;
+    let len = s
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                1
+            } else {
+                3
+            }
+        })
+        .fold(0usize, usize::saturating_add);
+    limits::fits_text(len)?;
+    Ok(Value::String(utf8_percent_encode(&s, KEEP).to_string()))
 }
 
 /// A character encoding by its IANA name or alias.
@@ -206,7 +355,7 @@ fn textencodebase64(a: FuncArgs) -> R {
             bytes.into_owned()
         }
     };
-    Ok(Value::String(B64.encode(bytes)))
+    base64_text(&bytes)
 }
 
 fn textdecodebase64(a: FuncArgs) -> R {
@@ -252,24 +401,195 @@ fn textdecodebase64(a: FuncArgs) -> R {
 }
 
 /// `yamldecode`: one YAML document (YAML 1.2's core schema) as a value; mapping keys become
-/// strings.
+/// strings. The value is built from the parser's events on a stack (yaml-rust2's own loader
+/// recurses, and copies every alias eagerly): nesting costs no recursion, and every value
+/// built, aliases' copies included, is counted against the limits.
 fn yamldecode(a: FuncArgs) -> R {
+    use yaml_rust2::parser::Parser;
     let src = text(&a[0])?;
-    let docs = yaml_rust2::YamlLoader::load_from_str(&src).map_err(|e| {
-        format!(
-            "on line {}, column {}: {}",
-            e.marker().line(),
-            e.marker().col() + 1,
-            e.info()
-        )
-    })?;
-    match docs.as_slice() {
-        [] => Ok(Value::Null),
-        [doc] => from_yaml(doc),
-        _ => Err("the YAML source contains more than one document".to_string()),
+    let at = |mark: &yaml_rust2::scanner::Marker, m: &str| {
+        format!("on line {}, column {}: {m}", mark.line(), mark.col() + 1)
+    };
+    let mut parser = Parser::new_from_str(&src);
+    let mut doc = YamlDoc::default();
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| at(e.marker(), e.info()))?;
+        match doc.event(event) {
+            Ok(true) => return Ok(doc.value.unwrap_or(Value::Null)),
+            Ok(false) => {}
+            Err(m) => return Err(at(&mark, &m)),
+        }
     }
 }
 
+/// A collection being read: its entries so far and its anchor (0 for none).
+enum Open {
+    List(Vec<Value>, usize),
+    /// A mapping, and the key read before its value.
+    Map(hcl::Map<String, Value>, Option<String>, usize),
+}
+
+/// One YAML document being built from the parser's events.
+#[derive(Default)]
+struct YamlDoc {
+    stack: Vec<Open>,
+    /// Copies of anchored values (with their sizes) for the aliases to them.
+    anchors: HashMap<usize, (Value, Size)>,
+    budget: Budget,
+    documents: usize,
+    value: Option<Value>,
+}
+
+impl YamlDoc {
+    /// Takes one event; true at the end of the stream.
+    fn event(&mut self, event: yaml_rust2::Event) -> Result<bool, String> {
+        use yaml_rust2::Event as E;
+        match event {
+            E::StreamEnd => return Ok(true),
+            E::Nothing | E::StreamStart | E::DocumentEnd => {}
+            E::DocumentStart => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err("the YAML source contains more than one document".to_string());
+                }
+            }
+            E::SequenceStart(anchor, _) => self.open(Open::List(Vec::new(), anchor))?,
+            E::MappingStart(anchor, _) => self.open(Open::Map(hcl::Map::new(), None, anchor))?,
+            E::SequenceEnd | E::MappingEnd => match self.stack.pop() {
+                Some(Open::List(l, anchor)) => self.insert(Value::Array(l), anchor, None)?,
+                Some(Open::Map(mut m, _, anchor)) => {
+                    m.sort_keys();
+                    self.insert(Value::Object(m), anchor, None)?;
+                }
+                None => return Err("unbalanced YAML collection".to_string()),
+            },
+            E::Scalar(v, style, anchor, tag) => {
+                let y = yaml_scalar_value(v, style, tag);
+                if let Some(Open::Map(_, key @ None, _)) = self.stack.last_mut() {
+                    // A key as written (`1.50`, not the number's `1.5`).
+                    let k = match y {
+                        yaml_rust2::Yaml::String(s) | yaml_rust2::Yaml::Real(s) => s,
+                        yaml_rust2::Yaml::Integer(i) => i.to_string(),
+                        yaml_rust2::Yaml::Boolean(b) => b.to_string(),
+                        yaml_rust2::Yaml::Null => "null".to_string(),
+                        _ => return Err("invalid YAML value".to_string()),
+                    };
+                    self.budget.take(0, k.len())?;
+                    if anchor > 0 {
+                        let copy = Value::String(k.clone());
+                        let size = Size::of(&copy);
+                        self.budget.take_size(size)?;
+                        self.anchors.insert(anchor, (copy, size));
+                    }
+                    *key = Some(k);
+                    return Ok(false);
+                }
+                let value = from_yaml(&y)?;
+                let size = Size::of(&value);
+                self.insert(value, anchor, Some(size))?;
+            }
+            E::Alias(id) => {
+                let (value, size) = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| "found an alias to an unknown anchor".to_string())?;
+                self.insert(value, 0, Some(size))?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Opens a collection, no deeper than [`MAX_DEPTH`] levels (its elements one more).
+    fn open(&mut self, collection: Open) -> Result<(), String> {
+        if self.stack.len() + 1 >= MAX_DEPTH {
+            return Err(limits::too_deep());
+        }
+        self.budget.take(1, 0)?;
+        self.stack.push(collection);
+        Ok(())
+    }
+
+    /// Puts a value read in its place: the document, a list's element, a mapping's key or
+    /// value. `size` is counted here unless the value was counted as it was read (a
+    /// collection); an anchored value's copy is counted too.
+    fn insert(&mut self, value: Value, anchor: usize, size: Option<Size>) -> Result<(), String> {
+        if let Some(Open::Map(_, key @ None, _)) = self.stack.last_mut() {
+            let k = match &value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => "null".to_string(),
+                _ => return Err("mapping keys must be scalars".to_string()),
+            };
+            self.budget.take(0, k.len())?;
+            *key = Some(k);
+            return Ok(());
+        }
+        if let Some(size) = size {
+            self.budget.take_size(size)?;
+        }
+        if anchor > 0 {
+            let size = Size::of(&value);
+            self.budget.take_size(size)?;
+            self.anchors.insert(anchor, (value.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => self.value = Some(value),
+            Some(Open::List(l, _)) => l.push(value),
+            Some(Open::Map(m, key, _)) => {
+                let k = key.take().unwrap_or_default();
+                if m.contains_key(&k) {
+                    return Err(format!("{k:?}: duplicated key in mapping"));
+                }
+                m.insert(k, value);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scalar as yaml-rust2's loader reads it: quoted text is a string, `!!bool`, `!!int`,
+/// `!!float`, `!!null` and `!!str` are resolved as tagged, plain text by the core schema.
+fn yaml_scalar_value(
+    v: String,
+    style: yaml_rust2::scanner::TScalarStyle,
+    tag: Option<yaml_rust2::parser::Tag>,
+) -> yaml_rust2::Yaml {
+    use yaml_rust2::Yaml as Y;
+    if style != yaml_rust2::scanner::TScalarStyle::Plain {
+        return Y::String(v);
+    }
+    let Some(tag) = tag else {
+        return Y::from_str(&v);
+    };
+    if tag.handle != "tag:yaml.org,2002:" {
+        return Y::String(v);
+    }
+    match tag.suffix.as_str() {
+        "bool" => match v.as_str() {
+            "true" | "True" | "TRUE" => Y::Boolean(true),
+            "false" | "False" | "FALSE" => Y::Boolean(false),
+            _ => Y::BadValue,
+        },
+        "int" => v.parse::<i64>().map_or(Y::BadValue, Y::Integer),
+        "float" => {
+            let real = Y::Real(v);
+            if real.as_f64().is_some() {
+                real
+            } else {
+                Y::BadValue
+            }
+        }
+        "null" => match v.as_str() {
+            "~" | "null" => Y::Null,
+            _ => Y::BadValue,
+        },
+        _ => Y::String(v),
+    }
+}
+
+/// A scalar's value.
 fn from_yaml(y: &yaml_rust2::Yaml) -> R {
     use yaml_rust2::Yaml as Y;
     Ok(match y {
@@ -283,25 +603,10 @@ fn from_yaml(y: &yaml_rust2::Yaml) -> R {
             super::number(f)
         }
         Y::String(s) => Value::String(s.clone()),
-        Y::Array(l) => Value::Array(l.iter().map(from_yaml).collect::<Result<_, _>>()?),
-        Y::Hash(h) => {
-            let mut m = hcl::Map::new();
-            for (k, v) in h {
-                let key = match k {
-                    Y::String(s) => s.clone(),
-                    Y::Integer(i) => i.to_string(),
-                    Y::Real(r) => r.clone(),
-                    Y::Boolean(b) => b.to_string(),
-                    Y::Null => "null".to_string(),
-                    _ => return Err("mapping keys must be scalars".to_string()),
-                };
-                m.insert(key, from_yaml(v)?);
-            }
-            m.sort_keys();
-            Value::Object(m)
-        }
-        Y::Alias(_) => return Err("YAML aliases are not supported".to_string()),
         Y::BadValue => return Err("invalid YAML value".to_string()),
+        Y::Array(_) | Y::Hash(_) | Y::Alias(_) => {
+            return Err("a YAML scalar was expected".to_string());
+        }
     })
 }
 
@@ -350,6 +655,9 @@ fn yaml_scalar(v: &Value, indent: usize) -> Result<String, String> {
             } else {
                 "-"
             };
+            // Every line is indented.
+            let lines = s.matches('\n').count() + 1;
+            limits::fits_text(lines.saturating_mul(indent + 3).saturating_add(s.len()))?;
             let pad = " ".repeat(indent + 2);
             let body = s.strip_suffix('\n').unwrap_or(s);
             let mut out = format!("|{chomp}");
@@ -370,7 +678,9 @@ fn yaml_scalar(v: &Value, indent: usize) -> Result<String, String> {
 }
 
 /// Writes `v` at `indent` columns; the caller has written what precedes it on its line.
+/// Fails as soon as the text passes [`limits::MAX_TEXT`] (indentation grows with depth).
 fn yaml_node(v: &Value, indent: usize, out: &mut String) -> Result<(), String> {
+    limits::fits_text(out.len().saturating_add(indent))?;
     let pad = " ".repeat(indent);
     match v {
         Value::Array(l) if !l.is_empty() => {
@@ -387,6 +697,7 @@ fn yaml_node(v: &Value, indent: usize, out: &mut String) -> Result<(), String> {
                         out.push('\n');
                     }
                 }
+                limits::fits_text(out.len())?;
             }
         }
         Value::Object(o) if !o.is_empty() => {
@@ -415,6 +726,7 @@ fn yaml_node(v: &Value, indent: usize, out: &mut String) -> Result<(), String> {
                         out.push('\n');
                     }
                 }
+                limits::fits_text(out.len())?;
             }
         }
         scalar => {
@@ -422,7 +734,7 @@ fn yaml_node(v: &Value, indent: usize, out: &mut String) -> Result<(), String> {
             out.push('\n');
         }
     }
-    Ok(())
+    limits::fits_text(out.len())
 }
 
 #[cfg(test)]
@@ -538,5 +850,108 @@ mod tests {
             r#"yamldecode(yamlencode({ k = ["a\nb\n", 1, true, null, { z = "q\"" }] }))"#,
             r#"{ k = ["a\nb\n", 1, true, null, { z = "q\"" }] }"#,
         );
+    }
+
+    /// A YAML string as an HCL string literal.
+    fn literal(s: &str) -> String {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+
+    /// A "billion laughs": nine levels of nine aliases, 9^9 strings from ten short lines.
+    #[test]
+    fn yaml_aliases_expand_within_the_limits() {
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+        let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(", ");
+            doc.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+        }
+        fails(&format!("yamldecode({})", literal(&doc)), "values");
+        // Aliases of a long string count its text each time.
+        let long = format!(
+            "a: &a {}\nb: [{}]\n",
+            "x".repeat(1 << 20),
+            vec!["*a"; 20].join(", ")
+        );
+        fails(&format!("yamldecode({})", literal(&long)), "MiB");
+        same(
+            r#"yamldecode("a: &x [1, { k: v }]\nb: *x")"#,
+            "{ a = [1, { k = \"v\" }], b = [1, { k = \"v\" }] }",
+        );
+        fails(r#"yamldecode("a: *nope")"#, "unknown anchor");
+    }
+
+    #[test]
+    fn decoded_documents_nest_at_most_128_levels() {
+        let block = format!("{}x", "- ".repeat(100_000));
+        fails(&format!("yamldecode({})", literal(&block)), "levels deep");
+        let flow = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        fails(
+            &format!("yamldecode({})", literal(&flow(200))),
+            "levels deep",
+        );
+        fails(
+            &format!("jsondecode({})", literal(&flow(200))),
+            "levels deep",
+        );
+        // 127 lists around a number: 128 levels.
+        same(
+            &format!("jsondecode({})", literal(&flow(127))),
+            &format!("yamldecode({})", literal(&flow(127))),
+        );
+        assert!(eval(&format!("jsondecode({})", literal(&flow(127)))).is_ok());
+    }
+
+    #[test]
+    fn decoded_documents_stay_within_the_limits() {
+        fails(
+            r#"jsondecode(format("[%s0]", replace(format("%01100000d", 0), "0", "0,")))"#,
+            "values",
+        );
+        fails(
+            r#"yamldecode(format("[%s0]", replace(format("%01100000d", 0), "0", "0,")))"#,
+            "values",
+        );
+        // Every row copies the header's 1,000 names of 100 bytes: 200 rows are 20 MB.
+        let header = r#"join(",", [for i in range(1000) : format("%0100d", i)])"#;
+        let row = r#"replace(format("%0999d", 0), "0", ",")"#;
+        fails(
+            &format!(
+                r#"csvdecode(format("%s\n%s", {header}, join("\n", [for r in range(200) : {row}])))"#
+            ),
+            "MiB",
+        );
+    }
+
+    /// An encoding grows its text by a constant factor, which chained calls would raise to
+    /// a power.
+    #[test]
+    fn encoded_text_stays_within_the_limits() {
+        let mut e = r#""\"""#.to_string();
+        for _ in 0..26 {
+            e = format!("jsonencode({e})");
+        }
+        fails(&e, "MiB");
+        let mut e = r#"format("%01000000d", 0)"#.to_string();
+        for _ in 0..10 {
+            e = format!("base64encode({e})");
+        }
+        fails(&e, "MiB");
+        fails(
+            r#"textencodebase64(textencodebase64(textencodebase64(format("%01000000d", 0), "UTF-16"), "UTF-16"), "UTF-16")"#,
+            "MiB",
+        );
+        fails(
+            r#"urlencode(replace(format("%06000000d", 0), "0", "%"))"#,
+            "MiB",
+        );
+        // Indentation grows with depth: 200,000 lines, 100 levels deep.
+        let lines = r#"replace(format("%0200000d", 0), "0", "a\n")"#;
+        let deep = format!(
+            r#"jsondecode(format("%s%s%s", "{}", jsonencode({lines}), "{}"))"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        fails(&format!("yamlencode({deep})"), "MiB");
     }
 }

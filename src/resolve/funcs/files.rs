@@ -8,8 +8,6 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use hcl::Value;
 use hcl::eval::{FuncArgs, FuncDef};
 
@@ -113,7 +111,7 @@ fn file(a: FuncArgs) -> R {
 
 fn filebase64(a: FuncArgs) -> R {
     let bytes = files("filebase64")?.read_bytes(&text(&a[0])?)?;
-    Ok(Value::String(B64.encode(bytes)))
+    super::encoding::base64_text(&bytes)
 }
 
 fn file_digest(a: &FuncArgs, name: &str, digest: fn(&[u8]) -> String) -> R {
@@ -328,5 +326,15 @@ mod tests {
         runtime_only(r#"abspath("docs")"#);
         runtime_only(r#"pathexpand("~/.ssh/id_rsa")"#);
         assert_eq!(ok(r#"pathexpand("/etc/resolv.conf")"#), "/etc/resolv.conf");
+    }
+
+    /// A file's base64 is a third longer than the file: 13 MB of it would pass the limit.
+    #[test]
+    fn encoded_files_stay_within_the_limits() {
+        let big: FileReader = Arc::new(|_: &str| Ok("x".repeat(13 << 20)));
+        let b64 = with_file_reader(big.clone(), || eval(r#"filebase64("big.txt")"#));
+        assert!(b64.is_err_and(|e| e.contains("MiB")));
+        let text = with_file_reader(big, || eval(r#"length(file("big.txt"))"#));
+        assert_eq!(text, Ok(hcl::Value::from(13u64 << 20)));
     }
 }

@@ -3,12 +3,17 @@
 //! space, `+`, `-`, `#`, `0`; a width, a precision and `[n]` argument indexes. Widths and
 //! string precisions count grapheme clusters; numbers are written as Go's `fmt` writes them
 //! (`%g` and `%v` switch to an exponent from 1e+06 on, as Go's shortest `%g` does).
+//!
+//! The text is held to [`limits::MAX_TEXT`]: a width or a precision that would pass it is
+//! an error before any padding is built, and so is a result that would grow past it
+//! (`%[1]s%[1]s` doubles its argument).
 
 use hcl::Value;
 use hcl::eval::{FuncArgs, FuncDef, ParamType};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::encoding::json_text;
+use super::limits::{self, MAX_TEXT};
 use super::{R, kind, num, str_param, text, variadic};
 
 /// The definition of a function of this family.
@@ -21,7 +26,8 @@ pub(super) fn def(name: &str) -> Option<FuncDef> {
 }
 
 fn format(a: FuncArgs) -> R {
-    format_with(&text(&a[0])?, &a[1..]).map(Value::String)
+    let args: Vec<&Value> = a[1..].iter().collect();
+    format_with(&text(&a[0])?, &args, MAX_TEXT).map(Value::String)
 }
 
 /// `formatlist`: list arguments (all of one length) are formatted element by element, the
@@ -45,18 +51,23 @@ fn formatlist(a: FuncArgs) -> R {
         }
     }
     let Some(len) = len else {
-        return format_with(&spec, rest).map(|t| Value::Array(vec![Value::String(t)]));
+        let args: Vec<&Value> = rest.iter().collect();
+        return format_with(&spec, &args, MAX_TEXT).map(|t| Value::Array(vec![Value::String(t)]));
     };
+    let mut left = MAX_TEXT;
     let mut out = Vec::with_capacity(len);
     for i in 0..len {
-        let args: Vec<Value> = rest
+        // References, not copies: a long string is formatted once per element.
+        let args: Vec<&Value> = rest
             .iter()
             .map(|v| match v.as_array() {
-                Some(l) => l.get(i).cloned().unwrap_or(Value::Null),
-                None => v.clone(),
+                Some(l) => l.get(i).unwrap_or(&Value::Null),
+                None => v,
             })
             .collect();
-        out.push(Value::String(format_with(&spec, &args)?));
+        let t = format_with(&spec, &args, left)?;
+        left -= t.len();
+        out.push(Value::String(t));
     }
     Ok(Value::Array(out))
 }
@@ -75,19 +86,28 @@ struct Verb {
     prec: Option<usize>,
 }
 
-/// Formats `args` by `spec` as go-cty's `format` does.
-pub(crate) fn format_with(spec: &str, args: &[Value]) -> Result<String, String> {
+/// Formats `args` by `spec` as go-cty's `format` does, in at most `limit` bytes.
+pub(crate) fn format_with(spec: &str, args: &[&Value], limit: usize) -> Result<String, String> {
+    let fits = |len: usize| {
+        if len > limit {
+            Err(limits::too_much_text())
+        } else {
+            Ok(())
+        }
+    };
     let mut out = String::new();
     let mut next = 0usize;
     let mut used_max = 0usize;
     let mut chars = spec.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         if c != '%' {
+            fits(out.len() + c.len_utf8())?;
             out.push(c);
             continue;
         }
         if chars.peek().map(|(_, c)| *c) == Some('%') {
             chars.next();
+            fits(out.len() + 1)?;
             out.push('%');
             continue;
         }
@@ -140,7 +160,13 @@ pub(crate) fn format_with(spec: &str, args: &[Value]) -> Result<String, String> 
             ));
         };
         v.raw = spec[at..end + mode.len_utf8()].to_string();
-        let Some(arg) = args.get(next) else {
+        // Padding is built to the width, and numbers to their precision: neither may pass
+        // the limit (a string's precision only shortens it).
+        fits(out.len().saturating_add(v.width.unwrap_or(0)))?;
+        if !matches!(mode, 's' | 'q' | 'v' | 't') {
+            fits(out.len().saturating_add(v.prec.unwrap_or(0)))?;
+        }
+        let Some(&arg) = args.get(next) else {
             return Err(format!(
                 "not enough arguments for {:?} at {at}: need index {} but have {} total",
                 v.raw,
@@ -194,6 +220,7 @@ pub(crate) fn format_with(spec: &str, args: &[Value]) -> Result<String, String> 
                 ));
             }
         };
+        fits(out.len() + piece.len())?;
         out.push_str(&piece);
     }
     if used_max < args.len() {
@@ -268,7 +295,12 @@ fn number(v: &Verb, mode: char, n: f64) -> Result<String, String> {
             format!("{prefix}{digits}")
         }
         'e' | 'E' => go_e(n.abs(), v.prec.unwrap_or(6), mode),
-        'f' => format!("{:.*}", v.prec.unwrap_or(6), n.abs()),
+        'f' => {
+            let prec = v.prec.unwrap_or(6);
+            let mut s = format!("{:.*}", prec.min(EXACT), n.abs());
+            s.extend(std::iter::repeat_n('0', prec.saturating_sub(EXACT)));
+            s
+        }
         _ => go_g(n.abs(), v.prec, if mode == 'G' { 'E' } else { 'e' }),
     };
     let sign = if negative {
@@ -304,11 +336,15 @@ fn number(v: &Verb, mode: char, n: f64) -> Result<String, String> {
     }
 }
 
+/// Decimal places past this many are zeros for every `f64` (its exact expansion has at most
+/// 767 significant digits, 1,074 after the point); Rust's formatter takes at most 65,535.
+const EXACT: usize = 1100;
+
 /// The decimal digits and exponent of `f` (≥ 0): to `sig` significant digits, or the
 /// shortest that reads back as `f`. Trailing zeros are dropped.
 fn digits(f: f64, sig: Option<usize>) -> (String, i32) {
     let s = match sig {
-        Some(p) => format!("{:.*e}", p.max(1) - 1, f),
+        Some(p) => format!("{:.*e}", (p.max(1) - 1).min(EXACT), f),
         None => format!("{f:e}"),
     };
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
@@ -326,9 +362,13 @@ fn exponent(e: i32, letter: char) -> String {
 
 /// `%e` with `prec` digits after the point.
 fn go_e(f: f64, prec: usize, letter: char) -> String {
-    let s = format!("{f:.prec$e}");
+    let s = format!("{:.*e}", prec.min(EXACT), f);
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    format!("{mant}{}", exponent(exp.parse().unwrap_or(0), letter))
+    let zeros = "0".repeat(prec.saturating_sub(EXACT));
+    format!(
+        "{mant}{zeros}{}",
+        exponent(exp.parse().unwrap_or(0), letter)
+    )
 }
 
 /// `%g` (and `%v` of a number): `%e` for large or small exponents, else `%f`, with the
@@ -432,5 +472,39 @@ mod tests {
         );
         same(r#"formatlist("%s", "a")"#, r#"["a"]"#);
         fails(r#"formatlist("%s %s", ["a"], ["b", "c"])"#, "inconsistent");
+    }
+
+    /// Widths, precisions and reused arguments cannot build more than the limits allow.
+    #[test]
+    fn results_stay_within_the_limits() {
+        fails(r#"format("%0999999999d", 1)"#, "MiB");
+        fails(r#"format("%99999999999999999999999s", "a")"#, "MiB");
+        fails(r#"format("%.999999999f", 1)"#, "MiB");
+        fails(r#"format("%.999999999e", 1)"#, "MiB");
+        fails(r#"format("%.999999999g", 1)"#, "MiB");
+        fails(r#"format("%.999999999d", 1)"#, "MiB");
+        fails(r#"format("%.99999999999999999999999f", 1)"#, "MiB");
+        // Precisions past Rust's formatter's 65,535: the digits past an f64's are zeros.
+        same(r#"length(format("%.70000f", 0.5))"#, "70002");
+        assert!(ok(r#"format("%.70000f", 0.125)"#).starts_with("0.12500"));
+        assert!(ok(r#"format("%.70000e", 1.5)"#).starts_with("1.500"));
+        assert!(ok(r#"format("%.70000e", 1.5)"#).ends_with("0e+00"));
+        same(r#"length(format("%.70000e", 1.5))"#, "70006");
+        assert_eq!(ok(r#"format("%.70000g", 1.5)"#), "1.5");
+        // A string's precision only shortens it.
+        assert_eq!(ok(r#"format("%.999999999s", "ab")"#), "ab");
+        assert_eq!(ok(r#"format("%09d", 1)"#), "000000001");
+        fails(r#"formatlist("%020000d", range(1024))"#, "MiB");
+        // A long string repeated for 200,000 elements is not copied for each.
+        same(
+            r#"length(formatlist("%[2]d", format("%016000000d", 0), flatten([for i in range(200) : range(1000)])))"#,
+            "200000",
+        );
+        // Reusing an argument doubles the text at each level.
+        let mut e = r#""ab""#.to_string();
+        for _ in 0..24 {
+            e = format!(r#"format("%[1]s%[1]s", {e})"#);
+        }
+        fails(&e, "MiB");
     }
 }

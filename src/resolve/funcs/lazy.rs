@@ -5,21 +5,33 @@
 //! Hence [`evaluate`]: an expression is evaluated as usual, and only when that fails and the
 //! expression calls `try` or `can` is it evaluated again here, where each `try`/`can` call
 //! evaluates its arguments itself and is replaced by its result before hcl-rs evaluates the
-//! rest. A `for` expression whose body calls them is iterated here (its variables bound in a
-//! copy of the context); a conditional evaluates only the branch it takes; in a template,
-//! interpolations are handled, `%{ }` directives are not.
+//! rest. A `for` expression is iterated here (its variables bound in a copy of the context);
+//! a conditional evaluates only the branch it takes; a template is rendered here.
 //!
 //! The registered `try` and `can` serve the calls whose arguments all evaluate: the first
 //! argument, and `true`.
 //!
 //! An argument whose value is known only when Powerpipe runs makes `try` and `can` unknown
 //! too (Terraform's rule), not a fallback.
+//!
+//! Loops are evaluated here too, never by hcl-rs: a `for` expression, and a template with
+//! directives (rendered here as hcl-rs renders them). hcl-rs would iterate without bound,
+//! and three nested loops over `range(1024)` are a billion iterations; here one evaluation
+//! iterates at most [`limits::MAX_ITERATIONS`] times, and each loop's result is held to
+//! the [`limits`] as it grows.
+//!
+//! Costs: each `try`/`can` call is evaluated once (its arguments at most once each), so
+//! nesting them costs no more than writing them; a `for` copies the context once, not once
+//! per element (hcl-rs's child contexts are private).
 
 use hcl::eval::{Context, ErrorKind, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::expr::{Expression, FuncCall, ObjectKey, TemplateExpr, Traversal, TraversalOperator};
-use hcl::template::{Element, Template};
+use std::cell::Cell;
+
+use hcl::template::{Directive, Element, Strip, Template};
 use hcl::{Identifier, Value};
 
+use super::limits::{self, Budget};
 use super::{R, fixed, is_runtime, kind, variadic};
 
 /// The definition of a function of this family.
@@ -64,11 +76,27 @@ impl From<hcl::eval::Error> for Failure {
 
 type Lazy<T> = Result<T, Failure>;
 
-/// Evaluates `expr` in `ctx`, with `try` and `can` seeing their arguments' errors.
+thread_local! {
+    /// The iterations the current evaluation may still run ([`limits::MAX_ITERATIONS`]).
+    static ITERATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Evaluates `expr` in `ctx`, with `try` and `can` seeing their arguments' errors, and
+/// loops held to the limits.
 pub fn evaluate(expr: &Expression, ctx: &Context<'_>) -> Lazy<Value> {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ITERATIONS.with(|i| i.set(self.0));
+        }
+    }
+    let _restore = Restore(ITERATIONS.with(|i| i.replace(limits::MAX_ITERATIONS)));
+    if loops(expr) {
+        return value(expr, ctx);
+    }
     match expr.evaluate(ctx) {
         Ok(v) => Ok(v),
-        Err(e) if calls_try(expr) => match lower(expr, ctx)?.evaluate(ctx) {
+        Err(e) if needs_lazy(expr) => match lower(expr, ctx)?.evaluate(ctx) {
             Ok(v) => Ok(v),
             Err(_) => Err(Failure::Eval(e)),
         },
@@ -76,60 +104,100 @@ pub fn evaluate(expr: &Expression, ctx: &Context<'_>) -> Lazy<Value> {
     }
 }
 
+/// Counts one iteration of a loop, failing past [`limits::MAX_ITERATIONS`].
+fn iteration() -> Lazy<()> {
+    ITERATIONS.with(|i| match i.get().checked_sub(1) {
+        Some(left) => {
+            i.set(left);
+            Ok(())
+        }
+        None => Err(Failure::Call(
+            "for".to_string(),
+            limits::too_many_iterations(),
+        )),
+    })
+}
+
 fn is_try(call: &FuncCall) -> bool {
     matches!(call.name.name.as_str(), "try" | "can") && call.name.namespace.is_empty()
 }
 
-/// True if `expr` calls `try` or `can` anywhere.
-fn calls_try(expr: &Expression) -> bool {
+/// The text of a template.
+fn template_text(t: &TemplateExpr) -> &str {
+    match t {
+        TemplateExpr::QuotedString(s) => s.as_str(),
+        TemplateExpr::Heredoc(h) => h.template.as_str(),
+    }
+}
+
+/// True if `here` holds for `expr` or any expression in it (templates are judged whole,
+/// by `here`, from their text).
+fn any(expr: &Expression, here: &dyn Fn(&Expression) -> bool) -> bool {
+    if here(expr) {
+        return true;
+    }
+    let any = |e: &Expression| any(e, here);
     match expr {
-        Expression::FuncCall(c) => is_try(c) || c.args.iter().any(calls_try),
-        Expression::Array(l) => l.iter().any(calls_try),
+        Expression::FuncCall(c) => c.args.iter().any(any),
+        Expression::Array(l) => l.iter().any(any),
         Expression::Object(o) => o
             .iter()
-            .any(|(k, v)| matches!(k, ObjectKey::Expression(e) if calls_try(e)) || calls_try(v)),
-        Expression::TemplateExpr(t) => {
-            let s = match &**t {
-                TemplateExpr::QuotedString(s) => s.as_str(),
-                TemplateExpr::Heredoc(h) => h.template.as_str(),
-            };
-            s.contains("try") || s.contains("can")
-        }
+            .any(|(k, v)| matches!(k, ObjectKey::Expression(e) if any(e)) || any(v)),
         Expression::Traversal(t) => {
-            calls_try(&t.expr)
+            any(&t.expr)
                 || t.operators
                     .iter()
-                    .any(|op| matches!(op, TraversalOperator::Index(e) if calls_try(e)))
+                    .any(|op| matches!(op, TraversalOperator::Index(e) if any(e)))
         }
-        Expression::Parenthesis(e) => calls_try(e),
-        Expression::Conditional(c) => {
-            calls_try(&c.cond_expr) || calls_try(&c.true_expr) || calls_try(&c.false_expr)
-        }
+        Expression::Parenthesis(e) => any(e),
+        Expression::Conditional(c) => any(&c.cond_expr) || any(&c.true_expr) || any(&c.false_expr),
         Expression::Operation(op) => match &**op {
-            hcl::expr::Operation::Unary(u) => calls_try(&u.expr),
-            hcl::expr::Operation::Binary(b) => calls_try(&b.lhs_expr) || calls_try(&b.rhs_expr),
+            hcl::expr::Operation::Unary(u) => any(&u.expr),
+            hcl::expr::Operation::Binary(b) => any(&b.lhs_expr) || any(&b.rhs_expr),
         },
         Expression::ForExpr(f) => {
-            calls_try(&f.collection_expr)
-                || calls_try(&f.value_expr)
-                || f.key_expr.as_ref().is_some_and(calls_try)
-                || f.cond_expr.as_ref().is_some_and(calls_try)
+            any(&f.collection_expr)
+                || any(&f.value_expr)
+                || f.key_expr.as_ref().is_some_and(any)
+                || f.cond_expr.as_ref().is_some_and(any)
         }
         _ => false,
     }
 }
 
-/// The value of `expr`, `try` and `can` handled here.
+/// True if `expr` has a loop: a `for` expression or a template directive (`%{`).
+fn loops(expr: &Expression) -> bool {
+    any(expr, &|e| match e {
+        Expression::ForExpr(_) => true,
+        Expression::TemplateExpr(t) => template_text(t).contains("%{"),
+        _ => false,
+    })
+}
+
+/// True if `expr` needs evaluating here: it calls `try` or `can`, or loops.
+fn needs_lazy(expr: &Expression) -> bool {
+    any(expr, &|e| match e {
+        Expression::FuncCall(c) => is_try(c),
+        Expression::ForExpr(_) => true,
+        Expression::TemplateExpr(t) => {
+            let s = template_text(t);
+            s.contains("try") || s.contains("can") || s.contains("%{")
+        }
+        _ => false,
+    })
+}
+
+/// The value of `expr`, `try`, `can` and loops handled here.
 fn value(expr: &Expression, ctx: &Context<'_>) -> Lazy<Value> {
-    if !calls_try(expr) {
+    if !needs_lazy(expr) {
         return Ok(expr.evaluate(ctx)?);
     }
     Ok(lower(expr, ctx)?.evaluate(ctx)?)
 }
 
-/// `expr` with every `try`/`can` call it evaluates replaced by its value.
+/// `expr` with every `try`/`can` call and loop it evaluates replaced by its value.
 fn lower(expr: &Expression, ctx: &Context<'_>) -> Lazy<Expression> {
-    if !calls_try(expr) {
+    if !needs_lazy(expr) {
         return Ok(expr.clone());
     }
     let literal = |e: &Expression| -> Lazy<Expression> { Ok(Expression::from(value(e, ctx)?)) };
@@ -250,26 +318,19 @@ fn describe(f: &Failure) -> String {
     }
 }
 
-/// A `for` expression whose body calls `try` or `can`.
+/// A `for` expression.
 fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
-    let items: Vec<(Value, Value)> = match value(&f.collection_expr, ctx)? {
-        Value::Array(l) => l
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (Value::from(i as u64), v))
-            .collect(),
-        Value::Object(o) => o.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-        other => {
-            return Err(Failure::Call(
-                "for".to_string(),
-                format!("cannot iterate over {}", kind(&other)),
-            ));
-        }
-    };
+    let items = iterable(value(&f.collection_expr, ctx)?)?;
+    let over = |m: String| Failure::Call("for".to_string(), m);
+    let mut budget = Budget::new();
+    budget.take(1, 0).map_err(over)?;
     let mut list = Vec::new();
     let mut object: hcl::Map<String, Value> = hcl::Map::new();
+    // One copy of the context (hcl-rs's child contexts are private), its variables
+    // declared again for each element.
+    let mut scope = ctx.clone();
     for (k, v) in items {
-        let mut scope = ctx.clone();
+        iteration()?;
         if let Some(kv) = &f.key_var {
             scope.declare_var(Identifier::clone(kv), k);
         }
@@ -287,6 +348,7 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
             }
         }
         let item = value(&f.value_expr, &scope)?;
+        budget.take_value(&item).map_err(over)?;
         match &f.key_expr {
             None => list.push(item),
             Some(key) => {
@@ -294,6 +356,10 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
                     Value::String(s) => s,
                     other => super::text(&other).map_err(|m| Failure::Call("for".into(), m))?,
                 };
+                let new_group = f.grouping && !object.contains_key(&key);
+                budget
+                    .take(usize::from(new_group), key.len())
+                    .map_err(over)?;
                 if f.grouping {
                     if let Value::Array(g) = object
                         .entry(key)
@@ -319,16 +385,130 @@ fn for_expr(f: &hcl::expr::ForExpr, ctx: &Context<'_>) -> Lazy<Value> {
     })
 }
 
-/// A template whose interpolations call `try` or `can`, rendered.
+/// A template that calls `try` or `can` or has directives, rendered as hcl-rs renders one
+/// (its `evaluate_template`), its text held to [`limits::MAX_TEXT`].
 fn template(t: &TemplateExpr, ctx: &Context<'_>) -> Lazy<String> {
-    let mut tpl =
+    let tpl =
         Template::from_expr(t).map_err(|e| Failure::Call("template".into(), e.to_string()))?;
-    for el in tpl.elements_mut() {
-        if let Element::Interpolation(i) = el {
-            i.expr = lower(&i.expr, ctx)?;
+    let mut out = String::new();
+    render(&mut out, &tpl, ctx, Strip::None, Strip::None)?;
+    Ok(out)
+}
+
+/// The strip markers around an element (`~`), as hcl-rs reads them.
+fn strip_of(el: &Element) -> Strip {
+    match el {
+        Element::Literal(_) => Strip::None,
+        Element::Interpolation(i) => i.strip,
+        Element::Directive(d) => {
+            let (start, end) = match &**d {
+                Directive::If(d) => (d.if_strip, d.endif_strip),
+                Directive::For(d) => (d.for_strip, d.endfor_strip),
+            };
+            Strip::from((start.strip_start(), end.strip_end()))
         }
     }
-    Ok(tpl.evaluate(ctx)?)
+}
+
+/// A literal without the spaces and the line end a neighbour's strip marker removes.
+fn strip_literal(mut literal: &str, prev: Strip, next: Strip) -> &str {
+    let is_space = |c: char| c.is_whitespace() && c != '\r' && c != '\n';
+    if prev.strip_end() {
+        let s = literal.trim_start_matches(is_space);
+        literal = s
+            .strip_prefix("\r\n")
+            .or_else(|| s.strip_prefix('\n'))
+            .unwrap_or(s);
+    }
+    if next.strip_start() {
+        let s = literal.trim_end_matches(is_space);
+        literal = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .unwrap_or(s);
+    }
+    literal
+}
+
+/// Appends to `out`, failing past [`limits::MAX_TEXT`].
+fn push(out: &mut String, s: &str) -> Lazy<()> {
+    limits::fits_text(out.len().saturating_add(s.len()))
+        .map_err(|m| Failure::Call("template".to_string(), m))?;
+    out.push_str(s);
+    Ok(())
+}
+
+/// Renders `tpl` into `out`; `prev` and `next` are the strip markers around it.
+fn render(
+    out: &mut String,
+    tpl: &Template,
+    ctx: &Context<'_>,
+    prev: Strip,
+    next: Strip,
+) -> Lazy<()> {
+    let els = tpl.elements();
+    for (i, el) in els.iter().enumerate() {
+        let before = if i == 0 { prev } else { strip_of(&els[i - 1]) };
+        let after = els.get(i + 1).map_or(next, strip_of);
+        match el {
+            Element::Literal(l) => push(out, strip_literal(l, before, after))?,
+            Element::Interpolation(interp) => match value(&interp.expr, ctx)? {
+                Value::String(s) => push(out, &s)?,
+                other => push(out, &other.to_string())?,
+            },
+            Element::Directive(d) => match &**d {
+                Directive::If(d) => match value(&d.cond_expr, ctx)? {
+                    Value::Bool(true) => {
+                        let end = match d.false_template {
+                            Some(_) => d.else_strip,
+                            None => d.endif_strip,
+                        };
+                        render(out, &d.true_template, ctx, d.if_strip, end)?;
+                    }
+                    Value::Bool(false) => {
+                        if let Some(f) = &d.false_template {
+                            render(out, f, ctx, d.else_strip, d.endif_strip)?;
+                        }
+                    }
+                    other => {
+                        return Err(Failure::Call(
+                            "if".to_string(),
+                            format!("the condition must be a bool, not {}", kind(&other)),
+                        ));
+                    }
+                },
+                Directive::For(d) => {
+                    let items = iterable(value(&d.collection_expr, ctx)?)?;
+                    let mut scope = ctx.clone();
+                    for (k, v) in items {
+                        iteration()?;
+                        if let Some(kv) = &d.key_var {
+                            scope.declare_var(Identifier::clone(kv), k);
+                        }
+                        scope.declare_var(Identifier::clone(&d.value_var), v);
+                        render(out, &d.template, &scope, d.for_strip, d.endfor_strip)?;
+                    }
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// The keys (indexes of a list) and values a loop iterates over.
+fn iterable(collection: Value) -> Lazy<Vec<(Value, Value)>> {
+    match collection {
+        Value::Array(l) => Ok(l
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (Value::from(i as u64), v))
+            .collect()),
+        Value::Object(o) => Ok(o.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        other => Err(Failure::Call(
+            "for".to_string(),
+            format!("cannot iterate over {}", kind(&other)),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +553,119 @@ mod tests {
     fn run_time_values_stay_unknown() {
         runtime_only(r#"try(timestamp(), "now")"#);
         runtime_only("can(uuid())");
+    }
+
+    /// The body of a `for` that needs `try` is evaluated in one copy of the context, not
+    /// in one copy per element (50,000 copies of a 50,000-element list would take minutes).
+    #[test]
+    fn for_expressions_copy_the_context_once() {
+        use hcl::eval::Context;
+        let expr: hcl::Expression = "[for x in big : try(nope(x), x)]"
+            .parse()
+            .unwrap_or(hcl::Expression::Null);
+        let mut ctx = Context::new();
+        super::super::declare_all(&mut ctx);
+        let big: Vec<hcl::Value> = (0..50_000u64).map(hcl::Value::from).collect();
+        ctx.declare_var("big", hcl::Value::Array(big.clone()));
+        let v = super::evaluate(&expr, &ctx).ok();
+        assert_eq!(v, Some(hcl::Value::Array(big)));
+    }
+
+    #[test]
+    fn for_expressions_stay_within_the_limits() {
+        // 1,024 copies of 270,001 values.
+        fails(
+            "[for a in range(1024) : try(nope(), setproduct(range(300), range(300)))]",
+            "values",
+        );
+        same(
+            "length([for a in range(10) : [for b in range(1000) : try(nope(), b)]])",
+            "10",
+        );
+    }
+
+    /// Each `try` is evaluated once, whatever the nesting (the parser allows 64 levels):
+    /// twice per level would be 2^60 evaluations.
+    #[test]
+    fn nested_try_is_evaluated_once_per_call() {
+        let mut e = "nope()".to_string();
+        for _ in 0..60 {
+            e = format!("try({e}, nope())");
+        }
+        fails(&e, "no expression succeeded");
+        let mut e = "nope()".to_string();
+        for i in 0..20 {
+            e = format!("try(can({e}) ? nope() : nope(), {i})");
+        }
+        same(&e, "19");
+    }
+
+    /// Loops are evaluated here, held to the limits: hcl-rs would build 1,024 products of
+    /// 270,001 values, or iterate a billion times.
+    #[test]
+    fn loops_stay_within_the_limits() {
+        fails(
+            "[for i in range(1024) : setproduct(range(300), range(300))]",
+            "values",
+        );
+        fails(
+            "length([for a in range(1024) : [for b in range(1024) : [for c in range(1024) : c if false]]])",
+            "iterates more than 1000000 times",
+        );
+        let directives = "%{for a in range(1024)}%{for b in range(1024)}%{for c in range(1024)}";
+        fails(
+            &format!(r#""{directives}%{{endfor}}%{{endfor}}%{{endfor}}""#),
+            "iterates more than",
+        );
+        let line = "x".repeat(100);
+        fails(
+            &format!(
+                r#""%{{for a in range(1024)}}%{{for b in range(1024)}}{line}%{{endfor}}%{{endfor}}""#
+            ),
+            "MiB",
+        );
+        same(
+            "length(flatten([for a in range(100) : [for b in range(100) : b]]))",
+            "10000",
+        );
+    }
+
+    /// `for` expressions and templates evaluate here as hcl-rs evaluates them.
+    #[test]
+    fn loops_and_templates_evaluate_as_in_hcl_rs() {
+        use hcl::eval::{Context, Evaluate};
+        let cases = [
+            r#"[for i, x in ["a", "b"] : "${i}${x}"]"#,
+            r#"[for x in [1, 2, 3] : x * 2 if x > 1]"#,
+            r#"{ for k, v in { a = 1, b = 2 } : v => k }"#,
+            r#"{ for x in ["a", "b", "a"] : x => upper(x)... }"#,
+            r#"{ for x in ["a", "a"] : x => x }"#,
+            r#"[for x in 1 : x]"#,
+            r#"[for x in [1] : x if 1]"#,
+            r#""%{for x in ["a", "b"]}${x},%{endfor}""#,
+            r#""%{for k, v in { a = 1, b = true }}${k}=${v};%{endfor}""#,
+            r#""%{if true}yes%{else}no%{endif} %{if false}yes%{endif}""#,
+            r#""%{if 1}yes%{endif}""#,
+            r#""[%{ for x in ["a", "b"] ~} ${x} %{~ endfor }]""#,
+            r#""a ${~ "b" ~} c %{~ if true ~} d %{~ else ~} e %{~ endif ~} f""#,
+            "<<EOT\n%{ for x in [\"a\", \"b\"] ~}\n  - ${x}\n%{ endfor ~}\nend\nEOT\n",
+            "<<-EOT\n  %{~ if true ~}\n    yes\n  %{~ endif ~}\n  EOT\n",
+            r#""${1.5} ${true} ${null} ${[1]}""#,
+            r#""%{for x in [1, 2]}${x}%{endfor}${nope}""#,
+        ];
+        for src in cases {
+            let body: hcl::Body = match hcl::parse(&format!("x = {src}\n")) {
+                Ok(b) => b,
+                Err(e) => panic!("{src}: {e}"),
+            };
+            let Some(expr) = body.attributes().next().map(|a| a.expr.clone()) else {
+                panic!("{src}: no attribute");
+            };
+            let mut ctx = Context::new();
+            super::super::declare_all(&mut ctx);
+            let theirs = expr.evaluate(&ctx).ok();
+            let ours = super::evaluate(&expr, &ctx).ok();
+            assert_eq!(ours, theirs, "{src}");
+        }
     }
 }

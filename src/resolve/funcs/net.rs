@@ -1,6 +1,9 @@
 //! CIDR functions: `cidrhost`, `cidrnetmask`, `cidrsubnet`, `cidrsubnets`, for IPv4 and
 //! IPv6 prefixes (addresses as 128-bit numbers). A prefix with host bits set stands for its
 //! network, as Go's `ParseCIDR` reads it.
+//!
+//! Arithmetic on prefix lengths and addresses is checked: a whole IPv6 space has 2^128
+//! addresses, one more than a `u128` holds, and a newbits of 1e19 is no prefix length.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -77,18 +80,19 @@ impl Net {
         self.width - self.len
     }
 
-    /// The number of addresses (saturating at `u128::MAX` for a whole IPv6 space).
-    fn size(&self) -> u128 {
+    /// The offset of the last address: the number of addresses less one (a whole IPv6
+    /// space has one more than a `u128` holds).
+    fn last_offset(&self) -> u128 {
         let host = self.host_bits();
         if host >= 128 {
             u128::MAX
         } else {
-            1u128 << host
+            (1u128 << host) - 1
         }
     }
 
     fn last(&self) -> u128 {
-        self.base | (self.size() - 1)
+        self.base | self.last_offset()
     }
 
     fn addr(&self, v: u128) -> String {
@@ -108,13 +112,15 @@ impl Net {
         if newbits < 0 {
             return Err("must extend prefix by at least one bit".to_string());
         }
-        let new_len = self.len as i64 + newbits;
-        if new_len > self.width as i64 {
+        let new_len = i64::from(self.len)
+            .checked_add(newbits)
+            .filter(|l| *l <= i64::from(self.width));
+        let Some(new_len) = new_len else {
             return Err(format!(
                 "insufficient address space to extend prefix of {} by {newbits}",
                 self.len
             ));
-        }
+        };
         let count: u128 = if newbits >= 127 {
             u128::MAX
         } else {
@@ -130,8 +136,9 @@ impl Net {
             len: new_len as u32,
             width: self.width,
         };
+        // Shifting by 128 (no new bits on a whole IPv6 space: `num` is 0) is no shift.
         Ok(Net {
-            base: self.base | ((num as u128) << sub.host_bits()),
+            base: self.base | (num as u128).checked_shl(sub.host_bits()).unwrap_or(0),
             ..sub
         })
     }
@@ -140,19 +147,20 @@ impl Net {
 fn cidrhost(a: FuncArgs) -> R {
     let net = Net::parse(&text(&a[0])?)?;
     let host = int(&a[1])?;
-    let size = net.size();
-    let offset: u128 = if host >= 0 {
-        host as u128
+    let last = net.last_offset();
+    // A negative host counts back from the last address (-1).
+    let offset = if host >= 0 {
+        Some(host as u128).filter(|o| *o <= last)
     } else {
-        size.wrapping_sub(host.unsigned_abs() as u128)
+        last.checked_sub(u128::from(host.unsigned_abs()) - 1)
     };
-    if (host >= 0 && offset >= size) || (host < 0 && host.unsigned_abs() as u128 > size) {
+    let Some(offset) = offset else {
         return Err(format!(
             "prefix of {} bits cannot accommodate a host numbered {host}",
             net.len
         ));
-    }
-    Ok(Value::String(net.addr(net.base + offset)))
+    };
+    Ok(Value::String(net.addr(net.base | offset)))
 }
 
 fn cidrnetmask(a: FuncArgs) -> R {
@@ -183,11 +191,11 @@ fn cidrsubnets(a: FuncArgs) -> R {
                 i + 2
             ));
         }
-        if net.len as i64 + nb > net.width as i64 {
+        if nb > i64::from(net.width - net.len) {
             return Err(format!(
                 "argument {}: would extend prefix to {} bits, which is too long for an IPv{} address",
                 i + 2,
-                net.len as i64 + nb,
+                i128::from(net.len) + i128::from(nb),
                 if net.width == 32 { 4 } else { 6 }
             ));
         }
@@ -196,7 +204,8 @@ fn cidrsubnets(a: FuncArgs) -> R {
             len: net.len + nb as u32,
             width: net.width,
         };
-        let size = sub.size();
+        // At least one new bit: the subnet's size fits a `u128`.
+        let size = sub.last_offset() + 1;
         let start = next.div_ceil(size).checked_mul(size);
         let fits = start.is_some_and(|s| {
             !exhausted && s >= net.base && s.checked_add(size - 1).is_some_and(|e| e <= net.last())
@@ -272,5 +281,30 @@ mod tests {
             r#"cidrsubnets("10.0.0.0/30", 3)"#,
             "too long for an IPv4 address",
         );
+    }
+
+    /// Huge and edge-of-range arguments are errors or results, never overflows.
+    #[test]
+    fn huge_arguments_do_not_overflow() {
+        fails(
+            r#"cidrsubnet("10.0.0.0/8", 1e19, 0)"#,
+            "insufficient address space",
+        );
+        fails(r#"cidrsubnet("10.0.0.0/8", -1e19, 0)"#, "at least one bit");
+        fails(r#"cidrsubnets("10.0.0.0/8", 1e19)"#, "too long");
+        assert_eq!(ok(r#"cidrsubnet("::/0", 0, 0)"#), "::/0");
+        assert_eq!(ok(r#"cidrsubnet("0.0.0.0/0", 0, 0)"#), "0.0.0.0/0");
+        assert_eq!(ok(r#"cidrsubnet("::/0", 1, 1)"#), "8000::/1");
+        fails(r#"cidrhost("10.0.0.0/8", 1e30)"#, "cannot accommodate");
+        fails(r#"cidrhost("10.0.0.0/8", -1e30)"#, "cannot accommodate");
+        assert_eq!(
+            ok(r#"cidrhost("::/0", -1)"#),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        );
+        assert_eq!(ok(r#"cidrhost("::/0", 1)"#), "::1");
+        assert_eq!(ok(r#"cidrhost("10.0.0.0/8", -16777216)"#), "10.0.0.0");
+        fails(r#"cidrhost("10.0.0.0/8", -16777217)"#, "cannot accommodate");
+        same(r#"cidrsubnets("::/0", 1, 1)"#, r#"["::/1", "8000::/1"]"#);
+        fails(r#"cidrsubnets("::/0", 1, 1, 1)"#, "not enough remaining");
     }
 }

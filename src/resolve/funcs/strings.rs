@@ -1,11 +1,16 @@
 //! String functions: case, trimming, splitting and joining, searching, substrings and
 //! regular expressions. Lengths and positions count grapheme clusters, as go-cty does;
 //! patterns are RE2 (Go's `regexp`), which the `regex` crate follows.
+//!
+//! Every result is held to [`limits`]: a width, a repetition or a replacement that would
+//! build more text is an error before anything is built, and a pattern too large for the
+//! length of the text it searches is refused ([`limits::regex_size_limit`]).
 
 use hcl::Value;
 use hcl::eval::{FuncArgs, FuncDef, ParamType};
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::limits::{self, Budget};
 use super::{R, fixed, int, list, num_param, str_param, text, variadic};
 
 /// The definition of a function of this family.
@@ -53,11 +58,15 @@ fn strcontains(a: FuncArgs) -> R {
 
 /// `indent(n, s)`: every line but the first gets `n` spaces.
 fn indent(a: FuncArgs) -> R {
-    let n = int(&a[0])?;
-    let pad = " ".repeat(n.clamp(0, 10_000) as usize);
-    Ok(Value::String(
-        text(&a[1])?.replace('\n', &format!("\n{pad}")),
-    ))
+    let n = usize::try_from(int(&a[0])?).unwrap_or(0);
+    let s = text(&a[1])?;
+    let breaks = s.matches('\n').count();
+    if breaks == 0 || n == 0 {
+        return Ok(Value::String(s));
+    }
+    limits::fits_text(breaks.saturating_mul(n).saturating_add(s.len()))?;
+    let pad = " ".repeat(n);
+    Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
 }
 
 fn join(a: FuncArgs) -> R {
@@ -76,6 +85,11 @@ fn join(a: FuncArgs) -> R {
             parts.push(text(x)?);
         }
     }
+    let len = parts.iter().fold(
+        sep.len().saturating_mul(parts.len().saturating_sub(1)),
+        |n, p| n.saturating_add(p.len()),
+    );
+    limits::fits_text(len)?;
     Ok(Value::String(parts.join(&sep)))
 }
 
@@ -108,7 +122,8 @@ fn title(a: FuncArgs) -> R {
 }
 
 fn trim(a: FuncArgs) -> R {
-    let cut: Vec<char> = text(&a[1])?.chars().collect();
+    // A set: searching a list of the characters would cost their number for each one cut.
+    let cut: std::collections::HashSet<char> = text(&a[1])?.chars().collect();
     Ok(Value::from(text(&a[0])?.trim_matches(|c| cut.contains(&c))))
 }
 
@@ -130,6 +145,12 @@ fn trimspace(a: FuncArgs) -> R {
 
 fn split(a: FuncArgs) -> R {
     let (sep, s) = (text(&a[0])?, text(&a[1])?);
+    let parts = if sep.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(sep.as_str()).count() + 1
+    };
+    Budget::new().take(parts + 1, s.len())?;
     if sep.is_empty() {
         return Ok(Value::Array(
             s.chars().map(|c| Value::String(c.to_string())).collect(),
@@ -168,19 +189,59 @@ fn substr(a: FuncArgs) -> R {
 fn replace(a: FuncArgs) -> R {
     let (s, find, with) = (text(&a[0])?, text(&a[1])?, text(&a[2])?);
     if find.len() >= 2 && find.starts_with('/') && find.ends_with('/') {
-        let re = compile(&find[1..find.len() - 1])?;
-        return Ok(Value::String(
-            re.replace_all(&s, with.as_str()).into_owned(),
-        ));
+        let re = compile(&find[1..find.len() - 1], s.len())?;
+        return replace_matches(&re, &s, &with).map(Value::String);
     }
     if find.is_empty() {
         return Ok(Value::String(s));
     }
+    let count = s.matches(find.as_str()).count();
+    let len = (s.len() - count * find.len()).saturating_add(count.saturating_mul(with.len()));
+    limits::fits_text(len)?;
     Ok(Value::String(s.replace(&find, &with)))
 }
 
-fn compile(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| format!("invalid regular expression pattern: {e}"))
+/// `re.replace_all(s, with)`, failing before a replacement would pass [`limits::MAX_TEXT`]:
+/// `with` expands to at most its own length plus, for each `$`, the whole match (every
+/// group is a part of it).
+fn replace_matches(re: &regex::Regex, s: &str, with: &str) -> Result<String, String> {
+    let refs = with.matches('$').count();
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let Some(m) = caps.get(0) else { continue };
+        let most = with.len().saturating_add(refs.saturating_mul(m.len()));
+        limits::fits_text(
+            out.len()
+                .saturating_add(m.start() - last)
+                .saturating_add(most),
+        )?;
+        out.push_str(&s[last..m.start()]);
+        caps.expand(with, &mut out);
+        last = m.end();
+    }
+    limits::fits_text(out.len().saturating_add(s.len() - last))?;
+    out.push_str(&s[last..]);
+    Ok(out)
+}
+
+/// Compiles a pattern to search `len` bytes of text, no larger than that allows.
+fn compile(pattern: &str, len: usize) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(limits::regex_size_limit(len))
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) if limit < limits::regex_size_limit(0) => {
+                format!(
+                    "the regular expression is too large to search {len} bytes of text: \
+                     compiled, it would exceed {limit} bytes (modlens's limit)"
+                )
+            }
+            regex::Error::CompiledTooBig(limit) => format!(
+                "the regular expression is too large: compiled, it would exceed {limit} bytes"
+            ),
+            e => format!("invalid regular expression pattern: {e}"),
+        })
 }
 
 /// What a match gives: the whole match without capture groups, a list of the groups when
@@ -206,13 +267,35 @@ fn shape(re: &regex::Regex) -> Result<Shape, String> {
     }
 }
 
-fn captured(caps: &regex::Captures<'_>, re: &regex::Regex, shape: Shape) -> Value {
+/// The value of one match, counted in `budget` before it is built.
+fn captured(
+    caps: &regex::Captures<'_>,
+    re: &regex::Regex,
+    shape: Shape,
+    budget: &mut Budget,
+) -> Result<Value, String> {
+    let len = |i: usize| caps.get(i).map_or(0, |c| c.len());
+    match shape {
+        Shape::Whole => budget.take(1, len(0))?,
+        Shape::List => budget.take(
+            re.captures_len(),
+            (1..re.captures_len()).map(len).sum::<usize>(),
+        )?,
+        Shape::Object => {
+            for (i, name) in re.capture_names().enumerate().skip(1) {
+                if let Some(n) = name {
+                    budget.take(1, n.len() + len(i))?;
+                }
+            }
+            budget.take(1, 0)?;
+        }
+    }
     let group = |i: usize| {
         caps.get(i)
             .map(|c| Value::from(c.as_str()))
             .unwrap_or(Value::Null)
     };
-    match shape {
+    Ok(match shape {
         Shape::Whole => group(0),
         Shape::List => Value::Array((1..re.captures_len()).map(group).collect()),
         Shape::Object => {
@@ -225,28 +308,30 @@ fn captured(caps: &regex::Captures<'_>, re: &regex::Regex, shape: Shape) -> Valu
             m.sort_keys();
             Value::Object(m)
         }
-    }
+    })
 }
 
 fn regex(a: FuncArgs) -> R {
-    let re = compile(&text(&a[0])?)?;
-    let sh = shape(&re)?;
     let s = text(&a[1])?;
+    let re = compile(&text(&a[0])?, s.len())?;
+    let sh = shape(&re)?;
     let caps = re
         .captures(&s)
         .ok_or_else(|| "pattern did not match any part of the given string".to_string())?;
-    Ok(captured(&caps, &re, sh))
+    captured(&caps, &re, sh, &mut Budget::new())
 }
 
 fn regexall(a: FuncArgs) -> R {
-    let re = compile(&text(&a[0])?)?;
-    let sh = shape(&re)?;
     let s = text(&a[1])?;
-    Ok(Value::Array(
-        re.captures_iter(&s)
-            .map(|c| captured(&c, &re, sh))
-            .collect(),
-    ))
+    let re = compile(&text(&a[0])?, s.len())?;
+    let sh = shape(&re)?;
+    let mut budget = Budget::new();
+    budget.take(1, 0)?;
+    let mut out = Vec::new();
+    for caps in re.captures_iter(&s) {
+        out.push(captured(&caps, &re, sh, &mut budget)?);
+    }
+    Ok(Value::Array(out))
 }
 
 #[cfg(test)]
@@ -324,5 +409,57 @@ mod tests {
         );
         same(r#"length(regexall("[a-z]+", "123"))"#, "0");
         same(r#"regexall("(a)(b)?", "a")"#, "[[\"a\", null]]");
+    }
+
+    /// Results larger than the limits are errors, found before anything is built.
+    #[test]
+    fn string_results_stay_within_the_limits() {
+        fails(r#"indent(1000000000, "a\nb")"#, "MiB");
+        assert_eq!(ok(r#"indent(1000000000, "ab")"#), "ab");
+        assert_eq!(ok(r#"indent(10001, "a\nb")"#).len(), 10004);
+        fails(r#"join(format("%020000d", 0), range(1024))"#, "MiB");
+        fails(r#"split("", format("%01100000d", 0))"#, "values");
+        let s = r#"format("%05000d", 0)"#;
+        fails(&format!(r#"replace({s}, "0", {s})"#), "MiB");
+        fails(
+            r#"replace(format("%04000000d", 0), "/0+/", "$0$0$0$0$0")"#,
+            "MiB",
+        );
+        let groups = format!("{}0+{}", "(".repeat(10), ")".repeat(10));
+        let text = r#"format("%02000000d", 0)"#;
+        fails(&format!(r#"regexall("{groups}", {text})"#), "MiB");
+        fails(&format!(r#"regex("{groups}", {text})"#), "MiB");
+        fails(r#"regexall("", format("%01100000d", 0))"#, "values");
+    }
+
+    /// Matching costs the text's length times the compiled pattern's size: a pattern too
+    /// large for a long text is an error, not minutes of work.
+    #[test]
+    fn patterns_cost_at_most_a_budget() {
+        fails(
+            r#"regexall("\\w{100}", format("%01048576d", 0))"#,
+            "too large",
+        );
+        fails(
+            r#"replace(format("%01048576d", 0), "/\\w{100}/", "")"#,
+            "too large",
+        );
+        same(r#"length(regexall("\\w{100}", format("%0200d", 0)))"#, "2");
+        fails(r#"regex("a{1000}{1000}", "a")"#, "too large");
+        let nested = format!("{}a{}", "(".repeat(1000), ")".repeat(1000));
+        fails(
+            &format!(r#"regex("{nested}", "a")"#),
+            "invalid regular expression",
+        );
+    }
+
+    /// `trim` looks its characters up in a set: a million of them, all cut, would be 10^12
+    /// comparisons in a list.
+    #[test]
+    fn trim_takes_linear_time() {
+        let s = r#"format("%01000000d", 0)"#;
+        let cut = r#"format("%s0", replace(format("%01000000d", 0), "0", "1"))"#;
+        same(&format!("trim({s}, {cut})"), r#""""#);
+        same(r#"trim("xxaxx", "x")"#, r#""a""#);
     }
 }
