@@ -192,6 +192,41 @@ async fn workspace_symbols_match_fuzzily_across_mods() {
     c.stop().await;
 }
 
+/// A title, description or tags that fails to evaluate is shown with its error in the hover,
+/// not left out (the diagnostic says the same where the expression is written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hover_shows_a_field_that_fails_to_evaluate_with_its_error() {
+    let root = common::fixture("invalid_field_expressions");
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let path = root.join("controls.pp");
+    let controls = text(&path);
+    let u = uri(&path);
+    let hover = |name: &str| at(&u, pos_of(&controls, name, 2));
+    let h = c
+        .request("textDocument/hover", hover("\"unknown_function\""))
+        .await
+        .expect("hover");
+    let md = h["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(md.contains("⚠ title: `lowr(\"Unknown function\")`"), "{md}");
+    assert!(md.contains("did you mean `lower`"), "{md}");
+    let h = c
+        .request("textDocument/hover", hover("\"bad_tags\""))
+        .await
+        .expect("hover");
+    let md = h["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        md.contains("⚠ tags: `merge(local.common_tags, nope())`"),
+        "{md}"
+    );
+    c.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hover_shows_titles_evaluated_tags_sql_and_variable_values() {
     let root = ws();

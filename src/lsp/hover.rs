@@ -12,7 +12,7 @@ use super::analysis::Target;
 use crate::index::ResourceId;
 use crate::index::dump::FieldText;
 use crate::resolve::types::Type;
-use crate::resolve::{Model, Resolver, Resource, Val};
+use crate::resolve::{Field, Model, Resolver, Resource, Val};
 use crate::syntax::{AttrKey, AttrValue, BlockRole};
 
 /// The resources a hover on `target` shows the resolved form of: the resource itself (for
@@ -176,6 +176,25 @@ pub fn render(
                 let _ = writeln!(md, "\n| tag | value |\n| --- | --- |");
                 for (k, v) in tags {
                     let _ = writeln!(md, "| `{}` | {} |", k, v.replace('|', "\\|"));
+                }
+            }
+            // A field that is not a value says what it is instead of being left out: known
+            // only when it runs, or an error (Powerpipe refuses the mod).
+            for (key, label) in [
+                (AttrKey::Title, "title"),
+                (AttrKey::Description, "description"),
+                (AttrKey::Tags, "tags"),
+            ] {
+                match resolver.field(model, id, key) {
+                    Field::Unknown { expr, why } => {
+                        let _ = writeln!(md, "\n{label}: `{expr}` (not known: {why})");
+                    }
+                    Field::Error {
+                        expr, diagnostic, ..
+                    } => {
+                        let _ = writeln!(md, "\n⚠ {label}: `{expr}`: {}", diagnostic.message);
+                    }
+                    Field::Absent | Field::Value(_) => {}
                 }
             }
             if let Some(bt) = index.benchmark_type(id) {
