@@ -249,7 +249,7 @@ pub fn evaluate_in(
     interner: &Interner,
 ) -> Result<Val, String> {
     match expr.evaluate(ctx) {
-        Ok(v) => Ok(interner.from_hcl(&v)),
+        Ok(v) => interner.try_from_hcl(&v).map_err(|e| e.to_string()),
         Err(e) => Err(message(&e)),
     }
 }

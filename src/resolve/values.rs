@@ -32,7 +32,7 @@ use super::deps::Dependencies;
 use super::eval::{self, Scope, Snippet, span_diagnostic};
 use super::graph;
 use super::types::Type;
-use super::value::{Interner, Text, Val};
+use super::value::{Interner, Size, Text, Val};
 use super::{FileDiagnostic, Sources, ValueInputs};
 use crate::index::{FileId, Index, ModId, ResourceId};
 use crate::syntax::{BlockRole, Diagnostic, Pos, Severity, Span};
@@ -847,6 +847,43 @@ impl Values {
         let Some(attr) = attr else {
             return failed;
         };
+        // What evaluating it may copy: every reference counts its value's size (a value
+        // used twice is copied twice), held to the limits of one value — a chain of locals
+        // each doubling the one before stops here, not after a billion copies.
+        let mut budget = Size::default();
+        let mut sizes: HashMap<(bool, &str), Size> = HashMap::new();
+        for r in f.index.refs_of(id.block) {
+            if r.module.is_some() || r.scoped() {
+                continue;
+            }
+            let target = f.index.str(r.name);
+            let is_var = match f.index.str(r.kind) {
+                "var" => true,
+                "local" => false,
+                _ => continue,
+            };
+            let size = *sizes.entry((is_var, target)).or_insert_with(|| {
+                let v = if is_var {
+                    self.var(index, module, target)
+                        .and_then(|x| x.value.as_ref())
+                } else {
+                    mv.locals
+                        .get(target)
+                        .and_then(|s| s.cell.get())
+                        .and_then(|l| l.value.as_ref())
+                };
+                v.map(Val::size).unwrap_or_default()
+            });
+            if let Err(e) = budget.add(size) {
+                let d = snippet.diagnostic(
+                    Severity::Error,
+                    attr.value.span().unwrap_or(0..0),
+                    format!("cannot evaluate `local.{name}`: {e}"),
+                );
+                self.push_lazy(&f.path, d);
+                return failed;
+            }
+        }
         let expr = hcl::Expression::from(attr.value.clone());
         let reader = file_reader(&*self.sources, index, module);
         let out = super::funcs::with_file_reader(reader, || {
