@@ -23,7 +23,7 @@
 //! dependency order (cycles never evaluate), a mod's `args` only from the mod that requires
 //! it first (a tree), so no evaluation ever waits for itself.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hcl::edit::Span as _;
@@ -126,6 +126,9 @@ struct ModValues {
     name: String,
     vars: BTreeMap<String, VarSlot>,
     locals: BTreeMap<Text, LocalSlot>,
+    /// The locals that use each local (`false`) or variable (`true`) directly: the reverse
+    /// of the locals' dependencies, for [`Values::affected`].
+    users: HashMap<(bool, Text), Vec<Text>>,
     /// The `args` this mod receives from the mod that requires it, evaluated on first need.
     args: OnceLock<Vec<PendingArg>>,
 }
@@ -395,6 +398,10 @@ impl Values {
                                 .unwrap_or(0)
                     })
                     .sum::<usize>()
+                    + m.users
+                        .iter()
+                        .map(|((_, k), v)| k.len() + 48 + v.len() * 16)
+                        .sum::<usize>()
                     + m.locals
                         .iter()
                         .map(|(k, l)| {
@@ -417,35 +424,27 @@ impl Values {
     /// given the ones that changed themselves (`seeds`: mod, is a variable, name): those, and
     /// every local that uses any of them, transitively. Nothing is evaluated.
     pub fn affected(&self, seeds: &[(ModId, bool, String)]) -> Vec<Text> {
-        let mut changed: HashSet<(usize, bool, String)> = seeds
-            .iter()
-            .map(|(m, v, n)| (m.0 as usize, *v, n.clone()))
-            .collect();
-        loop {
-            let mut grew = false;
-            for (m, mv) in self.mods.iter().enumerate() {
-                for (n, l) in &mv.locals {
-                    if changed.contains(&(m, false, n.to_string())) {
-                        continue;
-                    }
-                    let uses = l
-                        .deps
-                        .iter()
-                        .any(|d| changed.contains(&(m, false, d.to_string())))
-                        || l.vars
-                            .iter()
-                            .any(|v| changed.contains(&(m, true, v.to_string())));
-                    if uses {
-                        changed.insert((m, false, n.to_string()));
-                        grew = true;
-                    }
-                }
-            }
-            if !grew {
-                break;
+        // Breadth first over the reverse edges: each value and each use looked at once.
+        let mut seen: HashSet<(usize, bool, Text)> = HashSet::new();
+        let mut queue: VecDeque<(usize, bool, Text)> = VecDeque::new();
+        for (m, is_var, n) in seeds {
+            let at = (m.0 as usize, *is_var, Text::from(n.as_str()));
+            if seen.insert(at.clone()) {
+                queue.push_back(at);
             }
         }
-        let mut out: Vec<Text> = changed
+        while let Some((m, is_var, n)) = queue.pop_front() {
+            let Some(users) = self.mods.get(m).and_then(|mv| mv.users.get(&(is_var, n))) else {
+                continue;
+            };
+            for u in users {
+                let at = (m, false, u.clone());
+                if seen.insert(at.clone()) {
+                    queue.push_back(at);
+                }
+            }
+        }
+        let mut out: Vec<Text> = seen
             .into_iter()
             .map(|(m, is_var, n)| {
                 let name = self.mods.get(m).map(|x| x.name.as_str()).unwrap_or("");
@@ -731,6 +730,20 @@ impl Values {
             let Some(mv) = self.mods.get_mut(m) else {
                 continue;
             };
+            for e in &entries {
+                for &d in &e.deps {
+                    mv.users
+                        .entry((false, entries[d].name.clone()))
+                        .or_default()
+                        .push(e.name.clone());
+                }
+                for v in &e.vars {
+                    mv.users
+                        .entry((true, v.clone()))
+                        .or_default()
+                        .push(e.name.clone());
+                }
+            }
             for (i, e) in entries.iter().enumerate() {
                 mv.locals.insert(
                     e.name.clone(),
