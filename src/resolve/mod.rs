@@ -15,6 +15,7 @@
 //! environment and command-line values arrive as [`ValueInputs`]. A user's mistake is a
 //! diagnostic in the result, never an `Err`.
 
+pub mod depends;
 pub mod deps;
 pub mod eval;
 pub mod funcs;
@@ -26,6 +27,7 @@ pub mod values;
 
 use std::sync::Arc;
 
+pub use depends::Depends;
 pub use deps::Dependencies;
 pub use resolver::{Field, MemberBlock, Param, Resolver, ResolverStats, Resource};
 pub use value::{Interner, Text, Val};
