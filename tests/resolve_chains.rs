@@ -199,6 +199,35 @@ fn index_fields_follow_title_and_base_chains_without_recursion() {
 }
 
 #[test]
+fn every_field_of_a_base_chain_in_file_order_is_computed_once() {
+    on_small_stack(|| {
+        // As a dump asks: title, description and tags of each link, head first. Three
+        // chains of inheritance at once; a cache that fits them by bytes must keep them
+        // whatever its count of resources (here 100).
+        let n = 1_000;
+        let dir = chain_mod("dump-order", Shape::Base, n);
+        let limits = Limits {
+            max_entries: 100,
+            ..Limits::default()
+        };
+        let o = opened(&dir, limits);
+        for k in 0..n {
+            let id = o
+                .model
+                .index
+                .lookup_qualified(&format!("control.q{k}"))
+                .expect("exists");
+            for key in [AttrKey::Title, AttrKey::Description, AttrKey::Tags] {
+                o.resolver.field(&o.model, id, key);
+            }
+            let title = o.resolver.field(&o.model, id, AttrKey::Title);
+            assert_eq!(title, Field::Value(Val::str("last")));
+        }
+        assert_eq!(o.resolver.stats().fields_explored, 3 * n as u64);
+    })
+}
+
+#[test]
 fn a_chain_resolved_from_several_threads_at_once_is_built_once() {
     let dir = chain_mod("threads", Shape::Sql, N);
     let o = Arc::new(opened(&dir, Limits::default()));

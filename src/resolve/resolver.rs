@@ -460,8 +460,13 @@ impl Resolver {
             cache: Cache::new(limits),
             inflight: DashMap::new(),
             // A quarter of the resources' budget: fields are small and cheap to recompute.
+            // Bounded by bytes only (the count allows as many as the bytes do, at the 64
+            // bytes a field weighs at least): a dump asks for every resource's title,
+            // description and tags in file order, and three chains of inheritance through
+            // `base` that did not fit the count would each be computed again for every link
+            // (quadratic), where they fit the bytes.
             fields: Cache::new(Limits {
-                max_entries: limits.max_entries.saturating_mul(4),
+                max_entries: (limits.max_bytes / 4).max(64 * 1024) / 64,
                 max_bytes: (limits.max_bytes / 4).max(64 * 1024),
             }),
             resolved: AtomicU64::new(0),
