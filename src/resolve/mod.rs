@@ -171,15 +171,16 @@ impl Model {
                 .map(|f| f.path.clone())
                 .unwrap_or_default();
             let mut seeds: Vec<(crate::index::ModId, bool, String)> = Vec::new();
-            for (is_var, name, h) in old_items.iter().chain(new_items.iter()) {
-                let same = old_items
-                    .iter()
-                    .any(|(v, n, x)| v == is_var && n == name && x == h)
-                    && new_items
-                        .iter()
-                        .any(|(v, n, x)| v == is_var && n == name && x == h);
-                if !same {
-                    seeds.push((module, *is_var, name.clone()));
+            // What is in one list and not the other (set lookups: a file of thousands of
+            // locals is looked at once per edit, not once per pair).
+            let set =
+                |items: &[(bool, String, u64)]| -> std::collections::HashSet<(bool, String, u64)> {
+                    items.iter().cloned().collect()
+                };
+            let (old_set, new_set) = (set(&old_items), set(&new_items));
+            for item in old_items.iter().chain(new_items.iter()) {
+                if !(old_set.contains(item) && new_set.contains(item)) {
+                    seeds.push((module, item.0, item.1.clone()));
                 }
             }
             self.recompute(sources, inputs);
