@@ -12,7 +12,7 @@
 //! Every walk over the nodes is iterative (a chain of any length costs heap, never call
 //! stack), and so is dropping them.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::value::Text;
@@ -29,6 +29,31 @@ struct Node {
     names: Box<[Text]>,
     /// The resources whose values it used.
     via: Box<[Arc<Node>]>,
+    /// One bit per name it depends on, transitively (its own included), of 128: a node
+    /// whose bits miss every bit of what changed cannot depend on it, and is passed over
+    /// without looking at a name.
+    sig: Sig,
+}
+
+/// A 128-bit signature of a set of names (see [`Node::sig`]).
+type Sig = [u64; 2];
+
+/// The bit of one name.
+fn bit(name: &str) -> Sig {
+    use std::hash::BuildHasher;
+    let h = foldhash::fast::FixedState::with_seed(0x6465_7073).hash_one(name);
+    let b = (h % 128) as usize;
+    let mut s = [0u64; 2];
+    s[b / 64] = 1 << (b % 64);
+    s
+}
+
+fn union(a: Sig, b: Sig) -> Sig {
+    [a[0] | b[0], a[1] | b[1]]
+}
+
+fn overlaps(a: Sig, b: Sig) -> bool {
+    (a[0] & b[0]) | (a[1] & b[1]) != 0
 }
 
 impl Drop for Node {
@@ -57,17 +82,23 @@ impl Depends {
         via: impl IntoIterator<Item = Depends>,
     ) -> Depends {
         let names: BTreeSet<Text> = names.into_iter().filter(|n| *n != name).collect();
-        let mut seen: HashSet<*const Node> = HashSet::new();
+        let mut seen: foldhash::HashSet<*const Node> = foldhash::HashSet::default();
         let via: Vec<Arc<Node>> = via
             .into_iter()
             .map(|d| d.0)
             .filter(|n| seen.insert(Arc::as_ptr(n)))
             .collect();
+        let sig = names
+            .iter()
+            .map(|n| bit(n))
+            .chain(via.iter().map(|v| v.sig))
+            .fold(bit(&name), union);
         Depends(Arc::new(Node {
             name,
             cyclic,
             names: names.into_iter().collect(),
             via: via.into_boxed_slice(),
+            sig,
         }))
     }
 
@@ -95,7 +126,8 @@ impl Depends {
     /// sorted, without its own name.
     pub fn names(&self) -> Vec<Text> {
         let mut out: BTreeSet<Text> = BTreeSet::new();
-        let mut seen: HashSet<*const Node> = HashSet::from([Arc::as_ptr(&self.0)]);
+        let mut seen: foldhash::HashSet<*const Node> = foldhash::HashSet::default();
+        seen.insert(Arc::as_ptr(&self.0));
         out.extend(self.0.names.iter().cloned());
         let mut stack: Vec<&Arc<Node>> = self.0.via.iter().collect();
         while let Some(n) = stack.pop() {
@@ -117,29 +149,46 @@ impl Depends {
             + self.0.via.len() * std::mem::size_of::<Arc<Node>>()
     }
 
-    /// True when its name or anything it depends on, transitively, is in `names`. `memo`
-    /// remembers the nodes already decided, so that asking for every entry of a cache
-    /// visits each shared node once (linear in the nodes, however the sets overlap).
-    pub fn reaches(&self, names: &HashSet<&str>, memo: &mut Reached) -> bool {
-        let hit =
-            |n: &Node| names.contains(&*n.name) || n.names.iter().any(|x| names.contains(&**x));
-        let key = |n: &Node| n as *const Node as usize;
-        if let Some(&r) = memo.0.get(&key(&self.0)) {
-            return r;
+    /// True when its name or anything it depends on, transitively, is in `names` (what
+    /// an edit changed: usually a handful). `memo` remembers the nodes already decided, so
+    /// that asking for every entry of a cache visits each shared node once (linear in the
+    /// nodes, however the sets overlap).
+    pub fn reaches(&self, names: &Names<'_>, memo: &mut Reached) -> bool {
+        if !overlaps(self.0.sig, names.sig) {
+            return false;
         }
+        let hit = |n: &Node| {
+            names.set.contains(&*n.name) || n.names.iter().any(|x| names.set.contains(&**x))
+        };
+        let key = |n: &Node| n as *const Node as usize;
+        // Decided by its own names first; what it used is remembered (shared with other
+        // entries), itself is not (each entry is asked once).
         if hit(&self.0) {
-            memo.0.insert(key(&self.0), true);
             return true;
         }
         // Depth first; a hit marks every node on the path to it (they all reach it).
         let mut stack: Vec<(&Node, usize)> = vec![(&self.0, 0)];
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
             let Some(child) = node.via.get(*next).map(|c| &**c) else {
-                memo.0.insert(key(node), false);
+                if stack.len() > 1 {
+                    memo.0.insert(key(node), false);
+                }
                 stack.pop();
                 continue;
             };
             *next += 1;
+            if !overlaps(child.sig, names.sig) {
+                continue;
+            }
+            if child.via.is_empty() {
+                if hit(child) {
+                    for (n, _) in stack.iter().skip(1) {
+                        memo.0.insert(key(n), true);
+                    }
+                    return true;
+                }
+                continue;
+            }
             let found = match memo.0.get(&key(child)) {
                 Some(&r) => r,
                 None if hit(child) => true,
@@ -150,7 +199,7 @@ impl Depends {
             };
             if found {
                 memo.0.insert(key(child), true);
-                for (n, _) in &stack {
+                for (n, _) in stack.iter().skip(1) {
                     memo.0.insert(key(n), true);
                 }
                 return true;
@@ -160,10 +209,24 @@ impl Depends {
     }
 }
 
+/// The names [`Depends::reaches`] looks for.
+pub struct Names<'a> {
+    set: foldhash::HashSet<&'a str>,
+    sig: Sig,
+}
+
+impl<'a> FromIterator<&'a str> for Names<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Names<'a> {
+        let set: foldhash::HashSet<&str> = names.into_iter().collect();
+        let sig = set.iter().map(|n| bit(n)).fold([0, 0], union);
+        Names { set, sig }
+    }
+}
+
 /// What [`Depends::reaches`] has decided so far, by node (valid while the nodes it saw
 /// are alive: use one for one pass over a cache).
 #[derive(Default)]
-pub struct Reached(HashMap<usize, bool>);
+pub struct Reached(foldhash::HashMap<usize, bool>);
 
 impl PartialEq for Depends {
     /// The same names, transitively, and the same cycle membership.
@@ -189,6 +252,10 @@ mod tests {
         Text::from(s)
     }
 
+    fn names<const N: usize>(n: [&str; N]) -> Names<'_> {
+        n.into_iter().collect()
+    }
+
     #[test]
     fn sets_are_transitive_and_shared() {
         let c = Depends::new(t("m.query.c"), false, [t("m.var.v")], []);
@@ -199,11 +266,11 @@ mod tests {
             vec![t("m.local.l"), t("m.query.b"), t("m.query.c"), t("m.var.v")]
         );
         let mut memo = Reached::default();
-        assert!(a.reaches(&HashSet::from(["m.var.v"]), &mut memo));
-        assert!(b.reaches(&HashSet::from(["m.var.v"]), &mut memo));
+        assert!(a.reaches(&names(["m.var.v"]), &mut memo));
+        assert!(b.reaches(&names(["m.var.v"]), &mut memo));
         let mut memo = Reached::default();
-        assert!(!a.reaches(&HashSet::from(["m.var.w"]), &mut memo));
-        assert!(a.reaches(&HashSet::from(["m.query.a"]), &mut Reached::default()));
+        assert!(!a.reaches(&names(["m.var.w"]), &mut memo));
+        assert!(a.reaches(&names(["m.query.a"]), &mut Reached::default()));
     }
 
     #[test]
@@ -215,7 +282,7 @@ mod tests {
             d = Depends::new(Text::from(format!("q{k}")), false, [], [d]);
         }
         assert_eq!(d.names().len(), n);
-        assert!(d.reaches(&HashSet::from(["m.var.end"]), &mut Reached::default()));
+        assert!(d.reaches(&names(["m.var.end"]), &mut Reached::default()));
         drop(d);
     }
 }

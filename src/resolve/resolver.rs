@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use dashmap::DashMap;
 use hcl::edit::Span as _;
 
-use super::depends::{Depends, Reached};
+use super::depends::{Depends, Names, Reached};
 use super::eval::{self, Scope, Snippet, span_diagnostic};
 use super::value::{Interner, Size, Text, TooBig, Val};
 use super::values::{self};
@@ -514,11 +514,12 @@ impl Resolver {
     /// what was evicted in between: one pass, each shared set looked at once); forgets the
     /// evaluated index fields (cheap to recompute). Returns the names dropped, sorted.
     pub fn invalidate(&self, names: &[Text]) -> Vec<Text> {
-        let set: HashSet<&str> = names.iter().map(|n| &**n).collect();
+        let set: Names<'_> = names.iter().map(|n| &**n).collect();
         let mut memo = Reached::default();
+        // (A resource's own name is its dependency set's.)
         let mut gone = self
             .cache
-            .retain(|_, r| !set.contains(&*r.name) && !r.depends.reaches(&set, &mut memo));
+            .retain(|_, r| !r.depends.reaches(&set, &mut memo));
         gone.sort();
         self.fields.clear();
         gone
