@@ -20,10 +20,20 @@
 //!   hovers (a resource or a reference's target) and edits (the text changed in an overlay,
 //!   the file rescanned, the model updated and the stale entries dropped) over the 10x mod,
 //!   with the default cache; the hit rate is the cache's over every lookup of the session.
+//! * **reference chains**: generated mods of 1,000 / 10,000 / 100,000 links — queries whose
+//!   title or SQL is the next one's (`title = query.next.title`), controls inheriting through
+//!   `base`, locals each using the one before, locals each wrapping the one before in a list
+//!   (stopped by the depth limit). Per link: the time and heap to resolve the head of the
+//!   chain (and the links built and looked at), to evaluate its title alone, to resolve every
+//!   link in file order with the default cache, to evaluate every local, what an edit of
+//!   the first local affects and what taking in an edit of one local costs. Linear work
+//!   shows as flat figures per link.
 //!
 //! Environment: `MODLENS_BENCH_DIR`, `MODLENS_BENCH_REGEN` as for `index_load`;
 //! `MODLENS_BENCH_SIZES` (default `1,10,100`) for the check; `MODLENS_BENCH_CACHE_MB`;
-//! `MODLENS_BENCH_THREADS` (default: all cores).
+//! `MODLENS_BENCH_THREADS` (default: all cores); `MODLENS_BENCH_CHAINS` (default
+//! `1000,10000,100000`) for the chains; `MODLENS_BENCH_ONLY` (a comma-separated list of
+//! `control`, `check`, `session`, `chains`) to run some parts only.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -534,11 +544,355 @@ fn main() {
         rayon::current_num_threads(),
         base.display()
     );
+    let only: Option<String> = std::env::var("MODLENS_BENCH_ONLY").ok();
+    let part = |p: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x.trim() == p))
+    };
+    let chain_sizes: Vec<usize> = std::env::var("MODLENS_BENCH_CHAINS")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .filter(|n: &usize| *n > 1)
+        .collect();
     let t = Instant::now();
-    let ten = mods::ensure_mod(&base, 10.0, regen);
     let mut budgets = Vec::new();
-    one_control(&ten, &mut budgets);
-    checks(&base, &sizes, limit, &mut budgets);
-    session(&ten, &mut budgets);
+    if part("control") || part("check") || part("session") {
+        let ten = mods::ensure_mod(&base, 10.0, regen);
+        if part("control") {
+            one_control(&ten, &mut budgets);
+        }
+        if part("check") {
+            checks(&base, &sizes, limit, &mut budgets);
+        }
+        if part("session") {
+            session(&ten, &mut budgets);
+        }
+    }
+    if part("chains") {
+        chains(&base, &chain_sizes, &mut budgets);
+    }
     budgets::print(&budgets, t);
+}
+
+/// The shapes of generated chain.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Chain {
+    /// `query "qK" { title = query.qK+1.title  sql = "select 1" }`.
+    Title,
+    /// `query "qK" { sql = query.qK+1.sql }`.
+    Sql,
+    /// `control "qK" { base = control.qK+1 }`.
+    Base,
+    /// `locals { lK = local.lK-1 + 1 }`.
+    Locals,
+    /// `locals { lK = [local.lK-1] }`: past 128 levels every one fails (the depth limit).
+    Nested,
+}
+
+impl Chain {
+    fn label(self) -> &'static str {
+        match self {
+            Chain::Title => "title = query.next.title",
+            Chain::Sql => "sql = query.next.sql",
+            Chain::Base => "base = control.next",
+            Chain::Locals => "lK = local.lK-1 + 1",
+            Chain::Nested => "lK = [local.lK-1]",
+        }
+    }
+
+    fn head(self) -> &'static str {
+        match self {
+            Chain::Base => "control.q0",
+            _ => "query.q0",
+        }
+    }
+}
+
+/// Writes (once) a mod holding a chain of `n` links of `shape`, 1,000 links a file (as
+/// real mods spread their resources; a single file larger than the source cache is read
+/// again by every resource's resolve, which would measure the disk, not the chain).
+fn chain_mod(base: &Path, shape: Chain, n: usize) -> PathBuf {
+    let dir = base.join(format!("chain-{shape:?}-{n}").to_lowercase());
+    let done = dir.join(".complete");
+    if done.exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the chain folder");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    const PER_FILE: usize = 1_000;
+    let mut text = String::new();
+    let flush = |text: &mut String, k: usize| {
+        if (k + 1).is_multiple_of(PER_FILE) || k + 1 == n {
+            let file = dir.join(format!("chain_{:05}.pp", k / PER_FILE));
+            std::fs::write(file, std::mem::take(text)).expect("write");
+        }
+    };
+    match shape {
+        Chain::Locals | Chain::Nested => {
+            // One file, one `locals` block (what an edit of one local costs is measured
+            // on it).
+            text.push_str("locals {\n  l0 = 1\n");
+            for k in 1..n {
+                let p = k - 1;
+                if shape == Chain::Locals {
+                    text.push_str(&format!("  l{k} = local.l{p} + 1\n"));
+                } else {
+                    text.push_str(&format!("  l{k} = [local.l{p}]\n"));
+                }
+            }
+            text.push_str("}\n");
+            std::fs::write(dir.join("locals.pp"), &text).expect("write");
+        }
+        _ => {
+            for k in 0..n {
+                let next = k + 1;
+                let last = next == n;
+                text.push_str(&match (shape, last) {
+                    (Chain::Title, false) => format!(
+                        "query \"q{k}\" {{\n  title = query.q{next}.title\n  sql = \"select 1\"\n}}\n"
+                    ),
+                    (Chain::Sql, false) => {
+                        format!("query \"q{k}\" {{\n  sql = query.q{next}.sql\n}}\n")
+                    }
+                    (Chain::Base, false) => {
+                        format!("control \"q{k}\" {{\n  base = control.q{next}\n}}\n")
+                    }
+                    (Chain::Base, true) => format!(
+                        "control \"q{k}\" {{\n  title = \"last\"\n  sql = \"select 1\"\n}}\n"
+                    ),
+                    _ => format!(
+                        "query \"q{k}\" {{\n  title = \"last\"\n  sql = \"select 1\"\n}}\n"
+                    ),
+                });
+                flush(&mut text, k);
+            }
+        }
+    }
+    std::fs::write(&done, "").expect("write");
+    dir
+}
+
+/// One chain's figures.
+struct ChainRow {
+    shape: Chain,
+    n: usize,
+    /// Resolving the head: ms, links built, links looked at, heap peak.
+    head_ms: f64,
+    built: u64,
+    explored: u64,
+    head_peak: isize,
+    /// Evaluating the head's title alone (fresh resolver): ms, fields looked at.
+    field_ms: f64,
+    fields: u64,
+    /// Resolving every link in file order (default cache): ms, links built.
+    sweep_ms: f64,
+    sweep_built: u64,
+    /// Locals: evaluating them all, what an edit of the first affects, and taking in an
+    /// edit of the one in the middle (`Model::replace_file`).
+    force_ms: f64,
+    affected_ms: f64,
+    affected: usize,
+    edit_ms: f64,
+}
+
+fn chain_row(base: &Path, shape: Chain, n: usize) -> ChainRow {
+    let dir = chain_mod(base, shape, n);
+    let mut row = ChainRow {
+        shape,
+        n,
+        head_ms: 0.0,
+        built: 0,
+        explored: 0,
+        head_peak: 0,
+        field_ms: 0.0,
+        fields: 0,
+        sweep_ms: 0.0,
+        sweep_built: 0,
+        force_ms: 0.0,
+        affected_ms: 0.0,
+        affected: 0,
+        edit_ms: 0.0,
+    };
+    let mut o = open(&dir, Limits::default());
+    if matches!(shape, Chain::Locals | Chain::Nested) {
+        let t = Instant::now();
+        o.model.values.force(&o.model.index);
+        row.force_ms = t.elapsed().as_secs_f64() * 1e3;
+        let seeds = [(modlens::index::ModId(0), false, "l0".to_string())];
+        let t = Instant::now();
+        row.affected = o.model.values.affected(&seeds).len();
+        row.affected_ms = t.elapsed().as_secs_f64() * 1e3;
+        // An edit of the local in the middle, as the language server takes it in.
+        let path = dir.join("locals.pp");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let m = n / 2;
+        let edited = text.replacen(&format!("  l{m} = "), &format!("  l{m} = 0 + "), 1);
+        std::fs::write(&path, &edited).expect("write");
+        o.sources.forget("locals.pp");
+        let file = o.model.index.file_by_path("locals.pp").expect("indexed");
+        let sources: Arc<dyn Sources> = o.sources.clone();
+        let t = Instant::now();
+        let stale = o.model.replace_file(
+            file,
+            modlens::syntax::scan(edited.as_bytes()),
+            &sources,
+            &ValueInputs::default(),
+        );
+        row.edit_ms = t.elapsed().as_secs_f64() * 1e3;
+        std::fs::write(&path, &text).expect("write");
+        assert!(stale.names.len() >= n - m, "{}", stale.names.len());
+        return row;
+    }
+    let head = o
+        .model
+        .index
+        .lookup_qualified(shape.head())
+        .expect("the chain has a head");
+    counting::start();
+    let t = Instant::now();
+    let r = o.resolver.resolve(&o.model, head);
+    row.head_ms = t.elapsed().as_secs_f64() * 1e3;
+    row.head_peak = counting::stop().peak;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let stats = o.resolver.stats();
+    (row.built, row.explored) = (stats.resolved, stats.explored);
+    drop(r);
+    // The title alone, as the index's dump and lists ask for it.
+    let fresh = open(&dir, Limits::default());
+    let t = Instant::now();
+    let title = fresh
+        .resolver
+        .field(&fresh.model, head, modlens::syntax::AttrKey::Title);
+    row.field_ms = t.elapsed().as_secs_f64() * 1e3;
+    row.fields = fresh.resolver.stats().fields_explored;
+    assert!(
+        shape == Chain::Sql || title.value().is_some(),
+        "{shape:?}: {title:?}"
+    );
+    // Every link, in file order, through the default cache (as `check` does).
+    let sweep = open(&dir, Limits::default());
+    let t = Instant::now();
+    for id in sweep.model.index.resources() {
+        sweep.resolver.resolve(&sweep.model, id);
+    }
+    row.sweep_ms = t.elapsed().as_secs_f64() * 1e3;
+    row.sweep_built = sweep.resolver.stats().resolved;
+    row
+}
+
+fn chains(base: &Path, sizes: &[usize], budgets: &mut Vec<Budget>) {
+    let shapes = [
+        Chain::Title,
+        Chain::Sql,
+        Chain::Base,
+        Chain::Locals,
+        Chain::Nested,
+    ];
+    let mut rows: Vec<ChainRow> = Vec::new();
+    for shape in shapes {
+        for &n in sizes {
+            rows.push(chain_row(base, shape, n));
+        }
+    }
+    println!("\n== reference chains (per link; flat figures = linear work)");
+    println!(
+        "  {:<26} {:>7} {:>10} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10} {:>9}",
+        "shape",
+        "links",
+        "head µs",
+        "built",
+        "looked",
+        "heap B",
+        "title µs",
+        "fields",
+        "sweep µs",
+        "built"
+    );
+    for r in rows
+        .iter()
+        .filter(|r| !matches!(r.shape, Chain::Locals | Chain::Nested))
+    {
+        let per = |x: f64| x / r.n as f64;
+        println!(
+            "  {:<26} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>10.0} {:>9.2} {:>9.2} {:>10.1} {:>9.2}",
+            r.shape.label(),
+            r.n,
+            per(r.head_ms * 1e3),
+            per(r.built as f64),
+            per(r.explored as f64),
+            per(r.head_peak as f64),
+            per(r.field_ms * 1e3),
+            per(r.fields as f64),
+            per(r.sweep_ms * 1e3),
+            per(r.sweep_built as f64),
+        );
+    }
+    println!(
+        "  {:<26} {:>7} {:>10} {:>12} {:>9} {:>9}",
+        "locals", "links", "force µs", "affected µs", "affected", "edit µs"
+    );
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.shape, Chain::Locals | Chain::Nested))
+    {
+        let per = |x: f64| x / r.n as f64;
+        println!(
+            "  {:<26} {:>7} {:>10.2} {:>12.3} {:>9} {:>9.2}",
+            r.shape.label(),
+            r.n,
+            per(r.force_ms * 1e3),
+            per(r.affected_ms * 1e3),
+            r.affected,
+            per(r.edit_ms * 1e3)
+        );
+    }
+    // Linear: the figure per link at the largest chain within 3x of the smallest's (the
+    // quadratic walks these replace grew 100x from 1,000 to 100,000 links).
+    let growth = |shape: Chain, f: &dyn Fn(&ChainRow) -> f64| -> Option<(usize, usize, f64)> {
+        let of: Vec<&ChainRow> = rows.iter().filter(|r| r.shape == shape).collect();
+        let (first, last) = (of.first()?, of.last()?);
+        if last.n <= first.n {
+            return None;
+        }
+        let per = |r: &ChainRow| f(r) / r.n as f64;
+        Some((first.n, last.n, per(last) / per(first).max(1e-9)))
+    };
+    type Figure<'a> = &'a dyn Fn(&ChainRow) -> f64;
+    let checks: [(&str, Chain, Figure); 8] = [
+        ("resolve head, title chain", Chain::Title, &|r| r.head_ms),
+        ("resolve head, sql chain", Chain::Sql, &|r| r.head_ms),
+        ("resolve head, base chain", Chain::Base, &|r| r.head_ms),
+        ("head heap peak, sql chain", Chain::Sql, &|r| {
+            r.head_peak as f64
+        }),
+        ("title alone, title chain", Chain::Title, &|r| r.field_ms),
+        ("force locals, nested chain", Chain::Nested, &|r| r.force_ms),
+        ("affected, locals chain", Chain::Locals, &|r| r.affected_ms),
+        ("edit one local, locals chain", Chain::Locals, &|r| {
+            r.edit_ms
+        }),
+    ];
+    for (what, shape, f) in checks {
+        if let Some((a, b, g)) = growth(shape, f) {
+            budgets.push(Budget {
+                what: format!("{what}, per link {a} -> {b}"),
+                limit: "<= 3x".into(),
+                measured: format!("{g:.2}x"),
+                pass: g <= 3.0,
+            });
+        }
+    }
+    for r in rows
+        .iter()
+        .filter(|r| !matches!(r.shape, Chain::Locals | Chain::Nested))
+    {
+        budgets.push(Budget {
+            what: format!("links built for the head, {:?} {}", r.shape, r.n),
+            limit: format!("{}", r.n),
+            measured: r.built.to_string(),
+            pass: r.built == r.n as u64,
+        });
+    }
 }

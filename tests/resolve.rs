@@ -321,7 +321,7 @@ fn base_inheritance_follows_powerpipe() {
         Some("base_inheritance.control.base_control")
     );
     assert!(
-        d.depends_on
+        d.depends_on()
             .iter()
             .any(|n| &**n == "base_inheritance.control.base_control")
     );
@@ -620,7 +620,7 @@ fn editing_a_file_invalidates_exactly_its_resources_and_their_dependents() {
     for id in o.model.index.resources() {
         if let Some(r) = o.resolver.cached(&o.model, id) {
             assert!(
-                !r.depends_on.iter().any(|d| stale.names.contains(d)),
+                !r.depends_on().iter().any(|d| stale.names.contains(d)),
                 "{} is stale",
                 r.name
             );

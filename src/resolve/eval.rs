@@ -253,7 +253,7 @@ pub fn evaluate_in(
     interner: &Interner,
 ) -> Result<Val, String> {
     match funcs::lazy::evaluate(expr, ctx) {
-        Ok(v) => Ok(interner.from_hcl(&v)),
+        Ok(v) => interner.try_from_hcl(&v).map_err(|e| e.to_string()),
         Err(f) if f.is_runtime() => Ok(Val::Unknown(interner.intern(expr.to_string().trim()))),
         Err(funcs::lazy::Failure::Eval(e)) => Err(message(&e)),
         Err(funcs::lazy::Failure::Call(name, m)) => Err(format!("in `{name}(...)`: {m}")),

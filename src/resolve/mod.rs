@@ -15,6 +15,7 @@
 //! environment and command-line values arrive as [`ValueInputs`]. A user's mistake is a
 //! diagnostic in the result, never an `Err`.
 
+pub mod depends;
 pub mod deps;
 pub mod eval;
 pub mod funcs;
@@ -26,6 +27,7 @@ pub mod values;
 
 use std::sync::Arc;
 
+pub use depends::Depends;
 pub use deps::Dependencies;
 pub use resolver::{Field, MemberBlock, Param, Resolver, ResolverStats, Resource};
 pub use value::{Interner, Text, Val};
@@ -182,15 +184,16 @@ impl Model {
                 .map(|f| f.path.clone())
                 .unwrap_or_default();
             let mut seeds: Vec<(crate::index::ModId, bool, String)> = Vec::new();
-            for (is_var, name, h) in old_items.iter().chain(new_items.iter()) {
-                let same = old_items
-                    .iter()
-                    .any(|(v, n, x)| v == is_var && n == name && x == h)
-                    && new_items
-                        .iter()
-                        .any(|(v, n, x)| v == is_var && n == name && x == h);
-                if !same {
-                    seeds.push((module, *is_var, name.clone()));
+            // What is in one list and not the other (set lookups: a file of thousands of
+            // locals is looked at once per edit, not once per pair).
+            let set =
+                |items: &[(bool, String, u64)]| -> std::collections::HashSet<(bool, String, u64)> {
+                    items.iter().cloned().collect()
+                };
+            let (old_set, new_set) = (set(&old_items), set(&new_items));
+            for item in old_items.iter().chain(new_items.iter()) {
+                if !(old_set.contains(item) && new_set.contains(item)) {
+                    seeds.push((module, item.0, item.1.clone()));
                 }
             }
             self.recompute(sources, inputs);

@@ -20,8 +20,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use dashmap::DashMap;
 use hcl::edit::Span as _;
 
+use super::depends::{Depends, Names, Reached};
 use super::eval::{self, Scope, Snippet, span_diagnostic};
-use super::value::{Interner, Text, Val};
+use super::value::{Interner, Size, Text, TooBig, Val};
 use super::values::{self};
 use super::{Model, Sources, graph};
 use crate::cache::{Cache, CacheStats, Limits, Weigh};
@@ -95,9 +96,10 @@ pub struct Resource {
     pub attributes: Vec<(Text, Val)>,
     /// Member blocks, in order.
     pub blocks: Vec<MemberBlock>,
-    /// Everything this depends on, transitively (resources, `mod.var.x`, `mod.local.x`),
-    /// sorted: what invalidates it.
-    pub depends_on: Vec<Text>,
+    /// Everything this depends on, transitively (resources, `mod.var.x`, `mod.local.x`):
+    /// what invalidates it. Shared with the resources it used ([`Depends`]); the sorted
+    /// list is [`Resource::depends_on`].
+    pub depends: Depends,
     /// Problems found resolving it, in its own file.
     pub diagnostics: Vec<Diagnostic>,
     /// A hash of the block's source text: an edit elsewhere in the file that leaves it alone
@@ -106,6 +108,38 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// Everything this depends on, transitively (resources, `mod.var.x`, `mod.local.x`),
+    /// sorted.
+    pub fn depends_on(&self) -> Vec<Text> {
+        self.depends.names()
+    }
+
+    /// What copying this resource into another's evaluation costs (see [`Size`]).
+    fn value_size(&self) -> Size {
+        let mut size = Size::default();
+        let text = |t: &Option<Text>| Size {
+            nodes: 1,
+            bytes: t.as_ref().map(|t| t.len()).unwrap_or(0),
+        };
+        let parts = self
+            .attributes
+            .iter()
+            .map(|(_, v)| v.size())
+            .chain(self.sql.iter().map(Val::size))
+            .chain(self.args.iter().map(Val::size))
+            .chain([text(&self.title), text(&self.description)])
+            .chain(self.tags.iter().map(|(k, v)| Size {
+                nodes: 1,
+                bytes: k.len() + v.len(),
+            }));
+        for p in parts {
+            if size.add(p).is_err() {
+                break;
+            }
+        }
+        size
+    }
+
     /// An attribute by name (among [`Resource::attributes`]).
     pub fn attribute(&self, name: &str) -> Option<&Val> {
         self.attributes
@@ -223,7 +257,7 @@ impl Weigh for Resource {
                 .map(|(k, v)| t(k) + size_of::<(Text, Val)>() + v.heap_bytes())
                 .sum::<usize>()
             + self.blocks.iter().map(member).sum::<usize>()
-            + self.depends_on.iter().map(|d| t(d) + 16).sum::<usize>()
+            + self.depends.weight()
             + self
                 .diagnostics
                 .iter()
@@ -302,6 +336,12 @@ pub struct ResolverStats {
     pub merged: u64,
     /// Index fields evaluated from their expression.
     pub fields_evaluated: u64,
+    /// Resources looked at by resolves to find what they need (each resolve looks at what
+    /// it needs that is not cached, and at the cached resources right below: linear in
+    /// what it resolves).
+    pub explored: u64,
+    /// Index fields looked at by field evaluations to find what they need.
+    pub fields_explored: u64,
     /// The cache.
     pub cache: CacheStats,
 }
@@ -371,6 +411,48 @@ enum Target {
     Unknown(String),
 }
 
+/// The reference cycle a resource is a member of (none: empty).
+#[derive(Default)]
+struct Cycle {
+    members: HashSet<ResourceId>,
+}
+
+impl Cycle {
+    fn of(members: impl IntoIterator<Item = ResourceId>) -> Cycle {
+        Cycle {
+            members: members.into_iter().collect(),
+        }
+    }
+
+    fn contains(&self, id: &ResourceId) -> bool {
+        self.members.contains(id)
+    }
+
+    fn len(&self) -> usize {
+        self.members.len()
+    }
+}
+
+/// What evaluating one block or expression may copy: the sizes of the values its
+/// references name, once per reference (each distinct value measured once).
+#[derive(Default)]
+struct Budget {
+    total: Size,
+    sizes: HashMap<String, Size>,
+}
+
+impl Budget {
+    /// Counts one reference to the value known as `which`; an error once over the limits.
+    fn take(&mut self, which: String, size: impl FnOnce() -> Size) -> Result<(), TooBig> {
+        let size = *self.sizes.entry(which).or_insert_with(size);
+        self.total.add(size)
+    }
+}
+
+/// Cycles with more members than this are named by their ends and their length: the full
+/// path in every member's message would be quadratic in the cycle's length.
+const CYCLE_SHOWN: usize = 64;
+
 /// Resolves resources on demand into a bounded cache.
 pub struct Resolver {
     sources: Arc<dyn Sources>,
@@ -382,6 +464,8 @@ pub struct Resolver {
     resolved: AtomicU64,
     merged: AtomicU64,
     fields_evaluated: AtomicU64,
+    explored: AtomicU64,
+    fields_explored: AtomicU64,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -401,13 +485,20 @@ impl Resolver {
             cache: Cache::new(limits),
             inflight: DashMap::new(),
             // A quarter of the resources' budget: fields are small and cheap to recompute.
+            // Bounded by bytes only (the count allows as many as the bytes do, at the 64
+            // bytes a field weighs at least): a dump asks for every resource's title,
+            // description and tags in file order, and three chains of inheritance through
+            // `base` that did not fit the count would each be computed again for every link
+            // (quadratic), where they fit the bytes.
             fields: Cache::new(Limits {
-                max_entries: limits.max_entries.saturating_mul(4),
+                max_entries: (limits.max_bytes / 4).max(64 * 1024) / 64,
                 max_bytes: (limits.max_bytes / 4).max(64 * 1024),
             }),
             resolved: AtomicU64::new(0),
             merged: AtomicU64::new(0),
             fields_evaluated: AtomicU64::new(0),
+            explored: AtomicU64::new(0),
+            fields_explored: AtomicU64::new(0),
         }
     }
 
@@ -427,6 +518,8 @@ impl Resolver {
             resolved: self.resolved.load(Relaxed),
             merged: self.merged.load(Relaxed),
             fields_evaluated: self.fields_evaluated.load(Relaxed),
+            explored: self.explored.load(Relaxed),
+            fields_explored: self.fields_explored.load(Relaxed),
             cache: self.cache.stats(),
         }
     }
@@ -442,13 +535,16 @@ impl Resolver {
     }
 
     /// Drops cached resources named in `names` and every cached resource that depends on
-    /// any of them (its `depends_on` is transitive, so one pass finds them all); forgets the
+    /// any of them, transitively (through the dependency sets entries share, which keep
+    /// what was evicted in between: one pass, each shared set looked at once); forgets the
     /// evaluated index fields (cheap to recompute). Returns the names dropped, sorted.
     pub fn invalidate(&self, names: &[Text]) -> Vec<Text> {
-        let set: BTreeSet<&str> = names.iter().map(|n| &**n).collect();
-        let mut gone = self.cache.retain(|_, r| {
-            !set.contains(&*r.name) && !r.depends_on.iter().any(|d| set.contains(&**d))
-        });
+        let set: Names<'_> = names.iter().map(|n| &**n).collect();
+        let mut memo = Reached::default();
+        // (A resource's own name is its dependency set's.)
+        let mut gone = self
+            .cache
+            .retain(|_, r| !r.depends.reaches(&set, &mut memo));
         gone.sort();
         self.fields.clear();
         gone
@@ -534,8 +630,7 @@ impl Resolver {
     /// Resolves a resource (from the cache when it is there).
     pub fn resolve(&self, model: &Model, id: ResourceId) -> Arc<Resource> {
         let key = self.key(model, id);
-        let name: Text = Text::from(model.index.qualified_name(id).unwrap_or_default());
-        self.resolve_keyed(model, id, key, name)
+        self.resolve_keyed(model, id, key)
     }
 
     /// Resolves a resource through the cache while it has room; when it is full, a resource
@@ -549,44 +644,198 @@ impl Resolver {
         if let Some(r) = self.cache.peek(&key) {
             return r;
         }
-        let name: Text = Text::from(model.index.qualified_name(id).unwrap_or_default());
-        self.resolved.fetch_add(1, Relaxed);
-        Arc::new(self.build(model, id, name))
+        self.resolve_pass(model, id, key, false)
     }
 
     /// The cache key of a resource: its qualified name, made unique for the blocks that
     /// share one (a nested `input "x"` in several dashboards; a duplicate definition).
     pub fn key(&self, model: &Model, id: ResourceId) -> Text {
         let index = &model.index;
-        let name = index.qualified_name(id).unwrap_or_default();
-        let Some(b) = index.block(id) else {
-            return Text::from(name);
-        };
-        if let Some(parent) = b.parent
-            && !b.anonymous
-            && b.role == BlockRole::Resource
-        {
-            let pk = self.key(
-                model,
-                ResourceId {
-                    file: id.file,
+        // A labelled nested block is keyed by its name and its parent's key: up the parents
+        // (without recursion: nesting has no fixed bound), then back down.
+        let mut labelled: Vec<String> = Vec::new();
+        let mut at = id;
+        let top = loop {
+            let name = index.qualified_name(at).unwrap_or_default();
+            let Some(b) = index.block(at) else {
+                break Text::from(name);
+            };
+            if let Some(parent) = b.parent
+                && !b.anonymous
+                && b.role == BlockRole::Resource
+            {
+                labelled.push(name);
+                at = ResourceId {
+                    file: at.file,
                     block: parent,
-                },
-            );
-            return Text::from(format!("{name}@{pk}"));
+                };
+                continue;
+            }
+            let first = index.lookup_qualified(&name);
+            if first.is_some_and(|f| f != at) && b.role != BlockRole::Local {
+                let path = index.file(at.file).map(|f| f.path.as_str()).unwrap_or("");
+                break Text::from(format!("{name}@{path}:{}", b.start.byte));
+            }
+            break Text::from(name);
+        };
+        if labelled.is_empty() {
+            return top;
         }
-        let first = index.lookup_qualified(&name);
-        if first.is_some_and(|f| f != id) && b.role != BlockRole::Local {
-            let path = index.file(id.file).map(|f| f.path.as_str()).unwrap_or("");
-            return Text::from(format!("{name}@{path}:{}", b.start.byte));
+        let mut key = top.to_string();
+        for name in labelled.iter().rev() {
+            key = format!("{name}@{key}");
         }
-        Text::from(name)
+        Text::from(key)
     }
 
-    fn resolve_keyed(&self, model: &Model, id: ResourceId, key: Text, name: Text) -> Arc<Resource> {
+    fn resolve_keyed(&self, model: &Model, id: ResourceId, key: Text) -> Arc<Resource> {
         if let Some(r) = self.cache.get(&key) {
             return r;
         }
+        self.resolve_pass(model, id, key, true)
+    }
+
+    /// Resolves `id` (not cached) and whatever it needs that is not cached either, without
+    /// recursion: finds what it needs from the index (breadth first over the
+    /// value-dependency graph, stopping at cached resources that are in no cycle: nothing
+    /// below them can lead back), computes the strongly connected components of what it
+    /// found once, then builds each resource after the ones it needs, handing their resolved
+    /// forms in. Cost: linear in what it finds. `keep_root`: cache `id` too (what it needs
+    /// is cached either way).
+    fn resolve_pass(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: Text,
+        keep_root: bool,
+    ) -> Arc<Resource> {
+        struct Found {
+            id: ResourceId,
+            key: Text,
+            /// Its resolved form: cached when found, or built in this pass.
+            have: Option<Arc<Resource>>,
+            /// What it needs the values of (indexes into the found list).
+            edges: Vec<usize>,
+        }
+        let mut found: Vec<Found> = vec![Found {
+            id,
+            key,
+            have: None,
+            edges: Vec::new(),
+        }];
+        let mut at: HashMap<ResourceId, usize> = HashMap::from([(id, 0)]);
+        let mut k = 0;
+        while k < found.len() {
+            // A cached resource in a cycle is looked through: the cycle may lead back to
+            // what this pass builds, and must be known whole.
+            let look = found[k].have.as_ref().is_none_or(|r| r.depends.in_cycle());
+            if look {
+                let deps = self.value_deps(model, found[k].id);
+                let mut edges = Vec::with_capacity(deps.len());
+                for d in deps {
+                    let n = *at.entry(d).or_insert_with(|| {
+                        let key = self.key(model, d);
+                        let have = self.cache.get(&key);
+                        found.push(Found {
+                            id: d,
+                            key,
+                            have,
+                            edges: Vec::new(),
+                        });
+                        found.len() - 1
+                    });
+                    edges.push(n);
+                }
+                found[k].edges = edges;
+            }
+            k += 1;
+        }
+        self.explored.fetch_add(found.len() as u64, Relaxed);
+        let n = found.len();
+        // Components in dependency order (what a component needs comes before it).
+        let comps = graph::sccs(n, |u| &found[u].edges);
+        let mut comp_of = vec![0usize; n];
+        for (c, comp) in comps.iter().enumerate() {
+            for &u in comp {
+                comp_of[u] = c;
+            }
+        }
+        // What is built: `id`, and what a built resource needs outside its own component
+        // (a reference inside it is a cycle, reported, never followed). Dependents first.
+        // The members of a cycle are built together: each is looked at by every request for
+        // any of them, so building them one request at a time would be quadratic.
+        let mut needed = vec![false; n];
+        needed[0] = true;
+        let mut waiting = vec![0usize; n]; // built dependents still to come
+        for comp in comps.iter().rev() {
+            if comp.len() > 1 && comp.iter().any(|&u| needed[u]) {
+                for &u in comp {
+                    needed[u] = true;
+                }
+            }
+            for &u in comp {
+                if !needed[u] || found[u].have.is_some() {
+                    continue;
+                }
+                for &v in &found[u].edges {
+                    if comp_of[v] != comp_of[u] {
+                        needed[v] = true;
+                        waiting[v] += 1;
+                    }
+                }
+            }
+        }
+        let mut built: Vec<Option<Arc<Resource>>> =
+            found.iter_mut().map(|f| f.have.take()).collect();
+        for (c, comp) in comps.iter().enumerate() {
+            if !comp.iter().any(|&u| needed[u] && built[u].is_none()) {
+                continue;
+            }
+            let cycle = if graph::is_cycle(comp, |u| &found[u].edges) {
+                Cycle::of(comp.iter().map(|&u| found[u].id))
+            } else {
+                Cycle::default()
+            };
+            for &u in comp {
+                if !needed[u] || built[u].is_some() {
+                    continue;
+                }
+                let f = &found[u];
+                let name = Text::from(model.index.qualified_name(f.id).unwrap_or_default());
+                let r = {
+                    let dep = |tid: ResourceId| at.get(&tid).and_then(|&v| built[v].clone());
+                    let make = || self.build(model, f.id, name, &cycle, &dep);
+                    if u == 0 && !keep_root {
+                        self.resolved.fetch_add(1, Relaxed);
+                        Arc::new(make())
+                    } else {
+                        self.obtain(&f.key, make)
+                    }
+                };
+                built[u] = Some(r);
+                // What no other resource of this pass needs is let go (a long chain is
+                // held two links at a time, not whole).
+                for &v in &found[u].edges {
+                    if comp_of[v] != c && v != 0 {
+                        waiting[v] = waiting[v].saturating_sub(1);
+                        if waiting[v] == 0 {
+                            built[v] = None;
+                        }
+                    }
+                }
+            }
+        }
+        // The first resource is always built (it is needed and was not cached).
+        built
+            .swap_remove(0)
+            .unwrap_or_else(|| Arc::new(empty(Text::from(""), &self.interner)))
+    }
+
+    /// The resource cached under `key`, or built by `make` and cached; a build of the same
+    /// key already in flight on another thread is waited for, not repeated. Whoever builds
+    /// holds one claim at a time and never waits while holding it (what it needs was built
+    /// before), so threads never wait in a circle.
+    fn obtain(&self, key: &Text, make: impl FnOnce() -> Resource) -> Arc<Resource> {
         let slot = loop {
             match self.inflight.entry(key.clone()) {
                 dashmap::Entry::Occupied(e) => {
@@ -612,14 +861,14 @@ impl Resolver {
             done: false,
         };
         // Someone may have finished it between the cache check and the claim.
-        if let Some(r) = self.cache.peek(&key) {
+        if let Some(r) = self.cache.peek(key) {
             guard.slot.finish(Some(r.clone()));
             guard.done = true;
             return r;
         }
-        let r = Arc::new(self.build(model, id, name.clone()));
+        let r = Arc::new(make());
         self.resolved.fetch_add(1, Relaxed);
-        self.cache.insert(key, r.clone());
+        self.cache.insert(key.clone(), r.clone());
         guard.slot.finish(Some(r.clone()));
         guard.done = true;
         r
@@ -627,7 +876,17 @@ impl Resolver {
 
     // ----- building one resource ---------------------------------------------------------
 
-    fn build(&self, model: &Model, id: ResourceId, name: Text) -> Resource {
+    /// Builds one resource. `cycle`: the reference cycle it is in (its members are
+    /// reported, not followed); `dep`: the resolved forms of the resources it needs, built
+    /// before it (this never resolves anything itself, so never recurses).
+    fn build(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        name: Text,
+        cycle: &Cycle,
+        dep: &dyn Fn(ResourceId) -> Option<Arc<Resource>>,
+    ) -> Resource {
         let index = &model.index;
         let i = &self.interner;
         let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
@@ -636,6 +895,7 @@ impl Resolver {
         let module = f.module;
         let kind = f.index.str(b.kind);
         let mut r = empty(name.clone(), i);
+        r.depends = Depends::new(name.clone(), cycle.len() > 0, [], []);
         r.kind = i.intern(kind);
         r.short_name = i.intern(&f.index.block_name(id.block));
         r.module = i.intern(
@@ -682,7 +942,7 @@ impl Resolver {
         let own = own_blocks(&f.index, id.block);
         let refs: Vec<&Reference> = block_refs(&f.index, id.block)
             .iter()
-            .filter(|r| r.block().is_some_and(|o| own.contains(&o)))
+            .filter(|r| r.block().is_some_and(|o| own.binary_search(&o).is_ok()))
             .collect();
         let children_span = f
             .index
@@ -691,10 +951,14 @@ impl Resolver {
             .unwrap_or_default();
         let mut scope = Scope::new();
         let mut depends: BTreeSet<Text> = BTreeSet::new();
+        // The resources whose values it uses.
+        let mut via: Vec<Depends> = Vec::new();
+        // What evaluating the block may copy: every reference counts the size of its
+        // value (a value used twice is copied twice), held to the limits of one value.
+        let mut budget = Budget::default();
         // Spans of references whose value is unknown now, and of broken ones.
         let mut runtime: Vec<Span> = Vec::new();
         let mut broken: Vec<Span> = Vec::new();
-        let comp = self.component(model, id);
         // A benchmark's children are checked as Powerpipe checks them when it loads the mod
         // (the types only when `type` is written as a literal).
         let is_benchmark = index.benchmark_type(id).is_some();
@@ -724,6 +988,10 @@ impl Resolver {
                                 Some(p) => vec![f.index.str(p), "var", &name],
                                 None => vec!["var", &name],
                             };
+                            if let Err(e) = budget.take(path.join("."), || v.size()) {
+                                too_big(&src, &mut r, &mut broken, reference.span, e);
+                                continue;
+                            }
                             scope.insert(&path, v.to_hcl());
                         }
                         None => runtime.push(reference.span),
@@ -737,7 +1005,13 @@ impl Resolver {
                         .local(&model.index, m, &name)
                         .and_then(|l| l.value.as_ref())
                     {
-                        Some(v) if !v.has_unknown() => scope.insert(&["local", &name], v.to_hcl()),
+                        Some(v) if !v.has_unknown() => {
+                            if let Err(e) = budget.take(format!("local.{name}"), || v.size()) {
+                                too_big(&src, &mut r, &mut broken, reference.span, e);
+                                continue;
+                            }
+                            scope.insert(&["local", &name], v.to_hcl())
+                        }
                         _ => runtime.push(reference.span),
                     }
                 }
@@ -783,24 +1057,40 @@ impl Resolver {
                         }
                         continue;
                     }
-                    if comp.contains(&tid) {
-                        let cycle = self.cycle_text(model, id, tid, &comp);
+                    if cycle.contains(&tid) {
+                        let text = self.cycle_text(model, id, tid, cycle);
                         r.diagnostics.push(span_diagnostic(
                             &src,
                             Severity::Error,
                             reference.span,
-                            format!("reference cycle: {cycle}"),
+                            format!("reference cycle: {text}"),
                         ));
                         broken.push(reference.span);
+                        // Depends on the other members: an edit that breaks the cycle
+                        // makes this resource stale, and its error goes.
+                        if let Some(n) = index.qualified_name(tid) {
+                            depends.insert(i.intern(&n));
+                        }
                         continue;
                     }
-                    let dep = self.resolve(model, tid);
-                    depends.insert(dep.name.clone());
-                    depends.extend(dep.depends_on.iter().cloned());
+                    let dep = match dep(tid) {
+                        Some(d) => d,
+                        None => {
+                            // Everything it needs was built before it; should the index and
+                            // this disagree, resolving it here is still right.
+                            tracing::warn!(resource = %r.name, "a dependency was not resolved first");
+                            self.resolve(model, tid)
+                        }
+                    };
+                    via.push(dep.depends.clone());
                     let path: Vec<&str> = match &prefix {
                         Some(p) => vec![p, &kind, &name],
                         None => vec![&kind, &name],
                     };
+                    if let Err(e) = budget.take(path.join("."), || dep.value_size()) {
+                        too_big(&src, &mut r, &mut broken, reference.span, e);
+                        continue;
+                    }
                     scope.insert(&path, dep.to_object());
                 }
                 Target::Runtime => runtime.push(reference.span),
@@ -881,11 +1171,11 @@ impl Resolver {
                 if !super::scanner_error_in(&f.index, b.start.byte, b.end.byte) {
                     r.diagnostics.push(d);
                 }
-                return finish(r, depends);
+                return finish(r, depends, via);
             }
         };
         let Some(block) = body.blocks().next() else {
-            return finish(r, depends);
+            return finish(r, depends, via);
         };
         let ctx = EvalCtx {
             evaluates,
@@ -897,6 +1187,7 @@ impl Resolver {
             interner: i,
         };
         let own_fields = [AttrKey::Title, AttrKey::Description, AttrKey::Tags];
+        let mut base_id: Option<ResourceId> = None;
         let mut attributes: Vec<(Text, Val)> = Vec::new();
         for attr in block.body.attributes() {
             let key = attr.key.as_str();
@@ -921,6 +1212,13 @@ impl Resolver {
                                     r.query = Some(i.intern(&name));
                                 } else {
                                     r.base = Some(i.intern(&name));
+                                    // The resource the reference names, as its value was
+                                    // resolved (the same lookup).
+                                    if let Target::Resource { id: bid, .. } =
+                                        self.target(model, id.file, module, reference)
+                                    {
+                                        base_id = Some(bid);
+                                    }
                                 }
                             }
                         }
@@ -956,14 +1254,14 @@ impl Resolver {
         r.attributes = attributes;
         // `base`: what the block does not set, it inherits (documentation excepted, as
         // Powerpipe does); a base with children gives its children.
-        if let Some(base_name) = r.base.clone()
-            && let Some(base_id) = index.lookup_qualified(&base_name)
-            && !comp.contains(&base_id)
+        if r.base.is_some()
+            && let Some(base_id) = base_id
+            && !cycle.contains(&base_id)
         {
-            let base = self.resolve(model, base_id);
+            let base = dep(base_id).unwrap_or_else(|| self.resolve(model, base_id));
             inherit(&mut r, &base);
         }
-        finish(r, depends)
+        finish(r, depends, via)
     }
 
     fn build_variable(&self, model: &Model, module: ModId, r: &mut Resource) {
@@ -1146,7 +1444,8 @@ impl Resolver {
         let mut out: Vec<ResourceId> = block_refs(&f.index, id.block)
             .iter()
             .filter(|r| {
-                r.block().is_some_and(|o| own.contains(&o)) && !contains(children_span, r.span)
+                r.block().is_some_and(|o| own.binary_search(&o).is_ok())
+                    && !contains(children_span, r.span)
             })
             .filter_map(|r| match self.target(model, id.file, f.module, r) {
                 Target::Resource { id, .. } => Some(id),
@@ -1158,43 +1457,9 @@ impl Resolver {
         out
     }
 
-    /// The members of `id`'s strongly connected component in the value-dependency graph
-    /// (just `id` when it is in no cycle; empty when it is in none and has no self-loop).
-    fn component(&self, model: &Model, id: ResourceId) -> Vec<ResourceId> {
-        // The closure of `id` (breadth first, bounded by what it can reach).
-        let mut nodes: Vec<ResourceId> = vec![id];
-        let mut at: HashMap<ResourceId, usize> = HashMap::from([(id, 0)]);
-        let mut edges: Vec<Vec<usize>> = Vec::new();
-        let mut k = 0;
-        while k < nodes.len() {
-            let deps = self.value_deps(model, nodes[k]);
-            let mut e = Vec::with_capacity(deps.len());
-            for d in deps {
-                let n = *at.entry(d).or_insert_with(|| {
-                    nodes.push(d);
-                    nodes.len() - 1
-                });
-                e.push(n);
-            }
-            edges.push(e);
-            k += 1;
-        }
-        let comps = graph::sccs(nodes.len(), |u| &edges[u]);
-        comps
-            .into_iter()
-            .find(|c| c.contains(&0))
-            .filter(|c| graph::is_cycle(c, |u| &edges[u]))
-            .map(|c| c.into_iter().map(|n| nodes[n]).collect())
-            .unwrap_or_default()
-    }
-
-    fn cycle_text(
-        &self,
-        model: &Model,
-        from: ResourceId,
-        to: ResourceId,
-        comp: &[ResourceId],
-    ) -> String {
+    /// `from → to → ... → from`: the shortest way back from `to` to `from` inside their
+    /// cycle (a cycle longer than [`CYCLE_SHOWN`] is named by its ends and its length).
+    fn cycle_text(&self, model: &Model, from: ResourceId, to: ResourceId, cycle: &Cycle) -> String {
         let index = &model.index;
         let short = |id: ResourceId| {
             let kind = index.kind_of(id).map(reference_kind).unwrap_or("?");
@@ -1204,6 +1469,15 @@ impl Resolver {
                 .unwrap_or_default();
             format!("{kind}.{name}")
         };
+        if cycle.len() > CYCLE_SHOWN {
+            return format!(
+                "{} → {} → … → {} ({} resources in the cycle)",
+                short(from),
+                short(to),
+                short(from),
+                cycle.len()
+            );
+        }
         // Walk from `to` back to `from` inside the component (breadth first, shortest).
         let mut prev: HashMap<ResourceId, ResourceId> = HashMap::new();
         let mut queue = std::collections::VecDeque::from([to]);
@@ -1213,7 +1487,7 @@ impl Resolver {
                 break;
             }
             for v in self.value_deps(model, u) {
-                if comp.contains(&v) && seen.insert(v) {
+                if cycle.contains(&v) && seen.insert(v) {
                     prev.insert(v, u);
                     queue.push_back(v);
                 }
@@ -1245,116 +1519,184 @@ impl Resolver {
     /// The evaluated title, description or tags of a resource, as the index shows them:
     /// literals directly, expressions evaluated from just their span (once, then
     /// remembered), inherited through `base` when the block has none.
+    ///
+    /// A field may use other resources' fields (`title = benchmark.other.title`) and its
+    /// base's: those are computed first, without recursion — an explicit stack of the
+    /// fields being computed, each waiting for the next one it uses; a field asked for while
+    /// it is on the stack is a cycle, unknown.
     pub fn field(&self, model: &Model, id: ResourceId, key: AttrKey) -> Field {
-        let mut visiting = Vec::new();
-        self.field_in(model, id, key, &mut visiting)
-    }
-
-    fn field_in(
-        &self,
-        model: &Model,
-        id: ResourceId,
-        key: AttrKey,
-        visiting: &mut Vec<(ResourceId, AttrKey)>,
-    ) -> Field {
         if let Some(f) = self.fields.peek(&(id, key)) {
             return f;
         }
-        if visiting.contains(&(id, key)) {
-            return Field::Unknown {
-                expr: Text::from(""),
-                why: Text::from("it refers to itself through a cycle"),
+        // What this computation found (the bounded cache may let some go before use).
+        let mut done: HashMap<(ResourceId, AttrKey), Field> = HashMap::new();
+        let mut on_stack: HashSet<(ResourceId, AttrKey)> = HashSet::from([(id, key)]);
+        let mut stack: Vec<FieldFrame> = vec![self.field_frame(model, id, key)];
+        // The result of a field this one uses: computed, remembered, or (on the stack) a
+        // cycle; `None` when it is still to compute.
+        let known = |at: (ResourceId, AttrKey),
+                     done: &mut HashMap<(ResourceId, AttrKey), Field>,
+                     on_stack: &HashSet<(ResourceId, AttrKey)>|
+         -> Option<Field> {
+            if let Some(f) = done.get(&at) {
+                return Some(f.clone());
+            }
+            if let Some(f) = self.fields.peek(&at) {
+                done.insert(at, f.clone());
+                return Some(f);
+            }
+            on_stack.contains(&at).then(in_a_cycle)
+        };
+        while let Some(top) = stack.last_mut() {
+            // Its own value: every field it uses up to the first that stops it, then it.
+            if top.own.is_none() {
+                let mut wanted = None;
+                if let Some(e) = &top.expr {
+                    while let Some(r) = e.refs.get(top.next) {
+                        match r {
+                            FieldRef::Value(..) => {}
+                            FieldRef::Stop(_) => break,
+                            FieldRef::Field { at, .. } => match known(*at, &mut done, &on_stack) {
+                                Some(Field::Unknown { .. } | Field::Error { .. }) => break,
+                                Some(_) => {}
+                                None => {
+                                    wanted = Some(*at);
+                                    break;
+                                }
+                            },
+                        }
+                        top.next += 1;
+                    }
+                }
+                if let Some(at) = wanted {
+                    on_stack.insert(at);
+                    stack.push(self.field_frame(model, at.0, at.1));
+                    continue;
+                }
+                let own = match top.expr.take() {
+                    Some(e) => self.evaluate_field(model, top.id, top.key, &e, &|at| {
+                        done.get(&at).cloned().unwrap_or_else(in_a_cycle)
+                    }),
+                    None => top.literal.take().unwrap_or(Field::Absent),
+                };
+                top.own = Some(own);
+            }
+            // Then its base's, when it inherits.
+            let inherits = matches!(
+                (&top.own, top.key),
+                (Some(Field::Absent), _) | (Some(Field::Value(Val::Object(_))), AttrKey::Tags)
+            );
+            let base = match top.base.filter(|_| inherits) {
+                Some(bid) => match known((bid, top.key), &mut done, &on_stack) {
+                    Some(f) => Some(f),
+                    None => {
+                        let at = (bid, top.key);
+                        on_stack.insert(at);
+                        stack.push(self.field_frame(model, at.0, at.1));
+                        continue;
+                    }
+                },
+                None => None,
             };
+            let own = top.own.take().unwrap_or(Field::Absent);
+            let at = (top.id, top.key);
+            // Inheritance through `base` (title, description, tags; Powerpipe's rule: what
+            // the block does not set; tags merged, the block's own keys winning).
+            let out = match (own, at.1) {
+                (Field::Absent, _) => base.unwrap_or(Field::Absent),
+                (Field::Value(Val::Object(mine)), AttrKey::Tags) => match base {
+                    Some(Field::Value(Val::Object(theirs))) => Field::Value(Val::object(
+                        theirs.iter().cloned().chain(mine.iter().cloned()),
+                    )),
+                    _ => Field::Value(Val::Object(mine)),
+                },
+                (own, _) => own,
+            };
+            stack.pop();
+            on_stack.remove(&at);
+            self.fields.insert(at, out.clone());
+            done.insert(at, out);
         }
-        visiting.push((id, key));
-        let out = self.compute_field(model, id, key, visiting);
-        visiting.pop();
-        self.fields.insert((id, key), out.clone());
-        out
+        done.remove(&(id, key)).unwrap_or(Field::Absent)
     }
 
-    fn compute_field(
-        &self,
-        model: &Model,
-        id: ResourceId,
-        key: AttrKey,
-        visiting: &mut Vec<(ResourceId, AttrKey)>,
-    ) -> Field {
+    /// What computing one index field starts from: its literal value, or its expression
+    /// with the references in it classified (in order, up to the first that stops it), and
+    /// the resource it inherits from.
+    fn field_frame(&self, model: &Model, id: ResourceId, key: AttrKey) -> FieldFrame {
+        self.fields_explored.fetch_add(1, Relaxed);
         let index = &model.index;
         let i = &self.interner;
-        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
-            return Field::Absent;
+        let mut frame = FieldFrame {
+            id,
+            key,
+            literal: Some(Field::Absent),
+            expr: None,
+            next: 0,
+            own: None,
+            base: None,
         };
-        let own = match f.index.attr(b, key) {
-            None => Field::Absent,
+        let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
+            // Nothing to compute: absent, with nothing to inherit.
+            frame.own = Some(Field::Absent);
+            return frame;
+        };
+        frame.literal = match f.index.attr(b, key) {
+            None => Some(Field::Absent),
             Some(attr) => match attr.value() {
                 AttrValue::Str(s) | AttrValue::Scalar(s) => {
-                    Field::Value(Val::Str(i.intern(f.index.str(s))))
+                    Some(Field::Value(Val::Str(i.intern(f.index.str(s)))))
                 }
                 AttrValue::Text => match self.sources.read(&f.path) {
-                    Some(src) => Field::Value(Val::Str(
+                    Some(src) => Some(Field::Value(Val::Str(
                         i.intern(&decode_literal(src.get(attr.span.range()).unwrap_or(&[]))),
-                    )),
-                    None => Field::Absent,
+                    ))),
+                    None => Some(Field::Absent),
                 },
-                AttrValue::Tags(_) => Field::Value(Val::object(
+                AttrValue::Tags(_) => Some(Field::Value(Val::object(
                     f.index.tag_list(&attr.value()).iter().map(|t| {
                         (
                             i.intern(f.index.str(t.key)),
                             Val::Str(i.intern(f.index.str(t.value))),
                         )
                     }),
-                )),
-                _ => self.evaluate_field(model, id, attr.span, key, visiting),
+                ))),
+                _ => match self.field_expr(model, id, attr.span) {
+                    Ok(e) => {
+                        frame.expr = Some(e);
+                        None
+                    }
+                    Err(known) => Some(known),
+                },
             },
         };
-        // Inheritance through `base` (title, description, tags; Powerpipe's rule: what the
-        // block does not set; tags merged, the block's own keys winning).
-        let base = f
+        frame.base = f
             .index
             .attr(b, AttrKey::Base)
             .and_then(|a| match a.value() {
                 AttrValue::Ref(ri) => f.index.refs.get(ri as usize).copied(),
                 _ => None,
-            });
-        let base_field = |this: &Self,
-                          visiting: &mut Vec<(ResourceId, AttrKey)>|
-         -> Option<Field> {
-            let reference = base?;
-            match this.target(model, id.file, f.module, &reference) {
-                Target::Resource { id: bid, .. } => Some(this.field_in(model, bid, key, visiting)),
-                _ => None,
-            }
-        };
-        match (own, key) {
-            (Field::Absent, _) => base_field(self, visiting).unwrap_or(Field::Absent),
-            (Field::Value(Val::Object(mine)), AttrKey::Tags) => match base_field(self, visiting) {
-                Some(Field::Value(Val::Object(theirs))) => Field::Value(Val::object(
-                    theirs.iter().cloned().chain(mine.iter().cloned()),
-                )),
-                _ => Field::Value(Val::Object(mine)),
-            },
-            (own, _) => own,
-        }
+            })
+            .and_then(
+                |reference| match self.target(model, id.file, f.module, &reference) {
+                    Target::Resource { id: bid, .. } => Some(bid),
+                    _ => None,
+                },
+            );
+        frame
     }
 
-    /// Evaluates an index field's expression from its span.
-    fn evaluate_field(
-        &self,
-        model: &Model,
-        id: ResourceId,
-        span: Span,
-        key: AttrKey,
-        visiting: &mut Vec<(ResourceId, AttrKey)>,
-    ) -> Field {
+    /// An index field's expression, from its span, with what it refers to classified;
+    /// `Err`: the field is known without evaluating (it cannot be).
+    fn field_expr(&self, model: &Model, id: ResourceId, span: Span) -> Result<FieldExpr, Field> {
         self.fields_evaluated.fetch_add(1, Relaxed);
         let index = &model.index;
         let i = &self.interner;
         let Some(f) = index.file(id.file) else {
-            return Field::Absent;
+            return Err(Field::Absent);
         };
         let Some(src) = self.sources.read(&f.path) else {
-            return Field::Absent;
+            return Err(Field::Absent);
         };
         let text = i.intern(&String::from_utf8_lossy(
             src.get(span.range()).unwrap_or(&[]),
@@ -1367,18 +1709,20 @@ impl Resolver {
             }
         };
         if src.len() as u64 != u64::from(f.index.source_len) {
-            return unknown("the file changed since it was indexed".into());
+            return Err(unknown("the file changed since it was indexed".into()));
         }
         if !is_powerpipe_file(&f.path) {
-            return unknown("Flowpipe and Tailpipe files are indexed, not evaluated".into());
+            return Err(unknown(
+                "Flowpipe and Tailpipe files are indexed, not evaluated".into(),
+            ));
         }
         let module = f.module;
-        let mut scope = Scope::new();
+        let mut out: Vec<FieldRef> = Vec::new();
         let refs = refs_in(&f.index, span)
             .iter()
             .filter(|r| contains(span, r.span));
         for reference in refs {
-            match self.target(model, id.file, module, reference) {
+            let stop = match self.target(model, id.file, module, reference) {
                 Target::Var { module: m, name } => {
                     match model
                         .values
@@ -1386,13 +1730,14 @@ impl Resolver {
                         .and_then(|v| v.value.as_ref())
                     {
                         Some(v) => {
-                            let path: Vec<&str> = match reference.module {
-                                Some(p) => vec![f.index.str(p), "var", &name],
-                                None => vec!["var", &name],
+                            let path: Vec<String> = match reference.module {
+                                Some(p) => vec![f.index.str(p).into(), "var".into(), name],
+                                None => vec!["var".into(), name],
                             };
-                            scope.insert(&path, v.to_hcl());
+                            out.push(FieldRef::Value(path, v.clone()));
+                            None
                         }
-                        None => return unknown(format!("variable `{name}` has no value")),
+                        None => Some(format!("variable `{name}` has no value")),
                     }
                 }
                 Target::Local { module: m, name } => {
@@ -1401,13 +1746,14 @@ impl Resolver {
                         .local(&model.index, m, &name)
                         .and_then(|l| l.value.as_ref())
                     {
-                        Some(v) if !v.has_unknown() => scope.insert(&["local", &name], v.to_hcl()),
-                        Some(_) => {
-                            return unknown(format!(
-                                "local `{name}` is known only when resources are resolved"
-                            ));
+                        Some(v) if !v.has_unknown() => {
+                            out.push(FieldRef::Value(vec!["local".into(), name], v.clone()));
+                            None
                         }
-                        None => return unknown(format!("local `{name}` has no value")),
+                        Some(_) => Some(format!(
+                            "local `{name}` is known only when resources are resolved"
+                        )),
+                        None => Some(format!("local `{name}` has no value")),
                     }
                 }
                 Target::Resource {
@@ -1419,39 +1765,92 @@ impl Resolver {
                     // Which field of it: the attribute right after the reference.
                     let after = src.get(reference.span.end as usize..).unwrap_or(&[]);
                     let wanted = following_attribute(after);
-                    let Some(wkey) = wanted.and_then(|w| match w {
+                    match wanted.and_then(|w| match w {
                         "title" => Some(AttrKey::Title),
                         "description" => Some(AttrKey::Description),
                         "tags" => Some(AttrKey::Tags),
                         _ => None,
-                    }) else {
-                        return unknown(format!(
-                            "only the title, description and tags of `{kind}.{name}` are known without resolving it"
-                        ));
-                    };
-                    let v = match self.field_in(model, tid, wkey, visiting) {
-                        Field::Value(v) => v.to_hcl(),
-                        Field::Absent => hcl::Value::Null,
-                        Field::Unknown { why, .. } => return unknown(why.to_string()),
-                        // Reported where it fails, once.
-                        Field::Error { .. } => {
-                            return unknown(format!(
-                                "`{kind}.{name}.{}` cannot be evaluated",
-                                wkey.as_str()
-                            ));
+                    }) {
+                        Some(wkey) => {
+                            let w = wanted.unwrap_or("title").to_string();
+                            let path: Vec<String> = match prefix {
+                                Some(p) => vec![p, kind, name, w],
+                                None => vec![kind, name, w],
+                            };
+                            out.push(FieldRef::Field {
+                                path,
+                                at: (tid, wkey),
+                            });
+                            None
                         }
-                    };
-                    let path: Vec<&str> = match &prefix {
-                        Some(p) => vec![p, &kind, &name, wanted.unwrap_or("title")],
-                        None => vec![&kind, &name, wanted.unwrap_or("title")],
-                    };
-                    scope.insert(&path, v);
+                        None => Some(format!(
+                            "only the title, description and tags of `{kind}.{name}` are known without resolving it"
+                        )),
+                    }
                 }
-                Target::Runtime | Target::Opaque => {
-                    return unknown("known only when it runs".into());
-                }
-                Target::Unknown(m) => return unknown(m),
+                Target::Runtime | Target::Opaque => Some("known only when it runs".into()),
+                Target::Unknown(m) => Some(m),
+            };
+            if let Some(why) = stop {
+                out.push(FieldRef::Stop(why));
+                break;
             }
+        }
+        Ok(FieldExpr {
+            span,
+            text,
+            refs: out,
+        })
+    }
+
+    /// Evaluates an index field's expression; `field` gives the fields it uses (computed
+    /// before it, up to the first that is unknown).
+    fn evaluate_field(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+        e: &FieldExpr,
+        field: &dyn Fn((ResourceId, AttrKey)) -> Field,
+    ) -> Field {
+        let index = &model.index;
+        let i = &self.interner;
+        let Some(f) = index.file(id.file) else {
+            return Field::Absent;
+        };
+        let Some(src) = self.sources.read(&f.path) else {
+            return Field::Absent;
+        };
+        let (span, text) = (e.span, &e.text);
+        let unknown = |why: String| {
+            tracing::debug!(file = %f.path, expr = %text, %why, "index field not evaluated");
+            Field::Unknown {
+                expr: text.clone(),
+                why: Text::from(why),
+            }
+        };
+        let module = f.module;
+        let mut scope = Scope::new();
+        let mut budget = Budget::default();
+        for r in &e.refs {
+            let (path, v) = match r {
+                FieldRef::Stop(why) => return unknown(why.clone()),
+                FieldRef::Value(path, v) => (path, v.clone()),
+                FieldRef::Field { path, at } => match field(*at) {
+                    Field::Value(v) => (path, v),
+                    Field::Absent => (path, Val::Null),
+                    Field::Unknown { why, .. } => return unknown(why.to_string()),
+                    // Reported where it fails, once.
+                    Field::Error { .. } => {
+                        return unknown(format!("`{}` cannot be evaluated", path.join(".")));
+                    }
+                },
+            };
+            if let Err(e) = budget.take(path.join("."), || v.size()) {
+                return unknown(e.to_string());
+            }
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            scope.insert(&path, v.to_hcl());
         }
         let snippet = Snippet::new(&src, span);
         let expr = match snippet.parse_expr() {
@@ -1489,6 +1888,51 @@ impl Resolver {
             Err(m) => error(m),
         }
     }
+}
+
+/// What a field refers to from inside a cycle of fields.
+fn in_a_cycle() -> Field {
+    Field::Unknown {
+        expr: Text::from(""),
+        why: Text::from("it refers to itself through a cycle"),
+    }
+}
+
+/// One index field being computed by [`Resolver::field`].
+struct FieldFrame {
+    id: ResourceId,
+    key: AttrKey,
+    /// Its own value when known without evaluating (a literal, or absent).
+    literal: Option<Field>,
+    /// Its expression, when it has one to evaluate.
+    expr: Option<FieldExpr>,
+    /// The next of `expr`'s references to make sure of.
+    next: usize,
+    /// Its own value, once computed.
+    own: Option<Field>,
+    /// The resource it inherits from.
+    base: Option<ResourceId>,
+}
+
+/// An index field's expression and what it refers to, in order.
+struct FieldExpr {
+    span: Span,
+    /// The expression as written.
+    text: Text,
+    refs: Vec<FieldRef>,
+}
+
+/// One reference of an index field's expression.
+enum FieldRef {
+    /// A variable or local: its value, at this path of the scope.
+    Value(Vec<String>, Val),
+    /// Another resource's field (its title, description or tags), at this path.
+    Field {
+        path: Vec<String>,
+        at: (ResourceId, AttrKey),
+    },
+    /// The expression cannot be evaluated, for this reason (what follows does not matter).
+    Stop(String),
 }
 
 /// The hash [`Resource::text_hash`] holds (fixed seed: the same text, the same hash).
@@ -1555,7 +1999,8 @@ fn block_refs(fi: &FileIndex, block: BlockId) -> &[Reference] {
 }
 
 /// The block and its descendants that are not inside a nested resource (their references
-/// belong to the block).
+/// belong to the block), in ascending order (searched with a binary search: a dashboard
+/// holds thousands of nested blocks).
 fn own_blocks(fi: &FileIndex, block: BlockId) -> Vec<BlockId> {
     let mut out = vec![block];
     let Some(b) = fi.block(block) else {
@@ -1568,13 +2013,22 @@ fn own_blocks(fi: &FileIndex, block: BlockId) -> Vec<BlockId> {
             break;
         }
         let cid = BlockId::new(k);
-        let owned = c.role != BlockRole::Resource && c.parent.is_some_and(|p| out.contains(&p));
+        let owned = c.role != BlockRole::Resource
+            && c.parent.is_some_and(|p| out.binary_search(&p).is_ok());
         if owned {
             out.push(cid);
         }
         k += 1;
     }
     out
+}
+
+/// Reports a reference whose value would make the block's evaluation too large, and
+/// marks it broken (what uses it is not evaluated).
+fn too_big(src: &[u8], r: &mut Resource, broken: &mut Vec<Span>, span: Span, e: TooBig) {
+    r.diagnostics
+        .push(span_diagnostic(src, Severity::Error, span, e.to_string()));
+    broken.push(span);
 }
 
 fn at_block(b: &crate::syntax::Block, message: String) -> Diagnostic {
@@ -1587,6 +2041,7 @@ fn at_block(b: &crate::syntax::Block, message: String) -> Diagnostic {
 }
 
 fn empty(name: Text, i: &Interner) -> Resource {
+    let depends = Depends::none(name.clone());
     Resource {
         name,
         kind: i.intern(""),
@@ -1606,14 +2061,14 @@ fn empty(name: Text, i: &Interner) -> Resource {
         children: Vec::new(),
         attributes: Vec::new(),
         blocks: Vec::new(),
-        depends_on: Vec::new(),
+        depends,
         diagnostics: Vec::new(),
         text_hash: 0,
     }
 }
 
-fn finish(mut r: Resource, depends: BTreeSet<Text>) -> Resource {
-    r.depends_on = depends.into_iter().filter(|d| *d != r.name).collect();
+fn finish(mut r: Resource, depends: BTreeSet<Text>, via: Vec<Depends>) -> Resource {
+    r.depends = Depends::new(r.name.clone(), r.depends.in_cycle(), depends, via);
     r.diagnostics.sort_by_key(|d| (d.start.byte, d.end.byte));
     r.diagnostics.dedup();
     r
@@ -1645,10 +2100,6 @@ fn inherit(r: &mut Resource, base: &Resource) {
     if r.blocks.is_empty() {
         r.blocks = base.blocks.clone();
     }
-    r.depends_on.push(base.name.clone());
-    r.depends_on.extend(base.depends_on.iter().cloned());
-    r.depends_on.sort();
-    r.depends_on.dedup();
 }
 
 /// What evaluating one block's attributes needs.
@@ -1930,7 +2381,7 @@ mod view {
         children: Vec<&'a str>,
         attributes: BTreeMap<&'a str, &'a Val>,
         blocks: Vec<BlockView<'a>>,
-        depends_on: Vec<&'a str>,
+        depends_on: Vec<super::Text>,
         diagnostics: Vec<DiagnosticView<'a>>,
     }
 
@@ -1963,7 +2414,7 @@ mod view {
                 children: self.children.iter().map(|c| &**c).collect(),
                 attributes: self.attributes.iter().map(|(k, v)| (&**k, v)).collect(),
                 blocks: self.blocks.iter().map(block).collect(),
-                depends_on: self.depends_on.iter().map(|d| &**d).collect(),
+                depends_on: self.depends_on(),
                 diagnostics: self
                     .diagnostics
                     .iter()

@@ -107,6 +107,38 @@ impl Val {
         }
     }
 
+    /// The size of the value (what copying it into an evaluation costs), counted up to
+    /// just past the limits (a value over them is never built, see
+    /// [`Interner::try_from_hcl`], so this stays bounded).
+    pub fn size(&self) -> Size {
+        fn walk(v: &Val, size: &mut Size) -> Result<(), TooBig> {
+            match v {
+                Val::Str(s) | Val::Unknown(s) => size.add(Size {
+                    nodes: 1,
+                    bytes: s.len(),
+                }),
+                Val::List(l) => {
+                    size.add(Size { nodes: 1, bytes: 0 })?;
+                    l.iter().try_for_each(|x| walk(x, size))
+                }
+                Val::Object(o) => {
+                    size.add(Size { nodes: 1, bytes: 0 })?;
+                    o.iter().try_for_each(|(k, x)| {
+                        size.add(Size {
+                            nodes: 0,
+                            bytes: k.len(),
+                        })?;
+                        walk(x, size)
+                    })
+                }
+                _ => size.add(Size { nodes: 1, bytes: 0 }),
+            }
+        }
+        let mut size = Size::default();
+        let _ = walk(self, &mut size);
+        size
+    }
+
     /// Approximate heap bytes held (shared strings counted in full: an upper bound).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -306,18 +338,108 @@ impl Interner {
         self.len() == 0
     }
 
-    /// Converts an hcl-rs value, interning its short strings.
+    /// Converts an hcl-rs value, interning its short strings; a value over the limits
+    /// ([`Interner::try_from_hcl`]) becomes `null`.
     pub fn from_hcl(&self, v: &hcl::Value) -> Val {
-        match v {
+        self.try_from_hcl(v).unwrap_or(Val::Null)
+    }
+
+    /// Converts an hcl-rs value, interning its short strings, or says which limit it is over
+    /// ([`MAX_DEPTH`], [`MAX_NODES`], [`MAX_TEXT_BYTES`]): every [`Val`] is built here, so
+    /// everything recursive over values recurses at most [`MAX_DEPTH`] deep.
+    pub fn try_from_hcl(&self, v: &hcl::Value) -> Result<Val, TooBig> {
+        let mut size = Size::default();
+        self.convert(v, 0, &mut size)
+    }
+
+    fn convert(&self, v: &hcl::Value, depth: usize, size: &mut Size) -> Result<Val, TooBig> {
+        size.add(Size {
+            nodes: 1,
+            bytes: match v {
+                hcl::Value::String(s) => s.len(),
+                _ => 0,
+            },
+        })?;
+        Ok(match v {
             hcl::Value::Null => Val::Null,
             hcl::Value::Bool(b) => Val::Bool(*b),
             hcl::Value::Number(n) => Val::Number(*n),
             hcl::Value::String(s) => Val::Str(self.intern(s)),
-            hcl::Value::Array(a) => Val::List(a.iter().map(|x| self.from_hcl(x)).collect()),
-            hcl::Value::Object(o) => {
-                Val::object(o.iter().map(|(k, x)| (self.intern(k), self.from_hcl(x))))
+            hcl::Value::Array(a) => {
+                if depth >= MAX_DEPTH {
+                    return Err(TooBig::Deep);
+                }
+                Val::List(
+                    a.iter()
+                        .map(|x| self.convert(x, depth + 1, size))
+                        .collect::<Result<_, _>>()?,
+                )
             }
+            hcl::Value::Object(o) => {
+                if depth >= MAX_DEPTH {
+                    return Err(TooBig::Deep);
+                }
+                let mut out = Vec::with_capacity(o.len());
+                for (k, x) in o {
+                    size.add(Size {
+                        nodes: 0,
+                        bytes: k.len(),
+                    })?;
+                    out.push((self.intern(k), self.convert(x, depth + 1, size)?));
+                }
+                Val::object(out)
+            }
+        })
+    }
+}
+
+/// The deepest a value nests (lists and objects inside each other): no real mod comes near;
+/// a chain of locals each wrapping the one before stops here with a diagnostic.
+pub const MAX_DEPTH: usize = 128;
+
+/// The most elements (every scalar, list and object counts one) a value may hold.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// The most bytes of text (strings and object keys) a value may hold.
+pub const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// Why a value was refused: over one of the limits every value is held to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TooBig {
+    /// Over [`MAX_DEPTH`].
+    #[error("value too deeply nested (more than {MAX_DEPTH} levels of lists and objects)")]
+    Deep,
+    /// Over [`MAX_NODES`] or [`MAX_TEXT_BYTES`].
+    #[error("value too large (more than 1,000,000 elements or 64 MiB of text)")]
+    Large,
+}
+
+/// The size of a value (or of several, added up), checked against the limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Elements (scalars, lists and objects).
+    pub nodes: usize,
+    /// Bytes of text.
+    pub bytes: usize,
+}
+
+impl Size {
+    /// Adds `other`; an error once the total is over [`MAX_NODES`] or [`MAX_TEXT_BYTES`].
+    pub fn add(&mut self, other: Size) -> Result<(), TooBig> {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        if self.nodes > MAX_NODES || self.bytes > MAX_TEXT_BYTES {
+            return Err(TooBig::Large);
         }
+        Ok(())
+    }
+
+    /// Adds `other` `times` times (a value referred to that many times).
+    pub fn add_times(&mut self, other: Size, times: usize) -> Result<(), TooBig> {
+        self.add(Size {
+            nodes: other.nodes.saturating_mul(times),
+            bytes: other.bytes.saturating_mul(times),
+        })
     }
 }
 
@@ -352,6 +474,31 @@ mod tests {
         let l1 = i.intern(&long);
         let l2 = i.intern(&long);
         assert!(!Arc::ptr_eq(&l1, &l2));
+    }
+
+    #[test]
+    fn values_over_the_limits_are_refused_where_they_are_built() {
+        let i = Interner::default();
+        let nested = |depth: usize| {
+            let mut v = hcl::Value::from(1);
+            for _ in 0..depth {
+                v = hcl::Value::Array(vec![v]);
+            }
+            v
+        };
+        let deepest = i.try_from_hcl(&nested(MAX_DEPTH));
+        assert!(deepest.is_ok());
+        assert_eq!(deepest.map(|v| v.size().nodes), Ok(MAX_DEPTH + 1));
+        assert_eq!(i.try_from_hcl(&nested(MAX_DEPTH + 1)), Err(TooBig::Deep));
+        assert_eq!(i.from_hcl(&nested(MAX_DEPTH + 1)), Val::Null);
+        let many = hcl::Value::Array(vec![hcl::Value::Null; MAX_NODES]);
+        assert_eq!(i.try_from_hcl(&many), Err(TooBig::Large));
+        let text = hcl::Value::from("x".repeat(MAX_TEXT_BYTES + 1));
+        assert_eq!(i.try_from_hcl(&text), Err(TooBig::Large));
+        assert_eq!(
+            TooBig::Deep.to_string(),
+            "value too deeply nested (more than 128 levels of lists and objects)"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //! dependency order (cycles never evaluate), a mod's `args` only from the mod that requires
 //! it first (a tree), so no evaluation ever waits for itself.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hcl::edit::Span as _;
@@ -32,7 +32,7 @@ use super::deps::Dependencies;
 use super::eval::{self, Scope, Snippet, span_diagnostic};
 use super::graph;
 use super::types::Type;
-use super::value::{Interner, Text, Val};
+use super::value::{Interner, Size, Text, Val};
 use super::{FileDiagnostic, Sources, ValueInputs};
 use crate::index::{FileId, Index, ModId, ResourceId};
 use crate::syntax::{BlockRole, Diagnostic, Pos, Severity, Span};
@@ -126,6 +126,9 @@ struct ModValues {
     name: String,
     vars: BTreeMap<String, VarSlot>,
     locals: BTreeMap<Text, LocalSlot>,
+    /// The locals that use each local (`false`) or variable (`true`) directly: the reverse
+    /// of the locals' dependencies, for [`Values::affected`].
+    users: HashMap<(bool, Text), Vec<Text>>,
     /// The `args` this mod receives from the mod that requires it, evaluated on first need.
     args: OnceLock<Vec<PendingArg>>,
 }
@@ -395,6 +398,10 @@ impl Values {
                                 .unwrap_or(0)
                     })
                     .sum::<usize>()
+                    + m.users
+                        .iter()
+                        .map(|((_, k), v)| k.len() + 48 + v.len() * 16)
+                        .sum::<usize>()
                     + m.locals
                         .iter()
                         .map(|(k, l)| {
@@ -417,35 +424,27 @@ impl Values {
     /// given the ones that changed themselves (`seeds`: mod, is a variable, name): those, and
     /// every local that uses any of them, transitively. Nothing is evaluated.
     pub fn affected(&self, seeds: &[(ModId, bool, String)]) -> Vec<Text> {
-        let mut changed: HashSet<(usize, bool, String)> = seeds
-            .iter()
-            .map(|(m, v, n)| (m.0 as usize, *v, n.clone()))
-            .collect();
-        loop {
-            let mut grew = false;
-            for (m, mv) in self.mods.iter().enumerate() {
-                for (n, l) in &mv.locals {
-                    if changed.contains(&(m, false, n.to_string())) {
-                        continue;
-                    }
-                    let uses = l
-                        .deps
-                        .iter()
-                        .any(|d| changed.contains(&(m, false, d.to_string())))
-                        || l.vars
-                            .iter()
-                            .any(|v| changed.contains(&(m, true, v.to_string())));
-                    if uses {
-                        changed.insert((m, false, n.to_string()));
-                        grew = true;
-                    }
-                }
-            }
-            if !grew {
-                break;
+        // Breadth first over the reverse edges: each value and each use looked at once.
+        let mut seen: HashSet<(usize, bool, Text)> = HashSet::new();
+        let mut queue: VecDeque<(usize, bool, Text)> = VecDeque::new();
+        for (m, is_var, n) in seeds {
+            let at = (m.0 as usize, *is_var, Text::from(n.as_str()));
+            if seen.insert(at.clone()) {
+                queue.push_back(at);
             }
         }
-        let mut out: Vec<Text> = changed
+        while let Some((m, is_var, n)) = queue.pop_front() {
+            let Some(users) = self.mods.get(m).and_then(|mv| mv.users.get(&(is_var, n))) else {
+                continue;
+            };
+            for u in users {
+                let at = (m, false, u.clone());
+                if seen.insert(at.clone()) {
+                    queue.push_back(at);
+                }
+            }
+        }
+        let mut out: Vec<Text> = seen
             .into_iter()
             .map(|(m, is_var, n)| {
                 let name = self.mods.get(m).map(|x| x.name.as_str()).unwrap_or("");
@@ -731,6 +730,20 @@ impl Values {
             let Some(mv) = self.mods.get_mut(m) else {
                 continue;
             };
+            for e in &entries {
+                for &d in &e.deps {
+                    mv.users
+                        .entry((false, entries[d].name.clone()))
+                        .or_default()
+                        .push(e.name.clone());
+                }
+                for v in &e.vars {
+                    mv.users
+                        .entry((true, v.clone()))
+                        .or_default()
+                        .push(e.name.clone());
+                }
+            }
             for (i, e) in entries.iter().enumerate() {
                 mv.locals.insert(
                     e.name.clone(),
@@ -847,6 +860,43 @@ impl Values {
         let Some(attr) = attr else {
             return failed;
         };
+        // What evaluating it may copy: every reference counts its value's size (a value
+        // used twice is copied twice), held to the limits of one value — a chain of locals
+        // each doubling the one before stops here, not after a billion copies.
+        let mut budget = Size::default();
+        let mut sizes: HashMap<(bool, &str), Size> = HashMap::new();
+        for r in f.index.refs_of(id.block) {
+            if r.module.is_some() || r.scoped() {
+                continue;
+            }
+            let target = f.index.str(r.name);
+            let is_var = match f.index.str(r.kind) {
+                "var" => true,
+                "local" => false,
+                _ => continue,
+            };
+            let size = *sizes.entry((is_var, target)).or_insert_with(|| {
+                let v = if is_var {
+                    self.var(index, module, target)
+                        .and_then(|x| x.value.as_ref())
+                } else {
+                    mv.locals
+                        .get(target)
+                        .and_then(|s| s.cell.get())
+                        .and_then(|l| l.value.as_ref())
+                };
+                v.map(Val::size).unwrap_or_default()
+            });
+            if let Err(e) = budget.add(size) {
+                let d = snippet.diagnostic(
+                    Severity::Error,
+                    attr.value.span().unwrap_or(0..0),
+                    format!("cannot evaluate `local.{name}`: {e}"),
+                );
+                self.push_lazy(&f.path, d);
+                return failed;
+            }
+        }
         let expr = hcl::Expression::from(attr.value.clone());
         let reader = file_reader(&*self.sources, index, module);
         let out = super::funcs::with_file_reader(reader, || {
@@ -1399,12 +1449,15 @@ pub fn cycle_text(comp: &[usize], deps: &[Vec<usize>], name: impl Fn(usize) -> S
     };
     let mut path = vec![start];
     let mut cur = start;
-    // Walk inside the component until back at the start (bounded by its size).
+    // Walk inside the component until back at the start (bounded by its size; each step
+    // looks at one member's edges, with set lookups: linear in the component).
+    let members: HashSet<usize> = comp.iter().copied().collect();
+    let mut on_path: HashSet<usize> = HashSet::from([start]);
     for _ in 0..comp.len() {
         let next = deps[cur]
             .iter()
             .copied()
-            .find(|d| comp.contains(d) && (*d == start || !path.contains(d)));
+            .find(|d| members.contains(d) && (*d == start || !on_path.contains(d)));
         match next {
             Some(n) if n == start => {
                 path.push(start);
@@ -1412,6 +1465,7 @@ pub fn cycle_text(comp: &[usize], deps: &[Vec<usize>], name: impl Fn(usize) -> S
             }
             Some(n) => {
                 path.push(n);
+                on_path.insert(n);
                 cur = n;
             }
             None => break,
@@ -1535,5 +1589,17 @@ mod tests {
         assert_eq!(t, "a → b → c → a");
         let deps = vec![vec![0]];
         assert_eq!(cycle_text(&[0], &deps, |_| "x".into()), "x → x");
+    }
+
+    #[test]
+    fn a_long_cycle_is_named_in_linear_time() {
+        // 200,000 members: a walk checking membership and its path by scanning lists
+        // (the way it was) makes 4 x 10^10 comparisons.
+        let n = 200_000;
+        let deps: Vec<Vec<usize>> = (0..n).map(|i| vec![(i + 1) % n]).collect();
+        let comp: Vec<usize> = (0..n).collect();
+        let t = cycle_text(&comp, &deps, |i| i.to_string());
+        assert!(t.starts_with("0 → 1 → 2 → "), "{}", &t[..20]);
+        assert!(t.ends_with(&format!("→ {} → 0", n - 1)));
     }
 }
