@@ -48,6 +48,21 @@ pub const LOST_EDIT: &str = "modlens/lostEdit";
 
 const CONTENT_LENGTH: &[u8] = b"content-length";
 
+/// How much of a broken message's body is searched for the id to answer it under: the
+/// reader waits for this much of it (or the next header, or the end of the input) before
+/// it answers, so that the answer does not depend on how the input was cut into reads.
+pub const SALVAGE_WINDOW: usize = 4096;
+
+/// How much unusable input is held to look for document changes in it whole (a change cut
+/// in two by a read, or by a wrong `Content-Length`, is still found, with its URI).
+const LOST_RUN_LIMIT: usize = 1 << 20;
+
+const DID_CHANGE: &[u8] = b"textDocument/didChange";
+
+/// How long the input may pause inside unusable bytes before the changes found in them are
+/// reported (the rest of a cut change, with its URI, may still be on its way).
+const LOST_RUN_IDLE: Duration = Duration::from_millis(50);
+
 /// One frame read from a stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
@@ -173,6 +188,23 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// Whether a broken message (its body from `body_from`) should wait for more input
+    /// before it is answered: the id it is to be answered under may still come (within
+    /// [`SALVAGE_WINDOW`]), and neither the next header nor the end of the input has. The
+    /// search for the header goes on where it stopped (linear over many small reads).
+    fn id_may_follow(&mut self, body_from: usize) -> bool {
+        let body = &self.buf[body_from..];
+        if self.eof || body.len() >= SALVAGE_WINDOW || salvage_id(body).is_some() {
+            return false;
+        }
+        if find_ci(&self.buf, CONTENT_LENGTH, self.searched.max(1)).is_some() {
+            self.searched = 0;
+            return false;
+        }
+        self.searched = self.buf.len().saturating_sub(CONTENT_LENGTH.len()).max(1);
+        true
+    }
+
     /// A whole frame from the buffer, if there is one.
     fn parse(&mut self) -> Option<Frame> {
         if self.lost {
@@ -197,6 +229,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         let (len, body_start) = match read_head(&self.buf) {
             Head::Incomplete => return None,
             Head::Invalid { why, body_from } => {
+                if let Some(b) = body_from
+                    && self.id_may_follow(b)
+                {
+                    return None;
+                }
                 let bytes = self.skip_to_header(1);
                 return Some(self.bad(&why, bytes, body_from));
             }
@@ -206,7 +243,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         // A header line inside the body means the length was wrong: valid JSON cannot hold
         // one (a raw line break is not allowed in a string).
         let from = body_start.max(self.searched);
-        if let Some(at) = find_header_line(&self.buf, from, end) {
+        let line = find_header_line(&self.buf[..end.min(self.buf.len())], from);
+        if let HeaderLine::At(at) = line {
             self.searched = 0;
             let bytes: Vec<u8> = self.buf.drain(..at).collect();
             let why = format!(
@@ -217,8 +255,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             return Some(self.bad(&why, bytes, Some(body_start)));
         }
         if self.buf.len() < end {
-            // Searched up to here; a header cut by the read may start in the last bytes.
-            self.searched = self.buf.len().saturating_sub(64).max(body_start);
+            // Searched up to here, or to a header line the read cut.
+            self.searched = match line {
+                HeaderLine::Undecided(at) => at,
+                _ => self.buf.len(),
+            };
             return None;
         }
         let body = self.buf[body_start..end].to_vec();
@@ -247,6 +288,14 @@ fn read_head(buf: &[u8]) -> Head {
             None => Head::Incomplete,
         };
     };
+    // What a read that stopped inside the block would have refused as no header at all is
+    // refused so here too (no body to answer under its id), whatever the reads.
+    if let Some(why) = header_prefix_error(&buf[..end + 2]) {
+        return Head::Invalid {
+            why,
+            body_from: None,
+        };
+    }
     let body_start = end + 4;
     let invalid = |why: String| Head::Invalid {
         why,
@@ -362,25 +411,48 @@ fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// The start of the first whole `Content-Length: N\r\n` line that starts in `from..before`.
-fn find_header_line(buf: &[u8], from: usize, before: usize) -> Option<usize> {
+/// Where a `Content-Length: N\r\n` line is in a body, as far as it has come.
+#[derive(Debug, PartialEq, Eq)]
+enum HeaderLine {
+    /// A whole one starts here.
+    At(usize),
+    /// One may start here: the bytes end before it is whole.
+    Undecided(usize),
+    /// None.
+    Absent,
+}
+
+/// The first whole `Content-Length: N\r\n` line that starts at or after `from` in `buf`
+/// (the body read so far, never past its end: what follows a body cannot change what it
+/// is).
+fn find_header_line(buf: &[u8], from: usize) -> HeaderLine {
     let mut at = from;
     loop {
-        let i = find_ci(buf, CONTENT_LENGTH, at)?;
-        if i >= before {
-            return None;
-        }
+        let Some(i) = find_ci(buf, CONTENT_LENGTH, at) else {
+            let partial = partial_suffix(&buf[from.min(buf.len())..], CONTENT_LENGTH);
+            return match partial {
+                0 => HeaderLine::Absent,
+                n => HeaderLine::Undecided(buf.len() - n),
+            };
+        };
         let rest = &buf[i + CONTENT_LENGTH.len()..];
         let blanks = |s: &[u8]| s.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
         let mut j = blanks(rest);
-        if rest.get(j) == Some(&b':') {
+        if j == rest.len() {
+            return HeaderLine::Undecided(i);
+        }
+        if rest[j] == b':' {
             j += 1;
             j += blanks(&rest[j..]);
             let digits = rest[j..].iter().take_while(|b| b.is_ascii_digit()).count();
             j += digits;
             j += blanks(&rest[j..]);
-            if digits > 0 && rest.get(j..j + 2) == Some(b"\r\n") {
-                return Some(i);
+            match rest.get(j..j + 2) {
+                _ if j + 2 > rest.len() && (rest.len() == j || rest[j] == b'\r') => {
+                    return HeaderLine::Undecided(i);
+                }
+                Some(b"\r\n") if digits > 0 => return HeaderLine::At(i),
+                _ => {}
             }
         }
         at = i + 1;
@@ -566,23 +638,105 @@ pub fn salvage_id(bytes: &[u8]) -> Option<Value> {
     None
 }
 
+/// The documents whose changes `bytes` (input that could not be used) hold: each one's URI
+/// when it can be read (between its method and the next change), `None` when it cannot.
+fn lost_edits_in(bytes: &[u8]) -> Vec<Option<String>> {
+    let at: Vec<usize> = memchr::memmem::find_iter(bytes, DID_CHANGE).collect();
+    let mut out: Vec<Option<String>> = Vec::new();
+    for (k, &p) in at.iter().enumerate() {
+        let end = at.get(k + 1).copied().unwrap_or(bytes.len());
+        let uri = uri_in(&bytes[p..end]);
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    out
+}
+
 /// When `bytes` (a message that could not be used) look like a document change: the
 /// document's URI if it can be read, `None` inside when it cannot.
+#[cfg(test)]
 fn lost_edit_in(bytes: &[u8]) -> Option<Option<String>> {
-    memchr::memmem::find(bytes, b"textDocument/didChange")?;
-    let key = memchr::memmem::find(bytes, b"\"uri\"");
-    let uri = key.and_then(|k| {
-        let rest = &bytes[k + 5..];
-        let colon = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
-        if rest[colon] != b':' {
-            return None;
+    memchr::memmem::find(bytes, DID_CHANGE)?;
+    Some(uri_in(bytes))
+}
+
+/// The first `"uri": "..."` in `bytes`, when it is whole and what follows it can follow a
+/// value in an object (a string that runs on into other bytes is no URI to trust).
+fn uri_in(bytes: &[u8]) -> Option<String> {
+    let k = memchr::memmem::find(bytes, b"\"uri\"")?;
+    let rest = &bytes[k + 5..];
+    let colon = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+    if rest[colon] != b':' {
+        return None;
+    }
+    let rest = &rest[colon + 1..];
+    let q = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let mut values = serde_json::Deserializer::from_slice(&rest[q..]).into_iter::<String>();
+    let uri = values.next()?.ok()?;
+    let after = &rest[q + values.byte_offset()..];
+    match after.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b',' | b'}') => Some(uri),
+        _ => None,
+    }
+}
+
+/// The input that could not be used since the last message read, searched for document
+/// changes when it ends (at the next message, the end of the input, or a pause of
+/// [`LOST_RUN_IDLE`]) rather than piece by piece: a change cut in two by a read, or by a wrong `Content-Length` (its method in the
+/// broken body, the rest in the bytes skipped after it), is found all the same, and what is
+/// found does not depend on how the input was read.
+#[derive(Default)]
+struct LostRun {
+    bytes: Vec<u8>,
+}
+
+impl LostRun {
+    /// Adds unusable bytes; the notices for changes found when the run grew too long.
+    fn push(&mut self, bytes: &[u8]) -> Vec<Action> {
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() <= LOST_RUN_LIMIT {
+            return Vec::new();
         }
-        let rest = &rest[colon + 1..];
-        let q = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
-        let mut de = serde_json::Deserializer::from_slice(&rest[q..]);
-        String::deserialize(&mut de).ok()
-    });
-    Some(uri)
+        // Searched now; the tail kept may hold the start of a method cut here.
+        let keep = DID_CHANGE.len() - 1;
+        let tail = self.bytes.split_off(self.bytes.len() - keep);
+        let run = std::mem::replace(&mut self.bytes, tail);
+        notices(&run)
+    }
+
+    /// Adds unusable bytes that do not follow the last ones in the input (a header stood
+    /// between them): a line break keeps a string from running on across the gap.
+    fn push_apart(&mut self, bytes: &[u8]) -> Vec<Action> {
+        if !self.bytes.is_empty() {
+            self.bytes.push(b'\n');
+        }
+        self.push(bytes)
+    }
+
+    /// The run ended: the notices for the changes in it.
+    fn end(&mut self) -> Vec<Action> {
+        let run = std::mem::take(&mut self.bytes);
+        notices(&run)
+    }
+}
+
+/// A [`LOST_EDIT`] notice for each document whose change `run` holds; one for every
+/// document when one of them cannot be named.
+fn notices(run: &[u8]) -> Vec<Action> {
+    let lost = lost_edits_in(run);
+    if lost.is_empty() {
+        return Vec::new();
+    }
+    tracing::error!(documents = ?lost, "document changes could not be read");
+    let reason = "the change's message could not be read (a broken frame, or not JSON)";
+    let lost = match lost.contains(&None) {
+        true => vec![None],
+        false => lost,
+    };
+    lost.into_iter()
+        .map(|uri| Action::Forward(lost_edit(uri, reason)))
+        .collect()
 }
 
 /// A [`LOST_EDIT`] notification.
@@ -731,8 +885,14 @@ impl Session {
         if self.pending.borrow().is_none() {
             return;
         }
+        /// `"id": null` is an id (tower-lsp-server answers a request with a null id under
+        /// it), so it must not read as an absent one.
+        fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+            Value::deserialize(d).map(Some)
+        }
         #[derive(Deserialize)]
         struct Reply {
+            #[serde(default, deserialize_with = "present")]
             id: Option<Value>,
             method: Option<serde::de::IgnoredAny>,
         }
@@ -780,23 +940,47 @@ pub async fn filter_input<R, W>(
     };
     // Bytes of a rejected body that come back as skipped: already looked at.
     let mut seen = 0usize;
-    while let Some(f) = frames.next().await {
+    let mut lost = LostRun::default();
+    loop {
+        let next = match lost.bytes.is_empty() {
+            true => frames.next().await,
+            false => match tokio::time::timeout(LOST_RUN_IDLE, frames.next()).await {
+                Ok(f) => f,
+                // The client paused: report what is lost now, not at its next message.
+                Err(_) => {
+                    let actions = lost.end();
+                    if !forward(actions, &mut to_server, &gate, &answer).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        let Some(f) = next else {
+            // What the input ended on.
+            let actions = lost.end();
+            if !forward(actions, &mut to_server, &gate, &answer).await {
+                return;
+            }
+            break;
+        };
         let actions = match f {
             Frame::Body(body) => match decode(&body) {
                 Ok(v) => {
                     seen = 0;
-                    check(v)
+                    let mut actions = lost.end();
+                    actions.extend(check(v));
+                    actions
                 }
                 Err(why) => {
                     tracing::warn!(%why, body = %String::from_utf8_lossy(&body[..body.len().min(200)]), "a message that is not JSON");
                     let id = salvage_id(&body).unwrap_or(Value::Null);
                     answer(error(id, -32700, &format!("Parse error: {why}")));
-                    let lost = lost_edit_in(&body);
+                    // Its header, dropped, stood between it and what came before.
+                    let actions = lost.push_apart(&body);
                     seen = body.len();
                     frames.reject(body);
-                    lost.map(|uri| Action::Forward(lost_edit(uri, "the change was not JSON")))
-                        .into_iter()
-                        .collect()
+                    actions
                 }
             },
             Frame::Bad {
@@ -807,54 +991,63 @@ pub async fn filter_input<R, W>(
                 seen = 0;
                 tracing::warn!(%why, "malformed message frame");
                 let id = body_from
-                    .and_then(|b| salvage_id(bytes.get(b..)?))
+                    .and_then(|b| bytes.get(b..))
+                    .and_then(|body| salvage_id(&body[..body.len().min(SALVAGE_WINDOW)]))
                     .unwrap_or(Value::Null);
                 answer(error(id, -32700, &format!("Parse error: {why}")));
-                lost_edit_in(&bytes)
-                    .map(|uri| Action::Forward(lost_edit(uri, "the change's frame was broken")))
-                    .into_iter()
-                    .collect()
+                lost.push(&bytes)
             }
             Frame::Skipped(bytes) => {
                 let old = seen.min(bytes.len());
                 seen -= old;
-                lost_edit_in(&bytes[old..])
-                    .map(|uri| Action::Forward(lost_edit(uri, "the change's frame was broken")))
-                    .into_iter()
-                    .collect()
+                lost.push(&bytes[old..])
             }
         };
-        for a in actions {
-            match a {
-                Action::Answer(bytes) => answer(bytes),
-                Action::Forward(v) => {
-                    // Held while an `initialize` is unanswered: tower-lsp-server drops a
-                    // notification that comes before the answer (responses pass).
-                    if v.get("method").is_some() {
-                        gate.wait().await;
-                    }
-                    let method = v.get("method").and_then(Value::as_str);
-                    let init_id = (method == Some("initialize"))
-                        .then(|| v.get("id").cloned())
-                        .flatten();
-                    if method == Some("shutdown") && v.get("id").is_some() {
-                        gate.shutdown.store(true, Ordering::SeqCst);
-                    }
-                    let Ok(body) = serde_json::to_vec(&v) else {
-                        continue;
-                    };
-                    if let Some(id) = init_id {
-                        gate.pending.send_replace(Some(id));
-                    }
-                    if to_server.write_all(&frame(&body)).await.is_err() {
-                        let _ = to_server.shutdown().await;
-                        return;
-                    }
+        if !forward(actions, &mut to_server, &gate, &answer).await {
+            return;
+        }
+    }
+    let _ = to_server.shutdown().await;
+}
+
+/// Carries out `actions`: answers to the client, messages to the server (held while an
+/// `initialize` is unanswered). False when the server's input is closed.
+async fn forward<W: AsyncWrite + Unpin>(
+    actions: Vec<Action>,
+    to_server: &mut W,
+    gate: &Session,
+    answer: &impl Fn(Vec<u8>),
+) -> bool {
+    for a in actions {
+        match a {
+            Action::Answer(bytes) => answer(bytes),
+            Action::Forward(v) => {
+                // Held while an `initialize` is unanswered: tower-lsp-server drops a
+                // notification that comes before the answer (responses pass).
+                if v.get("method").is_some() {
+                    gate.wait().await;
+                }
+                let method = v.get("method").and_then(Value::as_str);
+                let init_id = (method == Some("initialize"))
+                    .then(|| v.get("id").cloned())
+                    .flatten();
+                if method == Some("shutdown") && v.get("id").is_some() {
+                    gate.shutdown.store(true, Ordering::SeqCst);
+                }
+                let Ok(body) = serde_json::to_vec(&v) else {
+                    continue;
+                };
+                if let Some(id) = init_id {
+                    gate.pending.send_replace(Some(id));
+                }
+                if to_server.write_all(&frame(&body)).await.is_err() {
+                    let _ = to_server.shutdown().await;
+                    return false;
                 }
             }
         }
     }
-    let _ = to_server.shutdown().await;
+    true
 }
 
 /// Writes the server's frames and the guard's errors to `output`, whole frames at a time.

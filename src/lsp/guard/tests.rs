@@ -420,9 +420,19 @@ proptest! {
 
 #[test]
 fn a_notification_after_initialize_waits_for_its_answer() {
+    // Whatever the id: a null one too (tower-lsp-server answers it under `"id":null`).
+    for (id, other) in [("1", "2"), (r#""init""#, "1"), ("null", r#""null""#)] {
+        a_notification_waits_for_the_answer_to(id, other);
+    }
+}
+
+fn a_notification_waits_for_the_answer_to(id: &str, other: &str) {
     rt().block_on(async {
         let gate = Session::new();
-        let mut input = frame(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#);
+        let mut input = frame(
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{{}}}}"#)
+                .as_bytes(),
+        );
         input.extend(frame(
             br#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#,
         ));
@@ -446,16 +456,136 @@ fn a_notification_after_initialize_waits_for_its_answer() {
         }
         assert!(!task.is_finished());
         // An answer to another id changes nothing.
-        gate.answered(br#"{"jsonrpc":"2.0","id":2,"result":{}}"#);
+        gate.answered(format!(r#"{{"jsonrpc":"2.0","id":{other},"result":{{}}}}"#).as_bytes());
+        gate.answered(br#"{"jsonrpc":"2.0","result":{}}"#);
         for _ in 0..50 {
             tokio::task::yield_now().await;
         }
-        assert!(!task.is_finished());
-        gate.answered(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert!(
+            !task.is_finished(),
+            "released by another answer than {id}'s"
+        );
+        gate.answered(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#).as_bytes());
         let Some(Frame::Body(second)) = reader.next().await else {
             panic!("initialized is passed on");
         };
         assert!(String::from_utf8_lossy(&second).contains("initialized"));
         let _ = task.await;
     });
+}
+
+/// A document change for `file:///m/{doc}.pp`, broken as a stream breaks one: a
+/// `Content-Length` that cuts it (`how` 0), a whole frame of its first `cut` bytes (1), or
+/// its bytes with no header at all (2).
+fn broken_change() -> impl Strategy<Value = Vec<u8>> {
+    (0usize..3, 1usize..200, 0u8..3).prop_map(|(doc, cut, how)| {
+        let body = change_of(doc);
+        let cut = cut.min(body.len() - 1);
+        match how {
+            0 => {
+                let mut f = format!("Content-Length: {cut}\r\n\r\n").into_bytes();
+                f.extend_from_slice(body.as_bytes());
+                f
+            }
+            1 => frame(&body.as_bytes()[..cut]),
+            _ => body.into_bytes(),
+        }
+    })
+}
+
+fn change_of(doc: usize) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":{{"uri":"file:///m/{doc}.pp","version":2}},"contentChanges":[{{"text":"x"}}]}}}}"#
+    )
+}
+
+/// What a stream's result is compared by between two ways of reading it: what reached the
+/// server, and the id and code of each answer to a request. An answer with a null id only
+/// informs: its text may say more or less, and a broken run be answered once or twice,
+/// depending on where a read cut it.
+fn seen(r: &(Vec<Value>, Vec<Value>)) -> (Vec<Value>, Vec<(Value, Value)>) {
+    let answers =
+        r.1.iter()
+            .filter(|a| !a["id"].is_null())
+            .map(|a| (a["id"].clone(), a["error"]["code"].clone()))
+            .collect();
+    (r.0.clone(), answers)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Changes broken among garbage and good messages: each is passed on whole (a broken
+    /// frame may happen to hold it exactly) or reported lost, by its document or for every
+    /// document; and nothing the guard does depends on how the stream is cut into reads.
+    #[test]
+    fn no_change_is_lost_silently_however_the_stream_is_read(
+        parts in proptest::collection::vec(prop_oneof![
+            garbage(),
+            broken_change(),
+            Just(frame(NEXT.as_bytes())),
+        ], 1..6),
+        sizes in proptest::collection::vec(1usize..40, 1..5),
+    ) {
+        let input = parts.concat();
+        let whole = filter(input.clone(), vec![usize::MAX]);
+        let cut = filter(input.clone(), sizes);
+        prop_assert_eq!(seen(&whole), seen(&cut), "{:?}", String::from_utf8_lossy(&input));
+        let server = &whole.0;
+        let every = server.iter().any(|m| m["method"] == LOST_EDIT && m["params"]["uri"].is_null());
+        for doc in 0..3 {
+            let uri = format!("file:///m/{doc}.pp");
+            if !String::from_utf8_lossy(&input).contains(&format!("{doc}.pp")) {
+                continue;
+            }
+            let named = server.iter().any(|m| {
+                m["params"]["uri"] == uri.as_str() || m["params"]["textDocument"]["uri"] == uri.as_str()
+            });
+            prop_assert!(every || named, "the change to {} vanished in {:?}: {:?}", uri, String::from_utf8_lossy(&input), server);
+        }
+    }
+}
+
+#[test]
+fn a_change_cut_by_its_content_length_or_a_read_is_reported_with_its_document() {
+    let body = change_of(1);
+    // The method itself cut by a `Content-Length` too short.
+    let cut = body.find("didC").expect("the method") + 4;
+    let mut input = format!("Content-Length: {cut}\r\n\r\n").into_bytes();
+    input.extend_from_slice(body.as_bytes());
+    input.extend(frame(NEXT.as_bytes()));
+    for sizes in [vec![usize::MAX], vec![1], vec![cut + 20, 3]] {
+        let (server, answers) = filter(input.clone(), sizes.clone());
+        assert_eq!(answers.len(), 1, "{sizes:?}: {answers:?}");
+        let lost: Vec<&Value> = server.iter().filter(|m| m["method"] == LOST_EDIT).collect();
+        assert_eq!(lost.len(), 1, "{sizes:?}: {server:?}");
+        assert_eq!(lost[0]["params"]["uri"], "file:///m/1.pp", "{sizes:?}");
+        assert_eq!(
+            server.last().map(|m| m["id"].clone()),
+            Some(json!(424242)),
+            "{sizes:?}"
+        );
+    }
+    // Two documents' changes in one run of garbage: both are named.
+    let mut input = b"garbage ".to_vec();
+    input.extend(change_of(0).as_bytes());
+    input.extend(change_of(2).as_bytes());
+    let (server, _) = filter(input, vec![7]);
+    let uris: Vec<&Value> = server.iter().map(|m| &m["params"]["uri"]).collect();
+    assert_eq!(uris, [&json!("file:///m/0.pp"), &json!("file:///m/2.pp")]);
+}
+
+#[test]
+fn a_broken_frame_gets_the_same_answer_however_it_is_read() {
+    // No `Content-Length`: the body runs to the next header, and its id comes late.
+    let mut input =
+        b"Content-Type: x\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":42}".to_vec();
+    input.extend(frame(NEXT.as_bytes()));
+    for sizes in [vec![usize::MAX], vec![1], vec![20, 5]] {
+        let (server, answers) = filter(input.clone(), sizes.clone());
+        assert_eq!(answers.len(), 1, "{sizes:?}");
+        assert_eq!(answers[0]["id"], 42, "{sizes:?}");
+        assert_eq!(answers[0]["error"]["code"], -32700, "{sizes:?}");
+        assert_eq!(server.len(), 1, "{sizes:?}");
+    }
 }
