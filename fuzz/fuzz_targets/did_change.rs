@@ -1,11 +1,13 @@
 //! `textDocument/didChange` sequences: arbitrary incremental edits applied to an open
-//! document by the server's own `lsp::text::apply_change`, against a reference written
-//! from the specification (`modlens_fuzz::spec_apply`); and the index updated after every
-//! edit (`Index::replace_file`, as the server's project does) against a fresh index of the
-//! final text.
+//! document by the server's own `lsp::text::apply_change`, against the client's copy
+//! (`modlens_fuzz::ClientDoc`, UTF-16 units as VS Code's text document holds them, lines at
+//! `\n`, `\r\n` and a lone `\r`); and the index updated after every edit
+//! (`Index::replace_file`, as the server's project does) against a fresh index of the final
+//! text.
 //!
-//! A lone `\r` is where modlens and the specification split lines differently (see
-//! `COMPARE_AFTER_LONE_CR`).
+//! Checked after every edit: the server applies exactly the edits the client applies and
+//! refuses exactly those reaching below the line after the last (changing nothing), and
+//! its text is the client's unit for unit (a lone surrogate half as U+FFFD).
 //!
 //! Input: the document's text, then (after `\xFF\xFF`, which UTF-8 text never holds) the
 //! edits, decoded with `arbitrary`.
@@ -16,12 +18,8 @@ use libfuzzer_sys::fuzz_target;
 use modlens::index::Index;
 use modlens::lsp::text::apply_change;
 use modlens::syntax;
-use modlens_fuzz::{SpecPosition, spec_apply};
+use modlens_fuzz::{ClientDoc, SpecPosition};
 use tower_lsp_server::ls_types::{Position, Range};
-
-/// False while modlens ends lines at `\n` only: the edits stop when the document holds a
-/// lone `\r` (`modlens_fuzz::has_lone_cr`), where it and the specification disagree.
-const COMPARE_AFTER_LONE_CR: bool = false;
 
 /// Another file of the mod, referring into the edited one (so that referrers change).
 const OTHER: &[u8] = b"benchmark \"other\" {\n  children = [control.c, benchmark.b]\n}\nquery \"q2\" {\n  sql = query.q.sql\n}\n";
@@ -52,15 +50,12 @@ fuzz_target!(|data: &[u8]| {
         None => (data, &[][..]),
     };
     let mut text = String::from_utf8_lossy(head).into_owned();
-    let mut reference = text.clone();
+    let mut client = ClientDoc::new(&text);
     let mut index = index_of(text.as_bytes());
     let main = index.file_by_path("main.pp").expect("main.pp is indexed");
     let mut u = Unstructured::new(tail);
     let mut changes = 0;
     while !u.is_empty() && changes < 64 {
-        if !COMPARE_AFTER_LONE_CR && modlens_fuzz::has_lone_cr(&text) {
-            break;
-        }
         let Ok(c) = Change::arbitrary(&mut u) else {
             break;
         };
@@ -86,12 +81,25 @@ fuzz_target!(|data: &[u8]| {
                 ),
             )
         });
-        apply_change(&mut text, range.map(|r| r.0), &c.text);
-        spec_apply(&mut reference, range.map(|r| r.1), &c.text);
+        let before = text.clone();
+        let server = apply_change(&mut text, range.map(|r| r.0), &c.text);
+        let expected = client.apply(range.map(|r| r.1), &c.text);
         assert!(
-            text == reference,
-            "after change #{changes} {c:?}:\n server: {text:?}\n   spec: {reference:?}"
+            server.is_ok() == expected.is_ok(),
+            "change #{changes} {c:?} to {before:?}: the server says {server:?}, the client {expected:?}"
         );
+        if server.is_err() {
+            assert!(
+                text == before,
+                "a refused change #{changes} changed the text"
+            );
+        }
+        if let Err(e) = client.agrees_with(&text) {
+            panic!(
+                "after change #{changes} {c:?} to {before:?}: {e}\n server: {text:?}\n client: {:?}",
+                client.text()
+            );
+        }
         index.replace_file(main, syntax::scan(text.as_bytes()));
     }
     let read = |path: &str| -> Option<Vec<u8>> {

@@ -3,35 +3,22 @@
 //! with an error), and the server must stop when the stream ends.
 //!
 //! Input: pieces separated by `\xFF\xFE`; a piece starting with `F` is framed (the rest is a
-//! message body with a correct `Content-Length`), any other piece is raw bytes. Inputs that
-//! legitimately lose the request are skipped: a piece holding `Content-Length` (a raw one
-//! could open a frame that swallows the request) and a message whose method is `exit`
-//! (the server stops), `initialize` or `initialized` (the server would start indexing).
+//! message body with a correct `Content-Length`), any other piece is raw bytes (which may
+//! hold frames of its own, whole or broken). The guard resynchronises at every
+//! `Content-Length`, so nothing before the request can swallow it. Skipped: inputs where
+//! the guard passes on (`modlens_fuzz::filter`) a message whose method is `exit` (the
+//! server stops), `initialize` or `initialized` (the server would start indexing).
 #![no_main]
-
-use std::sync::OnceLock;
-use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use modlens::lsp::guard::{Frame, FrameReader, frame};
+use modlens_fuzz::DEADLINE;
 use tokio::io::AsyncWriteExt;
 
 const FINAL: &[u8] = br#"{"jsonrpc":"2.0","id":"fuzz-final","method":"shutdown"}"#;
-/// Far longer than an answer takes (well under a millisecond); only a lost request waits.
-const DEADLINE: Duration = Duration::from_secs(5);
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
-    })
-}
-
-/// The client's stream, or `None` for an input skipped (see the module comment).
-fn stream(data: &[u8]) -> Option<Vec<u8>> {
+/// The client's stream, as the writes it sends it in.
+fn stream(data: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = data;
     loop {
@@ -39,33 +26,31 @@ fn stream(data: &[u8]) -> Option<Vec<u8>> {
             Some(i) => (&rest[..i], Some(&rest[i + 2..])),
             None => (rest, None),
         };
-        if modlens_fuzz::contains_ignore_case(piece, b"content-length") {
-            return None;
-        }
         match piece.strip_prefix(b"F") {
-            Some(body) => {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
-                    && let Some(m) = v.get("method").and_then(|m| m.as_str())
-                    && matches!(m, "exit" | "initialize" | "initialized")
-                {
-                    return None;
-                }
-                out.extend_from_slice(&frame(body));
-            }
-            None => out.extend_from_slice(piece),
+            Some(body) => out.push(frame(body)),
+            None => out.push(piece.to_vec()),
         }
         match next {
             Some(n) => rest = n,
             None => break,
         }
     }
-    out.extend_from_slice(&frame(FINAL));
-    Some(out)
+    out.push(frame(FINAL));
+    out
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(input) = stream(data) else { return };
-    runtime().block_on(async move {
+    let writes = stream(data);
+    let passed_on = modlens_fuzz::filter(&writes.concat(), Vec::new()).forwarded;
+    if passed_on.iter().any(|v| {
+        matches!(
+            v["method"].as_str(),
+            Some("exit" | "initialize" | "initialized")
+        )
+    }) {
+        return;
+    }
+    modlens_fuzz::runtime().block_on(async move {
         let (mut client_w, server_in) = tokio::io::duplex(1 << 16);
         let (server_out, client_r) = tokio::io::duplex(1 << 16);
         let server = tokio::spawn(modlens::lsp::serve(
@@ -73,8 +58,15 @@ fuzz_target!(|data: &[u8]| {
             server_out,
             modlens::lsp::Options::default(),
         ));
+        // Each piece in a write of its own, the server left to read what it got (and find
+        // nothing more) before the next: as a pipe delivers a client's writes.
         let writer = tokio::spawn(async move {
-            let _ = client_w.write_all(&input).await;
+            for w in writes {
+                let _ = client_w.write_all(&w).await;
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+            }
             client_w
         });
         let answered = tokio::time::timeout(DEADLINE, async move {

@@ -1,20 +1,23 @@
 //! Helpers shared by the fuzz targets: an in-memory workspace, the scanner's invariants, a
-//! reference implementation of LSP incremental edits, and a way to drive the protocol
-//! guard's async code without a runtime.
+//! client's copy of a document under LSP incremental edits, and the protocol guard driven
+//! over an in-memory stream.
 //!
 //! Nothing here is fuzzed itself; every check returns the first violation as text so that
 //! a target can panic with it (a panic is what the fuzzer reports as a crash).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use modlens::cache::Limits;
 use modlens::index::{Index, ModId, dump};
+use modlens::lsp::guard::{self, Frame, FrameReader};
 use modlens::resolve::{Model, Resolver, Sources, ValueInputs, funcs::FileReader};
 use modlens::syntax::{self, AttrValue, FileIndex, Pos};
+use serde_json::{Value, json};
+use tokio::io::{AsyncWriteExt, DuplexStream};
 
 /// The `mod.pp` of every in-memory workspace.
 pub const MOD_PP: &[u8] = b"mod \"fuzz\" {\n  title = \"fuzz\"\n}\n";
@@ -257,10 +260,10 @@ pub fn check_scan(src: &[u8], index: &FileIndex) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The LSP's incremental edits, as the specification describes them.
+// The LSP's incremental edits, as the client applies them.
 
 /// A position as the protocol sends it: a 0-based line and a column in UTF-16 code units.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpecPosition {
     /// 0-based line.
     pub line: u32,
@@ -268,77 +271,107 @@ pub struct SpecPosition {
     pub character: u32,
 }
 
-/// True when the reference splits lines at a lone `\r` too, as the specification says ("the
-/// protocol specifies the following end-of-line sequences: '\n', '\r\n' and '\r'").
-/// modlens ends lines at `\n` only (`src/lsp/text.rs`, and the scanner's `LineIndex`):
-/// see [`has_lone_cr`] and `fuzz/README.md`.
-pub const LONE_CR_ENDS_A_LINE: bool = true;
-
-/// True when `text` holds a `\r` that is not followed by `\n` (where modlens and the
-/// specification split lines differently).
-pub fn has_lone_cr(text: &str) -> bool {
-    let b = text.as_bytes();
-    memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n'))
+/// The client's copy of a document, as `vscode-languageserver-textdocument` holds it: UTF-16
+/// code units (so a change may cut a surrogate pair and leave a lone half), lines ending at
+/// `\n`, `\r\n` and a lone `\r` (the protocol's three end-of-line sequences).
+pub struct ClientDoc {
+    units: Vec<u16>,
 }
 
-/// Byte ranges of each line's content (without its end-of-line sequence).
-fn spec_lines(text: &str) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\n' => {
-                out.push((start, i));
-                i += 1;
-                start = i;
-            }
-            b'\r' if b.get(i + 1) == Some(&b'\n') => {
-                out.push((start, i));
-                i += 2;
-                start = i;
-            }
-            b'\r' if LONE_CR_ENDS_A_LINE => {
-                out.push((start, i));
-                i += 1;
-                start = i;
-            }
-            _ => i += 1,
+const SURROGATES: std::ops::Range<u16> = 0xD800..0xE000;
+
+impl ClientDoc {
+    /// The client's copy of `text`.
+    pub fn new(text: &str) -> ClientDoc {
+        ClientDoc {
+            units: text.encode_utf16().collect(),
         }
     }
-    out.push((start, b.len()));
-    out
-}
 
-/// The byte offset of a position: a line past the last is the end of the text; a
-/// character past the line's end is the line's end; a character inside a surrogate pair
-/// is that character's start.
-pub fn spec_offset(text: &str, pos: SpecPosition) -> usize {
-    let lines = spec_lines(text);
-    let Some(&(start, end)) = lines.get(pos.line as usize) else {
-        return text.len();
-    };
-    let mut units = 0u64;
-    for (i, c) in text[start..end].char_indices() {
-        units += c.len_utf16() as u64;
-        if units > u64::from(pos.character) {
-            return start + i;
+    /// The offset of every line's first unit.
+    fn line_offsets(&self) -> Vec<usize> {
+        let (cr, lf) = (u16::from(b'\r'), u16::from(b'\n'));
+        let mut out = vec![0];
+        let mut i = 0;
+        while i < self.units.len() {
+            let c = self.units[i];
+            if c == cr || c == lf {
+                if c == cr && self.units.get(i + 1) == Some(&lf) {
+                    i += 1;
+                }
+                out.push(i + 1);
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// `TextDocument.offsetAt`: a line at or past the line count is the end; a column is
+    /// clamped to the line's end, before its line break.
+    fn offset_at(&self, lines: &[usize], p: SpecPosition) -> usize {
+        let line = p.line as usize;
+        let Some(&start) = lines.get(line) else {
+            return self.units.len();
+        };
+        let next = lines.get(line + 1).copied().unwrap_or(self.units.len());
+        let mut at = start.saturating_add(p.character as usize).min(next);
+        while at > start && matches!(self.units[at - 1], 10 | 13) {
+            at -= 1;
+        }
+        at
+    }
+
+    /// Applies one change as `TextDocument.update` does: with no range the whole text; a
+    /// range whose end is before its start the other way round. A change reaching below
+    /// the line after the last cannot have been made to this text: modlens refuses it
+    /// (`EditError::PastEnd`), and so does this reference (`Err`, nothing changed).
+    pub fn apply(
+        &mut self,
+        range: Option<(SpecPosition, SpecPosition)>,
+        new_text: &str,
+    ) -> Result<(), ()> {
+        let Some((mut a, mut b)) = range else {
+            self.units = new_text.encode_utf16().collect();
+            return Ok(());
+        };
+        if b < a {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let lines = self.line_offsets();
+        if a.line as usize > lines.len() || b.line as usize > lines.len() {
+            return Err(());
+        }
+        let (a, b) = (self.offset_at(&lines, a), self.offset_at(&lines, b));
+        self.units.splice(a..b.max(a), new_text.encode_utf16());
+        Ok(())
+    }
+
+    /// Whether the server's copy `text` is this one: unit for unit the same, except that
+    /// where the client holds half of a surrogate pair the server may hold U+FFFD (a UTF-8
+    /// string cannot hold a lone half; one unit either way, so positions agree). Returns
+    /// the first difference.
+    pub fn agrees_with(&self, text: &str) -> Result<(), String> {
+        let mut server = text.encode_utf16();
+        for (i, &c) in self.units.iter().enumerate() {
+            match server.next() {
+                Some(s) if s == c || (s == 0xFFFD && SURROGATES.contains(&c)) => {}
+                Some(s) => return Err(format!("unit {i}: server {s:#06x}, client {c:#06x}")),
+                None => return Err(format!("the server's text ends at unit {i}")),
+            }
+        }
+        match server.next() {
+            Some(_) => Err(format!(
+                "the server's text is longer than the client's ({} units)",
+                self.units.len()
+            )),
+            None => Ok(()),
         }
     }
-    end
-}
 
-/// Applies one change: the range replaced (an end before its start is an empty range at
-/// the start), or with no range the whole text.
-pub fn spec_apply(text: &mut String, range: Option<(SpecPosition, SpecPosition)>, new_text: &str) {
-    let Some((a, b)) = range else {
-        *text = new_text.to_string();
-        return;
-    };
-    let start = spec_offset(text, a);
-    let end = spec_offset(text, b).max(start);
-    text.replace_range(start..end, new_text);
+    /// The text, with every lone half of a surrogate pair as U+FFFD.
+    pub fn text(&self) -> String {
+        String::from_utf16_lossy(&self.units)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,13 +409,141 @@ pub fn observe(index: &Index, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> String 
 }
 
 // ---------------------------------------------------------------------------------------
-// Async without a runtime.
+// The protocol guard.
 
-/// Polls `fut` to completion with a no-op waker: for futures over in-memory readers and
-/// writers that never wait. Panics (a fuzzer-visible failure) if it would wait.
-pub fn run_ready<F: Future>(fut: F) -> F::Output {
+/// A current-thread tokio runtime, built once and kept across inputs.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+}
+
+/// What the guard's input filter made of a client's stream.
+#[derive(Debug, PartialEq)]
+pub struct Filtered {
+    /// The messages passed on to the server, in order.
+    pub forwarded: Vec<Value>,
+    /// The guard's own answers to the client (its errors), in order.
+    pub answers: Vec<Value>,
+}
+
+/// How long an in-memory exchange may take: far more than it does (microseconds), so only
+/// a deadlock reaches it.
+pub const DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs the guard's input filter (`guard::filter_input`) and output merger over `stream`,
+/// read in chunks of `sizes` (see [`Chunked`]), with a stand-in server that answers every
+/// `initialize` request at once (so that messages held for its answer are released).
+///
+/// Checked on the way: what reaches the server is whole frames, each one tower-lsp-server's
+/// codec decodes ([`server_decodes`]); every answer of the guard is one frame holding a
+/// JSON-RPC error response; the exchange ends (no message held forever).
+pub fn filter(stream: &[u8], sizes: Vec<usize>) -> Filtered {
+    runtime().block_on(async {
+        let (to_server, server_in) = tokio::io::duplex(1 << 16);
+        let (server_out, from_server) = tokio::io::duplex(1 << 16);
+        let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let (merge_tx, merge_rx) = tokio::sync::mpsc::unbounded_channel();
+        let session = guard::Session::new();
+        let input = guard::filter_input(
+            Chunked::new(stream, sizes),
+            to_server,
+            errors_tx,
+            session.clone(),
+        );
+        let output = guard::merge_output(from_server, merge_rx, tokio::io::sink(), session);
+        // The guard's errors, recorded on their way to the merger.
+        let errors = async move {
+            let mut answers = Vec::new();
+            while let Some(bytes) = errors_rx.recv().await {
+                answers.push(error_reply(&bytes));
+                let _ = merge_tx.send(bytes);
+            }
+            answers
+        };
+        let exchange = async {
+            tokio::join!(
+                input,
+                output,
+                errors,
+                stand_in_server(server_in, server_out)
+            )
+        };
+        match tokio::time::timeout(DEADLINE, exchange).await {
+            Ok(((), (), answers, forwarded)) => Filtered { forwarded, answers },
+            Err(_) => panic!(
+                "the guard did not get through the stream in {DEADLINE:?} (a message held forever?)"
+            ),
+        }
+    })
+}
+
+/// The guard's answer `bytes`: one frame holding a JSON-RPC error response.
+fn error_reply(bytes: &[u8]) -> Value {
+    let body = bytes
+        .strip_prefix(b"Content-Length: ")
+        .and_then(|rest| {
+            let end = memchr::memmem::find(rest, b"\r\n\r\n")?;
+            let len: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+            let body = &rest[end + 4..];
+            (body.len() == len).then_some(body)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the guard's answer is not one frame: {:?}",
+                String::from_utf8_lossy(bytes)
+            )
+        });
+    let v: Value = serde_json::from_slice(body).expect("the guard's answer is JSON");
+    // The id is the request's when it could be read (any number or string, as the client
+    // sent it, so that the client can match it), else null.
+    assert!(
+        v["jsonrpc"] == "2.0"
+            && v["error"]["code"].is_i64()
+            && v["error"]["message"].is_string()
+            && (v["id"].is_null() || v["id"].is_number() || v["id"].is_string()),
+        "the guard's answer is no JSON-RPC error: {v}"
+    );
+    v
+}
+
+/// The server's end: every frame the guard passes on must be whole and decode in
+/// tower-lsp-server's codec; an `initialize` request is answered at once.
+async fn stand_in_server(input: DuplexStream, mut output: DuplexStream) -> Vec<Value> {
+    let mut frames = FrameReader::new(input);
+    let mut got = Vec::new();
+    while let Some(f) = frames.next().await {
+        let Frame::Body(body) = f else {
+            panic!("the guard passed on a broken frame: {f:?}");
+        };
+        assert!(
+            server_decodes(&body),
+            "the guard passed on a message tower-lsp-server cannot decode: {:?}",
+            String::from_utf8_lossy(&body)
+        );
+        let v: Value = serde_json::from_slice(&body).expect("what the server decodes is JSON");
+        if v["method"] == "initialize"
+            && let Some(id) = v.get("id")
+        {
+            let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"capabilities": {}}});
+            let _ = output
+                .write_all(&guard::frame(answer.to_string().as_bytes()))
+                .await;
+        }
+        got.push(v);
+    }
+    got
+}
+
+/// Polls `fut` to completion with a no-op waker: for futures over in-memory readers that
+/// never wait (no runtime needed). Panics (a fuzzer-visible failure) if it would wait.
+pub fn run_ready<F: std::future::Future>(fut: F) -> F::Output {
     let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
+    let mut cx = Context::from_waker(std::task::Waker::noop());
     for _ in 0..1_000_000 {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
@@ -427,14 +588,6 @@ impl tokio::io::AsyncRead for Chunked<'_> {
         self.data = tail;
         Poll::Ready(Ok(()))
     }
-}
-
-/// True when `hay` contains `needle`, ignoring ASCII case.
-pub fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Resolves every resource of `ws` (at most `limit`) and evaluates its index fields.
