@@ -182,6 +182,34 @@ fn dashboards_payload_lists_children_of_the_benchmarks_own_kind() {
     assert_eq!(b("detections")["trunks"], serde_json::Value::Null);
 }
 
+/// As Powerpipe: `dep.type.name` resolves only in the mod's own requires (and the mod's own
+/// name); a dependency of a dependency is installed but is not one.
+#[test]
+fn children_resolve_only_in_first_level_dependencies() {
+    let dir = "fixtures/invalid_transitive_dependency";
+    let out = modlens(&["check", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("benchmarks.pp:16:5: error: `mod_b.benchmark.b_bench`: mod `mod_b` is installed but is not a dependency"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error:").count(), 1, "only that child: {err}");
+    let tree = |name: &str| text(&modlens(&["tree", dir, name]).stdout);
+    let direct = tree("benchmark.direct");
+    assert!(
+        direct.contains("mod_b.control.b_control — B control"),
+        "{direct}"
+    );
+    assert!(direct.contains("control.own — Own control"), "{direct}");
+    let transitive = tree("benchmark.transitive");
+    assert!(
+        transitive.contains("mod_b.benchmark.b_bench [not found]"),
+        "{transitive}"
+    );
+    assert!(!transitive.contains("B control"), "{transitive}");
+}
+
 #[test]
 fn dashboards_payload_lists_dashboards_and_dependency_benchmarks() {
     let out = modlens(&["dashboards", "fixtures/dependency_mod"]);

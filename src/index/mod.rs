@@ -150,6 +150,10 @@ pub struct Index {
     /// target's name, sorted. Built on the first reverse lookup and dropped by any change:
     /// an index-only load never needs it, and it is as large as the references.
     referrers: std::sync::OnceLock<Vec<(u32, RefId)>>,
+    /// Each mod's direct dependencies (its `require` entries matched to installed mods),
+    /// once known ([`Index::set_requires`]): `dep.type.name` resolves only in these, as
+    /// Powerpipe resolves it. `None` (an index on its own): in any installed mod by that name.
+    requires: Option<Vec<Vec<ModId>>>,
 }
 
 impl Index {
@@ -503,6 +507,37 @@ impl Index {
             .find(|r| self.name_of(*r).as_deref() == Some(name))
     }
 
+    /// Sets each mod's direct dependencies (by [`ModId`], one list per mod).
+    pub fn set_requires(&mut self, requires: Vec<Vec<ModId>>) {
+        if self.requires.as_ref() != Some(&requires) {
+            self.requires = Some(requires);
+            self.referrers = std::sync::OnceLock::new();
+        }
+    }
+
+    /// The mod that `prefix` (the `dep` of `dep.type.name`) names in a file of `module`: that
+    /// mod itself by its own name, else one of its direct dependencies (Powerpipe's
+    /// `LoadedDependencyMods`; a dependency of a dependency is not one), or any installed mod
+    /// by that name while the dependencies are not known.
+    pub fn mod_for_prefix(&self, module: ModId, prefix: &str) -> Option<ModId> {
+        let named = |m: ModId| {
+            self.mods
+                .get(m.0 as usize)
+                .is_some_and(|x| x.name == prefix)
+        };
+        if named(module) {
+            return Some(module);
+        }
+        match &self.requires {
+            Some(r) => r
+                .get(module.0 as usize)?
+                .iter()
+                .copied()
+                .find(|&m| named(m)),
+            None => self.mod_named(prefix),
+        }
+    }
+
     /// A mod by the name in its `mod` block (the root mod wins a tie).
     pub fn mod_named(&self, name: &str) -> Option<ModId> {
         mod_position(&self.mods, name)
@@ -524,7 +559,7 @@ impl Index {
     /// names (`None` when that is not installed).
     fn ref_module(&self, f: &FileEntry, r: &Reference) -> Option<ModId> {
         match r.module {
-            Some(m) => self.mod_named(f.index.str(m)),
+            Some(m) => self.mod_for_prefix(f.module, f.index.str(m)),
             None => Some(f.module),
         }
     }

@@ -83,7 +83,7 @@ pub fn at(index: &Index, file: FileId, offset: u32) -> Option<Hit> {
             && offset <= ms.end
         {
             let target = index
-                .mod_named(fi.str(r.module.unwrap_or(r.name)))
+                .mod_for_prefix(f.module, fi.str(r.module.unwrap_or(r.name)))
                 .map(Target::Mod);
             return Some(Hit {
                 span: ms,

@@ -4,7 +4,7 @@
 //!   type's resources in the file's mod; after `var.` / `local.`: its variables / locals;
 //!   after `dep.` (an installed dependency mod): what it offers, then `dep.query.` its
 //!   queries; after `self.input.`, `param.`, `with.`: the blocks in scope.
-//! * Where an expression starts: `var`, `local`, resource types, dependency mod names,
+//! * Where an expression starts: `var`, `local`, resource types, the mod's dependencies' names,
 //!   `self`, `param`, functions.
 //! * At the start of a line in a block: the attributes and nested blocks valid there; at the
 //!   top level: block types (as snippets when the client takes them); inside `tags = {`:
@@ -194,8 +194,13 @@ pub fn complete(
                     );
                 }
             }
+            // The mod's own requires: what `dep.` can name here.
             for (m, info) in index.mods().iter().enumerate() {
-                if ModId(m as u32) != module && info.dependency {
+                let m = ModId(m as u32);
+                if m != module
+                    && info.dependency
+                    && index.mod_for_prefix(module, &info.name) == Some(m)
+                {
                     push(
                         &info.name,
                         CompletionItemKind::MODULE,
@@ -222,9 +227,10 @@ pub fn complete(
         }
         Context::Member(parts) => {
             let strs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            // One of the mod's own requires (what `dep.` can name).
             let dep = |name: &str| {
                 index
-                    .mod_named(name)
+                    .mod_for_prefix(module, name)
                     .filter(|m| *m != module && index.module(*m).is_some_and(|i| i.dependency))
             };
             let (target_mod, rest): (ModId, &[&str]) = match strs.as_slice() {

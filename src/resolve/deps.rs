@@ -234,6 +234,13 @@ impl Dependencies {
     pub fn direct(&self, module: ModId) -> impl Iterator<Item = ModId> + '_ {
         self.of(module).iter().filter_map(|r| r.resolved)
     }
+
+    /// [`Dependencies::direct`] of each of `mods` mods, for [`Index::set_requires`].
+    pub fn requires_by_mod(&self, mods: usize) -> Vec<Vec<ModId>> {
+        (0..mods)
+            .map(|m| self.direct(ModId(m as u32)).collect())
+            .collect()
+    }
 }
 
 /// `.powerpipe/mods/github.com/org/repo@v1.2.3` → (`github.com/org/repo`, `Some("v1.2.3")`);

@@ -131,8 +131,9 @@ pub struct Model {
 
 impl Model {
     /// Computes the dependencies and what the values are (they evaluate on first need).
-    pub fn new(index: Index, sources: &Arc<dyn Sources>, inputs: &ValueInputs) -> Model {
+    pub fn new(mut index: Index, sources: &Arc<dyn Sources>, inputs: &ValueInputs) -> Model {
         let deps = Dependencies::compute(&index, &**sources);
+        index.set_requires(deps.requires_by_mod(index.mods().len()));
         let values = Values::compute(&index, &deps, sources, inputs);
         Model {
             index,
@@ -223,6 +224,8 @@ impl Model {
     pub fn recompute(&mut self, sources: &Arc<dyn Sources>, inputs: &ValueInputs) {
         self.generation += 1;
         self.deps = Dependencies::compute(&self.index, &**sources);
+        let requires = self.deps.requires_by_mod(self.index.mods().len());
+        self.index.set_requires(requires);
         self.values = Values::compute(&self.index, &self.deps, sources, inputs);
     }
 

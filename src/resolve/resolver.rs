@@ -1329,6 +1329,13 @@ impl Resolver {
                 let dep = f.index.str(m);
                 match self.dependency(model, module, dep) {
                     Some(d) => (d, Some(dep.to_string())),
+                    None if index.mod_named(dep).is_some() => {
+                        return Target::Unknown(format!(
+                            "`{dep}.{kind}.{name}`: mod `{dep}` is installed but is not a \
+                             dependency of this mod (only the mods its `require` block names \
+                             can be referred to)"
+                        ));
+                    }
                     None => {
                         return Target::Unknown(format!(
                             "`{dep}.{kind}.{name}`: no installed dependency mod is named `{dep}`"
@@ -1395,15 +1402,10 @@ impl Resolver {
         }
     }
 
-    /// The installed mod that `module` calls `dep`: one of its requires, else any installed
-    /// mod by that name.
+    /// The mod that `module` calls `dep`: itself by its own name, or one of its requires
+    /// ([`Index::mod_for_prefix`]).
     fn dependency(&self, model: &Model, module: ModId, dep: &str) -> Option<ModId> {
-        let index = &model.index;
-        model
-            .deps
-            .direct(module)
-            .find(|m| index.module(*m).is_some_and(|x| x.name == dep))
-            .or_else(|| index.mod_named(dep))
+        model.index.mod_for_prefix(module, dep)
     }
 
     /// A reference's target as a qualified name (`mod.type.name`), found or not.
