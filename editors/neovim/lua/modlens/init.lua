@@ -152,8 +152,12 @@ function M.clients(bufnr)
   return list
 end
 
+local function uses_enable()
+  return vim.lsp.config ~= nil and vim.lsp.enable ~= nil and has('0.11')
+end
+
 --- Attaches `bufnr` (default: the current buffer) to its mod's client, starting it when
---- needed. On 0.11+ vim.lsp.enable does this by itself.
+--- needed (on 0.11+ vim.lsp.enable does this by itself for buffers that open).
 function M.attach(bufnr)
   if bufnr == nil or bufnr == 0 then
     bufnr = vim.api.nvim_get_current_buf()
@@ -166,7 +170,15 @@ function M.attach(bufnr)
     warn('cannot run `' .. tostring(M.config.cmd[1]) .. '`: set `cmd` in setup() or put modlens on PATH')
     return
   end
-  if has('0.8') then
+  if uses_enable() then
+    -- The configuration vim.lsp.enable uses, so that the client it starts for later buffers
+    -- (same name and root) is this one.
+    local cfg = vim.deepcopy(vim.lsp.config[NAME])
+    cfg.name = NAME
+    cfg.root_dir = root
+    vim.lsp.start(cfg, { bufnr = bufnr })
+    return
+  elseif has('0.8') then
     vim.lsp.start(client_config(root), { bufnr = bufnr })
     return
   end
@@ -178,10 +190,6 @@ function M.attach(bufnr)
   if id then
     vim.lsp.buf_attach_client(bufnr, id)
   end
-end
-
-local function uses_enable()
-  return vim.lsp.config ~= nil and vim.lsp.enable ~= nil and has('0.11')
 end
 
 local function is_ours(bufnr)
@@ -261,11 +269,6 @@ function M.restart()
     end
     return true
   end, 20)
-  if uses_enable() then
-    -- Enabling again re-runs the FileType logic for every open buffer.
-    vim.lsp.enable(NAME)
-    return
-  end
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(b) and is_ours(b) then
       M.attach(b)
@@ -475,7 +478,8 @@ local function pretty(value, indent)
   if value == vim.NIL or value == nil then
     return 'null'
   elseif type(value) ~= 'table' then
-    return encode(value)
+    -- cjson writes `/` as `\/`: valid JSON, but paths read better without.
+    return (encode(value):gsub('\\/', '/'))
   elseif (vim.islist or vim.tbl_islist)(value) and #value > 0 then
     local parts = {}
     for _, v in ipairs(value) do
