@@ -1,7 +1,9 @@
-//! End-to-end: headless Neovim's built-in LSP client drives the modlens binary on a fixture
-//! mod (attach, hover, definition, document symbols, completion, diagnostics after an edit
-//! and after undoing it, rename across files, shutdown). The steps are in
-//! `tests/nvim/e2e.lua`.
+//! End-to-end: headless Neovim loads the plugin in `editors/neovim` exactly as a user would
+//! (runtimepath, filetype detection, `setup()`), and its built-in LSP client drives the modlens
+//! binary on a fixture mod (filetype, attach with the mod's root, hover, definition, document
+//! symbols, completion, diagnostics after an edit and after undoing it, rename across files,
+//! one client per root, `:ModlensTree` and its jump to a definition, `:ModlensStats`,
+//! `:ModlensRestart`, shutdown). The steps are in `tests/nvim/e2e.lua`.
 //!
 //! Needs `nvim` on the PATH: `.ci/run` installs it (Debian's `neovim`) and sets
 //! `MODLENS_REQUIRE_NVIM=1`, so in CI a missing Neovim fails the test instead of skipping
@@ -14,7 +16,9 @@ use std::process::Command;
 
 #[test]
 fn neovim_drives_the_language_server() {
-    let have_nvim = Command::new("nvim")
+    // `$MODLENS_NVIM` picks another Neovim (e.g. a newer one) than the one on the PATH.
+    let nvim = std::env::var("MODLENS_NVIM").unwrap_or_else(|_| "nvim".to_string());
+    let have_nvim = Command::new(&nvim)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
@@ -32,13 +36,15 @@ fn neovim_drives_the_language_server() {
     let ws = tmp.path().join("ws");
     copy(&common::fixture("lsp_workspace"), &ws);
     let out = tmp.path().join("results.json");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvim/e2e.lua");
-    let status = Command::new("nvim")
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = repo.join("tests/nvim/e2e.lua");
+    let status = Command::new(&nvim)
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
         .arg(format!("luafile {}", script.display()))
         .env("MODLENS_WS", &ws)
         .env("MODLENS_BIN", &bin)
         .env("MODLENS_OUT", &out)
+        .env("MODLENS_PLUGIN", repo.join("editors/neovim"))
         .env("MODLENS_LOG", "info")
         .status()
         .expect("nvim runs");
@@ -51,7 +57,7 @@ fn neovim_drives_the_language_server() {
         .map(|r| format!("{}: {}", r["name"], r["detail"]))
         .collect();
     assert!(
-        results.len() >= 14,
+        results.len() >= 23,
         "only {} checks ran: {text}",
         results.len()
     );

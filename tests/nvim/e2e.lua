@@ -1,10 +1,12 @@
--- End-to-end test with Neovim's built-in LSP client (Neovim 0.7+): attach modlens to a
--- fixture mod, then hover, go to definition, complete, rename, and watch diagnostics
--- appear after an edit and go when it is undone. Results go to $MODLENS_OUT as JSON;
--- tests/nvim.rs runs this and asserts on them.
+-- End-to-end test of the Neovim plugin in editors/neovim (Neovim 0.7+) with Neovim's built-in
+-- LSP client: the plugin detects the filetype and attaches modlens to a fixture mod, then
+-- hover, go to definition, complete, rename, watch diagnostics appear after an edit and go when
+-- it is undone, and the plugin's :ModlensTree, :ModlensStats and :ModlensRestart. Results go
+-- to $MODLENS_OUT as JSON; tests/nvim.rs runs this and asserts on them.
 local ws = os.getenv('MODLENS_WS')
 local bin = os.getenv('MODLENS_BIN')
 local out = os.getenv('MODLENS_OUT')
+local plugin = os.getenv('MODLENS_PLUGIN')
 local results = {}
 
 local function check(name, ok, detail)
@@ -33,24 +35,49 @@ local function finish()
   vim.cmd('qa!')
 end
 
+-- The buffer named `name`, if any.
+local function buffer_named(name)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b) == name then return b end
+  end
+  return nil
+end
+
+-- Waits for the buffer `name` to hold `lines`; returns whether it did and what it holds.
+local function wait_lines(name, lines)
+  local got
+  local ok = vim.wait(20000, function()
+    local b = buffer_named(name)
+    got = b and vim.api.nvim_buf_get_lines(b, 0, -1, false)
+    return got ~= nil and vim.deep_equal(got, lines)
+  end, 50)
+  return ok, got
+end
+
 local ok, err = pcall(function()
-  local client_id = vim.lsp.start_client({
-    name = 'modlens',
-    cmd = { bin, 'lsp' },
-    root_dir = ws,
-    workspace_folders = { { uri = vim.uri_from_fname(ws), name = 'ws' } },
-  })
-  check('client started', client_id ~= nil, client_id)
+  -- Load the plugin as a plugin manager would: on the runtimepath, then filetype detection
+  -- (ftdetect/), plugin/ and setup().
+  vim.opt.runtimepath:prepend(plugin)
+  vim.cmd('filetype plugin on')
+  vim.cmd('runtime! plugin/modlens.lua')
+  local modlens = require('modlens')
+  modlens.setup({ cmd = { bin, 'lsp' } })
 
   vim.cmd('edit ' .. ws .. '/controls.pp')
   local buf = vim.api.nvim_get_current_buf()
-  vim.lsp.buf_attach_client(buf, client_id)
+  check('a .pp file is powerpipe', vim.bo[buf].filetype == 'powerpipe', vim.bo[buf].filetype)
+
+  local client
   local attached = vim.wait(20000, function()
-    local c = vim.lsp.get_client_by_id(client_id)
-    return c ~= nil and c.initialized
+    client = modlens.clients(buf)[1]
+    return client ~= nil and client.initialized
   end, 50)
-  check('attached', attached, vim.lsp.get_client_by_id(client_id) ~= nil)
-  local client = vim.lsp.get_client_by_id(client_id)
+  check('client started', client ~= nil, client and client.id)
+  check('attached', attached, client ~= nil)
+  local client_id = client.id
+  local root = vim.fn.fnamemodify(ws, ':p'):gsub('/$', '')
+  check('root is the mod folder', client.config.root_dir == root,
+    { root_dir = client.config.root_dir, workspace_folders = client.workspace_folders })
 
   local function request(method, params)
     local res = vim.lsp.buf_request_sync(buf, method, params, 30000)
@@ -109,17 +136,81 @@ local ok, err = pcall(function()
     local qbuf = vim.fn.bufnr(ws .. '/queries.pp')
     local qline = vim.api.nvim_buf_get_lines(qbuf, 0, 1, false)[1]
     check('rename edited the declaration', qline == 'query "versioning_status" {', qline)
-    -- The server has the edited reference but not yet the edited declaration (that buffer
-    -- is not attached): the reference dangles until it is.
-    local dangling = wait_diagnostic(buf, 'versioning_status')
-    check('a dangling reference is reported', dangling, vim.diagnostic.get(buf))
-    vim.lsp.buf_attach_client(qbuf, client_id)
+    -- The plugin attached the declaration's buffer when the edit loaded it (its filetype is
+    -- detected on load), so the server has both edits: the reference resolves.
+    local qclients = vim.wait(20000, function() return modlens.clients(qbuf)[1] ~= nil end, 50)
+    check('the plugin attached the buffer the rename opened', qclients, vim.bo[qbuf].filetype)
     local clean = wait_clean(buf)
     check('no diagnostics after the rename', clean, vim.diagnostic.get(buf))
   end
 
+  -- Another file of the mod is served by the same client.
+  vim.cmd('edit ' .. ws .. '/benchmarks.pp')
+  local bbuf = vim.api.nvim_get_current_buf()
+  local same = vim.wait(20000, function() return modlens.clients(bbuf)[1] ~= nil end, 50)
+  local ids = {}
+  for _, c in ipairs(modlens.clients()) do table.insert(ids, c.id) end
+  check('one client per mod root', same and #ids == 1 and ids[1] == client_id, ids)
+
+  -- :ModlensTree with a name, then for the benchmark around the cursor.
+  vim.cmd('ModlensTree top')
+  local tree_ok, tree = wait_lines('modlens://tree/benchmark.top', {
+    'lsp_workspace.benchmark.top — Top benchmark',
+    '  lsp_workspace.benchmark.s3 — S3',
+    '    lsp_workspace.control.s3_versioning — S3 buckets should have versioning enabled',
+    '    lsp_workspace.control.s3_logging — S3 bucket logging should be enabled in eu-west-1',
+    '  lsp_workspace.control.iam_root — IAM root user should not be used',
+  })
+  check(':ModlensTree top shows the hierarchy', tree_ok, tree)
+  vim.cmd('wincmd p')
+  vim.fn.search('children = \\[control')
+  vim.cmd('ModlensTree')
+  local s3_ok, s3 = wait_lines('modlens://tree/benchmark.s3', {
+    'lsp_workspace.benchmark.s3 — S3',
+    '  lsp_workspace.control.s3_versioning — S3 buckets should have versioning enabled',
+    '  lsp_workspace.control.s3_logging — S3 bucket logging should be enabled in eu-west-1',
+  })
+  check(':ModlensTree takes the benchmark under the cursor', s3_ok, s3)
+
+  -- <CR> on a line of the tree opens that resource's definition.
+  vim.api.nvim_win_set_cursor(0, { 3, 0 })
+  vim.cmd('execute "normal \\<CR>"')
+  local jumped = vim.wait(20000, function()
+    return vim.api.nvim_buf_get_name(0) == root .. '/controls.pp'
+      and vim.api.nvim_win_get_cursor(0)[1] == 10
+  end, 50)
+  check('<CR> in the tree goes to the definition', jumped,
+    { vim.api.nvim_buf_get_name(0), vim.api.nvim_win_get_cursor(0) })
+
+  vim.cmd('ModlensStats')
+  local stats
+  local stats_ok = vim.wait(20000, function()
+    local b = buffer_named('modlens://stats')
+    stats = b and table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
+    return stats ~= nil and stats:find('"projects"', 1, true) ~= nil
+  end, 50)
+  check(':ModlensStats shows the load statistics', stats_ok and stats:find(root, 1, true), stats)
+
+  -- :ModlensRestart: a new client serves the open buffers and answers.
+  vim.cmd('ModlensRestart')
+  local new
+  local restarted = vim.wait(20000, function()
+    new = modlens.clients(buf)[1]
+    return new ~= nil and new.id ~= client_id and new.initialized
+  end, 50)
+  check(':ModlensRestart starts a new client', restarted, new and new.id)
+  if restarted then
+    vim.cmd('buffer ' .. buf)
+    vim.api.nvim_win_set_cursor(0, { row, col + 8 })
+    local res = vim.lsp.buf_request_sync(buf, 'textDocument/hover', vim.lsp.util.make_position_params(), 30000)
+    local h = res and res[new.id] and res[new.id].result
+    local htext = h and h.contents and h.contents.value or ''
+    check('the restarted server answers', htext:find('Bucket versioning', 1, true), htext)
+    client_id = new.id
+  end
+
   vim.lsp.stop_client(client_id)
-  local stopped = vim.wait(10000, function() return vim.lsp.client_is_stopped(client_id) end, 50)
+  local stopped = vim.wait(10000, function() return vim.lsp.get_client_by_id(client_id) == nil end, 50)
   check('server stopped on shutdown', stopped, nil)
 end)
 if not ok then

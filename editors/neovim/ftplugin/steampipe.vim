@@ -1,0 +1,2 @@
+" Steampipe mods: the same language as Powerpipe's.
+runtime! ftplugin/powerpipe.vim
