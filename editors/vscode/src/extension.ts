@@ -21,6 +21,7 @@ import {
   StatsPayload,
   TreePayload,
   isAnonymous,
+  pickSymbol,
   renderTree,
   resourceAt,
   resourceCount,
@@ -316,19 +317,13 @@ class Extension implements vscode.Disposable {
     const n = splitName(qualified);
     const client = this.client;
     if (!n || !client) return false;
-    const short = `${n.type}.${n.name}`;
-    const found = await this.request<(SymbolInformation | WorkspaceSymbol)[] | null>('workspace/symbol', { query: short });
-    const candidates = (found ?? []).filter((s) => s.name === qualified || s.name === short);
-    const best = candidates.find((s) => s.name === qualified)
-      ?? candidates.find((s) => n.mod !== undefined && (s.containerName ?? '').split(' — ')[0] === n.mod)
-      ?? candidates.find((s) => !root || locationOf(s)?.uri.startsWith(vscode.Uri.file(root).toString()))
-      ?? candidates[0];
-    const loc = best && locationOf(best);
-    if (!loc) {
+    const found = await this.request<(SymbolInformation | WorkspaceSymbol)[] | null>('workspace/symbol', { query: `${n.type}.${n.name}` });
+    const best = pickSymbol(found ?? [], qualified, root ? vscode.Uri.file(root).toString() : undefined);
+    if (!best || !('range' in best.location)) {
       void vscode.window.showInformationMessage(`modlens: no definition found for ${qualified}.`);
       return false;
     }
-    const location = client.protocol2CodeConverter.asLocation(loc);
+    const location = client.protocol2CodeConverter.asLocation(best.location as LspLocation);
     await vscode.window.showTextDocument(location.uri, { selection: location.range, preview: true });
     return true;
   }
@@ -342,11 +337,6 @@ class Extension implements vscode.Disposable {
     this.output.dispose();
     this.status.dispose();
   }
-}
-
-function locationOf(s: SymbolInformation | WorkspaceSymbol): LspLocation | undefined {
-  const l = s.location as LspLocation | { uri: string };
-  return 'range' in l ? l : undefined;
 }
 
 /**

@@ -161,3 +161,26 @@ export function resourceAt(lines: string[], line: number, character: number): st
   }
   return undefined;
 }
+
+/** The part of an LSP workspace symbol `pickSymbol` reads. */
+export interface SymbolLike {
+  name: string;
+  containerName?: string;
+  location: { uri: string; range?: unknown };
+}
+
+/**
+ * Which `workspace/symbol` answer (for the query `type.name`) is the definition of the
+ * resource `mod.type.name`: the server names a dependency mod's resources `mod.type.name`
+ * and the root mod's `type.name` with the mod in `containerName` (`mod — title`).
+ */
+export function pickSymbol<T extends SymbolLike>(symbols: T[], qualified: string, rootUri?: string): T | undefined {
+  const n = splitName(qualified);
+  if (!n) return undefined;
+  const short = `${n.type}.${n.name}`;
+  const withRange = symbols.filter((s) => s.location.range !== undefined && (s.name === qualified || s.name === short));
+  return withRange.find((s) => s.name === qualified)
+    ?? withRange.find((s) => n.mod !== undefined && (s.containerName ?? '').split(' — ')[0] === n.mod)
+    ?? withRange.find((s) => !rootUri || s.location.uri.startsWith(rootUri))
+    ?? withRange[0];
+}
