@@ -24,6 +24,15 @@ function executable(p: string): boolean {
   }
 }
 
+/** Restores the executable bit on the bundled binary if an unpacker dropped it. */
+function makeExecutable(p: string): void {
+  try {
+    if (process.platform !== 'win32' && fs.statSync(p).isFile() && !executable(p)) fs.chmodSync(p, 0o755);
+  } catch {
+    // Absent or read-only: findServer moves on.
+  }
+}
+
 /** `~/x` → home; relative → against `base` (the first workspace folder) when given. */
 export function expandPath(p: string, base?: string): string {
   let out = p.trim();
@@ -46,6 +55,7 @@ export function findServer(opts: { setting?: string | null; extensionPath: strin
       : { error: `modlens.server.path is set to "${opts.setting}", which is not an executable file.` };
   }
   const bundled = path.join(opts.extensionPath, 'server', name);
+  makeExecutable(bundled);
   if (executable(bundled)) return { found: { path: bundled, source: 'bundled' } };
   for (const dir of (opts.envPath ?? '').split(path.delimiter)) {
     if (!dir) continue;
