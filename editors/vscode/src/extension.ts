@@ -292,7 +292,7 @@ class Extension implements vscode.Disposable {
     return stats;
   }
 
-  async showTree(resource?: string): Promise<TreePayload | undefined> {
+  async showTree(resource?: string, root?: string): Promise<TreePayload | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!resource && editor) {
       const lines = editor.document.getText().split(/\r?\n/);
@@ -302,7 +302,8 @@ class Extension implements vscode.Disposable {
       void vscode.window.showInformationMessage('modlens: put the cursor in a benchmark or dashboard (or on a reference to one).');
       return undefined;
     }
-    const uri = editor?.document.uri.scheme === 'file' ? editor.document.uri.toString() : undefined;
+    const uri = root ? vscode.Uri.file(root).toString()
+      : editor?.document.uri.scheme === 'file' ? editor.document.uri.toString() : undefined;
     const tree = await this.request<TreePayload>('modlens/tree', uri ? { resource, uri } : { resource });
     if (!tree) {
       void vscode.window.showWarningMessage(`modlens: no tree for ${resource} (see the modlens output).`);
@@ -386,7 +387,8 @@ export async function activate(context: vscode.ExtensionContext) {
     vscode.commands.registerCommand('modlens.restartServer', () => e.restart()),
     vscode.commands.registerCommand('modlens.showOutput', () => e.output.show(true)),
     vscode.commands.registerCommand('modlens.showStats', () => e.showStats()),
-    vscode.commands.registerCommand('modlens.showTree', (resource?: string) => e.showTree(typeof resource === 'string' ? resource : undefined)),
+    vscode.commands.registerCommand('modlens.showTree', (arg?: string | Node) =>
+      e.showTree(typeof arg === 'string' ? arg : arg?.qualifiedName, typeof arg === 'object' ? arg.root : undefined)),
     vscode.commands.registerCommand('modlens.refreshViews', () => e.refreshViews()),
     vscode.commands.registerCommand('modlens.reveal', (qualified: string, root?: string) => e.reveal(qualified, root)),
     vscode.workspace.onDidChangeConfiguration(async (c) => {
