@@ -95,11 +95,15 @@ class ResourceTree implements vscode.TreeDataProvider<Node> {
   async getChildren(n?: Node): Promise<Node[]> {
     if (!n) {
       this.roots ??= this.loadRoots();
-      return this.roots;
+      const roots = await this.roots;
+      // Nothing (no server yet, or it failed): ask again next time instead of keeping it.
+      if (roots.length === 0) this.roots = undefined;
+      return roots;
     }
     if (n.children) return n.children;
     const tree = await this.ext.request<TreePayload>('modlens/tree', { resource: n.qualifiedName, ...uriOf(n.root) });
-    n.children = tree ? treeChildren(n, tree) : [];
+    if (!tree) return [];
+    n.children = treeChildren(n, tree);
     return n.children;
   }
 
@@ -206,6 +210,12 @@ class Extension implements vscode.Disposable {
     const client = new LanguageClient('modlens', 'modlens', serverOptions, clientOptions);
     client.registerFeature(new ProgressWatcher(this, client));
     client.onDidChangeState((e) => {
+      if (e.newState === State.Running && this.client === client && !this.starting) {
+        // Back after the client restarted a crashed server by itself.
+        void vscode.commands.executeCommand('setContext', 'modlens.active', true);
+        void this.updateCount();
+        this.refreshViews();
+      }
       if (e.newState === State.Stopped && this.client === client) {
         this.setStatus('$(error) modlens', 'The modlens server stopped: click for details, or run "modlens: Restart server"', true);
         void vscode.commands.executeCommand('setContext', 'modlens.active', false);
@@ -285,7 +295,9 @@ class Extension implements vscode.Disposable {
   async showStats(): Promise<StatsPayload | undefined> {
     const stats = await this.request<StatsPayload>('modlens/stats', {});
     if (!stats) {
-      void vscode.window.showWarningMessage('modlens: the server is not running.');
+      // No server (or it failed): its log says why.
+      this.output.show(true);
+      void vscode.window.showWarningMessage('modlens: the server is not running or did not answer (see the modlens output).');
       return undefined;
     }
     await this.docs.show('/load-stats.json', JSON.stringify(stats, null, 2) + '\n');
