@@ -1008,6 +1008,29 @@ async fn settings_set_variables_and_a_change_of_settings_applies() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(seen.contains("sa-east-1"), "{seen}");
+    // A change notice without modlens's settings (VS Code's client sends `null` for a change
+    // in any section; another section's settings; a client with nothing configured answers
+    // `workspace/configuration` with `{}`) keeps them: never a reset to the defaults.
+    for settings in [
+        json!(null),
+        json!({"editor": {"tabSize": 2}}),
+        json!({"modlens": null}),
+    ] {
+        c.notify(
+            "workspace/didChangeConfiguration",
+            json!({ "settings": settings }),
+        )
+        .await;
+    }
+    for _ in 0..10 {
+        let h = c
+            .request("textDocument/hover", at(&cu, p.clone()))
+            .await
+            .expect("hover");
+        let md = h["contents"]["value"].as_str().unwrap_or("").to_string();
+        assert!(md.contains("sa-east-1"), "the settings were reset: {md}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.stop().await;
 }
 

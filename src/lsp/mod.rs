@@ -198,6 +198,8 @@ struct ClientCaps {
     progress: bool,
     watch_registration: bool,
     config_registration: bool,
+    /// The client answers `workspace/configuration`.
+    configuration: bool,
 }
 
 /// An open document.
@@ -362,6 +364,33 @@ impl Backend {
 
     fn caps(&self) -> ClientCaps {
         *self.state.caps.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `modlens` section of the client's configuration (`workspace/configuration`), when
+    /// the client answers it within a few seconds.
+    async fn pull_settings(&self) -> Option<serde_json::Value> {
+        if !self.caps().configuration {
+            return None;
+        }
+        let item = ConfigurationItem {
+            scope_uri: None,
+            section: Some("modlens".to_string()),
+        };
+        let asked = self.client.configuration(vec![item]);
+        match tokio::time::timeout(Duration::from_secs(5), asked).await {
+            // An answer holding no setting of modlens's (`null`, `{}`: a client with nothing
+            // configured) changes nothing either: the settings given at initialisation stay.
+            Ok(Ok(values)) if !values.is_empty() => Settings::section(&values[0]).cloned(),
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the client did not give its configuration");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("the client did not give its configuration in 5 s");
+                None
+            }
+        }
     }
 
     fn settings(&self) -> Settings {
@@ -1226,6 +1255,7 @@ fn read_caps(params: &InitializeParams) -> ClientCaps {
         progress: flag("/window/workDoneProgress"),
         watch_registration: flag("/workspace/didChangeWatchedFiles/dynamicRegistration"),
         config_registration: flag("/workspace/didChangeConfiguration/dynamicRegistration"),
+        configuration: flag("/workspace/configuration"),
     }
 }
 
@@ -1503,7 +1533,18 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let new = Settings::from_json(Some(&params.settings));
+        // A change notice without modlens's settings in it (`null`, as VS Code's client
+        // sends for a change in any section, or another section's): asked for, when the
+        // client can say; else nothing changed. Never taken for "every setting removed".
+        let section = match Settings::section(&params.settings) {
+            Some(v) => Some(v.clone()),
+            None => self.pull_settings().await,
+        };
+        let Some(section) = section else {
+            tracing::debug!(settings = %params.settings, "a configuration change without modlens settings: kept as they are");
+            return;
+        };
+        let new = Settings::from_json(Some(&section));
         let old = self.settings();
         if let (Some(level), Some(control)) = (&new.log_level, &self.state.options.log_control)
             && new.log_level != old.log_level
@@ -1520,7 +1561,9 @@ impl LanguageServer for Backend {
             return;
         }
         if old.needs_reopen(&new) {
-            // Limits and workers are fixed per project: open them again.
+            // Limits and workers are fixed per project: open them again. Not ready first, so
+            // that a request in between waits for the new projects instead of finding none.
+            self.state.ready.send_replace(false);
             let old_projects = std::mem::take(
                 &mut *self
                     .state
@@ -1529,7 +1572,6 @@ impl LanguageServer for Backend {
                     .unwrap_or_else(|p| p.into_inner()),
             );
             let _ = blocking(move || drop(old_projects)).await;
-            self.state.ready.send_replace(false);
             self.load().await;
         } else if old.inputs_differ(&new) {
             let projects = self.projects();

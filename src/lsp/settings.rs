@@ -83,6 +83,27 @@ impl Settings {
         s
     }
 
+    /// The part of a configuration change meant for modlens: the object under `modlens`, or
+    /// the object itself when it holds a setting of modlens's; `None` when it holds none
+    /// (`null`, or another section's settings), which changes nothing.
+    pub fn section(value: &serde_json::Value) -> Option<&serde_json::Value> {
+        const KEYS: [&str; 6] = [
+            "variables",
+            "varFiles",
+            "cacheEntries",
+            "cacheMb",
+            "workers",
+            "logLevel",
+        ];
+        match value.get("modlens") {
+            Some(v) => v.is_object().then_some(v),
+            None => value
+                .as_object()
+                .filter(|o| KEYS.iter().any(|k| o.contains_key(*k)))
+                .map(|_| value),
+        }
+    }
+
     /// The variables as `--var name=value` arguments.
     pub fn var_args(&self) -> Vec<String> {
         self.variables
@@ -114,6 +135,22 @@ impl Settings {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_change_without_modlens_settings_is_no_section() {
+        assert_eq!(Settings::section(&json!(null)), None);
+        assert_eq!(Settings::section(&json!({"editor": {"tabSize": 2}})), None);
+        assert_eq!(Settings::section(&json!({"modlens": null})), None);
+        assert_eq!(
+            Settings::section(&json!({"workers": 2})),
+            Some(&json!({"workers": 2}))
+        );
+        assert_eq!(
+            Settings::section(&json!({"modlens": {"workers": 2}})),
+            Some(&json!({"workers": 2}))
+        );
+        assert_eq!(Settings::section(&json!({"modlens": {}})), Some(&json!({})));
+    }
 
     #[test]
     fn reads_nested_or_flat_and_skips_wrong_types() {
