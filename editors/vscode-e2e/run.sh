@@ -192,6 +192,11 @@ settings = {
     "workbench.secondarySideBar.defaultVisibility": "hidden",
     "git.enabled": False,
     "editor.minimap.enabled": False,
+    "extensions.ignoreRecommendations": True,
+    # The screenshot: a fixed theme, and the hover below the line, where it has the room to
+    # show the control's SQL.
+    "workbench.colorTheme": "Default Light Modern",
+    "editor.hover.above": False,
 }
 if sys.argv[2]:
     settings["modlens.server.path"] = sys.argv[2]
@@ -253,10 +258,14 @@ fi
 if [ ${#FAILED[@]} -gt 0 ]; then
   echo "--- code-server log (last 40 lines) ---"
   tail -40 "$T/code-server.log"
-  for f in "$T"/logs/*; do
-    case "$f" in *exthost*|*xtension*) echo "--- $f (last 40 lines) ---"; tail -40 "$f" ;; esac
-  done
-  say "VS Code end-to-end: FAIL — ${FAILED[*]}"
+  # The extension hosts' logs (exthost1: the test run) and the modlens output channels.
+  find "$T/data/logs" -type f \( -name remoteexthost.log -o -name '*modlens*.log' \) 2>/dev/null \
+    | sort | while read -r f; do
+      echo "--- ${f#"$T"/} (last 40 lines) ---"
+      tail -40 "$f"
+    done
+  echo "(MODLENS_E2E_KEEP=1 keeps every log, the workspace and the settings)"
+  say "VS Code end-to-end: FAIL — $(IFS=,; echo "${FAILED[*]}" | sed 's/,/, /g')"
   exit 1
 fi
 say "VS Code end-to-end: PASS (screenshot: $SHOT_PATH)"
