@@ -142,6 +142,47 @@ FIND_WORD = """
 """
 
 
+def show_view(page, name, deadline):
+    """Expands the Explorer's view `name` and its first item (best effort: the extension-host
+    tests check the view's content; this only shows it)."""
+    try:
+        header = page.locator(".pane-header").filter(has_text=name).first
+        header.wait_for(timeout=15_000)
+        if header.get_attribute("aria-expanded") != "true":
+            header.click()
+        first = page.locator(f'.pane:has(.pane-header[aria-label*="{name}" i]) .monaco-list-row').first
+        first.wait_for(timeout=max(1, min(30, deadline - time.monotonic())) * 1000)
+        if first.get_attribute("aria-expanded") == "false":
+            first.click()
+            page.wait_for_timeout(500)
+    except PlaywrightError as e:
+        log(f"could not show the {name} view: {str(e).splitlines()[0]}")
+
+
+def grow_hover(page, pixels):
+    """Drags the hover's bottom edge `pixels` down (best effort)."""
+    if pixels <= 0:
+        return
+    try:
+        # The visible hover's bottom edge is a resize sash (VS Code's resizable hover).
+        sash = page.locator(".monaco-sash.horizontal.orthogonal-edge-south:not(.disabled)")
+        box = next((b for b in (x.bounding_box() for x in sash.all()) if b and b["width"] > 50), None)
+        if not box:
+            log("the hover has no bottom sash to drag")
+            return
+        x = box["x"] + box["width"] / 2
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(x, y - 30, steps=3)
+        page.mouse.move(x, y, steps=3)
+        page.wait_for_timeout(300)
+        page.mouse.down()
+        page.mouse.move(x, y + pixels, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(400)
+    except PlaywrightError as e:
+        log(f"could not resize the hover: {str(e).splitlines()[0]}")
+
+
 def cmd_screenshot(args):
     deadline = time.monotonic() + args.timeout
     url = workbench_url(
@@ -154,6 +195,8 @@ def cmd_screenshot(args):
         page.goto(url, timeout=60_000)
         line = page.locator(".monaco-editor .view-lines .view-line").filter(has_text=args.needle)
         line.first.wait_for(timeout=max(1, deadline - time.monotonic()) * 1000)
+        if args.view:
+            show_view(page, args.view, deadline)
         hover = page.locator(".monaco-hover").filter(has_text=args.expect)
         shown = False
         # The first hovers may come before the server has indexed the workspace: move away and
@@ -176,8 +219,10 @@ def cmd_screenshot(args):
             log(f"no hover holding {args.expect!r} within {args.timeout} s (see {args.path}.failed.png)")
             browser.close()
             return 1
-        # Let the hover finish laying out (it grows as Markdown and code render).
+        # Let the hover finish laying out (it grows as Markdown and code render), then make it
+        # taller than VS Code's default so that the SQL shows too.
         page.wait_for_timeout(800)
+        grow_hover(page, args.grow)
         os.makedirs(os.path.dirname(os.path.abspath(args.path)), exist_ok=True)
         page.screenshot(path=args.path)
         browser.close()
@@ -204,6 +249,8 @@ def main():
     s.add_argument("--word", required=True, help="the word of the needle to hover")
     s.add_argument("--expect", required=True, help="text the hover must show")
     s.add_argument("--path", required=True, help="where to save the PNG")
+    s.add_argument("--view", help="an Explorer view to expand first, e.g. Benchmarks")
+    s.add_argument("--grow", type=int, default=0, help="pixels to make the hover taller")
     args = ap.parse_args()
     return cmd_test(args) if args.cmd == "test" else cmd_screenshot(args)
 

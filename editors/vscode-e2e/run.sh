@@ -251,7 +251,8 @@ SHOT_PATH="${SHOT:-$CACHE/vscode-hover.png}"
 if ! timeout $((SHOT_TIMEOUT + 60)) "$PY" "$HERE/drive.py" --base "$BASE" --folder "$T/ws" \
   --chromium "$CHROMIUM" --timeout "$SHOT_TIMEOUT" screenshot --file benchmarks.pp \
   --needle control.s3_versioning --word s3_versioning \
-  --expect "S3 buckets should have versioning enabled" --path "$SHOT_PATH"; then
+  --expect "S3 buckets should have versioning enabled" --view Benchmarks --grow 150 \
+  --path "$SHOT_PATH"; then
   FAILED+=("hover screenshot")
 fi
 
