@@ -8,8 +8,9 @@
 #   run.sh --self-test [--screenshot PNG] --server MODLENS_BIN
 #
 # --self-test packages a minimal stand-in extension (standin/) instead of taking a .vsix: it
-# proves the harness without the real extension. --server sets `modlens.server.path` (default:
-# $MODLENS_BIN when set, else the binary bundled in the .vsix or `modlens` on PATH).
+# proves the harness without the real extension. --server sets `modlens.server.path`; without
+# it the extension finds its server itself (the binary bundled in the .vsix, else `modlens` on
+# PATH), as it does for a user. The self-test's server defaults to $MODLENS_BIN.
 #
 # Prerequisites (Node 20, Chromium, ripgrep, libkrb5-dev, Python's playwright, code-server) are
 # installed when missing; installs are cached in $MODLENS_E2E_CACHE (default
@@ -31,7 +32,7 @@ SHOT_TIMEOUT=${MODLENS_E2E_SHOT_TIMEOUT:-150}
 CACHE="${MODLENS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modlens-e2e}"
 SELF_TEST=0
 SHOT=""
-SERVER="${MODLENS_BIN:-}"
+SERVER=""
 VSIX=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +49,7 @@ if [ "$SELF_TEST" = 0 ] && [ -z "$VSIX" ]; then
   echo "usage: run.sh [--screenshot PNG] [--server MODLENS_BIN] VSIX | run.sh --self-test --server MODLENS_BIN" >&2
   exit 2
 fi
+[ "$SELF_TEST" = 1 ] && [ -z "$SERVER" ] && SERVER="${MODLENS_BIN:-}"
 if [ "$SELF_TEST" = 1 ] && [ -z "$SERVER" ]; then
   echo "run.sh --self-test needs --server MODLENS_BIN (or MODLENS_BIN)" >&2
   exit 2
@@ -156,7 +158,9 @@ trap cleanup EXIT
 mkdir -p "$T/home" "$T/data/User" "$T/ext" "$T/logs"
 cp -a "$REPO/fixtures/lsp_workspace" "$T/ws"
 cp -a "$HERE/suite" "$T/suite"
-# code-server and Chromium see a temporary HOME: nothing read from or left in the user's.
+# code-server and Chromium see a temporary HOME: nothing read from or left in the user's
+# (npm keeps the user's download cache).
+export npm_config_cache="${npm_config_cache:-$HOME/.npm}"
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
 
 if [ "$SELF_TEST" = 1 ]; then
@@ -164,15 +168,17 @@ if [ "$SELF_TEST" = 1 ]; then
   if [ ! -x "$VSCE_DIR/node_modules/.bin/vsce" ]; then
     say "installing @vscode/vsce@3 into $VSCE_DIR"
     mkdir -p "$VSCE_DIR" && echo '{"private":true}' >"$VSCE_DIR/package.json"
-    (cd "$VSCE_DIR" && timeout 600 npm install --no-audit --no-fund @vscode/vsce@3 >/dev/null) \
-      || unavailable "cannot install @vscode/vsce@3"
+    (cd "$VSCE_DIR" && timeout 600 npm install --no-audit --no-fund @vscode/vsce@3) \
+      >"$CACHE/vsce-install.log" 2>&1 \
+      || { tail -20 "$CACHE/vsce-install.log" >&2; unavailable "cannot install @vscode/vsce@3"; }
   fi
   say "packaging the stand-in extension"
   cp -a "$HERE/standin" "$T/standin"
   echo "A stand-in modlens client for the end-to-end harness's self-test." >"$T/standin/README.md"
   (cd "$T/standin" && timeout 300 npm install --no-audit --no-fund --omit=dev >/dev/null \
     && timeout 300 "$VSCE_DIR/node_modules/.bin/vsce" package --allow-missing-repository \
-      --skip-license -o "$T/standin.vsix" >/dev/null) || { echo "packaging the stand-in failed" >&2; exit 1; }
+      --skip-license -o "$T/standin.vsix") >"$T/standin.log" 2>&1 \
+    || { cat "$T/standin.log" >&2; echo "VS Code end-to-end: FAIL — packaging the stand-in failed" >&2; exit 1; }
   VSIX="$T/standin.vsix"
 fi
 
