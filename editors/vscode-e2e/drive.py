@@ -142,19 +142,23 @@ FIND_WORD = """
 """
 
 
-def show_view(page, name, deadline):
-    """Expands the Explorer's view `name` and its first item (best effort: the extension-host
-    tests check the view's content; this only shows it)."""
+def show_view(page, name, deadline, levels=2):
+    """Expands the Explorer's view `name` and its first `levels` collapsed rows, with their
+    twisties (a click on a row may open its definition instead). Best effort: the
+    extension-host tests check the view's content; this only shows it."""
     try:
         header = page.locator(".pane-header").filter(has_text=name).first
         header.wait_for(timeout=15_000)
         if header.get_attribute("aria-expanded") != "true":
             header.click()
-        first = page.locator(f'.pane:has(.pane-header[aria-label*="{name}" i]) .monaco-list-row').first
-        first.wait_for(timeout=max(1, min(30, deadline - time.monotonic())) * 1000)
-        if first.get_attribute("aria-expanded") == "false":
-            first.click()
-            page.wait_for_timeout(500)
+        rows = page.locator(f'.pane:has(.pane-header[aria-label*="{name}" i]) .monaco-list-row')
+        rows.first.wait_for(timeout=max(1, min(30, deadline - time.monotonic())) * 1000)
+        for _ in range(levels):
+            collapsed = rows.and_(page.locator('[aria-expanded="false"]')).first
+            if collapsed.count() == 0:
+                break
+            collapsed.locator(".monaco-tl-twistie").click()
+            page.wait_for_timeout(700)
     except PlaywrightError as e:
         log(f"could not show the {name} view: {str(e).splitlines()[0]}")
 
