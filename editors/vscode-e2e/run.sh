@@ -199,6 +199,10 @@ settings = {
     "git.enabled": False,
     "editor.minimap.enabled": False,
     "extensions.ignoreRecommendations": True,
+    # The tests edit without saving (the server must see edits, not files), and the
+    # completion test wants the server's items only.
+    "files.autoSave": "off",
+    "editor.wordBasedSuggestions": "off",
     # The screenshot: a fixed theme, and the hover below the line, where it has the room to
     # show the control's SQL.
     "workbench.colorTheme": "Default Light Modern",

@@ -1,5 +1,5 @@
 // A minimal modlens client, only to prove the end-to-end harness (run.sh --self-test): starts
-// `modlens lsp` with vscode-languageclient, forwards the `modlens` settings, restarts on
+// `modlens lsp` with vscode-languageclient, sends the `modlens` settings, restarts on
 // command, and exports the Benchmarks tree's data provider as the real extension should.
 'use strict';
 
@@ -7,6 +7,12 @@ const vscode = require('vscode');
 const { LanguageClient } = require('vscode-languageclient/node');
 
 let client;
+
+/** The `modlens` settings the server reads. */
+function settings() {
+  const c = vscode.workspace.getConfiguration('modlens');
+  return { variables: c.get('variables') || {}, logLevel: c.get('logLevel') };
+}
 
 /** The Benchmarks view: top-level benchmarks from `modlens/dashboards`, then `modlens/tree`. */
 class Benchmarks {
@@ -37,11 +43,20 @@ async function activate(context) {
     { command, args: ['lsp'] },
     {
       documentSelector: [{ scheme: 'file', language: 'powerpipe' }],
-      synchronize: { configurationSection: 'modlens' },
-      initializationOptions: config,
+      initializationOptions: settings(),
+      // The server registers for didChangeConfiguration without a section, so the library
+      // would send `settings: null`: send the settings ourselves instead.
+      middleware: { workspace: { didChangeConfiguration: async () => undefined } },
     },
   );
   await client.start();
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('modlens')) {
+        client.sendNotification('workspace/didChangeConfiguration', { settings: settings() });
+      }
+    }),
+  );
   const benchmarks = new Benchmarks();
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider('modlens.benchmarks', benchmarks),

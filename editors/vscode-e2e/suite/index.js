@@ -101,7 +101,9 @@ async function hoverWith(doc, pos, wanted, ms) {
     `a hover holding ${show(wanted)}`,
     async () => {
       text = await hover(doc, pos);
-      return wanted.every((w) => text.includes(w)) ? text : text || false;
+      if (wanted.every((w) => text.includes(w))) return text;
+      // Not yet: the error is the last thing seen when the deadline passes.
+      throw new Error(`hover is ${show(text)}`);
     },
     ms,
   );
@@ -214,10 +216,15 @@ test('diagnostics appear after a broken reference, completion after `query.`, cl
 
   // Completion right after `query.` on the broken line.
   const pos = at(doc, 'query = query.nope', 'query = query.'.length);
-  const labels = await until('completion offering bucket_versioning', async () => {
+  // Word-based suggestions (kind Text) would offer the word too: the server's item has a kind.
+  const labels = await until('completion offering the query bucket_versioning', async () => {
     const list = await vscode.commands.executeCommand('vscode.executeCompletionItemProvider', doc.uri, pos);
-    const ls = ((list && list.items) || []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
-    return ls.includes('bucket_versioning') ? ls : false;
+    const items = (list && list.items) || [];
+    const label = (i) => (typeof i.label === 'string' ? i.label : i.label.label);
+    const ls = items.map((i) => `${label(i)} (${vscode.CompletionItemKind[i.kind]})`);
+    const found = items.some((i) => label(i) === 'bucket_versioning' && i.kind !== vscode.CompletionItemKind.Text);
+    if (!found) throw new Error(`completion is ${show(ls)}`);
+    return ls;
   });
 
   // The fix: remove the broken block again.
