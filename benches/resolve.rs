@@ -521,15 +521,23 @@ fn replay(dir: &Path, warm: bool) -> SessionFigures {
     }
 }
 
+/// A comma-separated list from the environment (`default` when unset); what does not parse
+/// is left out.
+fn env_list<T: std::str::FromStr>(name: &str, default: &str) -> Vec<T> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
 fn main() {
     let base = std::env::var_os("MODLENS_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("modlens-bench"));
     let regen = std::env::var("MODLENS_BENCH_REGEN").is_ok_and(|v| v == "1");
-    let sizes: Vec<f64> = std::env::var("MODLENS_BENCH_SIZES")
-        .unwrap_or_else(|_| "1,10,100".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
+    let sizes: Vec<f64> = env_list("MODLENS_BENCH_SIZES", "1,10,100")
+        .into_iter()
         .filter(|s: &f64| *s > 0.0)
         .collect();
     let limit = env::<usize>("MODLENS_BENCH_CACHE_MB").unwrap_or(1).max(1) * 1024 * 1024;
@@ -549,10 +557,8 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x.trim() == p))
     };
-    let chain_sizes: Vec<usize> = std::env::var("MODLENS_BENCH_CHAINS")
-        .unwrap_or_else(|_| "1000,10000,100000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
+    let chain_sizes: Vec<usize> = env_list("MODLENS_BENCH_CHAINS", "1000,10000,100000")
+        .into_iter()
         .filter(|n: &usize| *n > 1)
         .collect();
     let t = Instant::now();

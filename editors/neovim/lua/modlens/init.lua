@@ -196,6 +196,15 @@ local function is_ours(bufnr)
   return vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype)
 end
 
+-- Attaches every loaded buffer of ours (those open before setup, or after a restart).
+local function attach_open_buffers()
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and is_ours(b) then
+      M.attach(b)
+    end
+  end
+end
+
 --- Configures the plugin and starts serving buffers of the configured filetypes (those
 --- already open included). Calling it again applies the new options; a settings change
 --- reaches running servers with workspace/didChangeConfiguration.
@@ -234,11 +243,7 @@ function M.setup(opts)
         M.attach(args.buf)
       end,
     })
-    for _, b in ipairs(vim.api.nvim_list_bufs()) do
-      if vim.api.nvim_buf_is_loaded(b) and is_ours(b) then
-        M.attach(b)
-      end
-    end
+    attach_open_buffers()
   end
   if not vim.deep_equal(old_settings, M.config.settings) then
     M.set_settings(M.config.settings)
@@ -269,11 +274,7 @@ function M.restart()
     end
     return true
   end, 20)
-  for _, b in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(b) and is_ours(b) then
-      M.attach(b)
-    end
-  end
+  attach_open_buffers()
 end
 
 -- The client to ask for `bufnr`: its own, the one that filled a tree buffer, or any.
