@@ -16,8 +16,9 @@ CARGO_FUZZ_VERSION=0.13.2
 # Stable Rust: no sanitizer (`-Zsanitizer` needs nightly; the code is safe Rust anyway);
 # debug assertions on, so integer overflow panics.
 BUILD_FLAGS=(-O -a -s none)
-# One codegen unit (cargo-fuzz's default) makes the fastest fuzzer but the slowest build: a
-# smoke run, which fuzzes seconds, builds with 16 (about half the CPU time to build).
+# One codegen unit and opt-level 3 (cargo-fuzz's defaults) make the fastest fuzzer but the
+# slowest build: a smoke run, which fuzzes seconds, builds with 16 units at opt-level 1 (3 min
+# 46 s instead of about 5 min from scratch on 2 cores; 75-85 % of the executions per second).
 CODEGEN_UNITS=1
 BIN=target/x86_64-unknown-linux-gnu/release
 
@@ -80,6 +81,7 @@ case "$mode" in
   smoke)
     seconds=${2:-20}
     CODEGEN_UNITS=16
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
     build
     SELECTED=("${TARGETS[@]}")
     run_all -max_total_time="$seconds"
