@@ -95,6 +95,8 @@ pub struct FrameReader<R> {
     reported: bool,
     /// How far a pending body was searched for a header that would cut it short.
     searched: usize,
+    /// The header block of the last body given.
+    head: Vec<u8>,
 }
 
 /// What the start of the buffer holds.
@@ -120,6 +122,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             lost: false,
             reported: false,
             searched: 0,
+            head: Vec::new(),
         }
     }
 
@@ -142,6 +145,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
             }
         }
+    }
+
+    /// The header block of the last body given (with its blank line).
+    pub fn last_head(&self) -> &[u8] {
+        &self.head
     }
 
     /// The caller could not use the last body (it is not JSON): its bytes are searched for
@@ -263,6 +271,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             return None;
         }
         let body = self.buf[body_start..end].to_vec();
+        self.head = self.buf[..body_start].to_vec();
         self.buf.drain(..end);
         self.searched = 0;
         self.reported = false;
@@ -705,15 +714,6 @@ impl LostRun {
         notices(&run)
     }
 
-    /// Adds unusable bytes that do not follow the last ones in the input (a header stood
-    /// between them): a line break keeps a string from running on across the gap.
-    fn push_apart(&mut self, bytes: &[u8]) -> Vec<Action> {
-        if !self.bytes.is_empty() {
-            self.bytes.push(b'\n');
-        }
-        self.push(bytes)
-    }
-
     /// The run ended: the notices for the changes in it.
     fn end(&mut self) -> Vec<Action> {
         let run = std::mem::take(&mut self.bytes);
@@ -976,8 +976,9 @@ pub async fn filter_input<R, W>(
                     tracing::warn!(%why, body = %String::from_utf8_lossy(&body[..body.len().min(200)]), "a message that is not JSON");
                     let id = salvage_id(&body).unwrap_or(Value::Null);
                     answer(error(id, -32700, &format!("Parse error: {why}")));
-                    // Its header, dropped, stood between it and what came before.
-                    let actions = lost.push_apart(&body);
+                    // With its header (what that holds is no message either), which follows
+                    // the run's bytes in the input.
+                    let actions = lost.push(&[frames.last_head(), &body].concat());
                     seen = body.len();
                     frames.reject(body);
                     actions

@@ -589,3 +589,18 @@ fn a_broken_frame_gets_the_same_answer_however_it_is_read() {
         assert_eq!(server.len(), 1, "{sizes:?}");
     }
 }
+
+#[test]
+fn a_change_named_in_the_header_of_a_body_that_is_no_message_is_reported() {
+    // A header block that reads as one (found by the frames fuzz target): the method name
+    // in a header's value, the 2-byte body not JSON.
+    let mut input =
+        b"Content-Length: 2\r\nContent-Type: x;textDocument/didChange\r\n\r\n{\"".to_vec();
+    input.extend(frame(NEXT.as_bytes()));
+    for sizes in [vec![usize::MAX], vec![3]] {
+        let (server, _) = filter(input.clone(), sizes.clone());
+        assert_eq!(server.len(), 2, "{sizes:?}: {server:?}");
+        assert_eq!(server[0]["method"], LOST_EDIT, "{sizes:?}");
+        assert_eq!(server[0]["params"]["uri"], Value::Null, "{sizes:?}");
+    }
+}
