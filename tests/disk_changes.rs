@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::lsp::{Client, uri};
+use common::lsp::{Client, difference, uri};
 use serde_json::{Value, json};
 
 /// How long the server has to catch up with the disk.
@@ -42,7 +42,7 @@ fn workspace_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let base = std::fs::canonicalize(tmp.path()).expect("canonical");
     let root = base.join("ws");
-    copy_dir(&common::fixture("lsp_workspace"), &root);
+    common::copy_dir(&common::fixture("lsp_workspace"), &root);
     std::fs::create_dir_all(root.join("fill")).expect("mkdir");
     // Long comments, short blocks: cheap to resolve, costly to cache.
     let padding =
@@ -57,19 +57,6 @@ fn workspace_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let outside = base.join("outside");
     std::fs::create_dir_all(&outside).expect("mkdir");
     (tmp, root, outside)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("readable").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
-    }
 }
 
 /// The dump of a fresh load of `root`.
@@ -99,43 +86,6 @@ async fn dump_becomes(c: &mut Client, want: impl Fn() -> Value, what: &str) {
         // The next look, once the server has had a moment (its events are debounced).
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// How two dumps differ, briefly: the top-level fields, then resources missing, extra or
-/// different (by file and name).
-pub fn difference(got: &Value, want: &Value) -> String {
-    let mut out = Vec::new();
-    for key in ["mod", "dependencies", "files_scanned", "diagnostics"] {
-        if got[key] != want[key] {
-            out.push(format!("{key}: server {} / fresh {}", got[key], want[key]));
-        }
-    }
-    let by_name = |v: &Value| -> std::collections::BTreeMap<String, Value> {
-        v["resources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| (format!("{} {}", r["file"], r["qualified_name"]), r.clone()))
-            .collect()
-    };
-    let (g, w) = (by_name(got), by_name(want));
-    for (k, v) in &g {
-        match w.get(k) {
-            None => out.push(format!("only the server has {k}: {v}")),
-            Some(x) if x != v => out.push(format!("{k}:\n  server {v}\n  fresh  {x}")),
-            _ => {}
-        }
-    }
-    for (k, v) in &w {
-        if !g.contains_key(k) {
-            out.push(format!("only a fresh load has {k}: {v}"));
-        }
-    }
-    if out.is_empty() && got != want {
-        out.push("the resources' order differs".to_string());
-    }
-    out.truncate(12);
-    out.join("\n")
 }
 
 async fn watched(c: &Client, changes: &[(&Path, u32)]) {

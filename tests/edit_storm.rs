@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::lsp::{Client, uri};
+use common::lsp::{Client, difference, uri};
 use serde_json::{Value, json};
 
 /// How long the server has to catch up once the storm is over.
@@ -105,36 +105,6 @@ fn content(rng: &mut Rng, rel: &str) -> String {
     out
 }
 
-/// The LSP position of a byte offset (UTF-16 columns), counted independently of the server.
-fn lsp_pos(t: &str, at: usize) -> Value {
-    let before = &t[..at];
-    let line = before.matches('\n').count();
-    let col = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or("")
-        .encode_utf16()
-        .count();
-    json!({"line": line, "character": col})
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("readable").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        let t = e.file_type().expect("file type");
-        if t.is_symlink() {
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(std::fs::read_link(&p).expect("link"), &dest).expect("link");
-        } else if t.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
-    }
-}
-
 /// True when `rel` below `root` is a regular file reached without a symbolic link (checked
 /// here with `lstat`, independently of the server's code).
 fn plain_file(root: &Path, rel: &str) -> bool {
@@ -184,7 +154,7 @@ fn real_folders(root: &Path, rel: &str) {
 /// documents' text written over the files that are part of it.
 fn oracle(root: &Path, scratch: &Path, open: &BTreeMap<String, String>) -> Value {
     let _ = std::fs::remove_dir_all(scratch);
-    copy_dir(root, scratch);
+    common::copy_dir(root, scratch);
     for (rel, text) in open {
         if plain_file(scratch, rel) {
             std::fs::write(scratch.join(rel), text).expect("write");
@@ -196,45 +166,12 @@ fn oracle(root: &Path, scratch: &Path, open: &BTreeMap<String, String>) -> Value
     serde_json::to_value(modlens::index::dump::dump(&o.model.index, &read, &fields)).expect("json")
 }
 
-/// How two dumps differ, briefly.
-fn difference(got: &Value, want: &Value) -> String {
-    let mut out = Vec::new();
-    for key in ["mod", "dependencies", "files_scanned", "diagnostics"] {
-        if got[key] != want[key] {
-            out.push(format!("{key}: server {} / fresh {}", got[key], want[key]));
-        }
-    }
-    let by_name = |v: &Value| -> BTreeMap<String, Value> {
-        v["resources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| (format!("{} {}", r["file"], r["qualified_name"]), r.clone()))
-            .collect()
-    };
-    let (g, w) = (by_name(got), by_name(want));
-    for (k, v) in &g {
-        match w.get(k) {
-            None => out.push(format!("only the server has {k}: {v}")),
-            Some(x) if x != v => out.push(format!("{k}:\n  server {v}\n  fresh  {x}")),
-            _ => {}
-        }
-    }
-    for (k, v) in &w {
-        if !g.contains_key(k) {
-            out.push(format!("only a fresh load has {k}: {v}"));
-        }
-    }
-    out.truncate(12);
-    out.join("\n")
-}
-
 /// One storm. `notify`: the server watches with notify; else the client sends the events.
 async fn storm(seed: u64, notify: bool) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let base = std::fs::canonicalize(tmp.path()).expect("canonical");
     let root = base.join("ws");
-    copy_dir(&common::fixture("lsp_workspace"), &root);
+    common::copy_dir(&common::fixture("lsp_workspace"), &root);
     std::fs::write(root.join(".powerpipeignore"), "*.draft.pp\n").expect("write");
     // More text than the server's source cache holds (256 KiB with `cacheMb: 1`), read back
     // by every dump (the descriptions): reads miss the cache and go to the disk.
@@ -324,7 +261,10 @@ async fn storm(seed: u64, notify: bool) {
                 } else {
                     rng.pick(&PIECES)
                 };
-                let (start, end) = (lsp_pos(&t, a), lsp_pos(&t, b));
+                let (start, end) = (
+                    common::lsp::lsp_position(&t, a),
+                    common::lsp::lsp_position(&t, b),
+                );
                 let mut new = t.clone();
                 new.replace_range(a..b, piece);
                 log.push(format!("edit {rel} {a}..{b} {piece:?}"));
@@ -462,7 +402,7 @@ async fn storm(seed: u64, notify: bool) {
                         c.request(
                             "textDocument/hover",
                             json!({"textDocument": {"uri": uri(&root.join(rel))},
-                                   "position": lsp_pos(&text, at)}),
+                                   "position": common::lsp::lsp_position(&text, at)}),
                         )
                         .await
                     }

@@ -34,7 +34,7 @@ fn neovim_drives_the_language_server() {
         std::env::var("MODLENS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_modlens").to_string());
     let tmp = tempfile::tempdir().expect("temp dir");
     let ws = tmp.path().join("ws");
-    copy(&common::fixture("lsp_workspace"), &ws);
+    common::copy_dir(&common::fixture("lsp_workspace"), &ws);
     let out = tmp.path().join("results.json");
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = repo.join("tests/nvim/e2e.lua");
@@ -62,17 +62,4 @@ fn neovim_drives_the_language_server() {
         results.len()
     );
     assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
-}
-
-fn copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("readable").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
-    }
 }

@@ -295,6 +295,12 @@ pub fn pos_of(text: &str, needle: &str, delta: usize) -> Value {
         .find(needle)
         .unwrap_or_else(|| panic!("`{needle}` not in the text"))
         + delta;
+    lsp_position(text, at)
+}
+
+/// The LSP position of byte offset `at` of `text` (UTF-16 columns), counted independently of
+/// the server.
+pub fn lsp_position(text: &str, at: usize) -> Value {
     let before = &text[..at];
     let line = before.matches('\n').count();
     let col: usize = before
@@ -304,4 +310,41 @@ pub fn pos_of(text: &str, needle: &str, delta: usize) -> Value {
         .encode_utf16()
         .count();
     json!({"line": line, "character": col})
+}
+
+/// How two dumps differ, briefly: the top-level fields, then resources missing, extra or
+/// different (by file and name).
+pub fn difference(got: &Value, want: &Value) -> String {
+    let mut out = Vec::new();
+    for key in ["mod", "dependencies", "files_scanned", "diagnostics"] {
+        if got[key] != want[key] {
+            out.push(format!("{key}: server {} / fresh {}", got[key], want[key]));
+        }
+    }
+    let by_name = |v: &Value| -> std::collections::BTreeMap<String, Value> {
+        v["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| (format!("{} {}", r["file"], r["qualified_name"]), r.clone()))
+            .collect()
+    };
+    let (g, w) = (by_name(got), by_name(want));
+    for (k, v) in &g {
+        match w.get(k) {
+            None => out.push(format!("only the server has {k}: {v}")),
+            Some(x) if x != v => out.push(format!("{k}:\n  server {v}\n  fresh  {x}")),
+            _ => {}
+        }
+    }
+    for (k, v) in &w {
+        if !g.contains_key(k) {
+            out.push(format!("only a fresh load has {k}: {v}"));
+        }
+    }
+    if out.is_empty() && got != want {
+        out.push("the resources' order differs".to_string());
+    }
+    out.truncate(12);
+    out.join("\n")
 }

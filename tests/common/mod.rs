@@ -99,3 +99,21 @@ pub fn check(o: &Opened) -> Vec<String> {
     out.dedup();
     out.into_iter().map(|(_, _, l)| l).collect()
 }
+
+/// Copies the folder `from` to `to` (created), symbolic links as links.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("readable").flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        let t = e.file_type().expect("file type");
+        if t.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(std::fs::read_link(&p).expect("link"), &dest).expect("link");
+        } else if t.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}
