@@ -87,6 +87,18 @@ enum Update {
     Gone,
 }
 
+impl Update {
+    /// The scan of a file as read from the disk.
+    fn from_disk(read: workspace::FileScan) -> Update {
+        Update::Scan {
+            scan: Box::new(read.index),
+            fingerprint: read.fingerprint,
+            text: read.text,
+            open: false,
+        }
+    }
+}
+
 /// Figures of the initial load.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct LoadFigures {
@@ -490,15 +502,7 @@ impl Project {
                     updates.remove(rel);
                     return;
                 }
-                updates.insert(
-                    rel.to_string(),
-                    Update::Scan {
-                        scan: Box::new(read.index),
-                        fingerprint: read.fingerprint,
-                        text: read.text,
-                        open: false,
-                    },
-                );
+                updates.insert(rel.to_string(), Update::from_disk(read));
             }
             Err(NotMember::Folder) => self.folder_changed(rel, updates, walk),
             Err(_) => {
@@ -652,12 +656,7 @@ impl Project {
                 // Not a file a moment ago, one again for the walk: read it again.
                 Some(Update::Gone) if !open.contains_key(path) => {
                     match workspace::scan_member(&self.root, path) {
-                        Ok(read) => Update::Scan {
-                            scan: Box::new(read.index),
-                            fingerprint: read.fingerprint,
-                            text: read.text,
-                            open: false,
-                        },
+                        Ok(read) => Update::from_disk(read),
                         Err(_) => continue,
                     }
                 }
@@ -686,12 +685,7 @@ impl Project {
                         open: true,
                     },
                     None => match workspace::scan_member(&self.root, &f.rel) {
-                        Ok(read) => Update::Scan {
-                            scan: Box::new(read.index),
-                            fingerprint: read.fingerprint,
-                            text: read.text,
-                            open: false,
-                        },
+                        Ok(read) => Update::from_disk(read),
                         // Gone again since the walk: its own event follows.
                         Err(_) => continue,
                     },
