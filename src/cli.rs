@@ -133,6 +133,20 @@ enum Command {
         #[arg(long, value_name = "FILTER")]
         log_level: Option<String>,
     },
+    /// Rewrite mod files in HCL's canonical format (what `terraform fmt` writes): each PATH
+    /// is a file, a folder (its mod files, below it too) or `-` (standard input to standard
+    /// output); none means the current folder. Prints the files it changes. Exit 1 if a file
+    /// has a syntax error (it is left alone) or, with `--check`, would change.
+    Fmt {
+        /// Write nothing; list the files that would change and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+        /// Print a unified diff of each change (with `--check` too).
+        #[arg(long)]
+        diff: bool,
+        /// Files, folders, or `-`.
+        paths: Vec<PathBuf>,
+    },
     /// Write a generated mod of about SIZE x 1,000 resources (for tests and benchmarks).
     Generate {
         /// Thousands of resources (decimals allowed: 0.1 is 100 resources).
@@ -288,6 +302,9 @@ fn run(cli: Cli) -> Result<i32> {
         } => crate::show::stats(&dir, &opts, workers, output),
         Command::Dashboards { dir } => dashboards(&dir, &opts),
         Command::Generate { size, seed, out } => generate(size, seed, &out),
+        Command::Fmt { check, diff, paths } => {
+            crate::formatting::fmt(&crate::formatting::FmtArgs { check, diff, paths })
+        }
         // Handled before tracing is set up (it needs a filter it can change).
         Command::Lsp { .. } => Ok(0),
     }

@@ -3,6 +3,7 @@
 
 mod alloc;
 mod cli;
+mod formatting;
 mod show;
 
 #[global_allocator]

@@ -30,6 +30,7 @@ pub mod analysis;
 pub mod cancel;
 pub mod complete;
 pub mod features;
+pub mod formatting;
 pub mod guard;
 pub mod hover;
 pub mod project;
@@ -260,6 +261,15 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
     let mut err = RpcError::internal_error();
     err.message = e.to_string().into();
     err
+}
+
+/// LSP's `RequestFailed`: the request was understood, and its answer is that it cannot be done.
+fn request_failed(message: impl std::fmt::Display) -> RpcError {
+    RpcError {
+        code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803),
+        message: message.to_string().into(),
+        data: None,
+    }
 }
 
 fn invalid(message: impl Into<String>) -> RpcError {
@@ -618,6 +628,35 @@ impl Backend {
             }
         })
         .await;
+    }
+
+    /// The edits that format an open document (`range`: those touching it), computed from
+    /// the server's copy of the client's text. A document whose copy was dropped (a change
+    /// that could not be applied) is not formatted: edits against any other text would
+    /// corrupt it.
+    async fn format_doc(
+        &self,
+        uri: &Uri,
+        range: Option<Range>,
+    ) -> RpcResult<Option<Vec<TextEdit>>> {
+        let text = lock(&self.state.docs)
+            .get(uri.as_str())
+            .map(|d| d.text.clone());
+        let Some(text) = text else {
+            return Err(request_failed(
+                "not formatted: modlens has no up-to-date copy of this document (open it, or save it)",
+            ));
+        };
+        blocking(move || {
+            let bytes = range.map(|r| {
+                let lines = Lines::new(Arc::from(text.as_bytes()));
+                lines.offset(r.start)..lines.offset(r.end)
+            });
+            formatting::edits(&text, bytes)
+        })
+        .await?
+        .map(Some)
+        .map_err(request_failed)
     }
 
     /// Runs `f` on a blocking thread with the document brought up to date.
@@ -1274,6 +1313,8 @@ fn server_capabilities() -> ServerCapabilities {
             },
         )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        document_range_formatting_provider: Some(OneOf::Left(true)),
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         document_highlight_provider: Some(OneOf::Left(true)),
@@ -1654,6 +1695,21 @@ impl LanguageServer for Backend {
             self.publish_all(p, false).await;
         }
         self.schedule_sweep(SWEEP_DEBOUNCE);
+    }
+
+    async fn formatting(
+        &self,
+        params: DocumentFormattingParams,
+    ) -> RpcResult<Option<Vec<TextEdit>>> {
+        self.format_doc(&params.text_document.uri, None).await
+    }
+
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> RpcResult<Option<Vec<TextEdit>>> {
+        self.format_doc(&params.text_document.uri, Some(params.range))
+            .await
     }
 
     async fn document_symbol(
