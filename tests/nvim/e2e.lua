@@ -1,6 +1,6 @@
 -- End-to-end test of the Neovim plugin in editors/neovim (Neovim 0.7+) with Neovim's built-in
 -- LSP client: the plugin detects the filetype and attaches modlens to a fixture mod, then
--- hover, go to definition, complete, rename, watch diagnostics appear after an edit and go when
+-- hover, go to definition, complete, rename, format, watch diagnostics appear after an edit and go when
 -- it is undone, and the plugin's :ModlensTree, :ModlensStats and :ModlensRestart. Results go
 -- to $MODLENS_OUT as JSON; tests/nvim.rs runs this and asserts on them.
 local ws = os.getenv('MODLENS_WS')
@@ -143,6 +143,23 @@ local ok, err = pcall(function()
     local clean = wait_clean(buf)
     check('no diagnostics after the rename', clean, vim.diagnostic.get(buf))
   end
+
+  -- Formatting: a messy new file of the mod (not on disk yet) becomes canonical.
+  vim.cmd('edit ' .. ws .. '/fmt_probe.pp')
+  local fbuf = vim.api.nvim_get_current_buf()
+  vim.wait(20000, function() return modlens.clients(fbuf)[1] ~= nil end, 50)
+  vim.api.nvim_buf_set_lines(fbuf, 0, -1, false,
+    { 'control "fmt_probe"{', 'title="Probe"', '  sql   =   "select 1"', '}' })
+  local fres = vim.lsp.buf_request_sync(fbuf, 'textDocument/formatting', {
+    textDocument = vim.lsp.util.make_text_document_params(fbuf),
+    options = { tabSize = 2, insertSpaces = true },
+  }, 30000)
+  local fedits = fres and fres[client_id] and fres[client_id].result
+  if fedits then vim.lsp.util.apply_text_edits(fedits, fbuf, 'utf-16') end
+  local flines = vim.api.nvim_buf_get_lines(fbuf, 0, -1, false)
+  check('formatting makes the buffer canonical', vim.deep_equal(flines,
+    { 'control "fmt_probe" {', '  title = "Probe"', '  sql   = "select 1"', '}' }),
+    { lines = flines, answer = fres })
 
   -- Another file of the mod is served by the same client.
   vim.cmd('edit ' .. ws .. '/benchmarks.pp')
