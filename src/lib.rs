@@ -5,6 +5,7 @@
 //! finds the files and reads them. Imports only point downstream.
 
 pub mod cache;
+pub mod format;
 pub mod generate;
 pub mod index;
 pub mod load;
