@@ -10,6 +10,9 @@
 //!   control files, sent one at a time from the first answer until the walk ends; then the
 //!   same requests on the idle server. p50 / p99 of request-to-answer, pooled over the
 //!   rounds (one server per round).
+//! * **formatting**: on the idle server, the largest files of the mod opened and formatted as
+//!   written (no edit to send) and with every line's indentation removed (the whole file
+//!   re-indented), p50 / p99.
 //! * **RSS**: the server's resident set after the index (first answer) and after the whole
 //!   background load.
 //!
@@ -215,7 +218,8 @@ fn cli_ms(args: &[&str]) -> f64 {
 
 /// Reference positions in the mod's control files: (uri, line, character of the name, the
 /// character just after `query.`).
-fn targets(root: &Path, limit: usize) -> Vec<(String, u32, u32, u32)> {
+/// The `.pp` files of the mod, sorted.
+fn mod_files(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -232,8 +236,12 @@ fn targets(root: &Path, limit: usize) -> Vec<(String, u32, u32, u32)> {
         }
     }
     files.sort();
+    files
+}
+
+fn targets(root: &Path, limit: usize) -> Vec<(String, u32, u32, u32)> {
     let mut out = Vec::new();
-    for f in files {
+    for f in mod_files(root) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         for (n, line) in text.lines().enumerate() {
             if let Some(i) = line.find("= query.") {
@@ -270,6 +278,61 @@ fn round(s: &mut Server, t: &(String, u32, u32, u32), lat: &mut Lat) {
         .push(time(s, "textDocument/completion", at(t.3)));
 }
 
+/// Formatting latencies.
+#[derive(Default)]
+struct FmtLat {
+    /// The file as generated (already canonical: the answer is no edit).
+    canonical: Vec<f64>,
+    /// Every line's indentation removed: the answer re-indents the whole file.
+    messy: Vec<f64>,
+}
+
+/// The `limit` largest `.pp` files of the mod: URI and text.
+fn format_files(root: &Path, limit: usize) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = mod_files(root)
+        .into_iter()
+        .map(|f| (uri(&f), std::fs::read_to_string(&f).unwrap_or_default()))
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.1.len()));
+    files.truncate(limit);
+    files
+}
+
+/// Opens each file, formats it as written and unindented, and closes it.
+fn format_round(s: &mut Server, files: &[(String, String)], lat: &mut FmtLat) {
+    let options = json!({"tabSize": 2, "insertSpaces": true});
+    for (u, text) in files {
+        s.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": text}}),
+        );
+        lat.canonical.push(time(
+            s,
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": u}, "options": options}),
+        ));
+        let messy: String = text
+            .lines()
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        s.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": u, "version": 2}, "contentChanges": [{"text": messy}]}),
+        );
+        let t = Instant::now();
+        let edits = s.request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": u}, "options": options}),
+        );
+        lat.messy.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(
+            edits.as_array().is_some_and(|e| !e.is_empty()),
+            "formatting {u} sent no edit: {edits}"
+        );
+        s.notify("textDocument/didClose", json!({"textDocument": {"uri": u}}));
+    }
+}
+
 fn main() {
     let base = std::env::var_os("MODLENS_BENCH_DIR")
         .map(PathBuf::from)
@@ -294,6 +357,8 @@ fn main() {
     let mut idle = Lat::default();
     let (mut rss_index, mut rss_full) = (Vec::new(), Vec::new());
     let mut during_ms = 0.0;
+    let fmt_files = format_files(&root, 40);
+    let mut fmt_lat = FmtLat::default();
     for _ in 0..rounds {
         index_only.push(cli_ms(&["index", &dir, "--index-only"]));
         load_only.push(cli_ms(&["index", &dir, "--stats"]));
@@ -324,6 +389,7 @@ fn main() {
         for t in targets.iter().take(n.max(50)) {
             round(&mut s, t, &mut idle);
         }
+        format_round(&mut s, &fmt_files, &mut fmt_lat);
         s.stop();
     }
     let (io, lo, fa) = (median(&index_only), median(&load_only), median(&first));
@@ -375,6 +441,33 @@ fn main() {
             pass: p99 <= 5_000.0 && !v.is_empty(),
         });
     }
+    println!(
+        "\n== textDocument/formatting on the idle server ({} files of {:.0} KB on average, \
+         {} requests of each)",
+        fmt_files.len(),
+        fmt_files.iter().map(|f| f.1.len()).sum::<usize>() as f64
+            / fmt_files.len().max(1) as f64
+            / 1e3,
+        fmt_lat.canonical.len()
+    );
+    println!("  {:<28} {:>10} {:>10}", "", "p50 µs", "p99 µs");
+    for (name, v) in [
+        ("as written (no edit)", &fmt_lat.canonical),
+        ("every line unindented", &fmt_lat.messy),
+    ] {
+        println!(
+            "  {name:<28} {:>10.0} {:>10.0}",
+            median(v),
+            quantile(v, 0.99)
+        );
+    }
+    let p99 = quantile(&fmt_lat.messy, 0.99);
+    budgets.push(Budget {
+        what: "formatting p99 (whole file, every line re-indented)".into(),
+        limit: "<= 5 ms".into(),
+        measured: format!("{:.2} ms", p99 / 1e3),
+        pass: p99 <= 5_000.0 && !fmt_lat.messy.is_empty(),
+    });
     println!("\n== Server RSS (medians)");
     println!(
         "  after the index (first answer)   {:>8.1} MB",
