@@ -174,6 +174,16 @@ fn fixtures_format_like_hclwrite() {
     let files = hcl_files(&root);
     assert!(files.len() > 100, "fixtures found: {}", files.len());
     let failures = compare_files(&r, &root, &files);
+    for path in hcl_files(&root.join("unformatted_mod")) {
+        let text = std::fs::read_to_string(&path).expect("text fixture");
+        let formatted = format(&text).expect("unformatted_mod is valid");
+        assert_ne!(
+            formatted,
+            text,
+            "{} is meant to need formatting",
+            path.display()
+        );
+    }
     assert!(
         failures.is_empty(),
         "{} of {} fixture files:\n{}",
