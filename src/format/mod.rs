@@ -7,7 +7,8 @@
 //! so formatting never rearranges a file the user is in the middle of breaking. The check
 //! is our scanner's lexical errors plus a full parse by hcl-edit (hcl-rs's parser), which
 //! agrees with hclsyntax on the fixtures and the differential test's documents
-//! (`tests/fmt_differential.rs`).
+//! (`tests/fmt_differential.rs`); for nesting deeper than hcl-edit's 64 levels, the
+//! indexing scanner's syntax errors ([`crate::syntax`]) decide instead.
 //!
 //! Architecture invariant: no I/O, no logging of file content, never panics; the only
 //! change to a file is whitespace between tokens (and a byte-order mark, which
@@ -15,16 +16,6 @@
 
 mod layout;
 mod lexer;
-
-/// Brackets nested deeper than this are parsed on a thread with a larger stack (hcl-edit's
-/// parser recurses per level).
-const DEEP_NESTING: usize = 48;
-
-/// Brackets nested deeper than this are refused rather than parsed at all.
-const MAX_NESTING: usize = 2_000;
-
-/// Stack for the deep-nesting parse thread: generous for [`MAX_NESTING`] levels.
-const DEEP_STACK_BYTES: usize = 512 << 20;
 
 /// Why a text was not formatted: its first syntax error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,58 +39,118 @@ pub fn format(text: &str) -> Result<String, FormatError> {
     Ok(layout::layout(text, &tokens))
 }
 
-/// Refuses what hcl-edit's full parse refuses (with a guard for very deep nesting).
-fn check_syntax(text: &str, tokens: &[lexer::Token]) -> Result<(), FormatError> {
-    let mut depth: usize = 0;
-    let mut max_depth = 0;
-    for t in tokens {
-        match t.kind {
-            lexer::Kind::OBrace
-            | lexer::Kind::OBrack
-            | lexer::Kind::OParen
-            | lexer::Kind::OQuote
-            | lexer::Kind::OHeredoc
-            | lexer::Kind::TemplateInterp
-            | lexer::Kind::TemplateControl => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(error_at(
-                        text,
-                        t.start,
-                        format!("nested deeper than {MAX_NESTING} levels"),
-                    ));
-                }
-                max_depth = max_depth.max(depth);
+/// Duplicate object keys renamed before hcl-edit gives up on them (each costs a parse).
+const MAX_KEY_RENAMES: usize = 32;
+
+/// A copy of the text with insertions, and how to map its offsets back.
+struct Patched {
+    text: String,
+    /// Where text was inserted (offset in the original text, length), sorted.
+    inserted: Vec<(usize, usize)>,
+}
+
+impl Patched {
+    /// Inserts `s` before byte `pos` of the original text.
+    fn insert(&mut self, pos: usize, s: &str) {
+        let k = self.inserted.partition_point(|&(p, _)| p <= pos);
+        let shift: usize = self.inserted[..k].iter().map(|&(_, l)| l).sum();
+        self.text.insert_str(pos + shift, s);
+        self.inserted.insert(k, (pos, s.len()));
+    }
+
+    /// The original offset of `at` in the patched text.
+    fn original(&self, mut at: usize) -> usize {
+        for &(pos, len) in self.inserted.iter().rev() {
+            if at >= pos + len {
+                at -= len;
+            } else if at > pos {
+                at = pos;
             }
-            lexer::Kind::CBrace
-            | lexer::Kind::CBrack
-            | lexer::Kind::CParen
-            | lexer::Kind::CQuote
-            | lexer::Kind::CHeredoc
-            | lexer::Kind::TemplateSeqEnd => depth = depth.saturating_sub(1),
-            _ => {}
+        }
+        at
+    }
+}
+
+/// Refuses what hcl-edit's full parse refuses, with the differences from hclsyntax found by
+/// the differential test bridged: hcl-edit refuses a repeated object key (`{a = 1, a = 2}`),
+/// which hclsyntax leaves to evaluation, so such a key is renamed and the text parsed again;
+/// it misreads an empty heredoc followed by a block, so empty heredocs get a line; and it
+/// stops at 64 nested levels where hclsyntax has no limit, so past that (or past
+/// [`MAX_KEY_RENAMES`] renames) the indexing scanner's syntax errors decide.
+fn check_syntax(text: &str, tokens: &[lexer::Token]) -> Result<(), FormatError> {
+    // hcl-edit does not expect a byte-order mark; hclsyntax skips it.
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut patched = Patched {
+        text: String::new(),
+        inserted: Vec::new(),
+    };
+    let empty_heredocs: Vec<usize> = tokens
+        .windows(2)
+        .filter(|w| w[0].kind == lexer::Kind::OHeredoc && w[1].kind == lexer::Kind::CHeredoc)
+        .map(|w| w[0].end)
+        .collect();
+    if !empty_heredocs.is_empty() {
+        patched.text = text.to_string();
+        for pos in empty_heredocs {
+            patched.insert(pos, "x\n");
         }
     }
-    let parse = |text: &str| {
-        hcl::edit::parser::parse_body(text)
-            .err()
-            .map(|e| (e.location().offset(), e.message().to_string()))
-    };
-    let failure = if max_depth > DEEP_NESTING {
-        let owned = text.to_string();
-        std::thread::Builder::new()
-            .stack_size(DEEP_STACK_BYTES)
-            .spawn(move || parse(&owned))
-            .ok()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_else(|| Some((0, "the parser could not run".to_string())))
-    } else {
-        parse(text)
-    };
-    match failure {
-        Some((offset, message)) => Err(error_at(text, offset, message)),
+    for renames in 0..=MAX_KEY_RENAMES {
+        let current = if patched.inserted.is_empty() {
+            text
+        } else {
+            &patched.text
+        };
+        let Err(e) = hcl::edit::parser::parse_body(&current[bom..]) else {
+            return Ok(());
+        };
+        let at = patched.original(bom + e.location().offset());
+        let message = e.message();
+        if message.contains("nesting depth") || renames == MAX_KEY_RENAMES {
+            break;
+        }
+        let renamed = message.contains("redefined object key")
+            && rename_key(text, tokens, at, renames, &mut patched);
+        if !renamed {
+            return Err(error_at(text, at, message.to_string()));
+        }
+    }
+    let index = crate::syntax::scan(text.as_bytes());
+    match index
+        .diagnostics
+        .iter()
+        // Its depth limit is about indexing, not syntax.
+        .find(|d| {
+            d.severity == crate::syntax::Severity::Error && !d.message.contains("nest more than")
+        }) {
+        Some(d) => Err(error_at(text, d.start.byte as usize, d.message.clone())),
         None => Ok(()),
     }
+}
+
+/// Makes the object key starting at `at` (of the original text) unique in `patched`;
+/// false when no key starts there.
+fn rename_key(
+    text: &str,
+    tokens: &[lexer::Token],
+    at: usize,
+    n: usize,
+    patched: &mut Patched,
+) -> bool {
+    let Ok(i) = tokens.binary_search_by_key(&at, |t| t.start) else {
+        return false;
+    };
+    // After an identifier or an opening quote a suffix; after `(` a term added to the key.
+    let suffix = match tokens[i].kind {
+        lexer::Kind::Ident | lexer::Kind::OQuote => format!("__modlens_key_{n}"),
+        lexer::Kind::OParen => format!("__modlens_key_{n}+"),
+        _ => return false,
+    };
+    if patched.inserted.is_empty() {
+        patched.text = text.to_string();
+    }
+    patched.insert(tokens[i].end, &suffix);
+    true
 }
 
 /// A [`FormatError`] at byte `offset` of `text`.
