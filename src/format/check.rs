@@ -63,10 +63,10 @@ pub(crate) fn check(src: &[u8], tokens: &[Token]) -> Option<LexError> {
                     .is_some_and(|n| n.kind == Kind::Ident && text(src, n) == b"for");
                 newline_matters.push(!is_for);
             }
-            Kind::CParen | Kind::CBrack | Kind::CBrace | Kind::TemplateSeqEnd => {
-                if newline_matters.len() > 1 {
-                    newline_matters.pop();
-                }
+            Kind::CParen | Kind::CBrack | Kind::CBrace | Kind::TemplateSeqEnd
+                if newline_matters.len() > 1 =>
+            {
+                newline_matters.pop();
             }
             _ => {}
         }
