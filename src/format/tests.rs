@@ -82,3 +82,19 @@ proptest::proptest! {
         }
     }
 }
+
+/// Unclosed `/*` many times over: each must not search the rest of the text again (counted
+/// in bytes searched, not timed).
+#[test]
+fn unterminated_block_comments_stay_linear() {
+    let text = "/* ".repeat(20_000);
+    let (tokens, error, searched) = super::lexer::lex_counting(&text);
+    assert!(error.is_some());
+    assert_eq!(tokens.len(), 40_001, "`/`, `*` per opener, then the end");
+    assert!(
+        searched <= text.len(),
+        "searched {searched} bytes of {}",
+        text.len()
+    );
+    assert!(format(&text).is_err());
+}
