@@ -648,3 +648,70 @@ fn generated_documents_format_like_hclwrite() {
         );
     }
 }
+
+/// Mutated documents (one character deleted or one piece of syntax inserted).
+const MUTATED_DOCS: usize = 3_000;
+
+#[test]
+fn mutated_documents_are_refused_like_hclsyntax() {
+    let Some(r) = reference_or_skip() else { return };
+    let strategy = hcl_gen::document();
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let inserts = [
+        "{", "}", "\"", "(", "]", "=", "\n", "${", "#", ",", "<<EOT\n", "/*",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n.max(1)
+    };
+    let docs: Vec<String> = (0..MUTATED_DOCS)
+        .map(|_| {
+            let mut doc = strategy
+                .new_tree(&mut runner)
+                .expect("a generated document")
+                .current();
+            let bounds: Vec<usize> = doc.char_indices().map(|(i, _)| i).collect();
+            if bounds.is_empty() {
+                return doc;
+            }
+            let at = bounds[next(bounds.len())];
+            if next(2) == 0 {
+                doc.remove(at);
+            } else {
+                doc.insert_str(at, inserts[next(inserts.len())]);
+            }
+            doc
+        })
+        .collect();
+    let refs: Vec<&[u8]> = docs.iter().map(|d| d.as_bytes()).collect();
+    let verdicts = r.format_all(&refs);
+    let refused = verdicts.iter().filter(|v| !v.parses).count();
+    let failures: Vec<String> = docs
+        .iter()
+        .zip(&verdicts)
+        .filter_map(|(d, v)| compare(d, v).map(|why| format!("{d:?}\n{why}")))
+        .collect();
+    eprintln!(
+        "{} mutated documents, {refused} refused by hclsyntax, {} disagreements",
+        docs.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} mutated documents; the first three:\n{}",
+        failures.len(),
+        docs.len(),
+        failures
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}

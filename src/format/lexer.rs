@@ -108,11 +108,21 @@ struct Scanner<'a> {
     error: Option<LexError>,
     /// Where the innermost open string or heredoc began, for an "unterminated" error.
     opened: Vec<usize>,
+    /// A `/*` at or after this offset has no closing `*/`.
+    no_comment_end_after: Option<usize>,
+    /// Bytes searched for a comment's end (what keeps the scan linear, for a test).
+    searched: usize,
 }
 
 /// Scans `text` as hclsyntax's `LexConfig` does: a UTF-8 byte-order mark is skipped (token
 /// offsets still count it), the last token is `Eof`.
 pub(crate) fn lex(text: &str) -> (Vec<Token>, Option<LexError>) {
+    let (tokens, error, _) = lex_counting(text);
+    (tokens, error)
+}
+
+/// [`lex`], and how many bytes it searched for the ends of block comments.
+pub(crate) fn lex_counting(text: &str) -> (Vec<Token>, Option<LexError>, usize) {
     let src = text.as_bytes();
     let begin = if src.starts_with(b"\xEF\xBB\xBF") {
         3
@@ -128,6 +138,8 @@ pub(crate) fn lex(text: &str) -> (Vec<Token>, Option<LexError>) {
         heredocs: Vec::new(),
         error: None,
         opened: Vec::new(),
+        no_comment_end_after: None,
+        searched: 0,
     };
     let mut p = begin;
     while p < src.len() {
@@ -153,7 +165,7 @@ pub(crate) fn lex(text: &str) -> (Vec<Token>, Option<LexError>) {
         start: src.len(),
         end: src.len(),
     });
-    (s.tokens, s.error)
+    (s.tokens, s.error, s.searched)
 }
 
 /// hclsyntax's `ID_Start | '_'`.
@@ -282,7 +294,18 @@ impl Scanner<'_> {
             b'/' => match at(p + 1) {
                 Some(b'/') => self.line_comment(p),
                 Some(b'*') => {
-                    match memchr::memmem::find(&src[p + 2..], b"*/") {
+                    // Once no `*/` follows, none follows a later `/*` either: searching
+                    // again from each would be quadratic in `/*/*/*…`.
+                    let close = if self.no_comment_end_after.is_some_and(|q| q <= p) {
+                        None
+                    } else {
+                        self.searched += src.len() - (p + 2);
+                        memchr::memmem::find(&src[p + 2..], b"*/")
+                    };
+                    if close.is_none() {
+                        self.no_comment_end_after = Some(p);
+                    }
+                    match close {
                         Some(i) => {
                             let end = p + 2 + i + 2;
                             self.emit(Kind::Comment, p, end);

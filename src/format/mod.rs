@@ -5,7 +5,7 @@
 //! over those tokens. `hclwrite.Format` itself formats anything, broken or not; we refuse a
 //! file hclsyntax (Powerpipe's parser) would refuse instead, with the first error's position,
 //! so formatting never rearranges a file the user is in the middle of breaking. The check
-//! is our scanner's lexical errors plus a full parse by hcl-edit (hcl-rs's parser), which
+//! is our scanner's lexical errors and a few token checks ([`check`]) plus a full parse by hcl-edit (hcl-rs's parser), which
 //! agrees with hclsyntax on the fixtures and the differential test's documents
 //! (`tests/fmt_differential.rs`); for nesting deeper than hcl-edit's 64 levels, the
 //! indexing scanner's syntax errors ([`crate::syntax`]) decide instead.
@@ -14,6 +14,7 @@
 //! change to a file is whitespace between tokens (and a byte-order mark, which
 //! `hclwrite.Format` drops too).
 
+mod check;
 mod layout;
 mod lexer;
 
@@ -32,7 +33,7 @@ pub struct FormatError {
 /// The canonical layout of `text` (what `hclwrite.Format` writes), or its first syntax error.
 pub fn format(text: &str) -> Result<String, FormatError> {
     let (tokens, lex_error) = lexer::lex(text);
-    if let Some(e) = lex_error {
+    if let Some(e) = lex_error.or_else(|| check::check(text.as_bytes(), &tokens)) {
         return Err(error_at(text, e.offset, e.message.to_string()));
     }
     check_syntax(text, &tokens)?;
