@@ -594,10 +594,27 @@ impl Project {
         sources: &Arc<dyn Sources>,
         inputs: &ValueInputs,
     ) -> bool {
-        let Ok(ws) = workspace::discover(&self.root) else {
+        let Ok(mut ws) = workspace::discover(&self.root) else {
             return false;
         };
         let open = lock(&self.open).clone();
+        // Open documents with nothing on the disk yet (`:e new.pp`): files of the workspace,
+        // their text the document's, where the walk would find them once saved.
+        let unsaved: Vec<workspace::SourceFile> = open
+            .keys()
+            .filter(|rel| {
+                ws.files
+                    .binary_search_by(|f| f.rel.as_str().cmp(rel))
+                    .is_err()
+            })
+            .filter_map(|rel| {
+                Some(workspace::SourceFile {
+                    path: self.root.join(rel),
+                    rel: rel.clone(),
+                    module: workspace::unsaved_member(&ws, rel)?,
+                })
+            })
+            .collect();
         let mut model = self.shared.model_mut();
         let same_mods = ws.mods.len() == model.index.mods().len()
             && ws
@@ -612,6 +629,12 @@ impl Project {
                 if let Some(id) = index.file_by_path(rel) {
                     index.replace_file(id, syntax::scan(text));
                     basis.insert(rel.clone(), Fingerprint::of(text));
+                }
+            }
+            for f in &unsaved {
+                if let Some(text) = open.get(&f.rel) {
+                    index.add_file(f.rel.clone(), ModId(f.module as u32), syntax::scan(text));
+                    basis.insert(f.rel.clone(), Fingerprint::of(text));
                 }
             }
             for (rel, update) in &updates {
@@ -631,6 +654,8 @@ impl Project {
             self.restart_walk();
             return true;
         }
+        ws.files.extend(unsaved);
+        ws.files.sort_by(|a, b| a.rel.cmp(&b.rel));
         let wanted: BTreeMap<&str, usize> = ws
             .files
             .iter()
