@@ -223,3 +223,78 @@ async fn a_saved_document_gives_way_to_its_file_without_duplicates() {
     assert_eq!(files, ["new.pp"]);
     c.stop().await;
 }
+
+/// What the server's statistics say of the project: (documents opened with nothing to do,
+/// resources asked for at High priority — an open document's —, files brought into the
+/// index again).
+async fn open_figures(c: &mut Client) -> (u64, u64, u64) {
+    let s = c.request("modlens/stats", json!({})).await.expect("stats");
+    let p = &s["projects"][0];
+    let high = p["scheduler"]["priorities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["priority"] == "high")
+        .map(|x| {
+            ["queued", "in_flight", "done", "failed", "merged", "dropped"]
+                .iter()
+                .map(|k| x[*k].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
+        .sum();
+    (
+        p["model"]["opens_without_work"].as_u64().unwrap_or(0),
+        high,
+        p["model"]["file_updates"].as_u64().unwrap_or(0),
+    )
+}
+
+/// Opening a file as it is on disk, once every diagnostic is current, changes nothing and
+/// starts nothing: no rescan, no resolve of its resources, no publish — so the first
+/// requests on it (hover, definition) wait for nothing of the open's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_file_as_it_is_on_disk_leaves_no_work_for_the_next_request() {
+    let (_tmp, root) = workspace();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    // The background load has ended and every file's diagnostics are out.
+    c.wait_loaded().await;
+    let (opens0, high0, updates0) = open_figures(&mut c).await;
+    let names = ["controls.pp", "dashboards.pp"];
+    for name in names {
+        let path = root.join(name);
+        let text = std::fs::read_to_string(&path).expect("fixture file");
+        let u = c.open(&path).await;
+        let on_ref = at(&u, pos_of(&text, "query.bucket_versioning", 8));
+        let hover = c
+            .request("textDocument/hover", on_ref.clone())
+            .await
+            .expect("hover");
+        assert!(
+            hover["contents"]["value"]
+                .as_str()
+                .is_some_and(|h| h.contains("Bucket versioning")),
+            "{hover}"
+        );
+        let definition = c
+            .request("textDocument/definition", on_ref)
+            .await
+            .expect("definition");
+        assert_eq!(loc(&definition, &root), "queries.pp:1:8");
+    }
+    // Each open has either said it had nothing to do, or started work (the old way: its
+    // resources resolved at High priority for its diagnostics).
+    let n = names.len() as u64;
+    let mut figures = open_figures(&mut c).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while figures.0 - opens0 < n && figures.1 == high0 && tokio::time::Instant::now() < deadline {
+        // The figures are the server's to change: asked again until they say, or the
+        // deadline.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        figures = open_figures(&mut c).await;
+    }
+    let (opens, high, updates) = figures;
+    assert_eq!(updates - updates0, 0, "no file was scanned again");
+    assert_eq!(high - high0, 0, "no resource was resolved for the opens");
+    assert_eq!(opens - opens0, n, "every open had nothing to do");
+    c.stop().await;
+}

@@ -1151,6 +1151,7 @@ impl Backend {
                         "model": {
                             "generation": p.shared.model().generation,
                             "file_updates": p.file_updates.load(Ordering::Relaxed),
+                            "opens_without_work": p.opens_without_work.load(Ordering::Relaxed),
                         },
                     })
                 })
@@ -1409,9 +1410,26 @@ impl LanguageServer for Backend {
         );
         let this = self.clone();
         tokio::spawn(async move {
-            if let Ok(f) = this.file(&doc.uri).await {
-                this.publish_file(f).await;
-                this.schedule_sweep(SWEEP_DEBOUNCE);
+            let Ok(f) = this.file(&doc.uri).await else {
+                return;
+            };
+            // Into the index now (unless a request did it first). A text the index held
+            // already changes nothing: with every diagnostic current there is nothing to
+            // resolve or publish, and the editor's first requests meet no work of the open's.
+            let (state, key, p) = (this.state.clone(), doc.uri.as_str().to_string(), f.project);
+            let current = blocking(move || {
+                Backend::sync_doc(&state, &key);
+                let current = p.diagnostics_current();
+                if current {
+                    p.opens_without_work.fetch_add(1, Ordering::Relaxed);
+                }
+                current
+            })
+            .await
+            .unwrap_or(false);
+            if !current {
+                // As for an edit: after a pause, so the editor's first requests go first.
+                this.schedule_change(doc.uri);
             }
         });
     }

@@ -141,6 +141,12 @@ pub struct Project {
     /// Tag keys used in the root mod, for completion, with the model generation they were
     /// collected at.
     tag_keys: Mutex<Option<(u64, Arc<Vec<String>>)>>,
+    /// The model generation every file's diagnostics were last computed at, whole (by
+    /// [`Project::all_diagnostics`], with no change meanwhile).
+    diagnosed: Mutex<Option<u64>>,
+    /// Documents opened with nothing to do: their text was what the index held, and every
+    /// diagnostic was current (no rescan, no resolve, no publish).
+    pub opens_without_work: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Project {
@@ -232,6 +238,8 @@ impl Project {
             figures,
             published: Mutex::new(BTreeMap::new()),
             tag_keys: Mutex::new(None),
+            diagnosed: Mutex::new(None),
+            opens_without_work: Default::default(),
         })
     }
 
@@ -743,6 +751,7 @@ impl Project {
     /// are resolved without being kept, so this never evicts what people are using).
     /// Files are resolved one at a time, the model's lock released in between.
     pub fn all_diagnostics(&self) -> BTreeMap<String, Vec<FileDiag>> {
+        let generation = self.shared.model().generation;
         let (mut out, files) = {
             let model = self.shared.model();
             model.values.force(&model.index);
@@ -771,7 +780,19 @@ impl Project {
         for list in out.values_mut() {
             tidy(list);
         }
+        // Whole only if nothing changed meanwhile (a file's list may be of either model).
+        let model = self.shared.model();
+        if model.generation == generation {
+            *lock(&self.diagnosed) = Some(generation);
+        }
         out
+    }
+
+    /// True when every file's diagnostics were computed whole at the model as it is now:
+    /// opening a document whose text the index holds has nothing to compute.
+    pub fn diagnostics_current(&self) -> bool {
+        let generation = self.shared.model().generation;
+        *lock(&self.diagnosed) == Some(generation)
     }
 
     /// Diagnostics of every file that the index, the dependencies and the values know
