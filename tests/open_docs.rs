@@ -298,3 +298,30 @@ async fn opening_a_file_as_it_is_on_disk_leaves_no_work_for_the_next_request() {
     assert_eq!(opens - opens0, n, "every open had nothing to do");
     c.stop().await;
 }
+
+/// An unsaved document in a mod that no workspace folder holds: its mod is opened from the
+/// nearest folder that exists, and the document is part of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsaved_document_in_a_mod_outside_the_folders_opens_its_mod() {
+    let (tmp, root) = workspace();
+    let other = tmp.path().join("other");
+    common::copy_dir(&common::fixture("basic_mod"), &other);
+    let other = std::fs::canonicalize(&other).expect("canonical");
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let text = "control \"drafted\" {\n  query = query.s3_bucket_count\n}\n";
+    let nu = uri(&other.join("drafts/new.pp"));
+    open_text(&c, &nu, text).await;
+    let definition = c
+        .request(
+            "textDocument/definition",
+            at(&nu, pos_of(text, "query.s3_bucket_count", 8)),
+        )
+        .await
+        .expect("definition");
+    let target = definition["uri"].as_str().unwrap_or("");
+    assert!(
+        target.starts_with(&uri(&other)) && target.ends_with(".pp"),
+        "{definition}"
+    );
+    c.stop().await;
+}

@@ -438,9 +438,14 @@ impl Backend {
         if let Some(f) = self.locate(&path) {
             return Ok(f);
         }
-        // Not in any project: open the mod it is in.
+        // Not in any project: open the mod it is in (found from the nearest folder that
+        // exists: an unsaved document's file is not on the disk yet).
         let settings = self.settings();
-        let start = path.clone();
+        let start = path
+            .ancestors()
+            .find(|a| std::fs::symlink_metadata(a).is_ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| path.clone());
         let opened = blocking(move || {
             let root = crate::workspace::find_root(&start).ok()?;
             Project::open(&root, &settings).ok()
