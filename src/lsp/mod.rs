@@ -448,9 +448,14 @@ impl Backend {
         if let Some(f) = self.locate(&path) {
             return Ok(f);
         }
-        // Not in any project: open the mod it is in.
+        // Not in any project: open the mod it is in (found from the nearest folder that
+        // exists: an unsaved document's file is not on the disk yet).
         let settings = self.settings();
-        let start = path.clone();
+        let start = path
+            .ancestors()
+            .find(|a| std::fs::symlink_metadata(a).is_ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| path.clone());
         let opened = blocking(move || {
             let root = crate::workspace::find_root(&start).ok()?;
             Project::open(&root, &settings).ok()
@@ -1190,6 +1195,7 @@ impl Backend {
                         "model": {
                             "generation": p.shared.model().generation,
                             "file_updates": p.file_updates.load(Ordering::Relaxed),
+                            "opens_without_work": p.opens_without_work.load(Ordering::Relaxed),
                         },
                     })
                 })
@@ -1450,9 +1456,26 @@ impl LanguageServer for Backend {
         );
         let this = self.clone();
         tokio::spawn(async move {
-            if let Ok(f) = this.file(&doc.uri).await {
-                this.publish_file(f).await;
-                this.schedule_sweep(SWEEP_DEBOUNCE);
+            let Ok(f) = this.file(&doc.uri).await else {
+                return;
+            };
+            // Into the index now (unless a request did it first). A text the index held
+            // already changes nothing: with every diagnostic current there is nothing to
+            // resolve or publish, and the editor's first requests meet no work of the open's.
+            let (state, key, p) = (this.state.clone(), doc.uri.as_str().to_string(), f.project);
+            let current = blocking(move || {
+                Backend::sync_doc(&state, &key);
+                let current = p.diagnostics_current();
+                if current {
+                    p.opens_without_work.fetch_add(1, Ordering::Relaxed);
+                }
+                current
+            })
+            .await
+            .unwrap_or(false);
+            if !current {
+                // As for an edit: after a pause, so the editor's first requests go first.
+                this.schedule_change(doc.uri);
             }
         });
     }

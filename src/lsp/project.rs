@@ -141,6 +141,12 @@ pub struct Project {
     /// Tag keys used in the root mod, for completion, with the model generation they were
     /// collected at.
     tag_keys: Mutex<Option<(u64, Arc<Vec<String>>)>>,
+    /// The model generation every file's diagnostics were last computed at, whole (by
+    /// [`Project::all_diagnostics`], with no change meanwhile).
+    diagnosed: Mutex<Option<u64>>,
+    /// Documents opened with nothing to do: their text was what the index held, and every
+    /// diagnostic was current (no rescan, no resolve, no publish).
+    pub opens_without_work: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Project {
@@ -232,6 +238,8 @@ impl Project {
             figures,
             published: Mutex::new(BTreeMap::new()),
             tag_keys: Mutex::new(None),
+            diagnosed: Mutex::new(None),
+            opens_without_work: Default::default(),
         })
     }
 
@@ -594,10 +602,27 @@ impl Project {
         sources: &Arc<dyn Sources>,
         inputs: &ValueInputs,
     ) -> bool {
-        let Ok(ws) = workspace::discover(&self.root) else {
+        let Ok(mut ws) = workspace::discover(&self.root) else {
             return false;
         };
         let open = lock(&self.open).clone();
+        // Open documents with nothing on the disk yet (`:e new.pp`): files of the workspace,
+        // their text the document's, where the walk would find them once saved.
+        let unsaved: Vec<workspace::SourceFile> = open
+            .keys()
+            .filter(|rel| {
+                ws.files
+                    .binary_search_by(|f| f.rel.as_str().cmp(rel))
+                    .is_err()
+            })
+            .filter_map(|rel| {
+                Some(workspace::SourceFile {
+                    path: self.root.join(rel),
+                    rel: rel.clone(),
+                    module: workspace::unsaved_member(&ws, rel)?,
+                })
+            })
+            .collect();
         let mut model = self.shared.model_mut();
         let same_mods = ws.mods.len() == model.index.mods().len()
             && ws
@@ -612,6 +637,12 @@ impl Project {
                 if let Some(id) = index.file_by_path(rel) {
                     index.replace_file(id, syntax::scan(text));
                     basis.insert(rel.clone(), Fingerprint::of(text));
+                }
+            }
+            for f in &unsaved {
+                if let Some(text) = open.get(&f.rel) {
+                    index.add_file(f.rel.clone(), ModId(f.module as u32), syntax::scan(text));
+                    basis.insert(f.rel.clone(), Fingerprint::of(text));
                 }
             }
             for (rel, update) in &updates {
@@ -631,6 +662,8 @@ impl Project {
             self.restart_walk();
             return true;
         }
+        ws.files.extend(unsaved);
+        ws.files.sort_by(|a, b| a.rel.cmp(&b.rel));
         let wanted: BTreeMap<&str, usize> = ws
             .files
             .iter()
@@ -718,6 +751,7 @@ impl Project {
     /// are resolved without being kept, so this never evicts what people are using).
     /// Files are resolved one at a time, the model's lock released in between.
     pub fn all_diagnostics(&self) -> BTreeMap<String, Vec<FileDiag>> {
+        let generation = self.shared.model().generation;
         let (mut out, files) = {
             let model = self.shared.model();
             model.values.force(&model.index);
@@ -746,7 +780,19 @@ impl Project {
         for list in out.values_mut() {
             tidy(list);
         }
+        // Whole only if nothing changed meanwhile (a file's list may be of either model).
+        let model = self.shared.model();
+        if model.generation == generation {
+            *lock(&self.diagnosed) = Some(generation);
+        }
         out
+    }
+
+    /// True when every file's diagnostics were computed whole at the model as it is now:
+    /// opening a document whose text the index holds has nothing to compute.
+    pub fn diagnostics_current(&self) -> bool {
+        let generation = self.shared.model().generation;
+        *lock(&self.diagnosed) == Some(generation)
     }
 
     /// Diagnostics of every file that the index, the dependencies and the values know

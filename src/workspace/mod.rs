@@ -212,6 +212,105 @@ pub fn discover(start: &Path) -> Result<Workspace, WorkspaceError> {
     Ok(Workspace { root, mods, files })
 }
 
+/// The mod (an index into [`Workspace::mods`]) that an open document at `rel` belongs to
+/// while nothing is on the disk at its path (`:e new.pp` in an editor, an untitled buffer
+/// to be saved into the mod folder): the file the walk would find there once it is saved.
+/// The walk's rules hold: an indexed file name; no hidden entry, no nested mod's folder
+/// and no symbolic link on the way (folders that do not exist yet are no obstacle); not
+/// excluded by a `.powerpipeignore` / `.steampipeignore`. `None` when something is at the
+/// path (the disk decides then: see `member.rs`) or the walk would not take it.
+pub fn unsaved_member(ws: &Workspace, rel: &str) -> Option<usize> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        return None;
+    }
+    if !is_indexed_file(parts.last()?) {
+        return None;
+    }
+    match std::fs::symlink_metadata(ws.root.join(rel)) {
+        Err(e) if member::is_gone(&e) => {}
+        // Something is there (or cannot be looked at): not an unsaved document's place.
+        _ => return None,
+    }
+    // The innermost mod whose folder holds the path (the root mod's is "").
+    let (module, skip) = ws
+        .mods
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            m.root.is_empty() || rel.starts_with(&m.root) && rel[m.root.len()..].starts_with('/')
+        })
+        .max_by_key(|(_, m)| m.root.len())
+        .map(|(i, m)| (i, m.root.split('/').filter(|p| !p.is_empty()).count()))?;
+    let mut dir = ws.root.clone();
+    for part in &parts[..skip] {
+        dir.push(part);
+    }
+    let below = &parts[skip..];
+    // Ignore files of the folders on the way, the mod's own folder first.
+    let mut ignores: Vec<ignore::gitignore::Gitignore> = Vec::new();
+    let mut exists = true;
+    for (i, part) in below.iter().enumerate() {
+        if part.starts_with('.') {
+            return None;
+        }
+        if exists {
+            ignores.extend(ignore_rules(&dir));
+        }
+        dir.push(part);
+        let last = i + 1 == below.len();
+        for rules in ignores.iter().rev() {
+            match rules.matched(&dir, !last) {
+                ignore::Match::Ignore(_) => return None,
+                ignore::Match::Whitelist(_) => break,
+                ignore::Match::None => {}
+            }
+        }
+        if last || !exists {
+            continue;
+        }
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_dir() => {
+                if has_mod_file(&dir) {
+                    // Another mod's folder: its project serves the document.
+                    return None;
+                }
+            }
+            Err(e) if member::is_gone(&e) => exists = false,
+            // A link, a file where a folder would be, or unreadable.
+            _ => return None,
+        }
+    }
+    Some(module)
+}
+
+/// The `.powerpipeignore` and `.steampipeignore` rules of the folder `dir`, if it has any.
+fn ignore_rules(dir: &Path) -> Option<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+    let mut any = false;
+    for name in [".powerpipeignore", ".steampipeignore"] {
+        let file = dir.join(name);
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+            any = true;
+            if let Some(e) = builder.add(&file) {
+                tracing::warn!(file = %file.display(), error = %e, "part of an ignore file was not understood");
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    builder
+        .build()
+        .map_err(
+            |e| tracing::warn!(folder = %dir.display(), error = %e, "cannot use its ignore files"),
+        )
+        .ok()
+}
+
 /// Collects the indexed files of one mod folder.
 fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFile>) {
     let mod_root_len = mod_root.as_os_str().len();
@@ -612,4 +711,109 @@ fn diagnostic_only(message: String) -> FileIndex {
 /// quarter of the cache's budget (at most 4 MiB) serves it.
 pub fn source_cache_bytes(limits: &crate::cache::Limits) -> usize {
     (limits.max_bytes / 4).clamp(256 * 1024, 4 * 1024 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let to = tmp.path().join(name);
+        for entry in walkdir_all(&from) {
+            let rel = entry.strip_prefix(&from).expect("below");
+            let dest = to.join(rel);
+            if entry.is_dir() {
+                std::fs::create_dir_all(&dest).expect("mkdir");
+            } else {
+                std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+                std::fs::copy(&entry, &dest).expect("copy");
+            }
+        }
+        let to = std::fs::canonicalize(&to).expect("canonical");
+        (tmp, to)
+    }
+
+    fn walkdir_all(dir: &Path) -> Vec<PathBuf> {
+        let mut out = vec![dir.to_path_buf()];
+        let mut i = 0;
+        while i < out.len() {
+            if out[i].is_dir() {
+                let mut more: Vec<PathBuf> = std::fs::read_dir(&out[i])
+                    .expect("read dir")
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                more.sort();
+                out.extend(more);
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Every file of a fixture, taken off the disk one at a time: an unsaved document at its
+    /// path belongs exactly when the walk found the file (and to the same mod).
+    #[test]
+    fn an_unsaved_document_belongs_where_the_walk_would_find_its_file() {
+        for name in [
+            "powerpipeignore",
+            "nested_mods",
+            "dependency_mod",
+            "lsp_workspace",
+        ] {
+            let (_tmp, root) = copy(name);
+            let ws = discover(&root).expect("discover");
+            let found: std::collections::BTreeMap<&str, usize> = ws
+                .files
+                .iter()
+                .map(|f| (f.rel.as_str(), f.module))
+                .collect();
+            let mut checked = 0;
+            for path in walkdir_all(&root) {
+                if !path.is_file() {
+                    continue;
+                }
+                let rel = relative(&root, &path);
+                let text = std::fs::read(&path).expect("read");
+                // Something on the disk: the disk decides, never this rule.
+                assert_eq!(unsaved_member(&ws, &rel), None, "{name}: {rel} exists");
+                std::fs::remove_file(&path).expect("remove");
+                let indexed = is_indexed_file(&rel) && !rel.ends_with("mod.pp");
+                if indexed {
+                    assert_eq!(
+                        unsaved_member(&ws, &rel),
+                        found.get(rel.as_str()).copied(),
+                        "{name}: {rel}"
+                    );
+                    checked += 1;
+                }
+                std::fs::write(&path, text).expect("restore");
+            }
+            assert!(checked > 1, "{name}: nothing checked");
+        }
+    }
+
+    #[test]
+    fn an_unsaved_document_in_a_folder_not_made_yet_belongs_unless_ignored() {
+        let (_tmp, root) = copy("powerpipeignore");
+        let ws = discover(&root).expect("discover");
+        assert_eq!(unsaved_member(&ws, "new/deeper/x.pp"), Some(0));
+        assert_eq!(unsaved_member(&ws, "new.pp"), Some(0));
+        assert_eq!(unsaved_member(&ws, "generated/new/x.pp"), None);
+        assert_eq!(unsaved_member(&ws, "scratch/new/x.pp"), None);
+        assert_eq!(unsaved_member(&ws, "new/x.draft.pp"), None);
+        assert_eq!(unsaved_member(&ws, ".new/x.pp"), None);
+        assert_eq!(unsaved_member(&ws, "new/x.md"), None);
+        assert_eq!(unsaved_member(&ws, "../x.pp"), None);
+        assert_eq!(unsaved_member(&ws, "controls.pp/x.pp"), None);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("sub"), root.join("link")).expect("link");
+            assert_eq!(unsaved_member(&ws, "link/x.pp"), None);
+        }
+    }
 }

@@ -226,6 +226,28 @@ local ok, err = pcall(function()
     client_id = new.id
   end
 
+  -- A new file of the mod, not on disk yet (`:e`): the mod's client serves it, completion
+  -- after `query.` offers the mod's queries, an unknown reference gets a diagnostic.
+  vim.cmd('edit ' .. ws .. '/drafted.pp')
+  local nbuf = vim.api.nvim_get_current_buf()
+  local nattached = vim.wait(20000, function()
+    local c = modlens.clients(nbuf)[1]
+    return c ~= nil and c.id == client_id
+  end, 50)
+  check('a new file of the mod is served by its client', nattached,
+    { exists = vim.fn.filereadable(ws .. '/drafted.pp'), filetype = vim.bo[nbuf].filetype })
+  vim.api.nvim_buf_set_lines(nbuf, 0, -1, false, { 'control "drafted" {', '  query = query.nope_draft', '}' })
+  -- Just after `query.` (the cursor is on the `n`).
+  vim.api.nvim_win_set_cursor(0, { 2, 16 })
+  local nres = vim.lsp.buf_request_sync(nbuf, 'textDocument/completion', vim.lsp.util.make_position_params(), 30000)
+  local nitems = nres and nres[client_id] and nres[client_id].result
+  local nlabels = {}
+  for _, it in ipairs((nitems and (nitems.items or nitems)) or {}) do table.insert(nlabels, it.label) end
+  -- The query is `bucket_versioning`, or `versioning_status` after the rename above.
+  check('completion after query. in a new file lists the queries',
+    vim.tbl_contains(nlabels, 'bucket_versioning') or vim.tbl_contains(nlabels, 'versioning_status'), nlabels)
+  check('diagnostic in a new file', wait_diagnostic(nbuf, 'query.nope_draft'), vim.diagnostic.get(nbuf))
+
   vim.lsp.stop_client(client_id)
   local stopped = vim.wait(10000, function() return vim.lsp.get_client_by_id(client_id) == nil end, 50)
   check('server stopped on shutdown', stopped, nil)
