@@ -134,6 +134,46 @@ async fn inlay_hints_can_be_turned_off_from_the_start() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_hint_is_one_line_and_never_empty() {
+    let root = ws();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    // benchmarks.pp edited: benchmark.s3's title blank, control.iam_root's on two lines.
+    let bench = root.join("benchmarks.pp");
+    let edited = text(&bench).replace("title    = \"S3\"", "title    = \"  \"");
+    let u = uri(&bench);
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": edited}}),
+    )
+    .await;
+    let controls = root.join("controls.pp");
+    let edited_controls = text(&controls).replace(
+        "title         = \"IAM root user should not be used\"",
+        "title         = <<-EOT\n    IAM root user\n    should not be used\n  EOT",
+    );
+    assert_ne!(edited_controls, text(&controls));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(&controls), "languageId": "powerpipe", "version": 1, "text": edited_controls}}),
+    )
+    .await;
+    let hints = c
+        .request(
+            "textDocument/inlayHint",
+            json!({"textDocument": {"uri": u}, "range": whole(&edited)}),
+        )
+        .await
+        .expect("inlay hints answer");
+    let lines = hint_lines(&hints);
+    assert!(
+        lines.contains(&"5:20 IAM root user should not be used".to_string()),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("4:")), "{lines:?}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signature_help_follows_the_argument_under_the_cursor() {
     let root = ws();
     let (mut c, init) = Client::initialized(&[&root], json!({})).await;

@@ -69,8 +69,9 @@ pub fn inlay_hints(
                     continue;
                 };
                 match resolver.dump_field(model, target, AttrKey::Title) {
-                    Some(FieldText::Text(t)) => Some((
-                        shorten(&t, MAX_TITLE_CHARS),
+                    // A label may not be empty (the protocol's rule).
+                    Some(FieldText::Text(t)) if !t.trim().is_empty() => Some((
+                        shorten(&one_line(&t), MAX_TITLE_CHARS),
                         index.qualified_name(target).unwrap_or_default(),
                     )),
                     _ => None,
@@ -111,8 +112,15 @@ fn in_linking_attr(fi: &crate::syntax::FileIndex, r: &Reference) -> bool {
 /// value).
 fn value_label(v: &Val) -> (String, String) {
     let text = v.to_hcl_text();
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (format!("= {}", shorten(&one_line, MAX_VALUE_CHARS)), text)
+    (
+        format!("= {}", shorten(&one_line(&text), MAX_VALUE_CHARS)),
+        text,
+    )
+}
+
+/// `s` on one line: every run of blanks and line ends made one space.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `s` cut to at most `max` characters, the last one `…` when cut.
