@@ -388,6 +388,24 @@ async fn call_hierarchy_goes_down_from_benchmarks_and_up_from_queries() {
         .await
         .expect("prepare answers");
     assert_eq!(none, Value::Null);
+    // The item outlives an edit that moves its block: found again by its name.
+    let moved = format!("\n\n{}", text(&bench));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bu, "languageId": "powerpipe", "version": 1, "text": moved}}),
+    )
+    .await;
+    let out = c
+        .request("callHierarchy/outgoingCalls", json!({"item": top.clone()}))
+        .await
+        .expect("outgoing calls answer");
+    assert_eq!(
+        call_lines(&out, "to"),
+        [
+            "benchmark.s3 (S3) @ benchmarks.pp:12 from 6:4",
+            "control.iam_root (IAM root user should not be used) @ controls.pp:20 from 7:4"
+        ]
+    );
     // An item without its data is refused, not guessed.
     let mut bare = top.clone();
     bare["data"] = Value::Null;
