@@ -222,7 +222,8 @@ fn call_at(src: &[u8], from: usize, offset: usize) -> Option<Call> {
                     b'#' => i = line_end_of(src, i, offset),
                     b'/' if at(i + 1) == b'/' => i = line_end_of(src, i, offset),
                     b'/' if at(i + 1) == b'*' => {
-                        i = match memchr::memmem::find(&src[i + 2..offset], b"*/") {
+                        let body = src.get(i + 2..offset).unwrap_or(&[]);
+                        i = match memchr::memmem::find(body, b"*/") {
                             Some(n) => i + 2 + n + 2,
                             None => offset,
                         };
@@ -322,6 +323,7 @@ fn name_before(src: &[u8], from: usize, paren: usize) -> Option<(usize, usize)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     /// The call and active comma count at the `|` of `text`.
     fn at_cursor(text: &str) -> Option<(String, u32)> {
@@ -380,6 +382,42 @@ mod tests {
             Some(("lower".into(), 1))
         );
         assert_eq!(at_cursor("title = \"f(a, |\""), None);
+    }
+
+    #[test]
+    fn any_cursor_in_any_text_is_answered() {
+        let texts: [&[u8]; 4] = [
+            b"x = lower(a /* c */, \"s\\\"${f(\", <<-EOQ\n ${g(\nEOQ\n, b) # (\n // (\n",
+            b"/*",
+            b"<<",
+            b"\xff(\xfe\"${(\n\r\"",
+        ];
+        for src in texts {
+            for offset in 0..=src.len() + 1 {
+                let _ = call_at(src, 0, offset.min(src.len()));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes and wherever the cursor, the reading ends without a panic.
+        #[test]
+        fn any_bytes_any_cursor(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "(", ")", ",", "\"", "${", "%{", "}", "{", "[", "]", "<<-EOQ\n",
+                        "\nEOQ\n", "/*", "*/", "#", "//", "\\", "\n", "merge", " ",
+                    ]).prop_map(|s| s.as_bytes().to_vec()),
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..4),
+                ],
+                0..40,
+            ),
+            at in 0usize..400,
+        ) {
+            let src = parts.concat();
+            let _ = call_at(&src, 0, at.min(src.len()));
+        }
     }
 
     #[test]
