@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::lsp::{Client, pos_of, uri};
 use serde_json::{Value, json};
@@ -107,6 +108,56 @@ async fn inlay_hints_show_titles_and_values_within_the_range() {
     assert!(
         !lines.is_empty() && lines.iter().all(|l| l.contains(" = ")),
         "{lines:?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_inlay_hint_settings_asks_the_client_to_refresh() {
+    let root = ws();
+    let mut c = Client::start(Default::default());
+    let mut caps = common::lsp::editor_capabilities();
+    caps["workspace"]["inlayHint"] = json!({"refreshSupport": true});
+    c.request(
+        "initialize",
+        json!({"processId": null, "capabilities": caps,
+               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
+    )
+    .await
+    .expect("initialize answers");
+    c.notify("initialized", json!({})).await;
+    c.request("workspace/symbol", json!({"query": ""}))
+        .await
+        .expect("the index loads");
+    let refreshes = |c: &Client| {
+        c.messages()
+            .iter()
+            .filter(|m| m["method"] == "workspace/inlayHint/refresh")
+            .count()
+    };
+    // Another setting, the hints' unchanged: no refresh (asked before the next answer).
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"modlens": {"logLevel": "info"}}}),
+    )
+    .await;
+    c.request("workspace/symbol", json!({"query": "top"}))
+        .await
+        .expect("answers");
+    assert_eq!(refreshes(&c), 0);
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"modlens": {"inlayHints": {"values": false}}}}),
+    )
+    .await;
+    let asked = c
+        .wait_for(Duration::from_secs(30), |m| {
+            m["method"] == "workspace/inlayHint/refresh"
+        })
+        .await;
+    assert!(
+        asked.is_some(),
+        "no refresh after the hint settings changed"
     );
     c.stop().await;
 }

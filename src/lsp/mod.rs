@@ -203,6 +203,8 @@ struct ClientCaps {
     config_registration: bool,
     /// The client answers `workspace/configuration`.
     configuration: bool,
+    /// The client takes `workspace/inlayHint/refresh`.
+    inlay_hint_refresh: bool,
 }
 
 /// An open document.
@@ -1296,6 +1298,7 @@ fn read_caps(params: &InitializeParams) -> ClientCaps {
         watch_registration: flag("/workspace/didChangeWatchedFiles/dynamicRegistration"),
         config_registration: flag("/workspace/didChangeConfiguration/dynamicRegistration"),
         configuration: flag("/workspace/configuration"),
+        inlay_hint_refresh: flag("/workspace/inlayHint/refreshSupport"),
     }
 }
 
@@ -1604,6 +1607,16 @@ impl LanguageServer for Backend {
             .settings
             .write()
             .unwrap_or_else(|p| p.into_inner()) = new.clone();
+        if old.inlay_hints != new.inlay_hints && self.caps().inlay_hint_refresh {
+            // Not awaited here: notifications are handled in order, and a client that is
+            // slow to answer must not hold up the next one.
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.inlay_hint_refresh().await {
+                    tracing::debug!(error = %e, "the client did not refresh its inlay hints");
+                }
+            });
+        }
         if !*self.state.ready.borrow() {
             return;
         }
