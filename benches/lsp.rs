@@ -9,7 +9,9 @@
 //!   walk has usually not reached), definition and completion on references in the mod's
 //!   control files, sent one at a time from the first answer until the walk ends; then the
 //!   same requests on the idle server. p50 / p99 of request-to-answer, pooled over the
-//!   rounds (one server per round).
+//!   rounds (one server per round). With them, the editing aids at the same places: inlay
+//!   hints for a screenful (60 lines) around the reference, signature help there, and the
+//!   call hierarchy (prepare on the reference, then the query's incoming calls).
 //! * **formatting**: on the idle server, the largest files of the mod opened and formatted as
 //!   written (no edit to send) and with every line's indentation removed (the whole file
 //!   re-indented), p50 / p99.
@@ -260,6 +262,9 @@ struct Lat {
     hover: Vec<f64>,
     definition: Vec<f64>,
     completion: Vec<f64>,
+    inlay_hints: Vec<f64>,
+    signature_help: Vec<f64>,
+    call_hierarchy: Vec<f64>,
 }
 
 fn time(s: &mut Server, method: &str, params: Value) -> f64 {
@@ -276,6 +281,21 @@ fn round(s: &mut Server, t: &(String, u32, u32, u32), lat: &mut Lat) {
         .push(time(s, "textDocument/definition", at(t.2)));
     lat.completion
         .push(time(s, "textDocument/completion", at(t.3)));
+    let screen = json!({"textDocument": {"uri": t.0}, "range": {
+        "start": {"line": t.1.saturating_sub(30), "character": 0},
+        "end": {"line": t.1 + 30, "character": 0}}});
+    lat.inlay_hints
+        .push(time(s, "textDocument/inlayHint", screen));
+    lat.signature_help
+        .push(time(s, "textDocument/signatureHelp", at(t.2)));
+    // Prepare, then who uses the query: one figure for the two round trips.
+    let started = Instant::now();
+    let prepared = s.request("textDocument/prepareCallHierarchy", at(t.2));
+    if let Some(item) = prepared.get(0) {
+        s.request("callHierarchy/incomingCalls", json!({"item": item}));
+    }
+    lat.call_hierarchy
+        .push(started.elapsed().as_secs_f64() * 1e6);
 }
 
 /// Formatting latencies.
@@ -423,6 +443,9 @@ fn main() {
         ("hover", &busy.hover, &idle.hover),
         ("definition", &busy.definition, &idle.definition),
         ("completion", &busy.completion, &idle.completion),
+        ("inlay hints", &busy.inlay_hints, &idle.inlay_hints),
+        ("signature", &busy.signature_help, &idle.signature_help),
+        ("call hier.", &busy.call_hierarchy, &idle.call_hierarchy),
     ] {
         println!(
             "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
@@ -432,7 +455,12 @@ fn main() {
             quantile(d, 0.99)
         );
     }
-    for (name, v) in [("hover", &busy.hover), ("definition", &busy.definition)] {
+    for (name, v) in [
+        ("hover", &busy.hover),
+        ("definition", &busy.definition),
+        ("inlay hints", &busy.inlay_hints),
+        ("signature help", &busy.signature_help),
+    ] {
         let p99 = quantile(v, 0.99);
         budgets.push(Budget {
             what: format!("{name} p99 during the background load"),

@@ -27,15 +27,18 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod analysis;
+pub mod calls;
 pub mod cancel;
 pub mod complete;
 pub mod features;
 pub mod formatting;
 pub mod guard;
+pub mod hints;
 pub mod hover;
 pub mod project;
 pub mod schema;
 pub mod settings;
+pub mod signature;
 pub mod text;
 pub mod watch;
 
@@ -201,6 +204,8 @@ struct ClientCaps {
     config_registration: bool,
     /// The client answers `workspace/configuration`.
     configuration: bool,
+    /// The client takes `workspace/inlayHint/refresh`.
+    inlay_hint_refresh: bool,
 }
 
 /// An open document.
@@ -1245,6 +1250,43 @@ impl Backend {
         .await?
     }
 
+    /// The calls to or from a call hierarchy item (`calls` lists them), once the item's
+    /// resource is found again (see [`calls::find`]).
+    async fn calls_of<T: Send + 'static>(
+        &self,
+        item: CallHierarchyItem,
+        calls: impl FnOnce(
+            &Model,
+            &crate::resolve::Resolver,
+            &mut Texts<'_>,
+            &DocUris,
+            ResourceId,
+        ) -> Vec<T>
+        + Send
+        + 'static,
+    ) -> RpcResult<Option<Vec<T>>> {
+        let Some(name) = item
+            .data
+            .as_ref()
+            .and_then(|d| d.get("name"))
+            .and_then(|n| n.as_str())
+            .map(str::to_string)
+        else {
+            return Err(invalid("a call hierarchy item without its `data.name`"));
+        };
+        let at = item.selection_range.start;
+        self.on_file(&item.uri, move |f, uris| {
+            let model = f.project.shared.model();
+            let mut texts = Texts::new(&f.project);
+            let file = model.index.file_by_path(&f.rel);
+            let offset = texts.get(&f.rel).map(|l| l.offset(at) as u32);
+            let id = calls::find(&model.index, file, offset, &name)?;
+            let out = calls(&model, &f.project.shared.resolver, &mut texts, uris, id);
+            (!cancel::requested()).then_some(out)
+        })
+        .await
+    }
+
     /// The resolved resources, requested at Critical priority with no lock held: loaded on
     /// this (blocking) thread unless a worker is already at it.
     fn resolve_now(project: &Project, keys: Vec<ResourceKey>) -> Vec<Option<Arc<Resource>>> {
@@ -1301,6 +1343,7 @@ fn read_caps(params: &InitializeParams) -> ClientCaps {
         watch_registration: flag("/workspace/didChangeWatchedFiles/dynamicRegistration"),
         config_registration: flag("/workspace/didChangeConfiguration/dynamicRegistration"),
         configuration: flag("/workspace/configuration"),
+        inlay_hint_refresh: flag("/workspace/inlayHint/refreshSupport"),
     }
 }
 
@@ -1343,6 +1386,13 @@ fn server_capabilities() -> ServerCapabilities {
             work_done_progress_options: Default::default(),
         }),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+        inlay_hint_provider: Some(OneOf::Left(true)),
+        signature_help_provider: Some(SignatureHelpOptions {
+            trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
+            retrigger_characters: None,
+            work_done_progress_options: Default::default(),
+        }),
+        call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
                 legend: SemanticTokensLegend {
@@ -1621,6 +1671,16 @@ impl LanguageServer for Backend {
             .settings
             .write()
             .unwrap_or_else(|p| p.into_inner()) = new.clone();
+        if old.inlay_hints != new.inlay_hints && self.caps().inlay_hint_refresh {
+            // Not awaited here: notifications are handled in order, and a client that is
+            // slow to answer must not hold up the next one.
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.inlay_hint_refresh().await {
+                    tracing::debug!(error = %e, "the client did not refresh its inlay hints");
+                }
+            });
+        }
         if !*self.state.ready.borrow() {
             return;
         }
@@ -2111,6 +2171,98 @@ impl LanguageServer for Backend {
                 result_id: None,
                 data,
             }))
+        })
+        .await
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> RpcResult<Option<Vec<InlayHint>>> {
+        let kinds = self.settings().inlay_hints;
+        let range = params.range;
+        self.on_file(&params.text_document.uri, move |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let span = (
+                lines.offset(range.start) as u32,
+                lines.offset(range.end) as u32,
+            );
+            let hints = hints::inlay_hints(
+                &model,
+                &f.project.shared.resolver,
+                file,
+                &lines,
+                span,
+                kinds,
+            );
+            (!cancel::requested()).then_some(hints)
+        })
+        .await
+    }
+
+    async fn signature_help(
+        &self,
+        params: SignatureHelpParams,
+    ) -> RpcResult<Option<SignatureHelp>> {
+        let tdp = params.text_document_position_params;
+        self.on_file(&tdp.text_document.uri, move |f, _| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let offset = lines.offset(tdp.position);
+            signature::signature_help(&model.index.file(file)?.index, lines.text(), offset)
+        })
+        .await
+    }
+
+    async fn prepare_call_hierarchy(
+        &self,
+        params: CallHierarchyPrepareParams,
+    ) -> RpcResult<Option<Vec<CallHierarchyItem>>> {
+        let tdp = params.text_document_position_params;
+        self.on_file(&tdp.text_document.uri, move |f, uris| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let mut texts = Texts::new(&f.project);
+            let offset = texts.get(&f.rel)?.offset(tdp.position) as u32;
+            let id = calls::at(&model.index, file, offset)?;
+            let item = calls::item(&model, &f.project.shared.resolver, &mut texts, uris, id)?;
+            Some(vec![item])
+        })
+        .await
+    }
+
+    async fn incoming_calls(
+        &self,
+        params: CallHierarchyIncomingCallsParams,
+    ) -> RpcResult<Option<Vec<CallHierarchyIncomingCall>>> {
+        self.calls_of(params.item, |model, resolver, texts, uris, id| {
+            calls::incoming(&model.index, id)
+                .into_iter()
+                .filter_map(|(from, spans)| {
+                    Some(CallHierarchyIncomingCall {
+                        from: calls::item(model, resolver, texts, uris, from)?,
+                        from_ranges: calls::ranges(model, texts, &spans),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn outgoing_calls(
+        &self,
+        params: CallHierarchyOutgoingCallsParams,
+    ) -> RpcResult<Option<Vec<CallHierarchyOutgoingCall>>> {
+        self.calls_of(params.item, |model, resolver, texts, uris, id| {
+            calls::outgoing(&model.index, id)
+                .into_iter()
+                .filter_map(|(to, spans)| {
+                    Some(CallHierarchyOutgoingCall {
+                        to: calls::item(model, resolver, texts, uris, to)?,
+                        from_ranges: calls::ranges(model, texts, &spans),
+                    })
+                })
+                .collect()
         })
         .await
     }

@@ -6,7 +6,8 @@
 //!   "varFiles": ["prod.ppvars"],
 //!   "cacheEntries": 20000, "cacheMb": 64,
 //!   "workers": 3,
-//!   "logLevel": "info" }
+//!   "logLevel": "info",
+//!   "inlayHints": { "titles": true, "values": true } }
 //! ```
 //!
 //! Unknown keys are ignored and a value of the wrong type is ignored with a warning, so a
@@ -33,6 +34,27 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// `error`, `warn`, `info`, `debug`, `trace`, or a `tracing` filter.
     pub log_level: Option<String>,
+    /// Which inlay hints are shown.
+    pub inlay_hints: InlayHintSettings,
+}
+
+/// Which inlay hints the server sends (`inlayHints`: each kind on unless set to `false`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct InlayHintSettings {
+    /// The referenced resource's title after `children`, `query` and `base` references.
+    pub titles: bool,
+    /// The evaluated value after `var.x` and `local.x`.
+    pub values: bool,
+}
+
+impl Default for InlayHintSettings {
+    fn default() -> Self {
+        InlayHintSettings {
+            titles: true,
+            values: true,
+        }
+    }
 }
 
 impl Settings {
@@ -80,6 +102,11 @@ impl Settings {
                 .map(|l| s.log_level = Some(l.to_string()))
                 .is_some()
         });
+        field("inlayHints", &mut |x| {
+            serde_json::from_value(x.clone())
+                .map(|h| s.inlay_hints = h)
+                .is_ok()
+        });
         s
     }
 
@@ -87,13 +114,14 @@ impl Settings {
     /// the object itself when it holds a setting of modlens's; `None` when it holds none
     /// (`null`, or another section's settings), which changes nothing.
     pub fn section(value: &serde_json::Value) -> Option<&serde_json::Value> {
-        const KEYS: [&str; 6] = [
+        const KEYS: [&str; 7] = [
             "variables",
             "varFiles",
             "cacheEntries",
             "cacheMb",
             "workers",
             "logLevel",
+            "inlayHints",
         ];
         match value.get("modlens") {
             Some(v) => v.is_object().then_some(v),
@@ -137,6 +165,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn inlay_hint_kinds_are_on_unless_turned_off() {
+        let s = Settings::from_json(Some(&json!({"inlayHints": {"values": false}})));
+        assert!(s.inlay_hints.titles);
+        assert!(!s.inlay_hints.values);
+        let wrong = Settings::from_json(Some(&json!({"inlayHints": {"titles": "no"}})));
+        assert_eq!(wrong.inlay_hints, InlayHintSettings::default());
+        assert!(Settings::section(&json!({"inlayHints": {"titles": false}})).is_some());
+    }
+
+    #[test]
     fn a_change_without_modlens_settings_is_no_section() {
         assert_eq!(Settings::section(&json!(null)), None);
         assert_eq!(Settings::section(&json!({"editor": {"tabSize": 2}})), None);
@@ -170,6 +208,7 @@ mod tests {
         let flat = Settings::from_json(Some(&json!({"cacheMb": 8})));
         assert_eq!(flat.cache_mb, Some(8));
         assert_eq!(Settings::from_json(Some(&json!(3))), Settings::default());
+        assert_eq!(flat.inlay_hints, InlayHintSettings::default());
         assert!(flat.needs_reopen(&Settings::default()));
         assert!(!s.needs_reopen(&Settings {
             variables: BTreeMap::new(),

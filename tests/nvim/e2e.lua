@@ -106,6 +106,37 @@ local ok, err = pcall(function()
   local symbols = request('textDocument/documentSymbol', { textDocument = vim.lsp.util.make_text_document_params() })
   check('document symbols', symbols and #symbols == 3, symbols and #symbols)
 
+  -- Inlay hints over the file: the query's title after `query.bucket_versioning`, the
+  -- variable's value (set by powerpipe.ppvars) after `var.region`.
+  local hints = request('textDocument/inlayHint', {
+    textDocument = vim.lsp.util.make_text_document_params(),
+    range = { start = { line = 0, character = 0 }, ['end'] = { line = vim.api.nvim_buf_line_count(buf), character = 0 } },
+  })
+  local hint_labels = {}
+  for _, h in ipairs(hints or {}) do table.insert(hint_labels, h.label) end
+  check('inlay hints show a title and a value',
+    vim.tbl_contains(hint_labels, 'Bucket versioning') and vim.tbl_contains(hint_labels, '= "eu-west-1"'), hint_labels)
+
+  -- Signature help inside `file(` of `documentation = file("docs/iam_root.md")`.
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.fn.search('file(')
+  local frow, fcol = unpack(vim.api.nvim_win_get_cursor(0))
+  vim.api.nvim_win_set_cursor(0, { frow, fcol + 6 })
+  local sig = request('textDocument/signatureHelp', vim.lsp.util.make_position_params())
+  local sig_label = sig and sig.signatures and sig.signatures[1] and sig.signatures[1].label
+  check('signature help for file()', sig_label == 'file(path) -> string' and sig.activeParameter == 0, sig)
+
+  -- Call hierarchy from the query reference: the query, used by the control and the input.
+  vim.api.nvim_win_set_cursor(0, { row, col + 8 })
+  local prepared = request('textDocument/prepareCallHierarchy', vim.lsp.util.make_position_params())
+  local incoming = prepared and prepared[1] and request('callHierarchy/incomingCalls', { item = prepared[1] })
+  local callers = {}
+  for _, call in ipairs(incoming or {}) do table.insert(callers, call.from.name) end
+  check('call hierarchy: who uses the query',
+    prepared and prepared[1] and prepared[1].name == 'query.bucket_versioning'
+      and vim.tbl_contains(callers, 'control.s3_versioning') and vim.tbl_contains(callers, 'input.bucket_arn'),
+    { prepared = prepared, callers = callers })
+
   -- An edit that breaks a reference: a diagnostic appears, then goes when undone.
   local n = vim.api.nvim_buf_line_count(buf)
   vim.api.nvim_buf_set_lines(buf, n, n, false, { 'control "broken" {', '  query = query.nope', '}' })

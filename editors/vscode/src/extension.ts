@@ -45,6 +45,10 @@ export function serverSettings(): Record<string, unknown> {
     cacheMb: c.get<number | null>('cacheMb') ?? null,
     workers: c.get<number | null>('workers') ?? null,
     logLevel: c.get<string>('logLevel') ?? 'info',
+    inlayHints: {
+      titles: c.get<boolean>('inlayHints.titles') ?? true,
+      values: c.get<boolean>('inlayHints.values') ?? true,
+    },
   };
 }
 
