@@ -451,3 +451,70 @@ async fn completion_lists_use_item_defaults_when_the_client_takes_them() {
         })
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_names_come_from_dependencies_too() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("dependency_mod");
+    common::copy_dir(&common::fixture("dependency_mod"), &root);
+    let mut c = start(&root, capabilities(true, false)).await;
+    let mut doc = open(&c, &root.join("dashboard.pp")).await;
+    // Unsaved text: two misspelt references to the dependency's queries.
+    doc.text.push_str(
+        "\ncontrol \"typo_bare\" {\n  query = query.s3_bucket_lst\n}\n\ncontrol \"typo_dep\" {\n  query = aws_insights.query.s3_bucket_cont\n}\n",
+    );
+    doc.version += 1;
+    c.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": {"uri": doc.uri, "version": doc.version},
+            "contentChanges": [{"text": doc.text}],
+        }),
+    )
+    .await;
+    let bare = diagnostic(&c, &doc, "unknown reference", "query.s3_bucket_lst").await;
+    let list = actions(&mut c, &doc, &bare).await;
+    let best = titled(&list, "Did you mean");
+    assert_eq!(
+        best["title"],
+        "Did you mean `aws_insights.query.s3_bucket_list`?"
+    );
+    assert_eq!(best["isPreferred"], true);
+    // A stub of the mod's own is offered too (the reference names this mod).
+    titled(
+        &list,
+        "Create query `s3_bucket_lst` at the end of this file",
+    );
+    apply_to_doc(&c, &mut doc, best).await;
+    assert!(
+        doc.text
+            .contains("query = aws_insights.query.s3_bucket_list\n")
+    );
+
+    // Prefixed: the dependency's names only, and nothing created in an installed mod.
+    let dep = diagnostic(
+        &c,
+        &doc,
+        "unknown reference",
+        "aws_insights.query.s3_bucket_cont",
+    )
+    .await;
+    let list = actions(&mut c, &doc, &dep).await;
+    let titles: Vec<&str> = list.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert_eq!(
+        titles[0], "Did you mean `aws_insights.query.s3_bucket_count`?",
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().all(|t| !t.starts_with("Create")),
+        "{titles:?}"
+    );
+    apply_to_doc(&c, &mut doc, &list[0]).await;
+    assert!(
+        doc.text
+            .contains("query = aws_insights.query.s3_bucket_count\n")
+    );
+    gone(&c, &doc, "s3_bucket_lst").await;
+    gone(&c, &doc, "s3_bucket_cont`").await;
+    c.stop().await;
+}
