@@ -208,14 +208,14 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     let whole = r.span;
     // Candidates: (distance, replacement text, span replaced).
     let mut candidates: Vec<(usize, String, Span)> = Vec::new();
-    let mut consider = |candidate: &str, text: String, span: Span| {
+    let mut consider = |candidate: &str, text: &dyn Fn() -> String, span: Span| {
         if let Some(d) = distance(name, candidate) {
-            candidates.push((d, text, span));
+            candidates.push((d, text(), span));
         }
     };
-    for n in names_of(cx.model, target, kind) {
-        consider(&n, n.clone(), name_span);
-    }
+    each_name(cx.model, target, kind, &mut |n| {
+        consider(n, &|| n.to_string(), name_span)
+    });
     // From the mod itself, its dependencies' names too (`dep.kind.name`); a dependency's
     // locals are private to it.
     if prefix.is_none() && kind != "local" {
@@ -224,9 +224,9 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             if dep == module || index.mod_for_prefix(module, &m.name) != Some(dep) {
                 continue;
             }
-            for n in names_of(cx.model, dep, kind) {
-                consider(&n, format!("{}.{kind}.{n}", m.name), whole);
-            }
+            each_name(cx.model, dep, kind, &mut |n| {
+                consider(n, &|| format!("{}.{kind}.{n}", m.name), whole)
+            });
         }
     }
     candidates.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
@@ -284,51 +284,43 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     out
 }
 
-/// How far `candidate` is from `name` (Damerau-Levenshtein), when near enough to suggest:
-/// within a third of the longer name (at least 1), or one containing the other.
+/// How far `candidate` is from `name` (edit distance counting a swap of neighbours as one
+/// edit), when near enough to suggest: within a third of the longer name (at least 1), or
+/// one containing the other. Names whose lengths alone rule that out are not compared (a
+/// mod has thousands of queries).
 fn distance(name: &str, candidate: &str) -> Option<usize> {
     if name == candidate {
         return None;
     }
-    let d = strsim::damerau_levenshtein(name, candidate);
-    let longest = name.chars().count().max(candidate.chars().count());
-    let contains = name.len() >= 3
-        && candidate.len() >= 3
-        && (candidate.contains(name) || name.contains(candidate));
-    (d <= (longest / 3).max(1) || contains).then_some(d)
+    let (a, b) = (name.chars().count(), candidate.chars().count());
+    let limit = (a.max(b) / 3).max(1);
+    let contains = a >= 3 && b >= 3 && (candidate.contains(name) || name.contains(candidate));
+    if a.abs_diff(b) > limit && !contains {
+        return None;
+    }
+    let d = strsim::osa_distance(name, candidate);
+    (d <= limit || contains).then_some(d)
 }
 
-/// The names a reference of `kind` (as a reference spells it) can take in `module`.
-fn names_of(model: &Model, module: ModId, kind: &str) -> Vec<String> {
+/// Calls `f` with each name a reference of `kind` (as a reference spells it) can take in
+/// `module` (a name defined twice, twice).
+fn each_name(model: &Model, module: ModId, kind: &str, f: &mut dyn FnMut(&str)) {
     match kind {
-        "var" => model
-            .values
-            .var_names(module)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-        "local" => model
-            .values
-            .local_names(module)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        "var" => model.values.var_names(module).into_iter().for_each(f),
+        "local" => model.values.local_names(module).into_iter().for_each(f),
         _ => {
-            let mut out = Vec::new();
-            for (_, f) in model.index.files().filter(|(_, f)| f.module == module) {
-                for b in &f.index.blocks {
+            for (_, file) in model.index.files().filter(|(_, x)| x.module == module) {
+                let fi = &file.index;
+                for b in &fi.blocks {
                     if b.role == BlockRole::Resource
                         && !b.anonymous
                         && b.parent.is_none()
-                        && f.index.str(b.kind) == kind
+                        && fi.str(b.kind) == kind
                     {
-                        out.push(f.index.str(b.name).to_string());
+                        f(fi.str(b.name));
                     }
                 }
             }
-            out.sort();
-            out.dedup();
-            out
         }
     }
 }

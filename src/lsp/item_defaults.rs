@@ -101,7 +101,7 @@ pub fn compact(answer: &mut Value, supported: Supported) {
                 let Some(obj) = item.as_object_mut() else {
                     continue;
                 };
-                if format(&Value::Object(obj.clone())) == 2 {
+                if obj.get("insertTextFormat").and_then(Value::as_u64) == Some(2) {
                     obj.remove("insertTextFormat");
                 } else {
                     obj.insert("insertTextFormat".into(), Value::from(1));
