@@ -729,7 +729,7 @@ fn default_edit(
             ))
         }
         _ => {
-            // `variable "x" {}` or `variable "x" { ... }` on one line: a new line after `{`.
+            // `variable "x" {}` on one line: opened up.
             let pos = lines.position(open + 1);
             let close = bend.saturating_sub(1);
             let only_space = text
@@ -741,9 +741,16 @@ fn default_edit(
                     format!("\n{inner_indent}default = {value}\n{block_indent}"),
                 ));
             }
+            // One attribute on the block's line: the block laid out on lines.
+            let inner = std::str::from_utf8(text.get(open + 1..close)?).ok()?.trim();
+            if text.get(close) != Some(&b'}') || inner.contains('\n') {
+                return None;
+            }
             Some(TextEdit::new(
-                Range::new(pos, pos),
-                format!("\n{inner_indent}default = {value}\n{inner_indent}"),
+                Range::new(lines.position(open), lines.position(close + 1)),
+                format!(
+                    "{{\n{inner_indent}{inner}\n{inner_indent}default = {value}\n{block_indent}}}"
+                ),
             ))
         }
     }
@@ -803,6 +810,39 @@ mod tests {
         assert_eq!(
             remove("[\r\n  a.b,\r\n  a.b,\r\n]", "a.b", 1),
             "[\r\n  a.b,\r\n]"
+        );
+    }
+
+    fn with_default(src: &str) -> String {
+        let fi = crate::syntax::scan(src.as_bytes());
+        let block = fi.blocks.first().expect("a block");
+        let lines = Lines::new(Arc::from(src.as_bytes()));
+        let edit = default_edit(&lines, &fi, block, "\"\"").expect("an edit");
+        let (a, b) = (lines.offset(edit.range.start), lines.offset(edit.range.end));
+        format!("{}{}{}", &src[..a], edit.new_text, &src[b..])
+    }
+
+    #[test]
+    fn a_default_goes_after_the_type_or_first_in_the_block() {
+        assert_eq!(
+            with_default("variable \"a\" {\n  type        = string\n  description = \"d\"\n}\n"),
+            "variable \"a\" {\n  type        = string\n  default     = \"\"\n  description = \"d\"\n}\n"
+        );
+        assert_eq!(
+            with_default("variable \"a\" {\n    description = \"d\"\n}\n"),
+            "variable \"a\" {\n    default = \"\"\n    description = \"d\"\n}\n"
+        );
+        assert_eq!(
+            with_default("variable \"a\" {}\n"),
+            "variable \"a\" {\n  default = \"\"\n}\n"
+        );
+        assert_eq!(
+            with_default("variable \"a\" { type = string }\n"),
+            "variable \"a\" {\n  type = string\n  default = \"\"\n}\n"
+        );
+        assert_eq!(
+            with_default("variable \"a\" {\n}\n"),
+            "variable \"a\" {\n  default = \"\"\n}\n"
         );
     }
 
