@@ -10,6 +10,9 @@
 //!   control files, sent one at a time from the first answer until the walk ends; then the
 //!   same requests on the idle server. p50 / p99 of request-to-answer, pooled over the
 //!   rounds (one server per round).
+//! * **code actions**: the quick fixes for an unknown reference (a reference made a typo in
+//!   an open document's unsaved text: "did you mean" among the mod's thousands of queries,
+//!   and stubs), asked after every round of the requests above, during the load and idle.
 //! * **RSS**: the server's resident set after the index (first answer) and after the whole
 //!   background load.
 //!
@@ -252,6 +255,43 @@ struct Lat {
     hover: Vec<f64>,
     definition: Vec<f64>,
     completion: Vec<f64>,
+    code_action: Vec<f64>,
+}
+
+/// A reference of the mod made unknown (its name loses its last letter) in the unsaved text
+/// of its file, away from the latency targets: the file's `didOpen` and the `codeAction`
+/// request for the reference's diagnostic.
+fn typo(root: &Path, targets: &[(String, u32, u32, u32)]) -> Option<(Value, Value)> {
+    let all = self::targets(root, usize::MAX);
+    let (u, line, _, name_start) = all.into_iter().find(|t| !targets.contains(t))?;
+    let path = PathBuf::from(u.strip_prefix("file://")?);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let l = lines.get_mut(line as usize)?;
+    let name_start = name_start as usize;
+    let name_end = l[name_start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(l.len(), |i| name_start + i);
+    l.remove(name_end - 1);
+    let reference = l[name_start - "query.".len()..name_end - 1].to_string();
+    let edited = lines.join("\n") + "\n";
+    let open = json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": edited}});
+    let range = json!({
+        "start": {"line": line, "character": name_start - "query.".len()},
+        "end": {"line": line, "character": name_end - 1},
+    });
+    let diagnostic = json!({
+        "range": range,
+        "severity": 1,
+        "source": "modlens",
+        "message": format!("unknown reference `{reference}`: no query by that name in mod `m`"),
+    });
+    let ask = json!({
+        "textDocument": {"uri": u},
+        "range": range,
+        "context": {"diagnostics": [diagnostic]},
+    });
+    Some((open, ask))
 }
 
 fn time(s: &mut Server, method: &str, params: Value) -> f64 {
@@ -294,6 +334,7 @@ fn main() {
     let mut idle = Lat::default();
     let (mut rss_index, mut rss_full) = (Vec::new(), Vec::new());
     let mut during_ms = 0.0;
+    let (open_typo, ask_action) = typo(&root, &targets).expect("a reference to make a typo of");
     for _ in 0..rounds {
         index_only.push(cli_ms(&["index", &dir, "--index-only"]));
         load_only.push(cli_ms(&["index", &dir, "--stats"]));
@@ -307,10 +348,13 @@ fn main() {
             "symbols found"
         );
         rss_index.push(s.rss() as f64);
+        s.notify("textDocument/didOpen", open_typo.clone());
         let started = Instant::now();
         let mut n = 0;
         for (i, t) in targets.iter().enumerate() {
             round(&mut s, t, &mut busy);
+            busy.code_action
+                .push(time(&mut s, "textDocument/codeAction", ask_action.clone()));
             n += 1;
             if (i + 1) % 25 == 0 && s.background_done() {
                 break;
@@ -323,7 +367,16 @@ fn main() {
         rss_full.push(s.rss() as f64);
         for t in targets.iter().take(n.max(50)) {
             round(&mut s, t, &mut idle);
+            idle.code_action
+                .push(time(&mut s, "textDocument/codeAction", ask_action.clone()));
         }
+        let fixes = s.request("textDocument/codeAction", ask_action.clone());
+        assert!(
+            fixes.as_array().is_some_and(|a| a.iter().any(|x| x["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Did you mean")))),
+            "the typo gets its fixes: {fixes}"
+        );
         s.stop();
     }
     let (io, lo, fa) = (median(&index_only), median(&load_only), median(&first));
@@ -357,6 +410,7 @@ fn main() {
         ("hover", &busy.hover, &idle.hover),
         ("definition", &busy.definition, &idle.definition),
         ("completion", &busy.completion, &idle.completion),
+        ("code action", &busy.code_action, &idle.code_action),
     ] {
         println!(
             "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
@@ -366,7 +420,11 @@ fn main() {
             quantile(d, 0.99)
         );
     }
-    for (name, v) in [("hover", &busy.hover), ("definition", &busy.definition)] {
+    for (name, v) in [
+        ("hover", &busy.hover),
+        ("definition", &busy.definition),
+        ("code action", &busy.code_action),
+    ] {
         let p99 = quantile(v, 0.99);
         budgets.push(Budget {
             what: format!("{name} p99 during the background load"),
