@@ -206,12 +206,9 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     }
     let name_span = analysis::name_span(fi, r);
     let whole = r.span;
-    // Candidates: (distance, replacement text, span replaced).
-    let mut candidates: Vec<(usize, String, Span)> = Vec::new();
+    let mut nearest = Nearest::new(name);
     let mut consider = |candidate: &str, text: &dyn Fn() -> String, span: Span| {
-        if let Some(d) = distance(name, candidate) {
-            candidates.push((d, text(), span));
-        }
+        nearest.consider(candidate, text, span)
     };
     each_name(cx.model, target, kind, &mut |n| {
         consider(n, &|| n.to_string(), name_span)
@@ -229,11 +226,9 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             });
         }
     }
-    candidates.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    candidates.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
-    let mut out: Vec<CodeAction> = candidates
+    let mut out: Vec<CodeAction> = nearest
+        .best
         .into_iter()
-        .take(MAX_SUGGESTIONS)
         .enumerate()
         .map(|(i, (_, text, span))| {
             let range = cx.lines.range(span.start as usize, span.end as usize);
@@ -284,22 +279,78 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     out
 }
 
-/// How far `candidate` is from `name` (edit distance counting a swap of neighbours as one
-/// edit), when near enough to suggest: within a third of the longer name (at least 1), or
-/// one containing the other. Names whose lengths alone rule that out are not compared (a
-/// mod has thousands of queries).
-fn distance(name: &str, candidate: &str) -> Option<usize> {
-    if name == candidate {
-        return None;
+/// The names nearest to a misspelt one, best first: at most [`MAX_SUGGESTIONS`], each
+/// within an edit distance (a swap of neighbours counting one edit) of a third of the
+/// longer name (at least 1), or containing the name or contained in it. A mod has
+/// thousands of queries of similar length: a name is compared only when a cheap lower
+/// bound of its distance (the difference of the two names' letter counts) leaves it a
+/// chance against the limit and the worst of those kept.
+struct Nearest<'a> {
+    name: &'a str,
+    letters: [i32; 64],
+    len: usize,
+    /// (distance, replacement text, span replaced), sorted.
+    best: Vec<(usize, String, Span)>,
+}
+
+impl<'a> Nearest<'a> {
+    fn new(name: &'a str) -> Nearest<'a> {
+        Nearest {
+            name,
+            letters: letters(name),
+            len: name.chars().count(),
+            best: Vec::new(),
+        }
     }
-    let (a, b) = (name.chars().count(), candidate.chars().count());
-    let limit = (a.max(b) / 3).max(1);
-    let contains = a >= 3 && b >= 3 && (candidate.contains(name) || name.contains(candidate));
-    if a.abs_diff(b) > limit && !contains {
-        return None;
+
+    fn consider(&mut self, candidate: &str, text: &dyn Fn() -> String, span: Span) {
+        if candidate == self.name {
+            return;
+        }
+        let len = candidate.chars().count();
+        let limit = (self.len.max(len) / 3).max(1);
+        let contains = self.len >= 3
+            && len >= 3
+            && (candidate.contains(self.name) || self.name.contains(candidate));
+        let worst = (self.best.len() >= MAX_SUGGESTIONS)
+            .then(|| self.best.last().map(|b| b.0))
+            .flatten();
+        // Letters added plus letters removed, halved: no more than the edits needed.
+        let theirs = letters(candidate);
+        let diff: i32 = self
+            .letters
+            .iter()
+            .zip(theirs.iter())
+            .map(|(a, b)| (a - b).abs())
+            .sum();
+        let bound = (diff as usize).div_ceil(2).max(self.len.abs_diff(len));
+        if (bound > limit && !contains) || worst.is_some_and(|w| bound > w) {
+            return;
+        }
+        let d = strsim::osa_distance(self.name, candidate);
+        if d > limit && !contains {
+            return;
+        }
+        let entry = (d, text(), span);
+        if self.best.iter().any(|b| b.1 == entry.1 && b.2 == entry.2) {
+            return;
+        }
+        let at = self
+            .best
+            .partition_point(|b| (b.0, &b.1) <= (entry.0, &entry.1));
+        self.best.insert(at, entry);
+        self.best.truncate(MAX_SUGGESTIONS);
     }
-    let d = strsim::osa_distance(name, candidate);
-    (d <= limit || contains).then_some(d)
+}
+
+/// How many of each letter a name holds (letters folded into 64 buckets, which keeps the
+/// difference of two counts a lower bound).
+fn letters(s: &str) -> [i32; 64] {
+    let mut out = [0; 64];
+    for c in s.chars() {
+        out[(c as usize) % 64] += 1;
+    }
+    out
 }
 
 /// Calls `f` with each name a reference of `kind` (as a reference spells it) can take in
@@ -880,12 +931,42 @@ mod tests {
         assert_eq!(shared_prefix(&["controls"]), "");
     }
 
+    fn nearest(name: &str, names: &[&str]) -> Vec<(usize, String)> {
+        let mut n = Nearest::new(name);
+        for c in names {
+            n.consider(c, &|| c.to_string(), Span { start: 0, end: 0 });
+        }
+        n.best.into_iter().map(|(d, t, _)| (d, t)).collect()
+    }
+
     #[test]
-    fn suggestions_are_near_names() {
-        assert_eq!(distance("nope", "nope"), None);
-        assert_eq!(distance("s3_bucket", "s3_buckt"), Some(1));
-        assert_eq!(distance("abc", "xyz"), None);
-        assert!(distance("unknown_va", "unknown_var").is_some());
+    fn suggestions_are_the_nearest_names() {
+        assert_eq!(nearest("nope", &["nope", "xyzw"]), []);
+        assert_eq!(
+            nearest(
+                "s3_buckt",
+                &["s3_bucket", "abc", "s3_bukcet", "buckets_all", "s3_bucket"]
+            ),
+            [(1, "s3_bucket".into()), (2, "s3_bukcet".into())]
+        );
+        assert_eq!(nearest("ab", &["ba"]), [(1, "ba".into())]);
+        // Containing the name: far, yet offered.
+        assert_eq!(
+            nearest("users", &["users_by_region"]),
+            [(10, "users_by_region".into())]
+        );
+        // The best three of many, ties by name, whatever the order they come in.
+        let many: Vec<String> = (0..200).map(|i| format!("query_{i:03}")).collect();
+        let mut refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        refs.reverse();
+        assert_eq!(
+            nearest("query_05", &refs),
+            [
+                (1, "query_005".into()),
+                (1, "query_015".into()),
+                (1, "query_025".into())
+            ]
+        );
     }
 
     #[test]
