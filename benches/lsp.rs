@@ -15,6 +15,9 @@
 //! * **formatting**: on the idle server, the largest files of the mod opened and formatted as
 //!   written (no edit to send) and with every line's indentation removed (the whole file
 //!   re-indented), p50 / p99.
+//! * **code actions**: the quick fixes for an unknown reference (a reference made a typo in
+//!   an open document's unsaved text: "did you mean" among the mod's thousands of queries,
+//!   and stubs), asked after every round of the requests above, during the load and idle.
 //! * **RSS**: the server's resident set after the index (first answer) and after the whole
 //!   background load.
 //!
@@ -265,6 +268,43 @@ struct Lat {
     inlay_hints: Vec<f64>,
     signature_help: Vec<f64>,
     call_hierarchy: Vec<f64>,
+    code_action: Vec<f64>,
+}
+
+/// A reference of the mod made unknown (its name loses its last letter) in the unsaved text
+/// of its file, away from the latency targets: the file's `didOpen` and the `codeAction`
+/// request for the reference's diagnostic.
+fn typo(root: &Path, targets: &[(String, u32, u32, u32)]) -> Option<(Value, Value)> {
+    let all = self::targets(root, usize::MAX);
+    let (u, line, _, name_start) = all.into_iter().find(|t| !targets.contains(t))?;
+    let path = PathBuf::from(u.strip_prefix("file://")?);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let l = lines.get_mut(line as usize)?;
+    let name_start = name_start as usize;
+    let name_end = l[name_start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(l.len(), |i| name_start + i);
+    l.remove(name_end - 1);
+    let reference = l[name_start - "query.".len()..name_end - 1].to_string();
+    let edited = lines.join("\n") + "\n";
+    let open = json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": edited}});
+    let range = json!({
+        "start": {"line": line, "character": name_start - "query.".len()},
+        "end": {"line": line, "character": name_end - 1},
+    });
+    let diagnostic = json!({
+        "range": range,
+        "severity": 1,
+        "source": "modlens",
+        "message": format!("unknown reference `{reference}`: no query by that name in mod `m`"),
+    });
+    let ask = json!({
+        "textDocument": {"uri": u},
+        "range": range,
+        "context": {"diagnostics": [diagnostic]},
+    });
+    Some((open, ask))
 }
 
 fn time(s: &mut Server, method: &str, params: Value) -> f64 {
@@ -379,6 +419,7 @@ fn main() {
     let mut during_ms = 0.0;
     let fmt_files = format_files(&root, 40);
     let mut fmt_lat = FmtLat::default();
+    let (open_typo, ask_action) = typo(&root, &targets).expect("a reference to make a typo of");
     for _ in 0..rounds {
         index_only.push(cli_ms(&["index", &dir, "--index-only"]));
         load_only.push(cli_ms(&["index", &dir, "--stats"]));
@@ -392,10 +433,13 @@ fn main() {
             "symbols found"
         );
         rss_index.push(s.rss() as f64);
+        s.notify("textDocument/didOpen", open_typo.clone());
         let started = Instant::now();
         let mut n = 0;
         for (i, t) in targets.iter().enumerate() {
             round(&mut s, t, &mut busy);
+            busy.code_action
+                .push(time(&mut s, "textDocument/codeAction", ask_action.clone()));
             n += 1;
             if (i + 1) % 25 == 0 && s.background_done() {
                 break;
@@ -408,8 +452,17 @@ fn main() {
         rss_full.push(s.rss() as f64);
         for t in targets.iter().take(n.max(50)) {
             round(&mut s, t, &mut idle);
+            idle.code_action
+                .push(time(&mut s, "textDocument/codeAction", ask_action.clone()));
         }
         format_round(&mut s, &fmt_files, &mut fmt_lat);
+        let fixes = s.request("textDocument/codeAction", ask_action.clone());
+        assert!(
+            fixes.as_array().is_some_and(|a| a.iter().any(|x| x["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Did you mean")))),
+            "the typo gets its fixes: {fixes}"
+        );
         s.stop();
     }
     let (io, lo, fa) = (median(&index_only), median(&load_only), median(&first));
@@ -446,6 +499,7 @@ fn main() {
         ("inlay hints", &busy.inlay_hints, &idle.inlay_hints),
         ("signature", &busy.signature_help, &idle.signature_help),
         ("call hier.", &busy.call_hierarchy, &idle.call_hierarchy),
+        ("code action", &busy.code_action, &idle.code_action),
     ] {
         println!(
             "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
@@ -460,6 +514,7 @@ fn main() {
         ("definition", &busy.definition),
         ("inlay hints", &busy.inlay_hints),
         ("signature help", &busy.signature_help),
+        ("code action", &busy.code_action),
     ] {
         let p99 = quantile(v, 0.99);
         budgets.push(Budget {

@@ -2,7 +2,7 @@
 //! (runtimepath, filetype detection, `setup()`), and its built-in LSP client drives the modlens
 //! binary on a fixture mod (filetype, attach with the mod's root, hover, definition, document
 //! symbols, inlay hints, signature help, call hierarchy, completion, formatting, diagnostics
-//! after an edit and after undoing it, rename across files,
+//! after an edit and after undoing it, a code action's quick fix, rename across files,
 //! one client per root, `:ModlensTree` and its jump to a definition, `:ModlensStats`,
 //! `:ModlensRestart`, shutdown). The steps are in `tests/nvim/e2e.lua`.
 //!

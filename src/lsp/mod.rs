@@ -26,6 +26,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod actions;
 pub mod analysis;
 pub mod calls;
 pub mod cancel;
@@ -35,6 +36,7 @@ pub mod formatting;
 pub mod guard;
 pub mod hints;
 pub mod hover;
+pub mod item_defaults;
 pub mod project;
 pub mod schema;
 pub mod settings;
@@ -140,7 +142,7 @@ where
     ));
     LspServer::new(server_in, server_out, socket)
         .concurrency_level(CONCURRENCY)
-        .serve(service)
+        .serve(item_defaults::WithItemDefaults::new(service))
         .await;
     // `exit` (or the end of the input): the server's output is closed, so the merge ends
     // once it has written everything; the input may still be open, and is left.
@@ -206,6 +208,8 @@ struct ClientCaps {
     configuration: bool,
     /// The client takes `workspace/inlayHint/refresh`.
     inlay_hint_refresh: bool,
+    /// Workspace edits may create files (code actions).
+    create_files: bool,
 }
 
 /// An open document.
@@ -1344,6 +1348,10 @@ fn read_caps(params: &InitializeParams) -> ClientCaps {
         config_registration: flag("/workspace/didChangeConfiguration/dynamicRegistration"),
         configuration: flag("/workspace/configuration"),
         inlay_hint_refresh: flag("/workspace/inlayHint/refreshSupport"),
+        create_files: flag("/workspace/workspaceEdit/documentChanges")
+            && v.pointer("/workspace/workspaceEdit/resourceOperations")
+                .and_then(|x| x.as_array())
+                .is_some_and(|ops| ops.iter().any(|o| o == "create")),
     }
 }
 
@@ -1393,6 +1401,11 @@ fn server_capabilities() -> ServerCapabilities {
             work_done_progress_options: Default::default(),
         }),
         call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            resolve_provider: Some(false),
+            work_done_progress_options: Default::default(),
+        })),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
                 legend: SemanticTokensLegend {
@@ -2118,6 +2131,41 @@ impl LanguageServer for Backend {
             let file = model.index.file_by_path(&f.rel)?;
             let lines = Lines::new(f.project.read(&f.rel)?);
             Some(features::code_lenses(&model, file, &lines, &key))
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
+        // `only` filters by kind prefix: `quickfix` (or a parent kind) asks for these.
+        if let Some(only) = &params.context.only
+            && !only.iter().any(|k| {
+                let k = k.as_str();
+                k.is_empty() || k == "quickfix" || k.starts_with("quickfix.")
+            })
+        {
+            return Ok(None);
+        }
+        let caps = actions::Caps {
+            create_files: self.caps().create_files,
+        };
+        let uri = params.text_document.uri.clone();
+        let diagnostics = params.context.diagnostics;
+        self.on_file(&uri, move |f, uris| {
+            let model = f.project.shared.model();
+            let file = model.index.file_by_path(&f.rel)?;
+            let lines = Lines::new(f.project.read(&f.rel)?);
+            let read = |rel: &str| f.project.read(rel);
+            let uri_of = |rel: &str| uris.uri(&f.project, rel);
+            let cx = actions::Context {
+                model: &model,
+                file,
+                lines: &lines,
+                uri: &params.text_document.uri,
+                read: &read,
+                uri_of: &uri_of,
+                caps,
+            };
+            Some(actions::code_actions(&cx, &diagnostics))
         })
         .await
     }

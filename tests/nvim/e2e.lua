@@ -1,6 +1,7 @@
 -- End-to-end test of the Neovim plugin in editors/neovim (Neovim 0.7+) with Neovim's built-in
 -- LSP client: the plugin detects the filetype and attaches modlens to a fixture mod, then
--- hover, go to definition, complete, rename, format, watch diagnostics appear after an edit and go when
+-- hover, go to definition, complete, a quick fix, rename, format, watch diagnostics appear after
+-- an edit and go when
 -- it is undone, and the plugin's :ModlensTree, :ModlensStats and :ModlensRestart. Results go
 -- to $MODLENS_OUT as JSON; tests/nvim.rs runs this and asserts on them.
 local ws = os.getenv('MODLENS_WS')
@@ -153,6 +154,52 @@ local ok, err = pcall(function()
   vim.api.nvim_buf_set_lines(buf, n, n + 3, false, {})
   local cleared = wait_clean(buf)
   check('diagnostics cleared when fixed', cleared, vim.diagnostic.get(buf))
+
+  -- A quick fix: a misspelt reference, mended by the preferred code action.
+  n = vim.api.nvim_buf_line_count(buf)
+  vim.api.nvim_buf_set_lines(buf, n, n, false,
+    { 'control "typo" {', '  query = query.bucket_versionin', '}' })
+  check('diagnostic for a misspelt reference', wait_diagnostic(buf, 'query.bucket_versionin'),
+    vim.diagnostic.get(buf))
+  local diags = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.message:find('bucket_versionin', 1, true) then
+      table.insert(diags, {
+        range = {
+          start = { line = d.lnum, character = d.col },
+          ['end'] = { line = d.end_lnum or d.lnum, character = d.end_col or d.col },
+        },
+        message = d.message,
+        severity = d.severity,
+        source = d.source,
+      })
+    end
+  end
+  local actions = diags[1] and request('textDocument/codeAction', {
+    textDocument = vim.lsp.util.make_text_document_params(),
+    range = diags[1].range,
+    context = { diagnostics = diags },
+  })
+  local preferred
+  for _, a in ipairs(actions or {}) do
+    if a.isPreferred then preferred = a end
+  end
+  check('code action offers the near name',
+    preferred and preferred.title == 'Did you mean `query.bucket_versioning`?', actions)
+  if preferred then
+    vim.lsp.util.apply_workspace_edit(preferred.edit, client.offset_encoding or 'utf-16')
+    local fixed = vim.api.nvim_buf_get_lines(buf, n + 1, n + 2, false)[1]
+    check('the code action mended the reference', fixed == '  query = query.bucket_versioning', fixed)
+    local mended = vim.wait(20000, function()
+      for _, d in ipairs(vim.diagnostic.get(buf)) do
+        if d.message:find('bucket_versionin', 1, true) then return false end
+      end
+      return true
+    end, 50)
+    check('no diagnostic after the quick fix', mended, vim.diagnostic.get(buf))
+  end
+  vim.api.nvim_buf_set_lines(buf, n, n + 3, false, {})
+  check('diagnostics clean again', wait_clean(buf), vim.diagnostic.get(buf))
 
   -- Rename the query from its reference; the edit touches both files.
   vim.api.nvim_win_set_cursor(0, { row, col + 8 })
