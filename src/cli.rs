@@ -699,7 +699,12 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
         &l.index,
         &read,
         &dump::literal_fields,
-        dump::WriteOptions::default(),
+        dump::WriteOptions {
+            // A few files' sources read back and resources built at a time, in parallel;
+            // written in order, so the bytes are those of one thread.
+            files_per_batch: batch_files(),
+            progress: None,
+        },
     )?;
     Ok(exit_code(errors))
 }
@@ -721,13 +726,19 @@ fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
         &read,
         &fields,
         dump::WriteOptions {
-            files_per_batch: (rayon::current_num_threads() * 4).max(2),
+            files_per_batch: batch_files(),
             progress: Some(&tick),
         },
     )?;
     bar.finish_and_clear();
     let errors = print_lines(&reader.lines());
     Ok(exit_code(errors))
+}
+
+/// Files whose resources a streamed dump builds at once, in parallel: a few per thread, so
+/// that one large file does not leave the others idle, and few enough to hold.
+fn batch_files() -> usize {
+    (rayon::current_num_threads() * 4).max(2)
 }
 
 /// A progress bar on stderr for `len` steps of long work when stderr is a terminal; hidden
