@@ -49,8 +49,8 @@ enum Command {
     Index {
         /// The mod folder (or any folder or file inside it).
         dir: PathBuf,
-        /// Index only: no resource is resolved; titles, descriptions and tags are evaluated
-        /// from their expressions alone (this is the only mode of `index`).
+        /// Index only: nothing is evaluated or resolved; literal titles, descriptions and
+        /// tags are shown, any other as its expression (`title_expr`, ...).
         #[arg(long)]
         index_only: bool,
         /// Print figures (files, bytes, resources by type, time, heap) instead of the dump.
@@ -97,9 +97,10 @@ enum Command {
         /// Also print timings, cache figures and heap use.
         #[arg(long)]
         stats: bool,
-        /// Output format (of `--stats` and the diagnostics list).
-        #[arg(long, value_enum, default_value_t = Output::Human)]
-        output: Output,
+        /// Output format (of `--stats` and the diagnostics list); `github`: one GitHub
+        /// Actions annotation (`::error file=…,line=…,col=…::message`) per diagnostic.
+        #[arg(long, value_enum, default_value_t = CheckOutput::Human)]
+        output: CheckOutput,
     },
     /// Load everything in the background as the language server does, and print the
     /// scheduler's and the cache's figures.
@@ -118,6 +119,14 @@ enum Command {
     Dashboards {
         /// The mod folder.
         dir: PathBuf,
+        /// Output format (`human`: dashboards, then benchmark trees).
+        #[arg(long, value_enum, default_value_t = Output::Json)]
+        output: Output,
+    },
+    /// Print a shell completion script (`modlens completions bash > …`).
+    Completions {
+        /// The shell.
+        shell: Shell,
     },
     /// Serve the Language Server Protocol on stdin/stdout (for editors). Logs go to stderr,
     /// or to `--log-file`; the level comes from `MODLENS_LOG`, `--log-level` or the
@@ -164,6 +173,23 @@ enum Command {
 pub(crate) enum Output {
     Human,
     Json,
+}
+
+/// `check`'s output formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckOutput {
+    Human,
+    Json,
+    /// GitHub Actions workflow commands, one per diagnostic.
+    Github,
+}
+
+/// The shells `completions` writes a script for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -279,10 +305,10 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Index {
             dir,
-            index_only: _,
+            index_only,
             stats,
             output,
-        } => index(&dir, &opts, stats, output),
+        } => index(&dir, &opts, index_only, stats, output),
         Command::List { kind, dir, output } => list(&kind, &dir, &opts, output),
         Command::Tree {
             dir,
@@ -300,7 +326,8 @@ fn run(cli: Cli) -> Result<i32> {
             workers,
             output,
         } => crate::show::stats(&dir, &opts, workers, output),
-        Command::Dashboards { dir } => dashboards(&dir, &opts),
+        Command::Dashboards { dir, output } => dashboards(&dir, &opts, output),
+        Command::Completions { shell } => completions(shell),
         Command::Generate { size, seed, out } => generate(size, seed, &out),
         Command::Fmt { check, diff, paths } => {
             crate::formatting::fmt(&crate::formatting::FmtArgs { check, diff, paths })
@@ -501,14 +528,14 @@ pub(crate) fn print_lines(lines: &[Line]) -> bool {
 /// they are errors there as in `check`.
 pub(crate) struct FieldReader<'r> {
     r: &'r Resolving,
-    errors: std::cell::RefCell<Vec<Line>>,
+    errors: std::sync::Mutex<Vec<Line>>,
 }
 
 impl<'r> FieldReader<'r> {
     pub(crate) fn new(r: &'r Resolving) -> FieldReader<'r> {
         FieldReader {
             r,
-            errors: std::cell::RefCell::new(Vec::new()),
+            errors: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -521,7 +548,8 @@ impl<'r> FieldReader<'r> {
         let field = self.r.resolver.field(&self.r.model, id, key);
         if let Some(fd) = field.error() {
             self.errors
-                .borrow_mut()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
                 .push(Line::new(&fd.file, &fd.diagnostic));
         }
         self.r.resolver.dump_field(&self.r.model, id, key)
@@ -530,7 +558,7 @@ impl<'r> FieldReader<'r> {
     /// The model's diagnostics and the fields' errors met so far, sorted.
     pub(crate) fn lines(&self) -> Vec<Line> {
         let mut lines = model_diagnostics(self.r);
-        lines.append(&mut self.errors.borrow_mut());
+        lines.append(&mut self.errors.lock().unwrap_or_else(|p| p.into_inner()));
         sort_lines(&mut lines);
         lines
     }
@@ -582,17 +610,12 @@ struct Stats {
     peak_rss_bytes: Option<u64>,
 }
 
-fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32> {
+fn index(dir: &Path, opts: &Options, index_only: bool, stats: bool, output: Output) -> Result<i32> {
+    if !stats && index_only {
+        return index_only_dump(dir);
+    }
     if !stats {
-        let r = open(dir, opts)?;
-        let reader = FieldReader::new(&r);
-        let fields = |id, key| reader.read(id, key);
-        // Text read back through the sources: only what the index was built from.
-        let read = |rel: &str| r.resolver.sources().read(rel).map(|t| t.to_vec());
-        let dumped = dump::dump(&r.model.index, &read, &fields);
-        let errors = print_lines(&reader.lines());
-        print_json(&dumped)?;
-        return Ok(exit_code(errors));
+        return evaluated_dump(dir, opts);
     }
     let l = load(dir)?;
     let errors = print_lines(&index_lines(&l.index));
@@ -664,6 +687,92 @@ fn index(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32>
         }
     }
     Ok(exit_code(errors))
+}
+
+/// `modlens index --index-only`: the dump from the index alone, written as it is produced.
+/// No value is evaluated and no resource resolved; the source text the index keeps as spans
+/// is read per file, and only if it is still what the index was built from. The one thing
+/// read besides the index is each mod's `require` list (its `mod` block), without which a
+/// reference through a dependency of a dependency would be taken as a child.
+fn index_only_dump(dir: &Path) -> Result<i32> {
+    let mut l = load_files(dir, true)?;
+    // No cache: each file is read once, for its own resources.
+    let sources = DiskSources::with_basis(l.ws.root.clone(), 1, std::mem::take(&mut l.basis));
+    let deps = modlens::resolve::Dependencies::compute(&l.index, &sources);
+    l.index
+        .set_requires(deps.requires_by_mod(l.index.mods().len()));
+    let mut lines = index_lines(&l.index);
+    lines.extend(
+        deps.diagnostics
+            .iter()
+            .map(|fd| Line::new(&fd.file, &fd.diagnostic)),
+    );
+    sort_lines(&mut lines);
+    let errors = print_lines(&lines);
+    let read = |rel: &str| modlens::resolve::Sources::read(&sources, rel).map(|t| t.to_vec());
+    let mut out = stdout();
+    dump::write(
+        &mut out,
+        &l.index,
+        &read,
+        &dump::literal_fields,
+        dump::WriteOptions {
+            // A few files' sources read back and resources built at a time, in parallel;
+            // written in order, so the bytes are those of one thread.
+            files_per_batch: batch_files(),
+            progress: None,
+        },
+    )?;
+    Ok(exit_code(errors))
+}
+
+/// `modlens index`: the dump with titles, descriptions and tags evaluated, in parallel over
+/// batches of files (written in order, so the bytes do not depend on `--threads`).
+fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
+    let r = open(dir, opts)?;
+    let reader = FieldReader::new(&r);
+    let fields = |id, key| reader.read(id, key);
+    // Text read back through the sources: only what the index was built from.
+    let read = |rel: &str| r.resolver.sources().read(rel).map(|t| t.to_vec());
+    let bar = progress_bar(r.model.index.resources().count() as u64, "evaluating");
+    let tick = |n: u64| bar.inc(n);
+    let mut out = stdout();
+    dump::write(
+        &mut out,
+        &r.model.index,
+        &read,
+        &fields,
+        dump::WriteOptions {
+            files_per_batch: batch_files(),
+            progress: Some(&tick),
+        },
+    )?;
+    bar.finish_and_clear();
+    let errors = print_lines(&reader.lines());
+    Ok(exit_code(errors))
+}
+
+/// Files whose resources a streamed dump builds at once, in parallel: a few per thread, so
+/// that one large file does not leave the others idle, and few enough to hold.
+fn batch_files() -> usize {
+    (rayon::current_num_threads() * 4).max(2)
+}
+
+/// A progress bar on stderr for `len` steps of long work when stderr is a terminal; hidden
+/// otherwise (piped, redirected) and for short work.
+pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || len < 2_000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} {{pos}}/{{len}} {{wide_bar}} {{eta}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 fn index_lines(index: &Index) -> Vec<Line> {
@@ -890,14 +999,79 @@ fn print_children(out: &mut impl Write, children: &[TreeNode], prefix: &str) -> 
     Ok(())
 }
 
-fn dashboards(dir: &Path, opts: &Options) -> Result<i32> {
+fn dashboards(dir: &Path, opts: &Options, output: Output) -> Result<i32> {
     let r = open(dir, opts)?;
     let reader = FieldReader::new(&r);
     let fields = |id, key| reader.read(id, key);
     let payload = modlens::index::dashboards::payload(&r.model.index, &fields);
     let errors = print_lines(&reader.lines());
-    print_json(&payload)?;
+    match output {
+        Output::Json => print_json(&payload)?,
+        Output::Human => print_dashboards(&payload)?,
+    }
     Ok(exit_code(errors))
+}
+
+/// The dashboards payload for people: each dashboard with its title, then each top-level
+/// benchmark (and any no top-level one reaches) with its tree.
+fn print_dashboards(p: &modlens::index::dashboards::Payload) -> Result<()> {
+    use modlens::index::dashboards::Benchmark;
+    fn named(name: &str, title: Option<&str>) -> String {
+        match title {
+            Some(t) => format!("{name} — {t}"),
+            None => name.to_string(),
+        }
+    }
+    fn children(out: &mut impl Write, list: &[Benchmark], prefix: &str) -> Result<()> {
+        for (i, c) in list.iter().enumerate() {
+            let last = i + 1 == list.len();
+            let d = &c.data;
+            writeln!(
+                out,
+                "{prefix}{}{}",
+                if last { "└── " } else { "├── " },
+                named(&d.full_name, d.title.as_deref())
+            )?;
+            let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+            children(out, &c.children, &next)?;
+        }
+        Ok(())
+    }
+    let mut out = stdout();
+    writeln!(out, "dashboards ({})", p.dashboards.len())?;
+    for d in p.dashboards.values() {
+        writeln!(out, "  {}", named(&d.full_name, d.title.as_deref()))?;
+    }
+    writeln!(out, "benchmarks ({})", p.benchmarks.len())?;
+    for b in p.benchmarks.values() {
+        if !b.is_top_level && b.trunks.as_ref().is_some_and(|t| !t.is_empty()) {
+            continue;
+        }
+        let d = &b.data;
+        writeln!(
+            out,
+            "  {} [{}]",
+            named(&d.full_name, d.title.as_deref()),
+            d.benchmark_type
+        )?;
+        children(&mut out, &b.children, "  ")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `modlens completions SHELL`: the completion script on stdout.
+fn completions(shell: Shell) -> Result<i32> {
+    use clap::CommandFactory;
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut out = stdout();
+    clap_complete::generate(shell, &mut Cli::command(), "modlens", &mut out);
+    out.flush()?;
+    Ok(0)
 }
 
 fn generate(size: f64, seed: u64, out: &Path) -> Result<i32> {

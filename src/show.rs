@@ -1,7 +1,7 @@
 //! `modlens show` (one resolved resource) and `modlens check` (resolve everything, print
 //! every diagnostic).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,8 +14,8 @@ use modlens::resolve::{Resource, Val};
 
 use crate::alloc;
 use crate::cli::{
-    Line, Options, Output, exit_code, model_diagnostics, open, open_with, peak_rss, print_json,
-    print_lines, sort_lines,
+    CheckOutput, Line, Options, Output, exit_code, model_diagnostics, open, open_with, peak_rss,
+    print_json, print_lines, sort_lines,
 };
 
 /// A resolved resource for `show`, with the SQL of the query it runs.
@@ -202,7 +202,7 @@ struct LineView<'a> {
 }
 
 /// `modlens check DIR`.
-pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<i32> {
+pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Result<i32> {
     let t0 = Instant::now();
     let r = open(dir, opts)?;
     let mut lines = model_diagnostics(&r);
@@ -257,7 +257,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
         peak_rss_bytes: peak_rss(),
     });
     match output {
-        Output::Json => {
+        CheckOutput::Json => {
             let report = CheckReport {
                 diagnostics: lines
                     .iter()
@@ -273,7 +273,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
             };
             print_json(&report)?;
         }
-        Output::Human => {
+        CheckOutput::Human => {
             print_lines(&lines);
             let mut out = crate::cli::stdout();
             writeln!(
@@ -284,8 +284,53 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: Output) -> Result<
                 print_stats(&mut out, &s)?;
             }
         }
+        CheckOutput::Github => {
+            // Annotations alone on stdout; the summary and figures on stderr.
+            let mut out = crate::cli::stdout();
+            for l in &lines {
+                writeln!(out, "{}", github_annotation(l))?;
+            }
+            out.flush()?;
+            let mut err = std::io::stderr().lock();
+            writeln!(
+                err,
+                "{total} resources checked: {errors} errors, {warnings} warnings"
+            )?;
+            if let Some(s) = st {
+                print_stats(&mut err, &s)?;
+            }
+        }
     }
     Ok(exit_code(errors > 0))
+}
+
+/// One diagnostic as a GitHub Actions workflow command: `::error file=F,line=L,col=C::M`
+/// (`::warning` for a warning), escaped as the runner wants: `%`, CR and LF in the message,
+/// and `:` and `,` too in the properties.
+fn github_annotation(l: &Line) -> String {
+    let level = match l.severity {
+        modlens::syntax::Severity::Error => "error",
+        _ => "warning",
+    };
+    format!(
+        "::{level} file={},line={},col={}::{}",
+        escape_property(&l.file),
+        l.line,
+        l.column,
+        escape_data(&l.message)
+    )
+}
+
+/// A workflow command's message, escaped.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value, escaped.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn print_stats(out: &mut impl Write, s: &CheckStats) -> Result<()> {
@@ -330,15 +375,40 @@ fn print_stats(out: &mut impl Write, s: &CheckStats) -> Result<()> {
 
 /// A progress bar on stderr when it is a terminal and the work is long; hidden otherwise.
 fn progress(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() || len < 2_000 {
-        return indicatif::ProgressBar::hidden();
+    crate::cli::progress_bar(len, "resolving")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(file: &str, severity: modlens::syntax::Severity, message: &str) -> Line {
+        Line {
+            file: file.to_string(),
+            severity,
+            line: 3,
+            column: 7,
+            byte: 40,
+            message: message.to_string(),
+        }
     }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} resolving {pos}/{len} {wide_bar} {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
+
+    #[test]
+    fn github_annotations_escape_what_the_runner_reads() {
+        use modlens::syntax::Severity;
+        assert_eq!(
+            github_annotation(&line("a.pp", Severity::Error, "unknown `x`")),
+            "::error file=a.pp,line=3,col=7::unknown `x`"
+        );
+        assert_eq!(
+            github_annotation(&line(
+                "dir,1/b:c%.pp",
+                Severity::Warning,
+                "100% sure\r\nnext: a, b"
+            )),
+            "::warning file=dir%2C1/b%3Ac%25.pp,line=3,col=7::100%25 sure%0D%0Anext: a, b"
+        );
+    }
 }
 
 #[derive(Serialize)]

@@ -9,8 +9,10 @@
 //! `title_expr`, `description_expr` and `tags_expr` remain only for values that cannot be
 //! known without running something (or whose evaluation failed).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{FileId, Index, ModId, ResourceId};
@@ -42,6 +44,12 @@ pub type FieldReader<'a> = &'a dyn Fn(ResourceId, AttrKey) -> Option<FieldText>;
 pub fn literal_fields(_: ResourceId, _: AttrKey) -> Option<FieldText> {
     None
 }
+
+/// [`SourceReader`] that can be called from several threads.
+pub type SyncSourceReader<'a> = &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync);
+
+/// [`FieldReader`] that can be called from several threads.
+pub type SyncFieldReader<'a> = &'a (dyn Fn(ResourceId, AttrKey) -> Option<FieldText> + Sync);
 
 /// The whole dump.
 #[derive(Debug, Serialize)]
@@ -164,62 +172,187 @@ impl From<&super::ModInfo> for ModDump {
 }
 
 /// Builds the dump of an index; `source` supplies the text the index keeps as spans only,
-/// `fields` the evaluated titles, descriptions and tags.
+/// `fields` the evaluated titles, descriptions and tags. [`write`] prints the same document
+/// without holding it.
 pub fn dump(index: &Index, source: SourceReader<'_>, fields: FieldReader<'_>) -> Dump {
+    let files = sorted_files(index);
+    let listed_parent = listed_parents(index, &files);
+    let mut resources = Vec::new();
+    for &(file, path) in &files {
+        resources.extend(file_resources(
+            index,
+            file,
+            path,
+            source,
+            &listed_parent,
+            fields,
+        ));
+    }
+    Dump {
+        format: FORMAT,
+        root: root_mod(index),
+        dependencies: index.mods().iter().skip(1).map(ModDump::from).collect(),
+        files_scanned: files.len(),
+        resources,
+        diagnostics: diagnostics(index).collect(),
+    }
+}
+
+/// How [`write`] produces the resources.
+#[derive(Clone, Copy, Default)]
+pub struct WriteOptions<'a> {
+    /// Files whose resources are built at once, in parallel on rayon's pool (their fields
+    /// evaluated there); 0 or 1: one file at a time on the calling thread. Whatever the
+    /// value, the output is the same bytes.
+    pub files_per_batch: usize,
+    /// Called with the number of resources of each file once they are built.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+/// Writes the dump of an index as pretty JSON with a final newline, the same bytes as
+/// `serde_json::to_writer_pretty` of [`dump`], but as it is produced: a file's resources are
+/// built, written and dropped before the next file's (a batch of files', in parallel, with
+/// [`WriteOptions::files_per_batch`]); each file's source is read at most once and dropped
+/// after the file.
+pub fn write<W: std::io::Write>(
+    out: &mut W,
+    index: &Index,
+    source: SyncSourceReader<'_>,
+    fields: SyncFieldReader<'_>,
+    options: WriteOptions<'_>,
+) -> std::io::Result<()> {
+    let files = sorted_files(index);
+    let listed_parent = listed_parents(index, &files);
+    let listed_parent = &listed_parent;
+    let per_file = move |&(file, path): &(FileId, &str)| {
+        let built = file_resources(index, file, path, source, listed_parent, fields);
+        if let Some(progress) = options.progress {
+            progress(built.len() as u64);
+        }
+        built
+    };
+    let resources: Box<dyn Iterator<Item = ResourceDump> + '_> = if options.files_per_batch > 1 {
+        Box::new(
+            files
+                .chunks(options.files_per_batch)
+                .flat_map(move |batch| {
+                    batch
+                        .par_iter()
+                        .map(&per_file)
+                        .collect::<Vec<Vec<ResourceDump>>>()
+                })
+                .flatten(),
+        )
+    } else {
+        Box::new(files.iter().flat_map(per_file))
+    };
+    let doc = Streamed {
+        format: FORMAT,
+        root: root_mod(index),
+        dependencies: Seq::new(index.mods().iter().skip(1).map(ModDump::from)),
+        files_scanned: files.len(),
+        resources: Seq::new(resources),
+        diagnostics: Seq::new(diagnostics(index)),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// [`Dump`] with its lists as iterators (the field names and order must stay [`Dump`]'s).
+#[derive(Serialize)]
+struct Streamed<D, R, G> {
+    format: u32,
+    #[serde(rename = "mod")]
+    root: ModDump,
+    dependencies: D,
+    files_scanned: usize,
+    resources: R,
+    diagnostics: G,
+}
+
+/// A list serialized from an iterator, once.
+struct Seq<I>(RefCell<Option<I>>);
+
+impl<I> Seq<I> {
+    fn new(items: I) -> Seq<I> {
+        Seq(RefCell::new(Some(items)))
+    }
+}
+
+impl<I> Serialize for Seq<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take();
+        serializer.collect_seq(items.into_iter().flatten())
+    }
+}
+
+/// The files by path.
+fn sorted_files(index: &Index) -> Vec<(FileId, &str)> {
     let mut files: Vec<(FileId, &str)> =
         index.files().map(|(id, f)| (id, f.path.as_str())).collect();
     files.sort_by(|a, b| a.1.cmp(b.1));
+    files
+}
 
-    // Parents through `children` lists: the first lister in dump order.
+/// Parents through `children` lists: the first lister in dump order.
+fn listed_parents(index: &Index, files: &[(FileId, &str)]) -> HashMap<ResourceId, ResourceId> {
     let mut listed_parent: HashMap<ResourceId, ResourceId> = HashMap::new();
-    for &(file, _) in &files {
+    for &(file, _) in files {
         for id in index.resources_in_file(file) {
             for child in index.children(id) {
                 listed_parent.entry(child).or_insert(id);
             }
         }
     }
+    listed_parent
+}
 
-    let mut resources = Vec::new();
-    for &(file, path) in &files {
-        let Some(entry) = index.file(file) else {
-            continue;
-        };
-        let mut text = SpanText {
-            path,
-            source,
-            bytes: None,
-        };
-        for id in index.resources_in_file(file) {
-            if let Some(r) = resource(index, &entry.index, id, &mut text, &listed_parent, fields) {
-                resources.push(r);
-            }
-        }
-    }
+/// One file's resources in order, its source read at most once.
+fn file_resources(
+    index: &Index,
+    file: FileId,
+    path: &str,
+    source: SourceReader<'_>,
+    listed_parent: &HashMap<ResourceId, ResourceId>,
+    fields: FieldReader<'_>,
+) -> Vec<ResourceDump> {
+    let Some(entry) = index.file(file) else {
+        return Vec::new();
+    };
+    let mut text = SpanText {
+        path,
+        source,
+        bytes: None,
+    };
+    index
+        .resources_in_file(file)
+        .filter_map(|id| resource(index, &entry.index, id, &mut text, listed_parent, fields))
+        .collect()
+}
 
-    let diagnostics = index
+/// Every diagnostic, sorted by file then position.
+fn diagnostics(index: &Index) -> impl Iterator<Item = DiagnosticDump> + '_ {
+    index
         .diagnostics()
         .into_iter()
         .map(|(file, d)| diagnostic(index, file, &d))
-        .collect();
+}
 
-    let root = index
+/// The root mod (`local` when the workspace has no `mod` block).
+fn root_mod(index: &Index) -> ModDump {
+    index
         .module(ModId(0))
         .map(ModDump::from)
         .unwrap_or(ModDump {
             name: "local".to_string(),
             title: None,
             root: String::new(),
-        });
-    let dependencies = index.mods().iter().skip(1).map(ModDump::from).collect();
-    Dump {
-        format: FORMAT,
-        root,
-        dependencies,
-        files_scanned: files.len(),
-        resources,
-        diagnostics,
-    }
+        })
 }
 
 /// One file's source, read on first need.

@@ -1,0 +1,188 @@
+//! Whole-process CLI benchmark: the dumps and `check` as users run them.
+//!
+//! `cargo bench --bench cli` (a plain `main`, `harness = false`; run it by hand, the machine
+//! is shared and noisy). On generated mods (1x and 10x by default) it runs the bench-profile
+//! `modlens` binary as a child, stdout to `/dev/null`, and takes the median wall time and the
+//! median peak RSS (`wait4`'s `ru_maxrss`) of five runs of each:
+//!
+//! * `index DIR --stats` (the load alone) against `index DIR --index-only`: budget ≤ 1.5x
+//!   the time and ≤ 1.3x the peak RSS;
+//! * `--threads 2 index DIR` (evaluated) against `--threads 2 index DIR --index-only`:
+//!   budget ≤ 3x the time;
+//! * `--threads 1 check DIR` against `--threads 2 check DIR`: budget ≥ 1.7x faster.
+//!
+//! The runs of a comparison interleave (a, b, a, b, ...) so that noise hits both alike; only
+//! ratios of the same run mean anything. It ends with the budget table and exits 1 when a
+//! budget fails.
+//!
+//! Environment: `MODLENS_BENCH_DIR` (where the generated mods live, default the system temp
+//! dir; reused while their marker matches), `MODLENS_BENCH_SIZES` (default `1,10`),
+//! `MODLENS_BENCH_RUNS` (default 5).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+#[path = "common/budgets.rs"]
+mod budgets;
+#[path = "common/mods.rs"]
+mod mods;
+use budgets::Budget;
+
+/// One run of a child: wall seconds and peak RSS in bytes.
+#[derive(Clone, Copy)]
+struct Run {
+    secs: f64,
+    rss: u64,
+}
+
+/// Runs `modlens ARGS` once, stdout and stderr discarded; its wall time and peak RSS.
+fn run(args: &[&str]) -> Run {
+    let t = Instant::now();
+    // Waited for below with `wait4`, which also gives its peak RSS.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(env!("CARGO_BIN_EXE_modlens"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run modlens {args:?}: {e}"));
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills; the pid is our own child, waited for
+    // here once (std's `Child` is not waited for afterwards).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed for {args:?}");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "modlens {args:?} ended with {status:#x}"
+    );
+    Run {
+        secs,
+        // Linux reports kilobytes.
+        rss: usage.ru_maxrss.max(0) as u64 * 1024,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The medians of `runs` interleaved runs of `a` and `b`: (time a, rss a, time b, rss b).
+fn compare(a: &[&str], b: &[&str], runs: usize) -> (f64, f64, f64, f64) {
+    // One untimed run each: the page cache holds the mod for both.
+    run(a);
+    run(b);
+    let (mut ta, mut ra, mut tb, mut rb) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..runs {
+        let x = run(a);
+        let y = run(b);
+        ta.push(x.secs);
+        ra.push(x.rss as f64);
+        tb.push(y.secs);
+        rb.push(y.rss as f64);
+    }
+    (median(ta), median(ra), median(tb), median(rb))
+}
+
+fn mb(bytes: f64) -> f64 {
+    bytes / (1024.0 * 1024.0)
+}
+
+fn main() {
+    let started = Instant::now();
+    let base = std::env::var_os("MODLENS_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let sizes: Vec<f64> = std::env::var("MODLENS_BENCH_SIZES")
+        .unwrap_or_else(|_| "1,10".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = std::env::var("MODLENS_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5)
+        .max(1);
+    let mut budgets = Vec::new();
+    for size in sizes {
+        let dir = mods::ensure_mod(Path::new(&base), size, false);
+        let d = dir.to_string_lossy().into_owned();
+        let label = mods::size_label(size);
+        println!("== size {label}x ({d}), median of {runs}");
+
+        let (t_stats, r_stats, t_only, r_only) = compare(
+            &["index", &d, "--stats", "--output", "json"],
+            &["index", &d, "--index-only"],
+            runs,
+        );
+        println!(
+            "  index --stats          {:>9.1} ms {:>8.1} MB peak RSS",
+            t_stats * 1e3,
+            mb(r_stats)
+        );
+        println!(
+            "  index --index-only     {:>9.1} ms {:>8.1} MB peak RSS   ({:.2}x time, {:.2}x RSS)",
+            t_only * 1e3,
+            mb(r_only),
+            t_only / t_stats,
+            r_only / r_stats
+        );
+        budgets.push(Budget {
+            what: format!("{label}x index-only time / --stats"),
+            limit: "<= 1.5x".into(),
+            measured: format!("{:.2}x", t_only / t_stats),
+            pass: t_only / t_stats <= 1.5,
+        });
+        budgets.push(Budget {
+            what: format!("{label}x index-only peak RSS / --stats"),
+            limit: "<= 1.3x".into(),
+            measured: format!("{:.2}x", r_only / r_stats),
+            pass: r_only / r_stats <= 1.3,
+        });
+
+        let (t_eval, r_eval, t_only2, _) = compare(
+            &["--threads", "2", "index", &d],
+            &["--threads", "2", "index", &d, "--index-only"],
+            runs,
+        );
+        println!(
+            "  index (2 threads)      {:>9.1} ms {:>8.1} MB peak RSS   ({:.2}x index-only's {:.1} ms)",
+            t_eval * 1e3,
+            mb(r_eval),
+            t_eval / t_only2,
+            t_only2 * 1e3
+        );
+        budgets.push(Budget {
+            what: format!("{label}x index evaluated / index-only (2 thr)"),
+            limit: "<= 3x".into(),
+            measured: format!("{:.2}x", t_eval / t_only2),
+            pass: t_eval / t_only2 <= 3.0,
+        });
+
+        let (t_one, _, t_two, _) = compare(
+            &["--threads", "1", "check", &d],
+            &["--threads", "2", "check", &d],
+            runs,
+        );
+        println!(
+            "  check 1 thread         {:>9.1} ms\n  check 2 threads        {:>9.1} ms   ({:.2}x faster)",
+            t_one * 1e3,
+            t_two * 1e3,
+            t_one / t_two
+        );
+        budgets.push(Budget {
+            what: format!("{label}x check 2 threads vs 1"),
+            limit: ">= 1.7x".into(),
+            measured: format!("{:.2}x", t_one / t_two),
+            pass: t_one / t_two >= 1.7,
+        });
+    }
+    budgets::print(&budgets, started);
+    if budgets.iter().any(|b| !b.pass) {
+        std::process::exit(1);
+    }
+}
