@@ -636,7 +636,9 @@ mod tests {
                 proptest::collection::vec(inner.clone(), 0..4)
                     .prop_map(|l| format!("[{}]", l.join(", "))),
                 proptest::collection::btree_map("[a-z]{1,3}", inner, 0..4).prop_map(|l| {
-                    let e: Vec<String> = l.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    // Keys quoted: a bare `for` or `if` would start a for expression, and the
+                    // call would not parse (a fault of the generator, not of a function).
+                    let e: Vec<String> = l.iter().map(|(k, v)| format!("\"{k}\" = {v}")).collect();
                     format!("{{ {} }}", e.join(", "))
                 }),
             ]
