@@ -124,6 +124,15 @@ impl Shared {
         self.model.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Reads the model if no writer holds or waits for it (`None` rather than wait).
+    pub fn try_model(&self) -> Option<std::sync::RwLockReadGuard<'_, Model>> {
+        match self.model.try_read() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Writes the model.
     pub fn model_mut(&self) -> std::sync::RwLockWriteGuard<'_, Model> {
         self.model.write().unwrap_or_else(|p| p.into_inner())

@@ -511,6 +511,40 @@ impl Backend {
     }
 
     /// Brings a document's latest text into its project's index (when it changed since).
+    /// The inlay hints of `range` if they can be given without waiting for anything: the
+    /// document has no change still to index (nor is one being indexed), the model's lock is free, the text is in
+    /// memory and every value and title in the range is computed already. `None` otherwise
+    /// (nothing is evaluated here: this runs on an async thread).
+    fn hints_at_hand(
+        &self,
+        f: &FileRef,
+        key: &str,
+        range: Range,
+        kinds: settings::InlayHintSettings,
+    ) -> Option<Vec<InlayHint>> {
+        // No document being synced meanwhile (as `sync_doc` would wait for), none to sync.
+        let _sync = self.state.sync.try_lock().ok()?;
+        if lock(&self.state.docs).get(key).is_some_and(|d| d.dirty) {
+            return None;
+        }
+        let model = f.project.shared.try_model()?;
+        let file = model.index.file_by_path(&f.rel)?;
+        let lines = Lines::new(f.project.sources().read_cached(&f.rel)?);
+        let span = (
+            lines.offset(range.start) as u32,
+            lines.offset(range.end) as u32,
+        );
+        hints::inlay_hints(
+            &model,
+            &f.project.shared.resolver,
+            file,
+            &lines,
+            span,
+            kinds,
+            hints::Eval::Ready,
+        )
+    }
+
     fn sync_doc(state: &State, key: &str) {
         let _g = lock(&state.sync);
         let (path, text) = {
@@ -2226,7 +2260,21 @@ impl LanguageServer for Backend {
     async fn inlay_hint(&self, params: InlayHintParams) -> RpcResult<Option<Vec<InlayHint>>> {
         let kinds = self.settings().inlay_hints;
         let range = params.range;
-        self.on_file(&params.text_document.uri, move |f, _| {
+        let uri = params.text_document.uri;
+        // Served at once, here, when everything it shows is at hand (the usual case): no
+        // hand-over to a blocking thread, whose wake-up is most of the latency on a busy
+        // machine. Otherwise on a blocking thread, computing what is missing.
+        let t = Instant::now();
+        let f = self.file(&uri).await?;
+        if let Some(hints) = self.hints_at_hand(&f, uri.as_str(), range, kinds) {
+            tracing::debug!(
+                what = "InlayHint (at hand)",
+                total_us = t.elapsed().as_micros() as u64,
+                "answered"
+            );
+            return Ok(Some(hints));
+        }
+        self.on_file(&uri, move |f, _| {
             let model = f.project.shared.model();
             let file = model.index.file_by_path(&f.rel)?;
             let lines = Lines::new(f.project.read(&f.rel)?);
@@ -2241,8 +2289,9 @@ impl LanguageServer for Backend {
                 &lines,
                 span,
                 kinds,
+                hints::Eval::Compute,
             );
-            (!cancel::requested()).then_some(hints)
+            hints.filter(|_| !cancel::requested())
         })
         .await
     }

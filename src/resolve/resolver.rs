@@ -2277,28 +2277,43 @@ impl Resolver {
         id: ResourceId,
         key: AttrKey,
     ) -> Option<crate::index::dump::FieldText> {
-        use crate::index::dump::FieldText;
-        Some(match self.field(model, id, key) {
-            Field::Absent => FieldText::Absent,
-            Field::Value(Val::Object(o)) if key == AttrKey::Tags => FieldText::Tags(
-                o.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
-                        )
-                    })
-                    .collect(),
-            ),
-            Field::Value(Val::Null) => FieldText::Absent,
-            Field::Value(v) => match v.to_display_string() {
-                Some(t) => FieldText::Text(t),
-                None => FieldText::Unknown(v.to_hcl_text()),
-            },
-            Field::Unknown { expr, .. } | Field::Error { expr, .. } => {
-                FieldText::Unknown(expr.to_string())
-            }
-        })
+        Some(field_text(key, self.field(model, id, key)))
+    }
+
+    /// [`Resolver::dump_field`] if the field is computed already (`None` otherwise: nothing
+    /// is evaluated).
+    pub fn dump_field_cached(
+        &self,
+        id: ResourceId,
+        key: AttrKey,
+    ) -> Option<crate::index::dump::FieldText> {
+        self.fields.peek(&(id, key)).map(|f| field_text(key, f))
+    }
+}
+
+/// An index field as the dump shows it.
+fn field_text(key: AttrKey, field: Field) -> crate::index::dump::FieldText {
+    use crate::index::dump::FieldText;
+    match field {
+        Field::Absent => FieldText::Absent,
+        Field::Value(Val::Object(o)) if key == AttrKey::Tags => FieldText::Tags(
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
+                    )
+                })
+                .collect(),
+        ),
+        Field::Value(Val::Null) => FieldText::Absent,
+        Field::Value(v) => match v.to_display_string() {
+            Some(t) => FieldText::Text(t),
+            None => FieldText::Unknown(v.to_hcl_text()),
+        },
+        Field::Unknown { expr, .. } | Field::Error { expr, .. } => {
+            FieldText::Unknown(expr.to_string())
+        }
     }
 }
 

@@ -345,6 +345,34 @@ impl Values {
         )
     }
 
+    /// A variable of a mod if it is evaluated already: `Err(())` when it is declared but not
+    /// evaluated yet (nothing is evaluated here, nor waited for).
+    #[allow(clippy::result_unit_err)]
+    pub fn var_if_evaluated(&self, module: ModId, name: &str) -> Result<Option<&Variable>, ()> {
+        match self
+            .mods
+            .get(module.0 as usize)
+            .and_then(|m| m.vars.get(name))
+        {
+            None => Ok(None),
+            Some(slot) => slot.cell.get().map(Some).ok_or(()),
+        }
+    }
+
+    /// A local of a mod if it is evaluated already: `Err(())` when it is declared but not
+    /// evaluated yet (nothing is evaluated here, nor waited for).
+    #[allow(clippy::result_unit_err)]
+    pub fn local_if_evaluated(&self, module: ModId, name: &str) -> Result<Option<&Local>, ()> {
+        match self
+            .mods
+            .get(module.0 as usize)
+            .and_then(|m| m.locals.get(name))
+        {
+            None => Ok(None),
+            Some(slot) => slot.cell.get().map(Some).ok_or(()),
+        }
+    }
+
     /// A local of a mod, evaluated (on first need, after what it uses).
     pub fn local(&self, index: &Index, module: ModId, name: &str) -> Option<&Local> {
         let mv = self.mods.get(module.0 as usize)?;

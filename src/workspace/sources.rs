@@ -201,6 +201,20 @@ impl DiskSources {
         }
     }
 
+    /// The text of `path` if it is at hand (an open document's, or in the text cache): never
+    /// reads the disk.
+    pub fn read_cached(&self, path: &str) -> Option<Arc<[u8]>> {
+        if let Some(t) = self
+            .overlays
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Some(t.clone());
+        }
+        self.state().lru.get(path).cloned()
+    }
+
     /// Reads a workspace file from the disk, as the membership rule allows.
     fn read_disk(&self, path: &str) -> Result<Vec<u8>, Unread> {
         let full = member::member_file(&self.root, path).map_err(|why| match why {
