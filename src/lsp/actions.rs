@@ -16,7 +16,7 @@
 //! Nothing here reads the disk except through the closures it is given.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CreateFile, Diagnostic,
@@ -58,6 +58,8 @@ pub struct Context<'a> {
     pub uri_of: &'a dyn Fn(&str) -> Option<Uri>,
     /// What the client can take.
     pub caps: Caps,
+    /// The names of the model by mod and kind, kept across requests.
+    pub names: &'a Names,
 }
 
 /// What a diagnostic of the server is about, from its message.
@@ -207,12 +209,9 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     let name_span = analysis::name_span(fi, r);
     let whole = r.span;
     let mut nearest = Nearest::new(name);
-    let mut consider = |candidate: &str, text: &dyn Fn() -> String, span: Span| {
-        nearest.consider(candidate, text, span)
-    };
-    each_name(cx.model, target, kind, &mut |n| {
-        consider(n, &|| n.to_string(), name_span)
-    });
+    let mut lists = cx.names.lists(cx.model);
+    let own = lists.get(cx.model, target, kind);
+    nearest.offer(&own, &|n| n.to_string(), name_span);
     // From the mod itself, its dependencies' names too (`dep.kind.name`); a dependency's
     // locals are private to it.
     if prefix.is_none() && kind != "local" {
@@ -221,11 +220,11 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             if dep == module || index.mod_for_prefix(module, &m.name) != Some(dep) {
                 continue;
             }
-            each_name(cx.model, dep, kind, &mut |n| {
-                consider(n, &|| format!("{}.{kind}.{n}", m.name), whole)
-            });
+            let theirs = lists.get(cx.model, dep, kind);
+            nearest.offer(&theirs, &|n| format!("{}.{kind}.{n}", m.name), whole);
         }
     }
+    drop(lists);
     let mut out: Vec<CodeAction> = nearest
         .best
         .into_iter()
@@ -303,11 +302,52 @@ impl<'a> Nearest<'a> {
         }
     }
 
+    #[cfg(test)]
     fn consider(&mut self, candidate: &str, text: &dyn Fn() -> String, span: Span) {
+        let len = candidate.chars().count();
+        self.consider_counted(candidate, len, &letters(candidate), text, span);
+    }
+
+    /// Considers every name of `list` (each replaced by `text` of it over `span`): those
+    /// of a length the limit allows, and the others only when one holds the other.
+    fn offer(&mut self, list: &NameList, text: &dyn Fn(&str) -> String, span: Span) {
+        let n = self.len;
+        // The lengths whose difference from the name is within the limit (the limit
+        // grows a third as fast as the difference).
+        let low = n.saturating_sub((n / 3).max(1));
+        let mut high = n;
+        while high + 1 - n <= ((high + 1) / 3).max(1) {
+            high += 1;
+        }
+        let names = &list.names;
+        let from = names.partition_point(|c| c.len < low);
+        let to = names.partition_point(|c| c.len <= high);
+        for c in &names[from..to] {
+            self.consider_counted(&c.name, c.len, &c.letters, &|| text(&c.name), span);
+        }
+        // Further off, only a name holding this one or held by it can be offered.
+        if n < 3 {
+            return;
+        }
+        for c in names[..from].iter().chain(&names[to..]) {
+            if c.len >= 3 && (c.name.contains(self.name) || self.name.contains(&*c.name)) {
+                self.consider_counted(&c.name, c.len, &c.letters, &|| text(&c.name), span);
+            }
+        }
+    }
+
+    /// Considers `candidate`, of `len` characters and the `theirs` letter counts.
+    fn consider_counted(
+        &mut self,
+        candidate: &str,
+        len: usize,
+        theirs: &[i32; 64],
+        text: &dyn Fn() -> String,
+        span: Span,
+    ) {
         if candidate == self.name {
             return;
         }
-        let len = candidate.chars().count();
         let limit = (self.len.max(len) / 3).max(1);
         let contains = self.len >= 3
             && len >= 3
@@ -316,7 +356,6 @@ impl<'a> Nearest<'a> {
             .then(|| self.best.last().map(|b| b.0))
             .flatten();
         // Letters added plus letters removed, halved: no more than the edits needed.
-        let theirs = letters(candidate);
         let diff: i32 = self
             .letters
             .iter()
@@ -351,6 +390,68 @@ fn letters(s: &str) -> [i32; 64] {
         out[(c as usize) % 64] += 1;
     }
     out
+}
+
+/// A name a reference can take, with what [`Nearest`] compares first.
+struct Candidate {
+    name: Box<str>,
+    /// Its length in characters.
+    len: usize,
+    letters: [i32; 64],
+}
+
+/// The names of one kind in one mod (a name defined twice, twice), by length.
+#[derive(Default)]
+pub struct NameList {
+    names: Vec<Candidate>,
+}
+
+impl NameList {
+    fn collect(model: &Model, module: ModId, kind: &str) -> NameList {
+        let mut names = Vec::new();
+        each_name(model, module, kind, &mut |n| {
+            names.push(Candidate {
+                name: n.into(),
+                len: n.chars().count(),
+                letters: letters(n),
+            })
+        });
+        names.sort_by_key(|c| c.len);
+        NameList { names }
+    }
+}
+
+/// The names of a model by mod and kind, each list collected on first need and kept until
+/// the model's generation moves (a request then walks no block of the index).
+#[derive(Default)]
+pub struct Names {
+    slot: Mutex<(u64, HashMap<(ModId, String), Arc<NameList>>)>,
+}
+
+/// The lists of [`Names`] for one model generation, locked.
+struct Lists<'a>(std::sync::MutexGuard<'a, (u64, HashMap<(ModId, String), Arc<NameList>>)>);
+
+impl Names {
+    /// The lists for `model`'s generation (those of an older one dropped).
+    fn lists(&self, model: &Model) -> Lists<'_> {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != model.generation {
+            *slot = (model.generation, HashMap::new());
+        }
+        Lists(slot)
+    }
+}
+
+impl Lists<'_> {
+    /// The names of `kind` in `module`.
+    fn get(&mut self, model: &Model, module: ModId, kind: &str) -> Arc<NameList> {
+        if let Some(list) = self.0.1.get(&(module, kind.to_string())) {
+            return list.clone();
+        }
+        let list = Arc::new(NameList::collect(model, module, kind));
+        self.0.1.insert((module, kind.to_string()), list.clone());
+        list
+    }
 }
 
 /// Calls `f` with each name a reference of `kind` (as a reference spells it) can take in
@@ -937,6 +1038,75 @@ mod tests {
             n.consider(c, &|| c.to_string(), Span { start: 0, end: 0 });
         }
         n.best.into_iter().map(|(d, t, _)| (d, t)).collect()
+    }
+
+    /// The nearest names through a [`NameList`] (lengths first).
+    fn offered(name: &str, names: &[&str]) -> Vec<(usize, String)> {
+        let mut list: Vec<Candidate> = names
+            .iter()
+            .map(|n| Candidate {
+                name: (*n).into(),
+                len: n.chars().count(),
+                letters: letters(n),
+            })
+            .collect();
+        list.sort_by_key(|c| c.len);
+        let mut n = Nearest::new(name);
+        n.offer(
+            &NameList { names: list },
+            &|c| c.to_string(),
+            Span { start: 0, end: 0 },
+        );
+        n.best.into_iter().map(|(d, t, _)| (d, t)).collect()
+    }
+
+    #[test]
+    fn names_by_length_give_the_nearest_of_all() {
+        let mut names: Vec<String> = (0..300).map(|i| format!("query_{i:03}")).collect();
+        names.extend(
+            [
+                "q",
+                "qu",
+                "que",
+                "quer",
+                "query",
+                "query_",
+                "s3",
+                "s3_bucket",
+                "users",
+                "users_by_region",
+                "all_users_by_region_and_account",
+                "sers",
+                "user",
+                "query_05_with_a_long_tail",
+                "query_0",
+                "uery_05",
+                "ab",
+                "ba",
+                "a",
+            ]
+            .map(String::from),
+        );
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let probes = [
+            "query_05",
+            "users",
+            "s3_buckt",
+            "ab",
+            "a",
+            "q",
+            "que",
+            "query",
+            "user",
+            "query_0500",
+            "all_users",
+            "users_by_region_and_account",
+            "xyz",
+            "query_1234567",
+        ];
+        for probe in probes {
+            assert_eq!(offered(probe, &refs), nearest(probe, &refs), "{probe}");
+        }
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub struct Project {
     /// Tag keys used in the root mod, for completion, with the model generation they were
     /// collected at.
     tag_keys: Mutex<Option<(u64, Arc<Vec<String>>)>>,
+    /// Names by mod and kind for code actions, kept per model generation.
+    pub action_names: super::actions::Names,
 }
 
 impl std::fmt::Debug for Project {
@@ -232,6 +234,7 @@ impl Project {
             figures,
             published: Mutex::new(BTreeMap::new()),
             tag_keys: Mutex::new(None),
+            action_names: Default::default(),
         })
     }
 
