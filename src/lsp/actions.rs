@@ -210,8 +210,8 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     let whole = r.span;
     let mut nearest = Nearest::new(name);
     let mut lists = cx.names.lists(cx.model);
-    let own = lists.get(cx.model, target, kind);
-    nearest.offer(&own, &|n| n.to_string(), name_span);
+    let names = lists.get(cx.model, target, kind);
+    nearest.offer(&names, &|n| n.to_string(), name_span);
     // From the mod itself, its dependencies' names too (`dep.kind.name`); a dependency's
     // locals are private to it.
     if prefix.is_none() && kind != "local" {
@@ -264,7 +264,7 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             false,
         ));
         if cx.caps.create_files
-            && let Some(path) = new_file_path(cx, module, &here, kind, name)
+            && let Some(path) = new_file_path(cx, &names, &here, name)
             && let Some(uri) = (cx.uri_of)(&path)
         {
             out.push(quickfix(
@@ -400,10 +400,14 @@ struct Candidate {
     letters: [i32; 64],
 }
 
-/// The names of one kind in one mod (a name defined twice, twice), by length.
+/// The names of one kind in one mod (a name defined twice, twice), by length, and the
+/// files holding blocks of that kind.
 #[derive(Default)]
 pub struct NameList {
     names: Vec<Candidate>,
+    /// Each file of the mod with top-level blocks of the kind (its path, how many), in
+    /// the index's order.
+    files: Vec<(String, usize)>,
 }
 
 impl NameList {
@@ -417,7 +421,19 @@ impl NameList {
             })
         });
         names.sort_by_key(|c| c.len);
-        NameList { names }
+        let mut files = Vec::new();
+        for (_, f) in model.index.files().filter(|(_, f)| f.module == module) {
+            let fi = &f.index;
+            let n = fi
+                .blocks
+                .iter()
+                .filter(|b| b.parent.is_none() && fi.str(b.kind) == kind)
+                .count();
+            if n > 0 {
+                files.push((f.path.clone(), n));
+            }
+        }
+        NameList { names, files }
     }
 }
 
@@ -496,13 +512,7 @@ fn stub(kind: &str, name: &str) -> Option<String> {
 /// most of the mod's blocks of that kind (else the referring file's), with the referring
 /// file's extension, the name prefixed as every neighbour's is (`query_` in a folder of
 /// `query_*.pp`). `None` when that file exists.
-fn new_file_path(
-    cx: &Context<'_>,
-    module: ModId,
-    referrer: &str,
-    kind: &str,
-    name: &str,
-) -> Option<String> {
+fn new_file_path(cx: &Context<'_>, list: &NameList, referrer: &str, name: &str) -> Option<String> {
     let index = &cx.model.index;
     let dir_of = |p: &str| {
         p.rsplit_once('/')
@@ -514,19 +524,10 @@ fn new_file_path(
         .map(|(_, e)| e)
         .filter(|e| matches!(*e, "pp" | "sp"))
         .unwrap_or("pp");
-    let holds = |fi: &FileIndex| {
-        fi.blocks
-            .iter()
-            .filter(|b| b.parent.is_none() && fi.str(b.kind) == kind)
-            .count()
-    };
     let mut by_dir: HashMap<String, usize> = HashMap::new();
     let mut neighbours: Vec<&str> = Vec::new();
-    for (_, f) in index.files().filter(|(_, f)| f.module == module) {
-        let n = holds(&f.index);
-        if n > 0 {
-            *by_dir.entry(dir_of(&f.path)).or_default() += n;
-        }
+    for (path, n) in &list.files {
+        *by_dir.entry(dir_of(path)).or_default() += n;
     }
     let here = dir_of(referrer);
     let dir = by_dir
@@ -540,9 +541,9 @@ fn new_file_path(
         })
         .map(|(d, _)| d.clone())
         .unwrap_or(here);
-    for (_, f) in index.files().filter(|(_, f)| f.module == module) {
-        if dir_of(&f.path) == dir && f.path.ends_with(&format!(".{ext}")) && holds(&f.index) > 0 {
-            neighbours.push(&f.path);
+    for (path, _) in &list.files {
+        if dir_of(path) == dir && path.ends_with(&format!(".{ext}")) {
+            neighbours.push(path);
         }
     }
     let stems: Vec<&str> = neighbours
