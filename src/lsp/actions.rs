@@ -308,30 +308,36 @@ impl<'a> Nearest<'a> {
         self.consider_counted(candidate, len, &letters(candidate), text, span);
     }
 
-    /// Considers every name of `list` (each replaced by `text` of it over `span`): those
-    /// of a length the limit allows, and the others only when one holds the other.
+    /// Considers the names of `list` (each replaced by `text` of it over `span`), nearest
+    /// lengths first: those of a length the limit allows, the others only when one holds
+    /// the other; it stops at the lengths too far off to beat the worst of three kept.
     fn offer(&mut self, list: &NameList, text: &dyn Fn(&str) -> String, span: Span) {
         let n = self.len;
-        // The lengths whose difference from the name is within the limit (the limit
-        // grows a third as fast as the difference).
-        let low = n.saturating_sub((n / 3).max(1));
-        let mut high = n;
-        while high + 1 - n <= ((high + 1) / 3).max(1) {
-            high += 1;
-        }
         let names = &list.names;
-        let from = names.partition_point(|c| c.len < low);
-        let to = names.partition_point(|c| c.len <= high);
-        for c in &names[from..to] {
-            self.consider_counted(&c.name, c.len, &c.letters, &|| text(&c.name), span);
-        }
-        // Further off, only a name holding this one or held by it can be offered.
-        if n < 3 {
-            return;
-        }
-        for c in names[..from].iter().chain(&names[to..]) {
-            if c.len >= 3 && (c.name.contains(self.name) || self.name.contains(&*c.name)) {
-                self.consider_counted(&c.name, c.len, &c.letters, &|| text(&c.name), span);
+        let longest = names.last().map_or(0, |c| c.len);
+        for off in 0..=n.max(longest) {
+            // Any name `off` characters longer or shorter is at least `off` edits away.
+            let worst = (self.best.len() >= MAX_SUGGESTIONS)
+                .then(|| self.best.last().map(|b| b.0))
+                .flatten();
+            if worst.is_some_and(|w| off > w) {
+                return;
+            }
+            let shorter = n.checked_sub(off).filter(|_| off > 0);
+            for len in [shorter, Some(n + off)].into_iter().flatten() {
+                let within = off <= (n.max(len) / 3).max(1);
+                let from = names.partition_point(|c| c.len < len);
+                let to = names.partition_point(|c| c.len <= len);
+                for c in &names[from..to] {
+                    // Further off, only a name holding this one or held by it can be offered.
+                    if within
+                        || (n >= 3
+                            && len >= 3
+                            && (c.name.contains(self.name) || self.name.contains(&*c.name)))
+                    {
+                        self.consider_counted(&c.name, len, &c.letters, &|| text(&c.name), span);
+                    }
+                }
             }
         }
     }
@@ -1054,7 +1060,10 @@ mod tests {
         list.sort_by_key(|c| c.len);
         let mut n = Nearest::new(name);
         n.offer(
-            &NameList { names: list },
+            &NameList {
+                names: list,
+                files: Vec::new(),
+            },
             &|c| c.to_string(),
             Span { start: 0, end: 0 },
         );
