@@ -447,11 +447,14 @@ impl NameList {
 /// the model's generation moves (a request then walks no block of the index).
 #[derive(Default)]
 pub struct Names {
-    slot: Mutex<(u64, HashMap<(ModId, String), Arc<NameList>>)>,
+    slot: Mutex<Generation>,
 }
 
 /// The lists of [`Names`] for one model generation, locked.
-struct Lists<'a>(std::sync::MutexGuard<'a, (u64, HashMap<(ModId, String), Arc<NameList>>)>);
+struct Lists<'a>(std::sync::MutexGuard<'a, Generation>);
+
+/// A model generation and the lists collected for it, by mod and kind.
+type Generation = (u64, HashMap<(ModId, String), Arc<NameList>>);
 
 impl Names {
     /// The lists for `model`'s generation (those of an older one dropped).
