@@ -13,7 +13,9 @@
 //! Diagnostics are recognised by their message and checked against the index (a stale one
 //! gets no action). Everything is computed from the index and the current text of the
 //! files (an open document's unsaved text); positions are converted by [`super::text`].
-//! Nothing here reads the disk except through the closures it is given.
+//! Nothing here reads the disk except through the closures it is given. The names of a
+//! kind in a mod are collected once per model generation ([`Names`], kept by the project)
+//! and compared nearest lengths first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
