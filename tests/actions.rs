@@ -518,3 +518,29 @@ async fn near_names_come_from_dependencies_too() {
     gone(&c, &doc, "s3_bucket_cont`").await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_names_follow_edits_of_the_workspace() {
+    let (_tmp, root) = workspace();
+    let mut c = start(&root, capabilities(false, false)).await;
+    let mut doc = open(&c, &root.join("controls.pp")).await;
+    let diag = diagnostic(&c, &doc, "unknown reference", "query.bucketz").await;
+    let before = actions(&mut c, &doc, &diag).await;
+    let near = "Did you mean `query.bucketzz`?";
+    assert!(before.iter().all(|a| a["title"] != near), "{before:#?}");
+    // A query of a near name added: the names kept for the last request are not reused.
+    doc.text
+        .push_str("\nquery \"bucketzz\" {\n  sql = \"select 1\"\n}\n");
+    doc.version += 1;
+    c.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": {"uri": doc.uri, "version": doc.version},
+            "contentChanges": [{"text": doc.text}],
+        }),
+    )
+    .await;
+    let after = actions(&mut c, &doc, &diag).await;
+    assert!(after.iter().any(|a| a["title"] == near), "{after:#?}");
+    c.stop().await;
+}

@@ -13,10 +13,12 @@
 //! Diagnostics are recognised by their message and checked against the index (a stale one
 //! gets no action). Everything is computed from the index and the current text of the
 //! files (an open document's unsaved text); positions are converted by [`super::text`].
-//! Nothing here reads the disk except through the closures it is given.
+//! Nothing here reads the disk except through the closures it is given. The names of a
+//! kind in a mod are collected once per model generation ([`Names`], kept by the project)
+//! and compared nearest lengths first.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CreateFile, Diagnostic,
@@ -58,6 +60,8 @@ pub struct Context<'a> {
     pub uri_of: &'a dyn Fn(&str) -> Option<Uri>,
     /// What the client can take.
     pub caps: Caps,
+    /// The names of the model by mod and kind, kept across requests.
+    pub names: &'a Names,
 }
 
 /// What a diagnostic of the server is about, from its message.
@@ -207,12 +211,9 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
     let name_span = analysis::name_span(fi, r);
     let whole = r.span;
     let mut nearest = Nearest::new(name);
-    let mut consider = |candidate: &str, text: &dyn Fn() -> String, span: Span| {
-        nearest.consider(candidate, text, span)
-    };
-    each_name(cx.model, target, kind, &mut |n| {
-        consider(n, &|| n.to_string(), name_span)
-    });
+    let mut lists = cx.names.lists(cx.model);
+    let names = lists.get(cx.model, target, kind);
+    nearest.offer(&names, &|n| n.to_string(), name_span);
     // From the mod itself, its dependencies' names too (`dep.kind.name`); a dependency's
     // locals are private to it.
     if prefix.is_none() && kind != "local" {
@@ -221,11 +222,11 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             if dep == module || index.mod_for_prefix(module, &m.name) != Some(dep) {
                 continue;
             }
-            each_name(cx.model, dep, kind, &mut |n| {
-                consider(n, &|| format!("{}.{kind}.{n}", m.name), whole)
-            });
+            let theirs = lists.get(cx.model, dep, kind);
+            nearest.offer(&theirs, &|n| format!("{}.{kind}.{n}", m.name), whole);
         }
     }
+    drop(lists);
     let mut out: Vec<CodeAction> = nearest
         .best
         .into_iter()
@@ -265,7 +266,7 @@ fn unknown_reference(cx: &Context<'_>, d: &Diagnostic, start: u32) -> Vec<CodeAc
             false,
         ));
         if cx.caps.create_files
-            && let Some(path) = new_file_path(cx, module, &here, kind, name)
+            && let Some(path) = new_file_path(cx, &names, &here, name)
             && let Some(uri) = (cx.uri_of)(&path)
         {
             out.push(quickfix(
@@ -303,11 +304,58 @@ impl<'a> Nearest<'a> {
         }
     }
 
+    #[cfg(test)]
     fn consider(&mut self, candidate: &str, text: &dyn Fn() -> String, span: Span) {
+        let len = candidate.chars().count();
+        self.consider_counted(candidate, len, &letters(candidate), text, span);
+    }
+
+    /// Considers the names of `list` (each replaced by `text` of it over `span`), nearest
+    /// lengths first: those of a length the limit allows, the others only when one holds
+    /// the other; it stops at the lengths too far off to beat the worst of three kept.
+    fn offer(&mut self, list: &NameList, text: &dyn Fn(&str) -> String, span: Span) {
+        let n = self.len;
+        let names = &list.names;
+        let longest = names.last().map_or(0, |c| c.len);
+        for off in 0..=n.max(longest) {
+            // Any name `off` characters longer or shorter is at least `off` edits away.
+            let worst = (self.best.len() >= MAX_SUGGESTIONS)
+                .then(|| self.best.last().map(|b| b.0))
+                .flatten();
+            if worst.is_some_and(|w| off > w) {
+                return;
+            }
+            let shorter = n.checked_sub(off).filter(|_| off > 0);
+            for len in [shorter, Some(n + off)].into_iter().flatten() {
+                let within = off <= (n.max(len) / 3).max(1);
+                let from = names.partition_point(|c| c.len < len);
+                let to = names.partition_point(|c| c.len <= len);
+                for c in &names[from..to] {
+                    // Further off, only a name holding this one or held by it can be offered.
+                    if within
+                        || (n >= 3
+                            && len >= 3
+                            && (c.name.contains(self.name) || self.name.contains(&*c.name)))
+                    {
+                        self.consider_counted(&c.name, len, &c.letters, &|| text(&c.name), span);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Considers `candidate`, of `len` characters and the `theirs` letter counts.
+    fn consider_counted(
+        &mut self,
+        candidate: &str,
+        len: usize,
+        theirs: &[i32; 64],
+        text: &dyn Fn() -> String,
+        span: Span,
+    ) {
         if candidate == self.name {
             return;
         }
-        let len = candidate.chars().count();
         let limit = (self.len.max(len) / 3).max(1);
         let contains = self.len >= 3
             && len >= 3
@@ -316,7 +364,6 @@ impl<'a> Nearest<'a> {
             .then(|| self.best.last().map(|b| b.0))
             .flatten();
         // Letters added plus letters removed, halved: no more than the edits needed.
-        let theirs = letters(candidate);
         let diff: i32 = self
             .letters
             .iter()
@@ -351,6 +398,87 @@ fn letters(s: &str) -> [i32; 64] {
         out[(c as usize) % 64] += 1;
     }
     out
+}
+
+/// A name a reference can take, with what [`Nearest`] compares first.
+struct Candidate {
+    name: Box<str>,
+    /// Its length in characters.
+    len: usize,
+    letters: [i32; 64],
+}
+
+/// The names of one kind in one mod (a name defined twice, twice), by length, and the
+/// files holding blocks of that kind.
+#[derive(Default)]
+pub struct NameList {
+    names: Vec<Candidate>,
+    /// Each file of the mod with top-level blocks of the kind (its path, how many), in
+    /// the index's order.
+    files: Vec<(String, usize)>,
+}
+
+impl NameList {
+    fn collect(model: &Model, module: ModId, kind: &str) -> NameList {
+        let mut names = Vec::new();
+        each_name(model, module, kind, &mut |n| {
+            names.push(Candidate {
+                name: n.into(),
+                len: n.chars().count(),
+                letters: letters(n),
+            })
+        });
+        names.sort_by_key(|c| c.len);
+        let mut files = Vec::new();
+        for (_, f) in model.index.files().filter(|(_, f)| f.module == module) {
+            let fi = &f.index;
+            let n = fi
+                .blocks
+                .iter()
+                .filter(|b| b.parent.is_none() && fi.str(b.kind) == kind)
+                .count();
+            if n > 0 {
+                files.push((f.path.clone(), n));
+            }
+        }
+        NameList { names, files }
+    }
+}
+
+/// The names of a model by mod and kind, each list collected on first need and kept until
+/// the model's generation moves (a request then walks no block of the index).
+#[derive(Default)]
+pub struct Names {
+    slot: Mutex<Generation>,
+}
+
+/// The lists of [`Names`] for one model generation, locked.
+struct Lists<'a>(std::sync::MutexGuard<'a, Generation>);
+
+/// A model generation and the lists collected for it, by mod and kind.
+type Generation = (u64, HashMap<(ModId, String), Arc<NameList>>);
+
+impl Names {
+    /// The lists for `model`'s generation (those of an older one dropped).
+    fn lists(&self, model: &Model) -> Lists<'_> {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != model.generation {
+            *slot = (model.generation, HashMap::new());
+        }
+        Lists(slot)
+    }
+}
+
+impl Lists<'_> {
+    /// The names of `kind` in `module`.
+    fn get(&mut self, model: &Model, module: ModId, kind: &str) -> Arc<NameList> {
+        if let Some(list) = self.0.1.get(&(module, kind.to_string())) {
+            return list.clone();
+        }
+        let list = Arc::new(NameList::collect(model, module, kind));
+        self.0.1.insert((module, kind.to_string()), list.clone());
+        list
+    }
 }
 
 /// Calls `f` with each name a reference of `kind` (as a reference spells it) can take in
@@ -395,13 +523,7 @@ fn stub(kind: &str, name: &str) -> Option<String> {
 /// most of the mod's blocks of that kind (else the referring file's), with the referring
 /// file's extension, the name prefixed as every neighbour's is (`query_` in a folder of
 /// `query_*.pp`). `None` when that file exists.
-fn new_file_path(
-    cx: &Context<'_>,
-    module: ModId,
-    referrer: &str,
-    kind: &str,
-    name: &str,
-) -> Option<String> {
+fn new_file_path(cx: &Context<'_>, list: &NameList, referrer: &str, name: &str) -> Option<String> {
     let index = &cx.model.index;
     let dir_of = |p: &str| {
         p.rsplit_once('/')
@@ -413,19 +535,10 @@ fn new_file_path(
         .map(|(_, e)| e)
         .filter(|e| matches!(*e, "pp" | "sp"))
         .unwrap_or("pp");
-    let holds = |fi: &FileIndex| {
-        fi.blocks
-            .iter()
-            .filter(|b| b.parent.is_none() && fi.str(b.kind) == kind)
-            .count()
-    };
     let mut by_dir: HashMap<String, usize> = HashMap::new();
     let mut neighbours: Vec<&str> = Vec::new();
-    for (_, f) in index.files().filter(|(_, f)| f.module == module) {
-        let n = holds(&f.index);
-        if n > 0 {
-            *by_dir.entry(dir_of(&f.path)).or_default() += n;
-        }
+    for (path, n) in &list.files {
+        *by_dir.entry(dir_of(path)).or_default() += n;
     }
     let here = dir_of(referrer);
     let dir = by_dir
@@ -439,9 +552,9 @@ fn new_file_path(
         })
         .map(|(d, _)| d.clone())
         .unwrap_or(here);
-    for (_, f) in index.files().filter(|(_, f)| f.module == module) {
-        if dir_of(&f.path) == dir && f.path.ends_with(&format!(".{ext}")) && holds(&f.index) > 0 {
-            neighbours.push(&f.path);
+    for (path, _) in &list.files {
+        if dir_of(path) == dir && path.ends_with(&format!(".{ext}")) {
+            neighbours.push(path);
         }
     }
     let stems: Vec<&str> = neighbours
@@ -937,6 +1050,78 @@ mod tests {
             n.consider(c, &|| c.to_string(), Span { start: 0, end: 0 });
         }
         n.best.into_iter().map(|(d, t, _)| (d, t)).collect()
+    }
+
+    /// The nearest names through a [`NameList`] (lengths first).
+    fn offered(name: &str, names: &[&str]) -> Vec<(usize, String)> {
+        let mut list: Vec<Candidate> = names
+            .iter()
+            .map(|n| Candidate {
+                name: (*n).into(),
+                len: n.chars().count(),
+                letters: letters(n),
+            })
+            .collect();
+        list.sort_by_key(|c| c.len);
+        let mut n = Nearest::new(name);
+        n.offer(
+            &NameList {
+                names: list,
+                files: Vec::new(),
+            },
+            &|c| c.to_string(),
+            Span { start: 0, end: 0 },
+        );
+        n.best.into_iter().map(|(d, t, _)| (d, t)).collect()
+    }
+
+    #[test]
+    fn names_by_length_give_the_nearest_of_all() {
+        let mut names: Vec<String> = (0..300).map(|i| format!("query_{i:03}")).collect();
+        names.extend(
+            [
+                "q",
+                "qu",
+                "que",
+                "quer",
+                "query",
+                "query_",
+                "s3",
+                "s3_bucket",
+                "users",
+                "users_by_region",
+                "all_users_by_region_and_account",
+                "sers",
+                "user",
+                "query_05_with_a_long_tail",
+                "query_0",
+                "uery_05",
+                "ab",
+                "ba",
+                "a",
+            ]
+            .map(String::from),
+        );
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let probes = [
+            "query_05",
+            "users",
+            "s3_buckt",
+            "ab",
+            "a",
+            "q",
+            "que",
+            "query",
+            "user",
+            "query_0500",
+            "all_users",
+            "users_by_region_and_account",
+            "xyz",
+            "query_1234567",
+        ];
+        for probe in probes {
+            assert_eq!(offered(probe, &refs), nearest(probe, &refs), "{probe}");
+        }
     }
 
     #[test]

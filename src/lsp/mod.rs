@@ -2198,6 +2198,7 @@ impl LanguageServer for Backend {
                 read: &read,
                 uri_of: &uri_of,
                 caps,
+                names: &f.project.action_names,
             };
             Some(actions::code_actions(&cx, &diagnostics))
         })

@@ -147,6 +147,8 @@ pub struct Project {
     /// Documents opened with nothing to do: their text was what the index held, and every
     /// diagnostic was current (no rescan, no resolve, no publish).
     pub opens_without_work: std::sync::atomic::AtomicU64,
+    /// Names by mod and kind for code actions, kept per model generation.
+    pub action_names: super::actions::Names,
 }
 
 impl std::fmt::Debug for Project {
@@ -240,6 +242,7 @@ impl Project {
             tag_keys: Mutex::new(None),
             diagnosed: Mutex::new(None),
             opens_without_work: Default::default(),
+            action_names: Default::default(),
         })
     }
 
