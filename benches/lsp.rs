@@ -20,6 +20,10 @@
 //!   and stubs), asked after every round of the requests above, during the load and idle.
 //! * **RSS**: the server's resident set after the index (first answer) and after the whole
 //!   background load.
+//! * **first request after didOpen**: the largest files with references, each opened (its
+//!   disk text) and at once asked a hover and a definition on a reference in it; p50 / p99
+//!   of those first answers against the same requests asked again (steady state).
+//!   `MODLENS_BENCH_ONLY=open` runs this section alone.
 //!
 //! Ratios are measured in one run (the machine is shared and noisy).
 
@@ -404,6 +408,11 @@ fn main() {
     let dir = root.display().to_string();
     println!("lsp: 10x mod, {rounds} rounds, {} ({BIN})", root.display());
     let mut budgets: Vec<Budget> = Vec::new();
+    if std::env::var("MODLENS_BENCH_ONLY").as_deref() == Ok("open") {
+        budgets.extend(first_after_open(&root, rounds));
+        budgets::print(&budgets, t0);
+        return;
+    }
 
     // Each round: the CLI figures, then one server from start to its first answer, requests
     // while its background load runs, the same requests idle, and its RSS. Latencies are
@@ -561,5 +570,124 @@ fn main() {
         rss_full / 1e6
     );
     println!("  ratio {:.2}x", rss_full / rss_index.max(1.0));
+    budgets.extend(first_after_open(&root, rounds));
     budgets::print(&budgets, t0);
+}
+
+/// The largest `.pp` files of the mod that hold a `= query.` reference, largest first:
+/// (path, text, line and character of the first reference's name).
+fn large_files(root: &Path, limit: usize) -> Vec<(PathBuf, String, u32, u32)> {
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if p.is_dir() && !hidden {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pp") {
+                files.push((e.metadata().map(|m| m.len()).unwrap_or(0), p));
+            }
+        }
+    }
+    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    for (_, f) in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        // A reference half way down the file.
+        let half = text.lines().count() / 2;
+        let at = text
+            .lines()
+            .enumerate()
+            .skip(half)
+            .chain(text.lines().enumerate().take(half))
+            .find_map(|(n, line)| {
+                let i = line.find("= query.")?;
+                Some((n as u32, (i + "= query.".len() + 1) as u32))
+            });
+        if let Some((line, character)) = at {
+            out.push((f, text, line, character));
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    out
+}
+
+/// First request after `didOpen`, one server per round: each of the largest files opened
+/// with its disk text, then at once a hover and a
+/// definition on a reference in it (the first answers), then both again (steady state). The
+/// next file is opened once the server is idle again, so each first request meets only its
+/// own document's open.
+fn first_after_open(root: &Path, rounds: usize) -> Vec<Budget> {
+    let per_round = env::<usize>("MODLENS_BENCH_OPENS").unwrap_or(20);
+    let files = large_files(root, per_round);
+    let bytes: usize = files.iter().map(|f| f.1.len()).sum();
+    let mut first = Lat::default();
+    let mut steady = Lat::default();
+    for _ in 0..rounds {
+        let mut s = Server::start();
+        s.initialize(root);
+        s.request("workspace/symbol", json!({"query": "s3"}));
+        while !s.background_done() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (path, text, line, character) in &files {
+            let u = uri(path);
+            let at = json!({"textDocument": {"uri": u}, "position": {"line": line, "character": character}});
+            s.notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": text}}),
+            );
+            first
+                .hover
+                .push(time(&mut s, "textDocument/hover", at.clone()));
+            first
+                .definition
+                .push(time(&mut s, "textDocument/definition", at.clone()));
+            steady
+                .hover
+                .push(time(&mut s, "textDocument/hover", at.clone()));
+            steady
+                .definition
+                .push(time(&mut s, "textDocument/definition", at));
+            while !s.background_done() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        s.stop();
+    }
+    println!(
+        "\n== First request after didOpen ({} files of {:.0} KB on average, {rounds} servers)",
+        files.len(),
+        bytes as f64 / files.len().max(1) as f64 / 1e3
+    );
+    println!(
+        "  {:<12} {:>12} {:>12} {:>12} {:>12}",
+        "", "first p50 µs", "first p99 µs", "again p50 µs", "again p99 µs"
+    );
+    let mut budgets = Vec::new();
+    for (name, f, a) in [
+        ("hover", &first.hover, &steady.hover),
+        ("definition", &first.definition, &steady.definition),
+    ] {
+        println!(
+            "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+            median(f),
+            quantile(f, 0.99),
+            median(a),
+            quantile(a, 0.99)
+        );
+        let p99 = quantile(f, 0.99);
+        budgets.push(Budget {
+            what: format!("{name} p99, first request after didOpen"),
+            limit: "<= 5 ms".into(),
+            measured: format!("{:.2} ms", p99 / 1e3),
+            pass: p99 <= 5_000.0 && !f.is_empty(),
+        });
+    }
+    budgets
 }

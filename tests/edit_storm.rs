@@ -155,9 +155,20 @@ fn real_folders(root: &Path, rel: &str) {
 fn oracle(root: &Path, scratch: &Path, open: &BTreeMap<String, String>) -> Value {
     let _ = std::fs::remove_dir_all(scratch);
     common::copy_dir(root, scratch);
+    // An open document with nothing on the disk yet is a file of the workspace where the
+    // walk would find it once saved (decided before anything is written).
+    let ws = modlens::workspace::discover(scratch).expect("discover");
+    let unsaved: Vec<&String> = open
+        .keys()
+        .filter(|rel| modlens::workspace::unsaved_member(&ws, rel).is_some())
+        .collect();
     for (rel, text) in open {
         if plain_file(scratch, rel) {
             std::fs::write(scratch.join(rel), text).expect("write");
+        } else if unsaved.contains(&rel) {
+            let path = scratch.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
         }
     }
     let o = common::open(scratch, &Default::default(), Default::default());

@@ -325,3 +325,28 @@ async fn an_unsaved_document_in_a_mod_outside_the_folders_opens_its_mod() {
     );
     c.stop().await;
 }
+
+/// An unsaved document in folders that hold no mod (up to `/`) opens no project: asked
+/// about, the server says it is not in a mod workspace, and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsaved_document_outside_any_mod_opens_nothing() {
+    let (tmp, root) = workspace();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let lonely = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let nu = uri(&lonely.join("no/such/folders/new.pp"));
+    open_text(&c, &nu, "query \"q\" {\n  sql = \"select 1\"\n}\n").await;
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": nu}}),
+        )
+        .await;
+    assert!(symbols.is_err(), "{symbols:?}");
+    let stats = c.request("modlens/stats", json!({})).await.expect("stats");
+    assert_eq!(
+        stats["projects"].as_array().map(Vec::len),
+        Some(1),
+        "{stats}"
+    );
+    c.stop().await;
+}

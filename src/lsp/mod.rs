@@ -457,16 +457,23 @@ impl Backend {
         if let Some(f) = self.locate(&path) {
             return Ok(f);
         }
-        // Not in any project: open the mod it is in (found from the nearest folder that
-        // exists: an unsaved document's file is not on the disk yet).
+        // Not in any project: open the mod it is in.
         let settings = self.settings();
-        let start = path
-            .ancestors()
-            .find(|a| std::fs::symlink_metadata(a).is_ok())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| path.clone());
+        let start = path.clone();
         let opened = blocking(move || {
-            let root = crate::workspace::find_root(&start).ok()?;
+            let root = if std::fs::symlink_metadata(&start).is_ok() {
+                crate::workspace::find_root(&start).ok()?
+            } else {
+                // An unsaved document (nothing on the disk yet): the mod above the nearest
+                // folder that exists, only when there is one — never a folder without a
+                // mod file (it could be `/`).
+                let dir = start
+                    .ancestors()
+                    .skip(1)
+                    .find(|a| crate::workspace::is_real_dir(a))?;
+                let root = crate::workspace::find_root(dir).ok()?;
+                crate::workspace::has_mod_file(&root).then_some(root)?
+            };
             Project::open(&root, &settings).ok()
         })
         .await?;
@@ -1559,7 +1566,11 @@ impl LanguageServer for Backend {
             // Into the index now (unless a request did it first). A text the index held
             // already changes nothing: with every diagnostic current there is nothing to
             // resolve or publish, and the editor's first requests meet no work of the open's.
-            let (state, key, p) = (this.state.clone(), doc.uri.as_str().to_string(), f.project);
+            let (state, key, p) = (
+                this.state.clone(),
+                doc.uri.as_str().to_string(),
+                f.project.clone(),
+            );
             let current = blocking(move || {
                 Backend::sync_doc(&state, &key);
                 let current = p.diagnostics_current();
@@ -1571,8 +1582,8 @@ impl LanguageServer for Backend {
             .await
             .unwrap_or(false);
             if !current {
-                // As for an edit: after a pause, so the editor's first requests go first.
-                this.schedule_change(doc.uri);
+                this.publish_file(f).await;
+                this.schedule_sweep(SWEEP_DEBOUNCE);
             }
         });
     }
