@@ -58,7 +58,7 @@ fn neovim_drives_the_language_server() {
         .map(|r| format!("{}: {}", r["name"], r["detail"]))
         .collect();
     assert!(
-        results.len() >= 24,
+        results.len() >= 35,
         "only {} checks ran: {text}",
         results.len()
     );
