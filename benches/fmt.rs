@@ -11,7 +11,7 @@
 //! verdict for "at least 5x faster", and exits 1 on FAIL. Without Go or the hcl source the
 //! comparison is skipped with a message.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "common/mods.rs"]
@@ -21,29 +21,6 @@ mod reference;
 
 /// How many times faster than `hclwrite.Format` modlens must be.
 const REQUIRED_RATIO: f64 = 5.0;
-
-fn hcl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pp" | "ppvars")
-            ) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn main() {
     let base = std::env::var_os("MODLENS_BENCH_DIR")
@@ -55,7 +32,7 @@ fn main() {
         .unwrap_or(5)
         .max(1);
     let ten = mods::ensure_mod(&base, 10.0, false);
-    let texts: Vec<String> = hcl_files(&ten)
+    let texts: Vec<String> = reference::hcl_files(&ten)
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .collect();

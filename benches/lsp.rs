@@ -225,8 +225,6 @@ fn cli_ms(args: &[&str]) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// Reference positions in the mod's control files: (uri, line, character of the name, the
-/// character just after `query.`).
 /// The `.pp` files of the mod, sorted.
 fn mod_files(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = Vec::new();
@@ -248,6 +246,8 @@ fn mod_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Reference positions in the mod's control files: (uri, line, character of the name, the
+/// character just after `query.`).
 fn targets(root: &Path, limit: usize) -> Vec<(String, u32, u32, u32)> {
     let mut out = Vec::new();
     for f in mod_files(root) {
@@ -577,21 +577,10 @@ fn main() {
 /// The largest `.pp` files of the mod that hold a `= query.` reference, largest first:
 /// (path, text, line and character of the first reference's name).
 fn large_files(root: &Path, limit: usize) -> Vec<(PathBuf, String, u32, u32)> {
-    let mut files: Vec<(u64, PathBuf)> = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if p.is_dir() && !hidden {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pp") {
-                files.push((e.metadata().map(|m| m.len()).unwrap_or(0), p));
-            }
-        }
-    }
+    let mut files: Vec<(u64, PathBuf)> = mod_files(root)
+        .into_iter()
+        .map(|p| (std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0), p))
+        .collect();
     files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let mut out = Vec::new();
     for (_, f) in files {

@@ -114,30 +114,6 @@ fn compare(doc: &str, verdict: &reference::Verdict) -> Option<String> {
     None
 }
 
-/// Every file under `dir` with an HCL extension of a mod, sorted.
-fn hcl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pp" | "sp" | "ppvars" | "spvars" | "fp" | "tp" | "hcl")
-            ) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Compares every file of `files` in one reference run; returns the failures.
 fn compare_files(r: &reference::Reference, root: &Path, files: &[PathBuf]) -> Vec<String> {
     let texts: Vec<(PathBuf, Vec<u8>)> = files
@@ -171,10 +147,10 @@ fn compare_files(r: &reference::Reference, root: &Path, files: &[PathBuf]) -> Ve
 fn fixtures_format_like_hclwrite() {
     let Some(r) = reference_or_skip() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let files = hcl_files(&root);
+    let files = reference::hcl_files(&root);
     assert!(files.len() > 100, "fixtures found: {}", files.len());
     let failures = compare_files(&r, &root, &files);
-    for path in hcl_files(&root.join("unformatted_mod")) {
+    for path in reference::hcl_files(&root.join("unformatted_mod")) {
         let text = std::fs::read_to_string(&path).expect("text fixture");
         let formatted = format(&text).expect("unformatted_mod is valid");
         assert_ne!(
@@ -202,7 +178,7 @@ fn generated_10x_mod_formats_like_hclwrite() {
         seed: 1,
     };
     modlens::generate::generate(&opts, dir.path()).expect("generated mod");
-    let files = hcl_files(dir.path());
+    let files = reference::hcl_files(dir.path());
     let started = Instant::now();
     let failures = compare_files(&r, dir.path(), &files);
     eprintln!(

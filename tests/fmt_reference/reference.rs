@@ -139,3 +139,27 @@ impl Reference {
         (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
     }
 }
+
+/// Every file under `dir` with an HCL extension of a mod, sorted.
+pub fn hcl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pp" | "sp" | "ppvars" | "spvars" | "fp" | "tp" | "hcl")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
