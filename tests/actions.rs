@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::lsp::{Client, editor_capabilities, pos_of, uri};
+use common::lsp::{Client, apply_edits, editor_capabilities, pos_of, redact, uri};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -55,48 +55,6 @@ async fn start(root: &Path, caps: Value) -> Client {
         .await
         .expect("the index loads");
     c
-}
-
-/// The answer with the workspace's URI replaced.
-fn redact(v: &Value, root: &Path) -> Value {
-    let s = v.to_string().replace(&uri(root), "file:///WORKSPACE");
-    serde_json::from_str(&s).expect("still JSON")
-}
-
-/// The byte offset of an LSP position (UTF-16 column) in `text`, counted here, not by the
-/// server.
-fn offset(text: &str, pos: &Value) -> usize {
-    let line = pos["line"].as_u64().expect("line") as usize;
-    let col = pos["character"].as_u64().expect("character") as usize;
-    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    let mut units = 0;
-    for (i, ch) in text[start..].char_indices() {
-        if units >= col || ch == '\n' {
-            return start + i;
-        }
-        units += ch.len_utf16();
-    }
-    text.len()
-}
-
-/// `text` with LSP text edits applied (as a client does: all against the original text).
-fn apply(text: &str, edits: &[Value]) -> String {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            (
-                offset(text, &e["range"]["start"]),
-                offset(text, &e["range"]["end"]),
-                e["newText"].as_str().expect("newText"),
-            )
-        })
-        .collect();
-    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let mut out = text.to_string();
-    for (a, b, t) in spans {
-        out.replace_range(a..b, t);
-    }
-    out
 }
 
 /// An open document: its URI, text and version.
@@ -170,7 +128,7 @@ async fn apply_to_doc(c: &Client, doc: &mut Doc, action: &Value) {
     let edits = action["edit"]["changes"][&doc.uri]
         .as_array()
         .unwrap_or_else(|| panic!("no edit of {} in {action:#}", doc.uri));
-    doc.text = apply(&doc.text, edits);
+    doc.text = apply_edits(&doc.text, edits);
     doc.version += 1;
     c.notify(
         "textDocument/didChange",
@@ -203,7 +161,7 @@ async fn apply_to_disk(c: &Client, action: &Value) {
         } else {
             let text = std::fs::read_to_string(&path).expect("the file exists");
             let edits = op["edits"].as_array().expect("edits");
-            std::fs::write(&path, apply(&text, edits)).expect("write");
+            std::fs::write(&path, apply_edits(&text, edits)).expect("write");
             changes.push(json!({"uri": u, "type": 2}));
         }
     }
@@ -354,7 +312,7 @@ async fn a_variable_without_a_value_gets_a_ppvars_entry() {
     let edits = set["edit"]["changes"][&ppvars].as_array().expect("an edit");
     let path = root.join("powerpipe.ppvars");
     let text = std::fs::read_to_string(&path).expect("exists");
-    std::fs::write(&path, apply(&text, edits)).expect("write");
+    std::fs::write(&path, apply_edits(&text, edits)).expect("write");
     c.notify(
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": ppvars, "type": 2}]}),

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::lsp::{Client, pos_of, uri};
+use common::lsp::{Client, pos_of, redact, uri};
 use serde_json::{Value, json};
 
 fn ws() -> PathBuf {
@@ -18,15 +18,6 @@ fn ws() -> PathBuf {
 
 fn text(path: &Path) -> String {
     std::fs::read_to_string(path).expect("fixture file")
-}
-
-/// The answer with the workspace's URI prefix replaced.
-fn redact(v: &Value, root: &Path) -> Value {
-    let s = v
-        .to_string()
-        .replace(&uri(root), "file:///WORKSPACE")
-        .replace(&root.display().to_string(), "WORKSPACE");
-    serde_json::from_str(&s).expect("still JSON")
 }
 
 /// The whole of a file, as an LSP range.

@@ -1,18 +1,10 @@
 //! The binary's contract: outputs, diagnostics on stderr and exit codes.
 
-use std::process::{Command, Output};
+mod common;
 
-fn modlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modlens"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the modlens binary runs")
-}
+use std::process::Command;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{modlens, text};
 
 #[test]
 fn index_prints_the_versioned_dump_and_exits_0() {

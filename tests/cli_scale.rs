@@ -2,23 +2,14 @@
 //! evaluated dump and `check` in parallel with the same output whatever `--threads`,
 //! `check --output github`, `dashboards --output human` and the completion scripts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{modlens, text};
 use modlens::index::dump;
 use modlens::syntax::AttrKey;
-
-fn modlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modlens"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the modlens binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)

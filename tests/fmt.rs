@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::lsp::{Client, lsp_position, uri};
-use serde_json::{Value, json};
+use common::lsp::{Client, apply_edits, lsp_position, uri};
+use serde_json::json;
 
 const MESSY: &str = "query \"a\"{\ntitle=\"A\"\n  sql  = \"select 1\"   # one\n}\n\n\n\ncontrol \"c\" {\n    query = query.a\n  tags = {\n  x = \"1\"\n   yy = \"2\"\n  }\n}\n";
 const BROKEN: &str = "query \"b\" {\n  title = \"B\"\n  sql = \"select\n}\n";
@@ -201,50 +201,6 @@ fn a_file_that_is_not_utf8_is_refused_with_its_position() {
 
 // ----- the language server -------------------------------------------------------------
 
-/// Applies LSP text edits (UTF-16 positions) to `text`.
-fn apply(text: &str, edits: &[Value]) -> String {
-    let offset = |pos: &Value| -> usize {
-        let line = pos["line"].as_u64().expect("line") as usize;
-        let ch = pos["character"].as_u64().expect("character") as usize;
-        let mut at = 0;
-        for _ in 0..line {
-            match text[at..].find('\n') {
-                Some(i) => at += i + 1,
-                None => return text.len(),
-            }
-        }
-        let mut units = 0;
-        for (i, c) in text[at..].char_indices() {
-            if units >= ch || c == '\n' {
-                return at + i;
-            }
-            units += c.len_utf16();
-        }
-        text.len()
-    };
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            (
-                offset(&e["range"]["start"]),
-                offset(&e["range"]["end"]),
-                e["newText"].as_str().expect("newText"),
-            )
-        })
-        .collect();
-    spans.sort_by_key(|s| s.0);
-    let mut out = String::new();
-    let mut at = 0;
-    for (s, e, t) in spans {
-        assert!(s >= at, "overlapping edits: {edits:?}");
-        out.push_str(&text[at..s]);
-        out.push_str(t);
-        at = e;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
 async fn server(root: &Path) -> Client {
     let (client, init) = Client::initialized(&[root], common::lsp::editor_capabilities()).await;
     assert_eq!(
@@ -296,7 +252,7 @@ async fn formatting_edits_turn_the_open_text_into_the_canonical_one() {
         .expect("formatting answers");
     let edits = edits.as_array().expect("edits").clone();
     assert!(!edits.is_empty());
-    assert_eq!(apply(&doc, &edits), canonical(&doc));
+    assert_eq!(apply_edits(&doc, &edits), canonical(&doc));
     // The first line needs no change, so no edit touches it.
     assert!(
         edits
@@ -342,7 +298,7 @@ async fn range_formatting_changes_only_the_lines_around_the_range() {
         .await
         .expect("range formatting answers");
     let edits = edits.as_array().expect("edits").clone();
-    let got = apply(MESSY, &edits);
+    let got = apply_edits(MESSY, &edits);
     assert!(got.starts_with("query \"a\"{\ntitle=\"A\"\n"), "{got}");
     let canon = canonical(MESSY);
     let control_at = canon.find("control").expect("control");

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::lsp::{Client, pos_of, uri};
+use common::lsp::{Client, at, loc, pos_of, redact, uri};
 use serde_json::{Value, json};
 
 fn ws() -> PathBuf {
@@ -18,35 +18,8 @@ fn text(path: &Path) -> String {
     std::fs::read_to_string(path).expect("fixture file")
 }
 
-/// The answer with the workspace's URI prefix replaced.
-fn redact(v: &Value, root: &Path) -> Value {
-    let s = v
-        .to_string()
-        .replace(&uri(root), "file:///WORKSPACE")
-        .replace(&root.display().to_string(), "WORKSPACE");
-    serde_json::from_str(&s).expect("still JSON")
-}
-
 fn td(u: &str) -> Value {
     json!({ "uri": u })
-}
-
-fn at(u: &str, pos: Value) -> Value {
-    json!({ "textDocument": td(u), "position": pos })
-}
-
-/// `file:line:col` of a location, relative to the workspace.
-fn loc(l: &Value, root: &Path) -> String {
-    let u = l["uri"].as_str().unwrap_or("");
-    let rel = u
-        .strip_prefix(&format!("{}/", uri(root)))
-        .unwrap_or(u)
-        .to_string();
-    format!(
-        "{rel}:{}:{}",
-        l["range"]["start"]["line"].as_u64().unwrap_or(0) + 1,
-        l["range"]["start"]["character"].as_u64().unwrap_or(0) + 1
-    )
 }
 
 fn copy_dir(from: &Path, to: &Path) {

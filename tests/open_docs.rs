@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::lsp::{Client, pos_of, uri};
+use common::lsp::{Client, at, loc, pos_of, uri};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -30,24 +30,6 @@ const USES_DRAFT: &str = "control \"uses_draft\" {\n  query = query.draft\n}\n";
 /// The unsaved document: a reference to a query of the mod, one to nothing, and a query
 /// that a file on disk uses.
 const NEW: &str = "control \"fresh\" {\n  title = \"Fresh\"\n  query = query.bucket_versioning\n}\n\nbenchmark \"drafts\" {\n  children = [control.fresh, control.missing_one]\n}\n\nquery \"draft\" {\n  sql = \"select 1\"\n}\n";
-
-fn at(u: &str, pos: Value) -> Value {
-    json!({ "textDocument": { "uri": u }, "position": pos })
-}
-
-/// `file:line:col` of a location, relative to the workspace.
-fn loc(l: &Value, root: &Path) -> String {
-    let u = l["uri"].as_str().unwrap_or("");
-    let rel = u
-        .strip_prefix(&format!("{}/", uri(root)))
-        .unwrap_or(u)
-        .to_string();
-    format!(
-        "{rel}:{}:{}",
-        l["range"]["start"]["line"].as_u64().unwrap_or(0) + 1,
-        l["range"]["start"]["character"].as_u64().unwrap_or(0) + 1
-    )
-}
 
 fn labels(completion: &Value) -> Vec<String> {
     let items = completion

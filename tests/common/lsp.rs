@@ -348,3 +348,72 @@ pub fn difference(got: &Value, want: &Value) -> String {
     out.truncate(12);
     out.join("\n")
 }
+
+/// An answer with the workspace's URI prefix (and its path) replaced, for snapshots.
+pub fn redact(v: &Value, root: &Path) -> Value {
+    let s = v
+        .to_string()
+        .replace(&uri(root), "file:///WORKSPACE")
+        .replace(&root.display().to_string(), "WORKSPACE");
+    serde_json::from_str(&s).expect("still JSON")
+}
+
+/// The params of a request at `pos` of document `u`.
+pub fn at(u: &str, pos: Value) -> Value {
+    json!({ "textDocument": { "uri": u }, "position": pos })
+}
+
+/// `file:line:col` of a location, relative to the workspace.
+pub fn loc(l: &Value, root: &Path) -> String {
+    let u = l["uri"].as_str().unwrap_or("");
+    let rel = u
+        .strip_prefix(&format!("{}/", uri(root)))
+        .unwrap_or(u)
+        .to_string();
+    format!(
+        "{rel}:{}:{}",
+        l["range"]["start"]["line"].as_u64().unwrap_or(0) + 1,
+        l["range"]["start"]["character"].as_u64().unwrap_or(0) + 1
+    )
+}
+
+/// The byte offset of an LSP position (UTF-16 column) in `text`, counted here, not by the
+/// server.
+pub fn lsp_offset(text: &str, pos: &Value) -> usize {
+    let line = pos["line"].as_u64().expect("line") as usize;
+    let col = pos["character"].as_u64().expect("character") as usize;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut units = 0;
+    for (i, ch) in text[start..].char_indices() {
+        if units >= col || ch == '\n' {
+            return start + i;
+        }
+        units += ch.len_utf16();
+    }
+    text.len()
+}
+
+/// `text` with LSP text edits applied as a client does: all against the original text, none
+/// overlapping another.
+pub fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                lsp_offset(text, &e["range"]["start"]),
+                lsp_offset(text, &e["range"]["end"]),
+                e["newText"].as_str().expect("newText"),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| s.0);
+    assert!(
+        spans.windows(2).all(|w| w[0].1 <= w[1].0),
+        "overlapping edits: {edits:?}"
+    );
+    let mut out = text.to_string();
+    for (a, b, t) in spans.into_iter().rev() {
+        out.replace_range(a..b, t);
+    }
+    out
+}
