@@ -11,7 +11,7 @@
 
 use std::ops::Range as Bytes;
 
-use tower_lsp_server::ls_types::TextEdit;
+use tower_lsp_server::ls_types::{Range, TextEdit};
 
 use super::text::Lines;
 
@@ -30,9 +30,9 @@ pub enum FormatRefused {
     },
 }
 
-/// The edits that format `text`; `range`: only those touching these bytes of it (`None`:
-/// every edit).
-pub fn edits(text: &str, range: Option<Bytes<usize>>) -> Result<Vec<TextEdit>, FormatRefused> {
+/// The edits that format `text`; `range`: only those touching its lines (`None`: every
+/// edit).
+pub fn edits(text: &str, range: Option<Range>) -> Result<Vec<TextEdit>, FormatRefused> {
     let new = crate::format::format(text).map_err(|e| FormatRefused::Syntax {
         line: e.line,
         column: e.column,
@@ -42,15 +42,19 @@ pub fn edits(text: &str, range: Option<Bytes<usize>>) -> Result<Vec<TextEdit>, F
         return Ok(Vec::new());
     }
     let lines = Lines::new(std::sync::Arc::from(text.as_bytes()));
+    // The lines of a span of bytes (an empty span at a line start counts for that line).
+    let line_span = |b: &Bytes<usize>| {
+        (
+            lines.line_of(b.start),
+            lines.line_of(b.end.max(b.start + 1).saturating_sub(1)),
+        )
+    };
+    let wanted = range.map(|r| line_span(&(lines.offset(r.start)..lines.offset(r.end))));
     let mut out = Vec::new();
     for (old, replacement) in hunks(text, &new) {
-        if let Some(r) = &range {
-            // A hunk touches the range when their line spans overlap (an insertion at a
-            // line start counts for the line it is inserted before).
-            let first = lines.line_of(old.start);
-            let last = lines.line_of(old.end.max(old.start + 1).saturating_sub(1));
-            let r_first = lines.line_of(r.start);
-            let r_last = lines.line_of(r.end.max(r.start + 1).saturating_sub(1));
+        if let Some((r_first, r_last)) = wanted {
+            // A hunk touches the range when their line spans overlap.
+            let (first, last) = line_span(&old);
             if last < r_first || first > r_last {
                 continue;
             }

@@ -702,16 +702,10 @@ impl Backend {
                 "not formatted: modlens has no up-to-date copy of this document (open it, or save it)",
             ));
         };
-        blocking(move || {
-            let bytes = range.map(|r| {
-                let lines = Lines::new(Arc::from(text.as_bytes()));
-                lines.offset(r.start)..lines.offset(r.end)
-            });
-            formatting::edits(&text, bytes)
-        })
-        .await?
-        .map(Some)
-        .map_err(request_failed)
+        blocking(move || formatting::edits(&text, range))
+            .await?
+            .map(Some)
+            .map_err(request_failed)
     }
 
     /// Runs `f` on a blocking thread with the document brought up to date.
