@@ -111,14 +111,7 @@ fn targets(path: &Path) -> Result<Vec<PathBuf>> {
         bail!("{} is neither a file nor a folder", path.display());
     }
     let mut files = Vec::new();
-    let walker = ignore::WalkBuilder::new(path)
-        .standard_filters(false)
-        .hidden(true)
-        .parents(false)
-        .follow_links(false)
-        .add_custom_ignore_filename(".powerpipeignore")
-        .add_custom_ignore_filename(".steampipeignore")
-        .build();
+    let walker = modlens::workspace::walk_builder(path).build();
     for entry in walker {
         let entry = entry.with_context(|| format!("cannot walk {}", path.display()))?;
         if entry.file_type().is_some_and(|t| t.is_file())

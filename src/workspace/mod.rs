@@ -311,16 +311,24 @@ fn ignore_rules(dir: &Path) -> Option<ignore::gitignore::Gitignore> {
         .ok()
 }
 
-/// Collects the indexed files of one mod folder.
-fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFile>) {
-    let mod_root_len = mod_root.as_os_str().len();
-    let walker = ignore::WalkBuilder::new(mod_root)
-        .standard_filters(false)
+/// A walk below `dir` with the index's rules: `.powerpipeignore` and `.steampipeignore`
+/// honoured (no other ignore file), hidden entries (`.powerpipe/mods`) skipped, links not
+/// followed.
+pub fn walk_builder(dir: &Path) -> ignore::WalkBuilder {
+    let mut b = ignore::WalkBuilder::new(dir);
+    b.standard_filters(false)
         .hidden(true)
         .parents(false)
         .follow_links(false)
         .add_custom_ignore_filename(".powerpipeignore")
-        .add_custom_ignore_filename(".steampipeignore")
+        .add_custom_ignore_filename(".steampipeignore");
+    b
+}
+
+/// Collects the indexed files of one mod folder.
+fn walk_mod(root: &Path, mod_root: &Path, module: usize, out: &mut Vec<SourceFile>) {
+    let mod_root_len = mod_root.as_os_str().len();
+    let walker = walk_builder(mod_root)
         .filter_entry(move |e| !is_nested_mod(e, mod_root_len))
         .build();
     for entry in walker {
