@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use common::{modlens, text};
@@ -16,14 +16,9 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", text(&out.stderr)))
 }
 
+/// Every fixture folder (`common::fixtures`), checked to be there.
 fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("fixtures folder is part of the repository")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = common::fixtures();
     assert!(dirs.len() >= 20, "fixtures missing: {dirs:?}");
     dirs
 }
