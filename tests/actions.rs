@@ -39,22 +39,7 @@ fn capabilities(create_files: bool, item_defaults: bool) -> Value {
 
 /// A server initialized on `root` with `caps`, its index loaded.
 async fn start(root: &Path, caps: Value) -> Client {
-    let mut c = Client::start(Default::default());
-    c.request(
-        "initialize",
-        json!({
-            "processId": null,
-            "capabilities": caps,
-            "workspaceFolders": [{"uri": uri(root), "name": "invalid_code_actions"}],
-        }),
-    )
-    .await
-    .expect("initialize answers");
-    c.notify("initialized", json!({})).await;
-    c.request("workspace/symbol", json!({"query": ""}))
-        .await
-        .expect("the index loads");
-    c
+    Client::initialized_with(&[root], caps, Value::Null).await.0
 }
 
 /// An open document: its URI, text and version.

@@ -106,20 +106,9 @@ async fn inlay_hints_show_titles_and_values_within_the_range() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_of_inlay_hint_settings_asks_the_client_to_refresh() {
     let root = ws();
-    let mut c = Client::start(Default::default());
     let mut caps = common::lsp::editor_capabilities();
     caps["workspace"]["inlayHint"] = json!({"refreshSupport": true});
-    c.request(
-        "initialize",
-        json!({"processId": null, "capabilities": caps,
-               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
-    )
-    .await
-    .expect("initialize answers");
-    c.notify("initialized", json!({})).await;
-    c.request("workspace/symbol", json!({"query": ""}))
-        .await
-        .expect("the index loads");
+    let (mut c, _) = Client::initialized_with(&[&root], caps, Value::Null).await;
     let refreshes = |c: &Client| {
         c.messages()
             .iter()

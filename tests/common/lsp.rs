@@ -125,6 +125,11 @@ impl Client {
     /// Starts a server, initializes it on `folders` with `options`, and waits for the
     /// index (the first `workspace/symbol` answer). Returns the `initialize` result.
     pub async fn initialized(folders: &[&Path], init: Value) -> (Client, Value) {
+        Client::initialized_with(folders, editor_capabilities(), init).await
+    }
+
+    /// [`Client::initialized`] for a client announcing `caps`.
+    pub async fn initialized_with(folders: &[&Path], caps: Value, init: Value) -> (Client, Value) {
         let mut c = Client::start(Default::default());
         let folders: Vec<Value> = folders
             .iter()
@@ -135,7 +140,7 @@ impl Client {
                 "initialize",
                 json!({
                     "processId": null,
-                    "capabilities": editor_capabilities(),
+                    "capabilities": caps,
                     "workspaceFolders": folders,
                     "initializationOptions": init,
                 }),
