@@ -332,3 +332,91 @@ async fn an_unsaved_document_outside_any_mod_opens_nothing() {
     );
     c.stop().await;
 }
+
+/// Replaces the whole text of an open document (version `version`).
+async fn change_text(c: &Client, u: &str, version: i32, text: &str) {
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": u, "version": version}, "contentChanges": [{"text": text}]}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_right_after_an_edit_elsewhere_edits_the_edited_text() {
+    // The user types in one file and renames from another before the server's pause after
+    // the typing is over: the rename's edits must fit the text the editor holds now, or
+    // applying them corrupts the file.
+    let (_tmp, root) = workspace();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let dpath = root.join("dashboards.pp");
+    let du = uri(&dpath);
+    let before = std::fs::read_to_string(&dpath).expect("read");
+    open_text(&c, &du, &before).await;
+    let cpath = root.join("controls.pp");
+    let cu = uri(&cpath);
+    let controls = std::fs::read_to_string(&cpath).expect("read");
+    open_text(&c, &cu, &controls).await;
+    c.wait_loaded().await;
+    // A first request, so both documents are in the index as opened.
+    c.request(
+        "textDocument/hover",
+        at(&du, pos_of(&before, "query.bucket_versioning", 8)),
+    )
+    .await
+    .expect("hover");
+
+    let after = format!("# notes on the dashboards,\n# two lines of them\n{before}");
+    change_text(&c, &du, 2, &after).await;
+    let mut params = at(&cu, pos_of(&controls, "query.bucket_versioning", 8));
+    params["newName"] = json!("versioning_status");
+    let edit = c
+        .request("textDocument/rename", params)
+        .await
+        .expect("rename");
+    let edits = edit["changes"][du.as_str()]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!edits.is_empty(), "{edit}");
+    assert_eq!(
+        common::lsp::apply_edits(&after, &edits),
+        after.replace("query.bucket_versioning", "query.versioning_status")
+    );
+
+    // References and workspace symbols see the edited text too.
+    let with_query = format!("{after}\nquery \"typed_just_now\" {{\n  sql = \"select 1\"\n}}\n");
+    change_text(&c, &du, 3, &with_query).await;
+    let refs = c
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": {"uri": cu},
+                "position": pos_of(&controls, "query.bucket_versioning", 8),
+                "context": {"includeDeclaration": false},
+            }),
+        )
+        .await
+        .expect("references");
+    let in_dashboards: Vec<usize> = refs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["uri"] == du.as_str())
+        .map(|l| common::lsp::lsp_offset(&with_query, &l["range"]["start"]))
+        .collect();
+    assert!(!in_dashboards.is_empty(), "{refs}");
+    for at in in_dashboards {
+        assert!(
+            with_query[..at].ends_with("query.")
+                && with_query[at..].starts_with("bucket_versioning"),
+            "a reference at {at} of the edited text: {:?}",
+            &with_query[at..(at + 30).min(with_query.len())]
+        );
+    }
+    assert_eq!(symbols_named(&mut c, "query.typed_just_now").await, 1);
+    let typed_later = with_query.replace("typed_just_now", "typed_later");
+    change_text(&c, &du, 4, &typed_later).await;
+    assert_eq!(symbols_named(&mut c, "query.typed_later").await, 1);
+    c.stop().await;
+}

@@ -552,6 +552,16 @@ impl Backend {
         )
     }
 
+    /// Brings every open document changed since it was last indexed into the index, and
+    /// waits for one being brought in now (which is why every key is visited: a document
+    /// whose sync is under way no longer looks changed, but its text is not in yet).
+    fn sync_changed_docs(state: &State) {
+        let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
+        for k in keys {
+            Backend::sync_doc(state, &k);
+        }
+    }
+
     fn sync_doc(state: &State, key: &str) {
         let _g = lock(&state.sync);
         let (path, text) = {
@@ -721,7 +731,11 @@ impl Backend {
         let uris = self.doc_uris();
         let r = blocking(move || {
             let work = Instant::now();
+            // Its own text first; then every other document changed since, because an answer
+            // may point into them (a rename's edits, a reference, a definition): positions
+            // from a text the editor no longer holds would land in the wrong place.
             Backend::sync_doc(&state, &key);
+            Backend::sync_changed_docs(&state);
             let r = f(&file, &uris);
             (r, work.elapsed())
         })
@@ -1180,8 +1194,10 @@ impl Backend {
     async fn dashboards(&self, params: ProjectParams) -> RpcResult<serde_json::Value> {
         self.ready().await?;
         let p = self.project_for(params.uri.as_ref())?;
+        let state = self.state.clone();
         let _turn = self.heavy_turn().await?;
         blocking(move || {
+            Backend::sync_changed_docs(&state);
             let payload = p.shared.dashboards();
             if cancel::requested() {
                 return Err(cancelled());
@@ -1194,8 +1210,10 @@ impl Backend {
     async fn tree(&self, params: TreeParams) -> RpcResult<serde_json::Value> {
         self.ready().await?;
         let p = self.project_for(params.uri.as_ref())?;
+        let state = self.state.clone();
         let _turn = self.heavy_turn().await?;
         blocking(move || {
+            Backend::sync_changed_docs(&state);
             let model = p.shared.model();
             let root = model
                 .index
@@ -1261,10 +1279,7 @@ impl Backend {
         let state = self.state.clone();
         let _turn = self.heavy_turn().await?;
         blocking(move || {
-            let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
-            for k in keys {
-                Backend::sync_doc(&state, &k);
-            }
+            Backend::sync_changed_docs(&state);
             let model = p.shared.model();
             // Once cancelled, every field and text is skipped: the rest of the walk is cheap
             // and its result is dropped.
@@ -1872,7 +1887,9 @@ impl LanguageServer for Backend {
         self.ready().await?;
         let projects = self.projects();
         let uris = self.doc_uris();
+        let state = self.state.clone();
         blocking(move || {
+            Backend::sync_changed_docs(&state);
             let mut all: Vec<(u32, WorkspaceSymbol)> = Vec::new();
             for p in &projects {
                 let model = p.shared.model();
