@@ -1,7 +1,8 @@
 //! An edit storm: random incremental edits of open documents while files are written,
 //! replaced (write-then-rename, as editors save), removed, and turned into symbolic links
 //! (to files and folders outside the mod, and to files inside it) underneath, folders come
-//! and go, the ignore file changes, and requests read files in between. Once the disk is
+//! and go, the ignore file changes, and requests read files in between (references asked
+//! right after an edit must point into the text the client holds). Once the disk is
 //! still, the server's `modlens/dump` must equal `modlens index` of the same final state, with
 //! the open documents' text for the open files that are part of the workspace.
 //!
@@ -107,6 +108,66 @@ fn content(rng: &mut Rng, rel: &str) -> String {
 
 /// True when `rel` below `root` is a regular file reached without a symbolic link (checked
 /// here with `lstat`, independently of the server's code).
+/// Asks for the references of `query.bucket_versioning` from an open document that uses it,
+/// one other than `not_from` if there is one (none: nothing to ask), and checks that every reference in an open plain file is at that
+/// name in the text the client holds now: positions for any other text would corrupt the
+/// document when a client applies them (a rename's edits are the same spans).
+async fn references_in_open_docs(
+    c: &mut Client,
+    root: &Path,
+    open: &BTreeMap<String, String>,
+    not_from: Option<&str>,
+) -> Result<(), String> {
+    const NAME: &str = "query.bucket_versioning";
+    let from = |rel: &String, text: &String| {
+        let at = text.find(NAME)?;
+        plain_file(root, rel).then_some(at + "query.".len())
+    };
+    let Some((rel, text, at)) = open
+        .iter()
+        .filter(|(rel, _)| Some(rel.as_str()) != not_from)
+        .chain(open.iter())
+        .find_map(|(rel, text)| Some((rel, text, from(rel, text)?)))
+    else {
+        return Ok(());
+    };
+    let Ok(refs) = c
+        .request(
+            "textDocument/references",
+            json!({"textDocument": {"uri": uri(&root.join(rel))},
+                   "position": common::lsp::lsp_position(text, at),
+                   "context": {"includeDeclaration": false}}),
+        )
+        .await
+    else {
+        return Ok(());
+    };
+    for l in refs.as_array().into_iter().flatten() {
+        let Some((rel, text)) = open
+            .iter()
+            .find(|(rel, _)| l["uri"] == uri(&root.join(rel)))
+        else {
+            continue;
+        };
+        if !plain_file(root, rel) {
+            continue;
+        }
+        let at = common::lsp::lsp_offset(text, &l["range"]["start"]);
+        if !text
+            .get(at..)
+            .is_some_and(|t| t.starts_with("bucket_versioning"))
+        {
+            return Err(format!(
+                "a reference in open {rel} at {} is at {:?}, not the name",
+                l["range"]["start"],
+                text.get(at..)
+                    .map(|t| t.chars().take(30).collect::<String>())
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn plain_file(root: &Path, rel: &str) -> bool {
     let mut p = root.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
@@ -241,7 +302,8 @@ async fn storm(seed: u64, notify: bool) {
 
     let mut open: BTreeMap<String, String> = BTreeMap::new();
     let mut version = 1;
-    for rel in ["controls.pp", "locals.pp"] {
+    // Two of them use the same query, so a request from one reads positions in the other.
+    for rel in ["controls.pp", "dashboards.pp", "locals.pp"] {
         let text = std::fs::read_to_string(root.join(rel)).expect("read");
         c.open(&root.join(rel)).await;
         open.insert(rel.to_string(), text);
@@ -287,6 +349,14 @@ async fn storm(seed: u64, notify: bool) {
                            "contentChanges": [{"range": {"start": start, "end": end}, "text": piece}]}),
                 )
                 .await;
+                // At once, from another document: the server has not indexed the edit yet.
+                if rng.below(3) == 0 {
+                    log.push("references".to_string());
+                    if let Err(e) = references_in_open_docs(&mut c, &root, &open, Some(&rel)).await
+                    {
+                        panic!("seed {seed}: {e}\n{}", log.join("\n"));
+                    }
+                }
             }
             // A file written in place.
             5 | 6 => {
@@ -401,7 +471,7 @@ async fn storm(seed: u64, notify: bool) {
             _ => {
                 let rel = rng.pick(&FILES[..7]);
                 let text = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
-                let method = rng.below(3);
+                let method = rng.below(4);
                 log.push(format!("request {method} {rel}"));
                 let r = match method {
                     0 if !text.is_empty() => {
@@ -424,7 +494,14 @@ async fn storm(seed: u64, notify: bool) {
                         )
                         .await
                     }
-                    _ => c.request("modlens/dump", json!({})).await,
+                    2 => c.request("modlens/dump", json!({})).await,
+                    _ => {
+                        let r = references_in_open_docs(&mut c, &root, &open, None).await;
+                        if let Err(e) = &r {
+                            panic!("seed {seed}: {e}\n{}", log.join("\n"));
+                        }
+                        Ok(Value::Null)
+                    }
                 };
                 // Answers may be errors (a file that is gone); what matters is that they come.
                 let _ = r;
