@@ -420,3 +420,67 @@ async fn a_rename_right_after_an_edit_elsewhere_edits_the_edited_text() {
     assert_eq!(symbols_named(&mut c, "query.typed_later").await, 1);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_edit_goes_to_a_document_whose_copy_was_dropped() {
+    // A change that does not fit drops the server's copy of a document: the editor's text is
+    // then unknown, and an edit computed from the disk's text could corrupt it.
+    let (_tmp, root) = workspace();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let dpath = root.join("dashboards.pp");
+    let du = uri(&dpath);
+    let dashboards = std::fs::read_to_string(&dpath).expect("read");
+    open_text(&c, &du, &dashboards).await;
+    let cpath = root.join("controls.pp");
+    let cu = uri(&cpath);
+    let controls = std::fs::read_to_string(&cpath).expect("read");
+    open_text(&c, &cu, &controls).await;
+    c.wait_loaded().await;
+    // Version 1 again: a change was repeated or one was lost.
+    change_text(&c, &du, 1, &format!("# typed\n{dashboards}")).await;
+    let mut params = at(&cu, pos_of(&controls, "query.bucket_versioning", 8));
+    params["newName"] = json!("versioning_status");
+    let r = c.request("textDocument/rename", params).await;
+    let why = format!("{r:?}");
+    assert!(
+        r.is_err() && why.contains("dashboards.pp"),
+        "a rename must be refused, naming the document: {why}"
+    );
+
+    // A quick fix in a dropped document is not offered either (its edits, like the stub
+    // appended at the end, would be placed by the disk's text).
+    let tpath = root.join("typo.pp");
+    let typo = "control \"typo\" {\n  query = query.bucket_versionin\n}\n";
+    std::fs::write(&tpath, typo).expect("write");
+    let tu = uri(&tpath);
+    open_text(&c, &tu, typo).await;
+    let diags = c
+        .wait_diagnostics(&tu, WAIT, |d| !d.is_empty())
+        .await
+        .expect("the unknown reference is reported");
+    let ask = |diags: &[Value]| {
+        json!({
+            "textDocument": {"uri": tu},
+            "range": diags[0]["range"],
+            "context": {"diagnostics": diags},
+        })
+    };
+    let offered = c
+        .request("textDocument/codeAction", ask(&diags))
+        .await
+        .expect("actions");
+    assert!(
+        offered.as_array().is_some_and(|a| !a.is_empty()),
+        "{offered}"
+    );
+    change_text(&c, &tu, 1, &format!("{typo}\n# more typed\n")).await;
+    let actions = c.request("textDocument/codeAction", ask(&diags)).await;
+    assert!(
+        matches!(&actions, Ok(Value::Null))
+            || actions
+                .as_ref()
+                .is_ok_and(|a| a.as_array().is_some_and(|a| a.is_empty())),
+        "{actions:?}"
+    );
+    c.stop().await;
+}

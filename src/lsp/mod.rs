@@ -695,6 +695,36 @@ impl Backend {
         .await;
     }
 
+    /// The file name of an open document whose copy was dropped (its text in the editor is
+    /// unknown) that `edit` changes, if any: such an edit must not be sent.
+    fn dropped_doc_in(&self, edit: &WorkspaceEdit) -> Option<String> {
+        let lost = lock(&self.state.lost);
+        if lost.is_empty() {
+            return None;
+        }
+        let mut uris: Vec<&Uri> = edit.changes.iter().flat_map(|c| c.keys()).collect();
+        match &edit.document_changes {
+            Some(DocumentChanges::Edits(edits)) => {
+                uris.extend(edits.iter().map(|e| &e.text_document.uri));
+            }
+            Some(DocumentChanges::Operations(ops)) => {
+                uris.extend(ops.iter().filter_map(|op| match op {
+                    DocumentChangeOperation::Edit(e) => Some(&e.text_document.uri),
+                    DocumentChangeOperation::Op(_) => None,
+                }));
+            }
+            None => {}
+        }
+        uris.into_iter().find_map(|u| {
+            let (path, _) = lost.get(u.as_str())?;
+            Some(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| u.as_str().to_string()),
+            )
+        })
+    }
+
     /// The edits that format an open document (`range`: those touching it), computed from
     /// the server's copy of the client's text. A document whose copy was dropped (a change
     /// that could not be applied) is not formatted: edits against any other text would
@@ -2173,7 +2203,13 @@ impl LanguageServer for Backend {
             })
             .await?;
         match res {
-            Some(Ok(edit)) => Ok(Some(edit)),
+            Some(Ok(edit)) => match self.dropped_doc_in(&edit) {
+                Some(name) => Err(request_failed(format!(
+                    "modlens lost track of your changes to {name}, so its edits could land in \
+                     the wrong place; save it (or close and reopen it) and rename again"
+                ))),
+                None => Ok(Some(edit)),
+            },
             Some(Err(why)) => Err(invalid(why)),
             None => Ok(None),
         }
@@ -2225,6 +2261,19 @@ impl LanguageServer for Backend {
             Some(actions::code_actions(&cx, &diagnostics))
         })
         .await
+        .map(|actions| {
+            actions.map(|mut actions| {
+                // Not one edit for a document whose text in the editor is unknown.
+                actions.retain(|a| match a {
+                    CodeActionOrCommand::CodeAction(a) => a
+                        .edit
+                        .as_ref()
+                        .is_none_or(|e| self.dropped_doc_in(e).is_none()),
+                    CodeActionOrCommand::Command(_) => true,
+                });
+                actions
+            })
+        })
     }
 
     async fn document_link(
