@@ -484,3 +484,49 @@ async fn no_edit_goes_to_a_document_whose_copy_was_dropped() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_never_edits_a_file_by_text_it_no_longer_has() {
+    // A file changes on disk (a checkout, another tool) and the rename comes before the
+    // server hears of it: the client applies the edits to the file as it is now, so they
+    // must fit that text, or the rename is refused — never silently partial.
+    let (_tmp, root) = workspace();
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let cpath = root.join("controls.pp");
+    let cu = uri(&cpath);
+    let controls = std::fs::read_to_string(&cpath).expect("read");
+    open_text(&c, &cu, &controls).await;
+    c.wait_loaded().await;
+    let dpath = root.join("dashboards.pp");
+    let du = uri(&dpath);
+    let ask = || {
+        let mut params = at(&cu, pos_of(&controls, "query.bucket_versioning", 8));
+        params["newName"] = json!("versioning_status");
+        params
+    };
+    // Its text is read (and kept) once before it changes.
+    let first = c
+        .request("textDocument/rename", ask())
+        .await
+        .expect("rename");
+    assert!(first["changes"][du.as_str()].is_array(), "{first}");
+
+    let before = std::fs::read_to_string(&dpath).expect("read");
+    let now = format!("# notes\n# more notes\n{before}");
+    std::fs::write(&dpath, &now).expect("write");
+    match c.request("textDocument/rename", ask()).await {
+        Err(e) => assert!(format!("{e}").contains("dashboards.pp"), "{e}"),
+        Ok(edit) => {
+            let edits = edit["changes"][du.as_str()]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                common::lsp::apply_edits(&now, &edits),
+                now.replace("query.bucket_versioning", "query.versioning_status"),
+                "{edit}"
+            );
+        }
+    }
+    c.stop().await;
+}

@@ -44,7 +44,7 @@ pub mod signature;
 pub mod text;
 pub mod watch;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -2481,10 +2481,20 @@ fn rename_edits(
         vec![analysis::declaration(index, Target::Resource(id)).ok_or("no declaration")?];
     spans.extend(analysis::references(index, Target::Resource(id)));
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    // Every file edited, checked below against the disk.
+    let mut edited: BTreeSet<String> = BTreeSet::new();
+    let unreadable = |path: &str| {
+        format!(
+            "{path} cannot be read as modlens indexed it (it changed on disk?); try again in a moment"
+        )
+    };
     for (fid, span) in spans {
+        let path = index.file(fid).map(|f| f.path.clone()).unwrap_or_default();
         let Some(loc) = texts.location(model, fid, span, uris) else {
-            continue;
+            // A partial rename leaves references to a name that is gone.
+            return Err(unreadable(&path));
         };
+        edited.insert(path);
         changes.entry(loc.uri).or_default().push(TextEdit {
             range: loc.range,
             new_text: new_name.to_string(),
@@ -2501,7 +2511,7 @@ fn rename_edits(
                 continue;
             }
             let Some(lines) = texts.get(&f.path) else {
-                continue;
+                return Err(unreadable(&f.path));
             };
             let Ok(src) = std::str::from_utf8(lines.text()) else {
                 continue;
@@ -2516,6 +2526,7 @@ fn rename_edits(
                 {
                     let range = lines.range(s.start, s.end);
                     if let Some(uri) = uris.uri(project, &f.path) {
+                        edited.insert(f.path.clone());
                         changes.entry(uri).or_default().push(TextEdit {
                             range,
                             new_text: new_name.to_string(),
@@ -2525,6 +2536,16 @@ fn rename_edits(
             }
             let _ = fid;
         }
+    }
+    // The client applies the edits to each file as it is now: a file that changed on disk
+    // since it was read would get them in the wrong places.
+    if let Some(path) = edited
+        .iter()
+        .find(|p| !project.sources().unchanged_on_disk(p))
+    {
+        return Err(format!(
+            "{path} changed on disk since modlens read it; rename again in a moment"
+        ));
     }
     for edits in changes.values_mut() {
         edits.sort_by_key(|e| (e.range.start.line, e.range.start.character));

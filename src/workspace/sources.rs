@@ -215,6 +215,34 @@ impl DiskSources {
         self.state().lru.get(path).cloned()
     }
 
+    /// True when `path` is, right now, the text the index holds of it: an open document's
+    /// unsaved text, or a file whose disk text has the indexed fingerprint (read now, never
+    /// from the cache). Otherwise the path is recorded as stale. For answers that edit files
+    /// (a rename): the client applies them to the file as it is now.
+    pub fn unchanged_on_disk(&self, path: &str) -> bool {
+        if self
+            .overlays
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(path)
+        {
+            return true;
+        }
+        let Some(expected) = self.state().basis.as_ref().map(|b| b.get(path).copied()) else {
+            // No basis (a tool that reads once): nothing to disagree with.
+            return true;
+        };
+        let current = match (self.read_disk(path), expected) {
+            (Ok(buf), Some(fp)) => Fingerprint::of(&buf) == fp,
+            _ => false,
+        };
+        if !current {
+            self.state().remove(path);
+            self.mark_stale(path);
+        }
+        current
+    }
+
     /// Reads a workspace file from the disk, as the membership rule allows.
     fn read_disk(&self, path: &str) -> Result<Vec<u8>, Unread> {
         let full = member::member_file(&self.root, path).map_err(|why| match why {
