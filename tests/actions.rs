@@ -487,3 +487,27 @@ async fn near_names_follow_edits_of_the_workspace() {
     assert!(after.iter().any(|a| a["title"] == near), "{after:#?}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_entry_is_appended_to_a_ppvars_file_by_text_it_no_longer_has() {
+    let (_tmp, root) = workspace();
+    let path = root.join("powerpipe.ppvars");
+    std::fs::write(&path, "region = \"x\"").expect("write");
+    let mut c = start(&root, capabilities(true, false)).await;
+    let doc = open(&c, &root.join("variables.pp")).await;
+    let diag = diagnostic(&c, &doc, "variable `limits`", "no default").await;
+    let list = actions(&mut c, &doc, &diag).await;
+    titled(&list, "Set `limits` in powerpipe.ppvars");
+    // Changed on disk, and the server not told yet (its watcher's event is still to come).
+    let now = "region = \"a longer value\"\n";
+    std::fs::write(&path, now).expect("write");
+    let list = actions(&mut c, &doc, &diag).await;
+    let ppvars = uri(&path);
+    for a in &list {
+        if let Some(edits) = a["edit"]["changes"][&ppvars].as_array() {
+            let applied = apply_edits(now, edits);
+            assert!(applied.starts_with(now), "{}: {applied:?}", a["title"]);
+        }
+    }
+    c.stop().await;
+}

@@ -702,20 +702,7 @@ impl Backend {
         if lost.is_empty() {
             return None;
         }
-        let mut uris: Vec<&Uri> = edit.changes.iter().flat_map(|c| c.keys()).collect();
-        match &edit.document_changes {
-            Some(DocumentChanges::Edits(edits)) => {
-                uris.extend(edits.iter().map(|e| &e.text_document.uri));
-            }
-            Some(DocumentChanges::Operations(ops)) => {
-                uris.extend(ops.iter().filter_map(|op| match op {
-                    DocumentChangeOperation::Edit(e) => Some(&e.text_document.uri),
-                    DocumentChangeOperation::Op(_) => None,
-                }));
-            }
-            None => {}
-        }
-        uris.into_iter().find_map(|u| {
+        edited_uris(edit).into_iter().find_map(|u| {
             let (path, _) = lost.get(u.as_str())?;
             Some(
                 path.file_name()
@@ -2258,7 +2245,20 @@ impl LanguageServer for Backend {
                 caps,
                 names: &f.project.action_names,
             };
-            Some(actions::code_actions(&cx, &diagnostics))
+            let mut actions = actions::code_actions(&cx, &diagnostics);
+            // An edit of a file that changed on disk since it was read would land in the
+            // wrong place (the client applies it to the file as it is now).
+            actions.retain(|a| match a {
+                CodeActionOrCommand::CodeAction(CodeAction {
+                    edit: Some(edit), ..
+                }) => edited_uris(edit).into_iter().all(|u| {
+                    u.to_file_path()
+                        .and_then(|p| f.project.relative(&p))
+                        .is_none_or(|rel| f.project.sources().unchanged_on_disk(&rel))
+                }),
+                _ => true,
+            });
+            Some(actions)
         })
         .await
         .map(|actions| {
@@ -2459,6 +2459,24 @@ fn renameable(model: &Model, target: Option<Target>) -> Result<ResourceId, Strin
         return Err("renaming a mod is not supported".to_string());
     }
     Ok(id)
+}
+
+/// The documents whose text `edit` changes (not the files it creates, renames or deletes).
+fn edited_uris(edit: &WorkspaceEdit) -> Vec<&Uri> {
+    let mut uris: Vec<&Uri> = edit.changes.iter().flat_map(|c| c.keys()).collect();
+    match &edit.document_changes {
+        Some(DocumentChanges::Edits(edits)) => {
+            uris.extend(edits.iter().map(|e| &e.text_document.uri));
+        }
+        Some(DocumentChanges::Operations(ops)) => {
+            uris.extend(ops.iter().filter_map(|op| match op {
+                DocumentChangeOperation::Edit(e) => Some(&e.text_document.uri),
+                DocumentChangeOperation::Op(_) => None,
+            }));
+        }
+        None => {}
+    }
+    uris
 }
 
 fn rename_edits(

@@ -216,8 +216,9 @@ impl DiskSources {
     }
 
     /// True when `path` is, right now, the text the index holds of it: an open document's
-    /// unsaved text, or a file whose disk text has the indexed fingerprint (read now, never
-    /// from the cache). Otherwise the path is recorded as stale. For answers that edit files
+    /// unsaved text, a file whose disk text has the indexed fingerprint (read now, never
+    /// from the cache), or a path the index does not hold. Otherwise the path is recorded
+    /// as stale. For answers that edit files
     /// (a rename): the client applies them to the file as it is now.
     pub fn unchanged_on_disk(&self, path: &str) -> bool {
         if self
@@ -228,14 +229,19 @@ impl DiskSources {
         {
             return true;
         }
-        let Some(expected) = self.state().basis.as_ref().map(|b| b.get(path).copied()) else {
-            // No basis (a tool that reads once): nothing to disagree with.
+        // No basis (a tool that reads once), or a file the index does not hold (one an
+        // edit creates): nothing to disagree with.
+        let Some(expected) = self
+            .state()
+            .basis
+            .as_ref()
+            .and_then(|b| b.get(path).copied())
+        else {
             return true;
         };
-        let current = match (self.read_disk(path), expected) {
-            (Ok(buf), Some(fp)) => Fingerprint::of(&buf) == fp,
-            _ => false,
-        };
+        let current = self
+            .read_disk(path)
+            .is_ok_and(|buf| Fingerprint::of(&buf) == expected);
         if !current {
             self.state().remove(path);
             self.mark_stale(path);
