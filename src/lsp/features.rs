@@ -169,6 +169,10 @@ pub fn workspace_symbols(index: &Index, query: &str, limit: usize) -> Vec<Symbol
     let mut name = String::new();
     let mut hits: Vec<SymbolHit> = Vec::new();
     for (fid, f) in index.files() {
+        // A cancelled request's answer is dropped: stop at the next file.
+        if super::cancel::requested() {
+            return Vec::new();
+        }
         let fi = &f.index;
         let module = index
             .module(f.module)
