@@ -29,9 +29,9 @@
 //!   `MODLENS_BENCH_ONLY=open` runs this section alone.
 //!
 //! The first-answer ratio is DESIGN's: the server's first `workspace/symbol` answer over the
-//! CLI's index-only time (`modlens index DIR --index-only`, the dump from the index alone);
-//! the load alone (`--stats`) is printed beside it. It ends with the budget table and exits 1
-//! when a budget fails.
+//! CLI's index-only time (`modlens index DIR --index-only`, the dump from the index alone),
+//! and also over the load alone (`index DIR --stats`), which the index-only dump should
+//! hardly exceed. It ends with the budget table and exits 1 when a budget fails.
 //!
 //! Ratios are measured in one run (the machine is shared and noisy).
 
@@ -487,15 +487,24 @@ fn main() {
     println!("  modlens index --stats (load only)  {lo:>8.1} ms");
     println!("  modlens lsp: first symbol answer   {fa:>8.1} ms");
     println!(
-        "  vs index-only {:.2}x (DESIGN's ratio), vs load only {:.2}x (informational)",
+        "  vs index-only {:.2}x, vs load only {:.2}x",
         fa / io,
         fa / lo
     );
+    // DESIGN's ratio is over the CLI index-only time; judged over the load alone too, so
+    // that an index-only dump slower than its own budget (<= 1.5x the load, benches/cli.rs)
+    // does not make this one easier.
     budgets.push(Budget {
         what: "first workspace/symbol / CLI index-only time".into(),
         limit: "<= 2x".into(),
         measured: format!("{:.2}x", fa / io),
         pass: fa / io <= 2.0,
+    });
+    budgets.push(Budget {
+        what: "first workspace/symbol / CLI load (--stats)".into(),
+        limit: "<= 2x".into(),
+        measured: format!("{:.2}x", fa / lo),
+        pass: fa / lo <= 2.0,
     });
     let (rss_index, rss_full) = (median(&rss_index), median(&rss_full));
     println!(
@@ -714,7 +723,7 @@ fn first_after_open(root: &Path, rounds: usize) -> Vec<Budget> {
         for (when, v) in [("during the load", l), ("idle", f)] {
             let p99 = quantile(v, 0.99);
             budgets.push(Budget {
-                what: format!("{name} p99, first request after didOpen, {when}"),
+                what: format!("{name} p99, first after didOpen, {when}"),
                 limit: "<= 5 ms".into(),
                 measured: if v.is_empty() {
                     "none".into()
