@@ -8,7 +8,13 @@
 //!   request, against the index-only load (discovery and index) measured in the same run.
 //! * **background load of everything**: the walk on 2 workers against resolving every
 //!   resource serially on one thread, and how many resources were parsed (each once).
-//! * **dashboards payload** on a ~4,500-resource mod.
+//!   Informational: DESIGN §4's parallel row is "`check` with 2 threads vs 1", a whole-process
+//!   figure that `benches/cli.rs` judges.
+//! * **dashboards payload** on a ~4,500-resource mod (the 3x generated mod), judged as a
+//!   user meets it: rebuilt after an edit (a title changed in a dashboard's file, taken in as
+//!   the language server does), which forgets every evaluated field, so the payload
+//!   evaluates its fields again. Built with the fields still remembered (no edit) and served
+//!   (the payload kept for the model's generation) are printed beside it.
 //!
 //! Figures are medians of several rounds; ratios are measured in one run (the machine is
 //! shared and noisy).
@@ -35,12 +41,18 @@ fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
 }
 
 fn shared(dir: &Path, limits: Limits) -> Arc<Shared> {
+    shared_with_sources(dir, limits).0
+}
+
+/// The shared state and its sources (an edit sets an overlay on them).
+fn shared_with_sources(dir: &Path, limits: Limits) -> (Arc<Shared>, Arc<DiskSources>) {
     let ws = workspace::discover(dir).expect("a workspace");
     let (index, _) = workspace::load(&ws);
-    let sources: Arc<dyn Sources> = Arc::new(DiskSources::new(ws.root.clone(), 4 << 20));
+    let disk = Arc::new(DiskSources::new(ws.root.clone(), 4 << 20));
+    let sources: Arc<dyn Sources> = disk.clone();
     let resolver = Resolver::new(sources.clone(), limits);
     let model = Model::new(index, &sources, &ValueInputs::default());
-    Arc::new(Shared::new(model, resolver))
+    (Arc::new(Shared::new(model, resolver)), disk)
 }
 
 fn scheduler(shared: &Arc<Shared>, workers: usize) -> Arc<Scheduler<ResourceLoader>> {
@@ -192,31 +204,99 @@ fn background_vs_serial(dir: &Path, rounds: usize) -> (f64, f64, u64, usize) {
     (median(&parallel), median(&serial), resolved, resources)
 }
 
-/// The payload: built cold (after an index change: every field looked up again) and as it
-/// is served (the same model: the payload already built). Milliseconds, medians.
-fn dashboards_payload(dir: &Path) -> (f64, f64, f64, usize, usize) {
-    let sh = shared(dir, Limits::default());
-    // The very first build also evaluates the fields the payload shows (they are
-    // remembered, as in the server).
+/// The dashboards payload's figures, milliseconds (medians).
+struct PayloadFigures {
+    /// The first build (every field evaluated, nothing remembered yet).
+    first: f64,
+    /// Rebuilt after an edit: the model's generation changed and the edit forgot every
+    /// evaluated field, as in the language server.
+    after_edit: f64,
+    /// Rebuilt from the index with every field still remembered.
+    fields_warm: f64,
+    /// Served: the payload kept for the model's generation.
+    served: f64,
+    dashboards: usize,
+    benchmarks: usize,
+    resources: usize,
+    /// The edited file.
+    edited: String,
+}
+
+/// The payload after edits, as a user meets it: each round changes the title of the first
+/// dashboard of one file (its text in an overlay, the file rescanned, the model updated and
+/// the stale entries dropped, as the language server takes in `didChange`), then asks for
+/// the payload. Only the request is timed.
+fn dashboards_payload(dir: &Path) -> PayloadFigures {
+    let (sh, disk) = shared_with_sources(dir, Limits::default());
+    let sources: Arc<dyn Sources> = disk.clone();
+    let inputs = ValueInputs::default();
     let t = Instant::now();
     let p = sh.dashboards();
     let first = t.elapsed().as_secs_f64() * 1e3;
-    let (d, b) = (p.dashboards.len(), p.benchmarks.len());
-    let mut cold = Vec::new();
-    let mut served = Vec::new();
-    for _ in 0..50 {
+    let (dashboards, benchmarks) = (p.dashboards.len(), p.benchmarks.len());
+    let (file, path, text, resources) = {
+        let m = sh.model();
+        let id = m
+            .index
+            .resources_of_type("dashboard")
+            .next()
+            .expect("the mod has dashboards");
+        let path = m.index.file(id.file).expect("its file").path.clone();
+        let text = disk.read(&path).expect("its text");
+        (id.file, path, text, m.index.resources().count())
+    };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let at = text
+        .find("title")
+        .and_then(|t| text[t..].find('"').map(|q| t + q + 1))
+        .expect("a dashboard file with a title");
+    let (mut after_edit, mut fields_warm, mut served) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..50 {
+        // The edit, untimed.
+        let mut edited = text.clone();
+        edited.insert_str(at, &format!("(edit {round}) "));
+        disk.set_overlay(&path, Some(Arc::from(edited.as_bytes())));
+        {
+            let mut m = sh.model_mut();
+            let stale = m.replace_file(
+                file,
+                modlens::syntax::scan(edited.as_bytes()),
+                &sources,
+                &inputs,
+            );
+            let stale = sh.resolver.refine(&m, stale);
+            sh.resolver.invalidate_stale(&stale);
+        }
+        let t = Instant::now();
+        let p = sh.dashboards();
+        after_edit.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(
+            p.dashboards.len(),
+            dashboards,
+            "the edit kept every dashboard"
+        );
+        // The same model again, fields remembered: from the index, then served.
         let t = Instant::now();
         {
             let m = sh.model();
             let fields = |id, key| sh.resolver.dump_field(&m, id, key);
             std::hint::black_box(modlens::index::dashboards::payload(&m.index, &fields));
         }
-        cold.push(t.elapsed().as_secs_f64() * 1e3);
+        fields_warm.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
         std::hint::black_box(sh.dashboards());
         served.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    (first, median(&cold), median(&served), d, b)
+    PayloadFigures {
+        first,
+        after_edit: median(&after_edit),
+        fields_warm: median(&fields_warm),
+        served: median(&served),
+        dashboards,
+        benchmarks,
+        resources,
+        edited: path.to_string(),
+    }
 }
 
 fn main() {
@@ -227,7 +307,9 @@ fn main() {
     let rounds = env::<usize>("MODLENS_BENCH_RUNS").unwrap_or(5).max(1);
     let t0 = Instant::now();
     let ten = mods::ensure_mod(&base, 10.0, false);
-    let three = mods::ensure_mod(&base, 3.0, false);
+    // DESIGN's 4,500-resource mod: the 3x generated mod holds about 4,600 resources in the
+    // index (its 3,000 top-level blocks and their nested dashboard components).
+    let payload_mod = mods::ensure_mod(&base, 3.0, false);
     println!(
         "load: 10x mod, {workers} workers, {rounds} rounds, mods under {}",
         base.display()
@@ -282,32 +364,28 @@ fn main() {
     println!(
         "\n== background load of everything: 2 workers {par:.0} ms, serial {ser:.0} ms: {speedup:.2}x; {resolved} parses for {resources} resources"
     );
-    budgets.push(Budget {
-        what: "background on 2 workers vs serial".into(),
-        limit: ">= 1.6x".into(),
-        measured: format!("{speedup:.2}x"),
-        pass: speedup >= 1.6,
-    });
+    // Informational only: not DESIGN's "check with 2 threads vs 1" (benches/cli.rs judges
+    // that, whole process).
+    println!("  (informational; DESIGN's 2-threads row is judged by benches/cli.rs on `check`)");
 
-    let (first, cold, served);
-    let (d, b);
-    (first, cold, served, d, b) = dashboards_payload(&three);
-    let n = shared(&three, Limits::default())
-        .model()
-        .index
-        .resources()
-        .count();
+    let p = dashboards_payload(&payload_mod);
     println!(
-        "\n== dashboards payload ({d} dashboards, {b} benchmarks of a {n}-resource mod): first build {first:.3} ms (fields evaluated), rebuilt after a change {cold:.3} ms, served {served:.4} ms"
+        "\n== dashboards payload ({} dashboards, {} benchmarks of a {}-resource mod), medians of 50 edits of {}:\n  after an edit {:.3} ms (the judged figure); first build {:.3} ms; fields still remembered {:.3} ms; served {:.4} ms",
+        p.dashboards,
+        p.benchmarks,
+        p.resources,
+        p.edited,
+        p.after_edit,
+        p.first,
+        p.fields_warm,
+        p.served
     );
-    // The figure that counts is building it from the index (after a change): served, it is
-    // a lookup of the payload kept for the model's generation.
     budgets.push(Budget {
-        what: format!("dashboards payload built ({n} resources)"),
+        what: format!("dashboards payload after an edit ({} res.)", p.resources),
         limit: "<= 1 ms".into(),
-        measured: format!("{cold:.3} ms"),
-        pass: cold <= 1.0,
+        measured: format!("{:.3} ms", p.after_edit),
+        pass: p.after_edit <= 1.0,
     });
 
-    budgets::print(&budgets, t0);
+    budgets::finish(&budgets, t0);
 }

@@ -22,8 +22,16 @@
 //!   background load.
 //! * **first request after didOpen**: the largest files with references, each opened (its
 //!   disk text) and at once asked a hover and a definition on a reference in it; p50 / p99
-//!   of those first answers against the same requests asked again (steady state).
+//!   of those first answers against the same requests asked again (steady state). Half the
+//!   files are opened while the background load runs (from the first answer on, as long as
+//!   it runs), the rest on the idle server; both are judged (DESIGN: "while the background
+//!   load runs, including the first request after opening a file").
 //!   `MODLENS_BENCH_ONLY=open` runs this section alone.
+//!
+//! The first-answer ratio is DESIGN's: the server's first `workspace/symbol` answer over the
+//! CLI's index-only time (`modlens index DIR --index-only`, the dump from the index alone),
+//! and also over the load alone (`index DIR --stats`), which the index-only dump should
+//! hardly exceed. It ends with the budget table and exits 1 when a budget fails.
 //!
 //! Ratios are measured in one run (the machine is shared and noisy).
 
@@ -410,8 +418,7 @@ fn main() {
     let mut budgets: Vec<Budget> = Vec::new();
     if std::env::var("MODLENS_BENCH_ONLY").as_deref() == Ok("open") {
         budgets.extend(first_after_open(&root, rounds));
-        budgets::print(&budgets, t0);
-        return;
+        budgets::finish(&budgets, t0);
     }
 
     // Each round: the CLI figures, then one server from start to its first answer, requests
@@ -484,11 +491,20 @@ fn main() {
         fa / io,
         fa / lo
     );
+    // DESIGN's ratio is over the CLI index-only time; judged over the load alone too, so
+    // that an index-only dump slower than its own budget (<= 1.5x the load, benches/cli.rs)
+    // does not make this one easier.
     budgets.push(Budget {
-        what: "first workspace/symbol vs CLI index-only".into(),
+        what: "first workspace/symbol / CLI index-only time".into(),
         limit: "<= 2x".into(),
         measured: format!("{:.2}x", fa / io),
         pass: fa / io <= 2.0,
+    });
+    budgets.push(Budget {
+        what: "first workspace/symbol / CLI load (--stats)".into(),
+        limit: "<= 2x".into(),
+        measured: format!("{:.2}x", fa / lo),
+        pass: fa / lo <= 2.0,
     });
     let (rss_index, rss_full) = (median(&rss_index), median(&rss_full));
     println!(
@@ -571,7 +587,7 @@ fn main() {
     );
     println!("  ratio {:.2}x", rss_full / rss_index.max(1.0));
     budgets.extend(first_after_open(&root, rounds));
-    budgets::print(&budgets, t0);
+    budgets::finish(&budgets, t0);
 }
 
 /// The largest `.pp` files of the mod that hold a `= query.` reference, largest first:
@@ -607,24 +623,44 @@ fn large_files(root: &Path, limit: usize) -> Vec<(PathBuf, String, u32, u32)> {
 }
 
 /// First request after `didOpen`, one server per round: each of the largest files opened
-/// with its disk text, then at once a hover and a
-/// definition on a reference in it (the first answers), then both again (steady state). The
-/// next file is opened once the server is idle again, so each first request meets only its
+/// with its disk text, then at once a hover and a definition on a reference in it (the first
+/// answers), then both again (steady state). The first half of the files is opened from the
+/// first answer on while the background load still runs; the rest once the server is idle,
+/// each file then once the server is idle again, so that each first request meets only its
 /// own document's open.
 fn first_after_open(root: &Path, rounds: usize) -> Vec<Budget> {
     let per_round = env::<usize>("MODLENS_BENCH_OPENS").unwrap_or(20);
     let files = large_files(root, per_round);
     let bytes: usize = files.iter().map(|f| f.1.len()).sum();
+    let mut loading = Lat::default();
     let mut first = Lat::default();
     let mut steady = Lat::default();
     for _ in 0..rounds {
         let mut s = Server::start();
         s.initialize(root);
         s.request("workspace/symbol", json!({"query": "s3"}));
+        let (during, after) = files.split_at(files.len() / 2);
+        for (path, text, line, character) in during {
+            if s.background_done() {
+                break;
+            }
+            let u = uri(path);
+            let at = json!({"textDocument": {"uri": u}, "position": {"line": line, "character": character}});
+            s.notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": u, "languageId": "powerpipe", "version": 1, "text": text}}),
+            );
+            loading
+                .hover
+                .push(time(&mut s, "textDocument/hover", at.clone()));
+            loading
+                .definition
+                .push(time(&mut s, "textDocument/definition", at));
+        }
         while !s.background_done() {
             std::thread::sleep(Duration::from_millis(50));
         }
-        for (path, text, line, character) in &files {
+        for (path, text, line, character) in after {
             let u = uri(path);
             let at = json!({"textDocument": {"uri": u}, "position": {"line": line, "character": character}});
             s.notify(
@@ -650,33 +686,53 @@ fn first_after_open(root: &Path, rounds: usize) -> Vec<Budget> {
         s.stop();
     }
     println!(
-        "\n== First request after didOpen ({} files of {:.0} KB on average, {rounds} servers)",
+        "\n== First request after didOpen ({} files of {:.0} KB on average, {rounds} servers; {} opened during the background load)",
         files.len(),
-        bytes as f64 / files.len().max(1) as f64 / 1e3
+        bytes as f64 / files.len().max(1) as f64 / 1e3,
+        loading.hover.len()
     );
     println!(
-        "  {:<12} {:>12} {:>12} {:>12} {:>12}",
-        "", "first p50 µs", "first p99 µs", "again p50 µs", "again p99 µs"
+        "  {:<12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "",
+        "load p50 µs",
+        "load p99 µs",
+        "first p50 µs",
+        "first p99 µs",
+        "again p50 µs",
+        "again p99 µs"
     );
     let mut budgets = Vec::new();
-    for (name, f, a) in [
-        ("hover", &first.hover, &steady.hover),
-        ("definition", &first.definition, &steady.definition),
+    for (name, l, f, a) in [
+        ("hover", &loading.hover, &first.hover, &steady.hover),
+        (
+            "definition",
+            &loading.definition,
+            &first.definition,
+            &steady.definition,
+        ),
     ] {
         println!(
-            "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+            "  {name:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+            median(l),
+            quantile(l, 0.99),
             median(f),
             quantile(f, 0.99),
             median(a),
             quantile(a, 0.99)
         );
-        let p99 = quantile(f, 0.99);
-        budgets.push(Budget {
-            what: format!("{name} p99, first request after didOpen"),
-            limit: "<= 5 ms".into(),
-            measured: format!("{:.2} ms", p99 / 1e3),
-            pass: p99 <= 5_000.0 && !f.is_empty(),
-        });
+        for (when, v) in [("during the load", l), ("idle", f)] {
+            let p99 = quantile(v, 0.99);
+            budgets.push(Budget {
+                what: format!("{name} p99, first after didOpen, {when}"),
+                limit: "<= 5 ms".into(),
+                measured: if v.is_empty() {
+                    "none".into()
+                } else {
+                    format!("{:.2} ms", p99 / 1e3)
+                },
+                pass: p99 <= 5_000.0 && !v.is_empty(),
+            });
+        }
     }
     budgets
 }

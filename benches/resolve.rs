@@ -19,7 +19,9 @@
 //! * **editing session**: a scripted sequence of file opens (every resource of the file),
 //!   hovers (a resource or a reference's target) and edits (the text changed in an overlay,
 //!   the file rescanned, the model updated and the stale entries dropped) over the 10x mod,
-//!   with the default cache; the hit rate is the cache's over every lookup of the session.
+//!   with the default cache; the hit rate is the cache's over every lookup of the session,
+//!   judged from a cold start (nothing resolved before the session; the session after the
+//!   background load is printed too).
 //! * **reference chains**: generated mods of 1,000 / 10,000 / 100,000 links — queries whose
 //!   title or SQL is the next one's (`title = query.next.title`), controls inheriting through
 //!   `base`, locals each using the one before, locals each wrapping the one before in a list
@@ -369,22 +371,36 @@ struct SessionFigures {
     ms: f64,
     hits: u64,
     misses: u64,
+    inserts: u64,
+    evictions: u64,
     invalidations: u64,
 }
 
 fn session(dir: &Path, budgets: &mut Vec<Budget>) {
-    let cold = replay(dir, false);
-    let warm = replay(dir, true);
+    let cold = replay(dir, false, Limits::default());
+    let warm = replay(dir, true, Limits::default());
+    // The same cold session with a cache that never evicts: its misses are the ones no
+    // cache policy can avoid (a resource's first lookup, and lookups after an edit made the
+    // entry stale); the default cache's extra misses are the policy's.
+    let unbounded = replay(
+        dir,
+        false,
+        Limits {
+            max_entries: 1 << 40,
+            max_bytes: 1 << 40,
+        },
+    );
     println!("\n== replayed editing session (10x mod, default cache)");
     for (name, f) in [
-        ("cold start (nothing resolved before)", &cold),
+        ("cold start (nothing resolved before; judged)", &cold),
         (
             "after the background load (the server's steady state)",
             &warm,
         ),
+        ("cold start, a cache that never evicts", &unbounded),
     ] {
         println!(
-            "  {name}: {} opens, {} hovers, {} edits in {:.0} ms; {} lookups, {} hits, {} misses: hit rate {:.1}%; {} invalidations",
+            "  {name}: {} opens, {} hovers, {} edits in {:.0} ms; {} lookups, {} hits, {} misses: hit rate {:.1}%; {} inserts, {} evictions, {} invalidations",
             f.opens,
             f.hovers,
             f.edits,
@@ -393,22 +409,31 @@ fn session(dir: &Path, budgets: &mut Vec<Budget>) {
             f.hits,
             f.misses,
             f.hits as f64 * 100.0 / (f.hits + f.misses).max(1) as f64,
+            f.inserts,
+            f.evictions,
             f.invalidations
         );
     }
-    let rate = warm.hits as f64 / (warm.hits + warm.misses).max(1) as f64;
+    println!(
+        "  cold misses: {} that no policy avoids (first lookups, stale after an edit), {} from evictions (the policy's)",
+        unbounded.misses,
+        cold.misses.saturating_sub(unbounded.misses)
+    );
+    // Judged on the cold session: a person who opens the editor and starts working does not
+    // wait for the background load first. The warm figure is printed above, not judged.
+    let rate = cold.hits as f64 / (cold.hits + cold.misses).max(1) as f64;
     budgets.push(Budget {
-        what: "cache hit rate, replayed session (warm)".into(),
+        what: "cache hit rate, replayed session (cold start)".into(),
         limit: ">= 95%".into(),
         measured: format!("{:.1}%", rate * 100.0),
         pass: rate >= 0.95,
     });
 }
 
-/// Replays the session; `warm`: everything resolved first, as the language server's
-/// background load does before a person has done much.
-fn replay(dir: &Path, warm: bool) -> SessionFigures {
-    let mut o = open(dir, Limits::default());
+/// Replays the session with a cache of `limits`; `warm`: everything resolved first, as the
+/// language server's background load does before a person has done much.
+fn replay(dir: &Path, warm: bool, limits: Limits) -> SessionFigures {
+    let mut o = open(dir, limits);
     if warm {
         let files: Vec<_> = o.model.index.files().map(|(id, _)| id).collect();
         files.par_iter().for_each(|f| {
@@ -517,6 +542,8 @@ fn replay(dir: &Path, warm: bool) -> SessionFigures {
         ms,
         hits: after.hits - before.hits,
         misses: after.misses - before.misses,
+        inserts: after.inserts - before.inserts,
+        evictions: after.evictions - before.evictions,
         invalidations: after.invalidations - before.invalidations,
     }
 }
@@ -578,7 +605,7 @@ fn main() {
     if part("chains") {
         chains(&base, &chain_sizes, &mut budgets);
     }
-    budgets::print(&budgets, t);
+    budgets::finish(&budgets, t);
 }
 
 /// The shapes of generated chain.

@@ -6,8 +6,14 @@
 //! `hcl::parse`, puts *every* variable, local and resource of a mod in one evaluation
 //! context, and evaluates every attribute of every resource in rounds until nothing new can
 //! be evaluated (Powerpipe's own multi-pass decode), then applies `base` inheritance. It
-//! shares with the resolver only the function library, the variables and locals (computed up
+//! shares with the resolver only the function library (but for `merge`, which it implements
+//! itself from HCL's definition, see [`oracle_merge`]), the variables and locals (computed up
 //! front by design) and the index's names.
+//!
+//! Compared per resource: title, description, tags, SQL, args, every other attribute,
+//! params, `children` (a `children` list, else the nested resources; a base's when the block
+//! has none, as Powerpipe's `setBaseProperties` does), the `query` a resource runs and the
+//! SQL of that query as it runs it.
 
 mod common;
 
@@ -34,6 +40,52 @@ struct Eager {
     params: Vec<(String, Option<hcl::Expression>, Option<hcl::Value>)>,
     /// The resource `base` names, if any.
     base: Option<ResourceId>,
+    /// The `children` list by qualified name (`None` when it is not a plain list of
+    /// references); for a block without one, its nested resources.
+    children: Option<Vec<String>>,
+    /// `query = TYPE.NAME` (or `DEP.TYPE.NAME`): the qualified name and the resource.
+    query: Option<(String, Option<ResourceId>)>,
+    /// The block type.
+    kind: String,
+}
+
+/// `a.b.c` as its names, if the expression is a plain traversal.
+fn traversal_parts(expr: &hcl::Expression) -> Option<Vec<String>> {
+    let hcl::Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let hcl::Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let mut parts = vec![root.to_string()];
+    for op in &t.operators {
+        match op {
+            hcl::TraversalOperator::GetAttr(a) => parts.push(a.to_string()),
+            _ => return None,
+        }
+    }
+    Some(parts)
+}
+
+/// HCL's `merge` as Terraform documents it: the maps or objects given, in order, combined
+/// into one; a key set by several takes the value of the last (`null` arguments skipped).
+/// The eager evaluator's own, so that the resolver's is checked, not shared.
+fn oracle_merge(args: hcl::eval::FuncArgs) -> Result<hcl::Value, String> {
+    let mut out = hcl::Map::new();
+    for v in args.iter() {
+        match v {
+            hcl::Value::Null => {}
+            hcl::Value::Object(o) => {
+                for (k, x) in o {
+                    out.shift_remove(k);
+                    out.insert(k.clone(), x.clone());
+                }
+            }
+            other => return Err(format!("merge: not a map or object: {other:?}")),
+        }
+    }
+    out.sort_keys();
+    Ok(hcl::Value::Object(out))
 }
 
 fn object_of(
@@ -137,6 +189,9 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
                 exprs: BTreeMap::new(),
                 params: Vec::new(),
                 base: None,
+                children: None,
+                query: None,
+                kind: kind.clone(),
             };
             for a in hb.body.attributes() {
                 e.pending.insert(a.key.to_string(), a.expr.clone());
@@ -159,22 +214,51 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
                     .map(|a| a.expr.clone());
                 e.params.push((name, default, None));
             }
-            // `base`: a plain traversal TYPE.NAME or DEP.TYPE.NAME.
-            if let Some(hcl::Expression::Traversal(t)) = e.pending.get("base")
-                && let hcl::Expression::Variable(root) = &t.expr
-            {
-                let parts: Vec<String> = std::iter::once(root.to_string())
-                    .chain(t.operators.iter().filter_map(|op| match op {
-                        hcl::TraversalOperator::GetAttr(a) => Some(a.to_string()),
-                        _ => None,
-                    }))
-                    .collect();
-                let (m, kind, name) = match parts.as_slice() {
-                    [k, n] => (f.module, k.clone(), n.clone()),
-                    [d, k, n] => (index.mod_named(d).unwrap_or(f.module), k.clone(), n.clone()),
-                    _ => (f.module, String::new(), String::new()),
+            // A reference TYPE.NAME or DEP.TYPE.NAME: its qualified name and what it names.
+            let own_mod = index
+                .module(f.module)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            let target = |expr: &hcl::Expression| -> Option<(String, Option<ResourceId>)> {
+                let parts = traversal_parts(expr)?;
+                let (m, dep, kind, name) = match parts.as_slice() {
+                    [k, n] => (f.module, own_mod.clone(), k, n),
+                    [d, k, n] => (index.mod_named(d).unwrap_or(f.module), d.clone(), k, n),
+                    _ => return None,
                 };
-                e.base = index.lookup(m, &kind, &name).first().copied();
+                Some((
+                    format!("{dep}.{kind}.{name}"),
+                    index.lookup(m, kind, name).first().copied(),
+                ))
+            };
+            e.base = e.pending.get("base").and_then(target).and_then(|t| t.1);
+            e.query = e.pending.get("query").and_then(target);
+            e.children = match e.pending.get("children") {
+                Some(hcl::Expression::Array(items)) => items
+                    .iter()
+                    .map(|c| target(c).map(|t| t.0))
+                    .collect::<Option<Vec<String>>>(),
+                Some(_) => None,
+                None => Some(Vec::new()),
+            };
+            // A nested resource is its parent's child (the parent has no `children` list;
+            // `with` and `category` blocks are what the parent uses, not what it shows).
+            if let Some(parent) = b.parent
+                && f.index
+                    .block(parent)
+                    .is_some_and(|p| p.role == BlockRole::Resource)
+                && !matches!(kind.as_str(), "with" | "category")
+            {
+                let parent = ResourceId {
+                    file: fid,
+                    block: parent,
+                };
+                if let Some(p) = all.get_mut(&parent)
+                    && !p.exprs.contains_key("children")
+                    && let Some(list) = p.children.as_mut()
+                {
+                    list.push(index.qualified_name(id).unwrap_or_default());
+                }
             }
             all.insert(id, e);
         }
@@ -241,6 +325,12 @@ fn eager(o: &common::Opened) -> HashMap<ResourceId, Eager> {
             let Some(e) = all.get(&id) else { continue };
             let mut ctx = hcl::eval::Context::new();
             funcs::declare_all(&mut ctx);
+            ctx.declare_func(
+                "merge",
+                hcl::eval::FuncDef::builder()
+                    .variadic_param(hcl::eval::ParamType::Any)
+                    .build(oracle_merge),
+            );
             for (k, v) in scopes.get(&e.module).into_iter().flatten() {
                 ctx.declare_var(k.as_str(), v.clone());
             }
@@ -348,13 +438,65 @@ fn eager_tags(
     t
 }
 
+/// The eager `children`, with `base` as Powerpipe applies it: a benchmark whose base has
+/// children takes the base's (turbot/powerpipe `internal/parse/mod_decoder.go`,
+/// `decodeBenchmark`: `if benchmark.Base != nil && len(benchmark.Base.ChildNames) > 0`);
+/// anything else keeps its own unless it has none (`setBaseProperties`:
+/// `if len(b.children) == 0 { b.children = b.Base.children }`).
+fn eager_children(
+    all: &HashMap<ResourceId, Eager>,
+    id: ResourceId,
+    depth: usize,
+) -> Option<Vec<String>> {
+    let e = all.get(&id)?;
+    let own = e.children.clone()?;
+    let Some(base) = e.base.filter(|_| depth < 16) else {
+        return Some(own);
+    };
+    let inherited = eager_children(all, base, depth + 1).unwrap_or_default();
+    let benchmark = matches!(e.kind.as_str(), "benchmark" | "detection_benchmark");
+    if (benchmark && !inherited.is_empty()) || own.is_empty() {
+        Some(inherited)
+    } else {
+        Some(own)
+    }
+}
+
+/// The eager `query` a resource runs: its own, else (with no `sql` of its own either) its
+/// base's.
+fn eager_query(
+    all: &HashMap<ResourceId, Eager>,
+    id: ResourceId,
+    depth: usize,
+) -> Option<&(String, Option<ResourceId>)> {
+    let e = all.get(&id)?;
+    if let Some(q) = &e.query {
+        return Some(q);
+    }
+    if e.exprs.contains_key("sql") || depth >= 16 {
+        return None;
+    }
+    eager_query(all, e.base?, depth + 1)
+}
+
+/// What [`compare`] looked at.
+struct Compared {
+    resources: usize,
+    attributes: usize,
+    /// Resources that run a query whose SQL was compared.
+    query_sql: usize,
+    /// The differences, one line each.
+    problems: Vec<String>,
+}
+
 /// Compares the lazy resolve of every resource (each on a cold resolver with a tiny cache,
-/// so nothing it needs is already there) with the eager evaluation; returns the number of
-/// resources and attributes compared.
-fn compare(o: &common::Opened, cold: &common::Opened) -> (usize, usize) {
+/// so nothing it needs is already there) with the eager evaluation.
+fn compare(o: &common::Opened, cold: &common::Opened) -> Compared {
     let all = eager(o);
     let mut problems: Vec<String> = Vec::new();
     let mut compared = 0usize;
+    let mut query_sql = 0usize;
+    let query_sql = &mut query_sql;
     let mut ids: Vec<&ResourceId> = all.keys().collect();
     ids.sort();
     for &id in &ids {
@@ -457,14 +599,54 @@ fn compare(o: &common::Opened, cold: &common::Opened) -> (usize, usize) {
                 format!("{eager_params:?}"),
             );
         }
+        if let Some(children) = eager_children(&all, *id, 0) {
+            let lazy_children: Vec<String> = lazy.children.iter().map(|c| c.to_string()).collect();
+            check(
+                "children",
+                format!("{lazy_children:?}"),
+                format!("{children:?}"),
+            );
+        }
+        let query = eager_query(&all, *id, 0);
+        check(
+            "query",
+            format!("{:?}", lazy.query.as_deref()),
+            format!("{:?}", query.map(|q| q.0.as_str())),
+        );
+        // The SQL the resource runs through its `query`: the query's, as resolved on its own.
+        if let Some((name, Some(target))) = query {
+            let ran = cold
+                .resolver
+                .resolve_name(&cold.model, name)
+                .and_then(|q| q.sql.clone())
+                .filter(|s| !s.has_unknown());
+            let eager_sql = attr(&all, *target, "sql", 0).map(val);
+            if ran.is_some() || eager_sql.is_some() {
+                *query_sql += 1;
+            }
+            check(
+                "SQL of its query",
+                format!("{ran:?}"),
+                format!("{eager_sql:?}"),
+            );
+        }
     }
+    Compared {
+        resources: ids.len(),
+        attributes: compared,
+        query_sql: *query_sql,
+        problems,
+    }
+}
+
+/// Fails with every difference found.
+fn assert_no_differences(problems: &[String]) {
     assert!(
         problems.is_empty(),
         "{} differences:\n{}",
         problems.len(),
         problems.join("\n")
     );
-    (ids.len(), compared)
 }
 
 struct Cmp<'a> {
@@ -492,16 +674,23 @@ fn tiny() -> Limits {
 
 #[test]
 fn lazy_equals_eager_on_every_fixture() {
-    let mut total = (0, 0);
+    let mut total = (0, 0, 0);
+    let mut problems = Vec::new();
     for dir in fixtures() {
         let o = open(&dir, &ValueInputs::default(), Limits::default());
         let cold = open(&dir, &ValueInputs::default(), tiny());
-        let (r, a) = compare(&o, &cold);
-        total = (total.0 + r, total.1 + a);
+        let c = compare(&o, &cold);
+        total = (
+            total.0 + c.resources,
+            total.1 + c.attributes,
+            total.2 + c.query_sql,
+        );
+        problems.extend(c.problems);
     }
+    assert_no_differences(&problems);
     assert!(
-        total.0 > 250 && total.1 > 1400,
-        "compared too little: {total:?}"
+        total.0 > 250 && total.1 > 1400 && total.2 > 40,
+        "compared too little (resources, attributes, SQL through `query`): {total:?}"
     );
 }
 
@@ -516,10 +705,14 @@ fn lazy_equals_eager_on_a_generated_mod() {
     .expect("generate");
     let o = open(&dir, &ValueInputs::default(), Limits::default());
     let cold = open(&dir, &ValueInputs::default(), tiny());
-    let (resources, attrs) = compare(&o, &cold);
+    let c = compare(&o, &cold);
+    assert_no_differences(&c.problems);
     assert!(
-        resources > 400 && attrs > 2000,
-        "{resources} resources, {attrs} attributes"
+        c.resources > 400 && c.attributes > 2000 && c.query_sql > 100,
+        "{} resources, {} attributes, {} SQL through `query`",
+        c.resources,
+        c.attributes,
+        c.query_sql
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,5 @@
 //! The budget table the benches end with: each budget, its limit, what this run measured and
-//! whether it passes.
+//! whether it passes. [`finish`] prints it and exits 1 when a budget failed.
 
 /// One budget.
 pub struct Budget {
@@ -9,17 +9,17 @@ pub struct Budget {
     pub pass: bool,
 }
 
-/// Prints the `== BUDGETS` table and the count of passes and failures.
-pub fn print(budgets: &[Budget], started: std::time::Instant) {
+/// Prints the `== BUDGETS` table and the count of passes and failures; returns the failures.
+pub fn print(budgets: &[Budget], started: std::time::Instant) -> usize {
     println!("\n== BUDGETS");
     println!(
-        "  {:<46} {:>12} {:>12}  verdict",
+        "  {:<52} {:>16} {:>14}  verdict",
         "budget", "limit", "measured"
     );
     let mut pass = 0;
     for b in budgets {
         println!(
-            "  {:<46} {:>12} {:>12}  {}",
+            "  {:<52} {:>16} {:>14}  {}",
             b.what,
             b.limit,
             b.measured,
@@ -27,9 +27,18 @@ pub fn print(budgets: &[Budget], started: std::time::Instant) {
         );
         pass += usize::from(b.pass);
     }
+    let fail = budgets.len() - pass;
     println!(
-        "  {pass} PASS, {} FAIL (whole run {:.0} s)",
-        budgets.len() - pass,
+        "  {pass} PASS, {fail} FAIL (whole run {:.0} s)",
         started.elapsed().as_secs_f64()
     );
+    fail
+}
+
+/// Prints the table (see [`print`]) and ends the process: exit code 1 when a budget failed,
+/// 0 otherwise.
+#[allow(dead_code)] // benches that exit themselves only use `print`
+pub fn finish(budgets: &[Budget], started: std::time::Instant) -> ! {
+    let failed = print(budgets, started);
+    std::process::exit(i32::from(failed > 0))
 }
