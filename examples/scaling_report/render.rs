@@ -451,8 +451,9 @@ pub fn markdown(m: &Machine, rows: &[SizeRow]) -> String {
 /// The "how to read this" paragraph.
 const HOW_TO_READ: &str = "## How to read this
 
-The mods are made by `modlens::generate` (seed 1): 1x is about the size of a large public
-compliance mod, and 10x, 100x and 300x repeat its shape. Both axes of every plot are
+The mods are made by `modlens::generate` (seed 1): size N has about N × 1,000 top-level
+resources shaped like the public AWS compliance mods (1x is about 0.9 MB, a quarter of the
+largest public one); the tables give each one's files and bytes. Both axes of every plot are
 logarithmic, so a straight line of slope 1 is linear growth and parallel lines are constant
 ratios. The machine is shared and noisy: compare lines measured in the same run (the ratios in
 the tables), not the absolute figures across runs.
