@@ -36,12 +36,25 @@ pub fn build() -> Result<Reference, String> {
             hcl.display()
         ));
     }
-    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let pkg = dir.path().join("src/fmtref");
-    std::fs::create_dir_all(&pkg).map_err(|e| format!("{e}"))?;
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fmt_reference/main.go");
-    std::fs::copy(&source, pkg.join("main.go")).map_err(|e| format!("{e}"))?;
-    let exe = dir.path().join("fmtref");
+    build_program(&source, "fmtref")
+}
+
+/// Builds the Go program `main_go` (one `package main` file using Debian's hcl v2 source) in
+/// a temporary GOPATH, as `name`: why it is unavailable, or `Ok` once built.
+pub fn build_program(main_go: &Path, name: &str) -> Result<Reference, String> {
+    let hcl = Path::new(GOCODE).join("src/github.com/hashicorp/hcl/v2");
+    if !hcl.is_dir() {
+        return Err(format!(
+            "{} is missing (apt-get install golang-github-hashicorp-hcl-v2-dev)",
+            hcl.display()
+        ));
+    }
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let pkg = dir.path().join("src").join(name);
+    std::fs::create_dir_all(&pkg).map_err(|e| format!("{e}"))?;
+    std::fs::copy(main_go, pkg.join("main.go")).map_err(|e| format!("{e}"))?;
+    let exe = dir.path().join(name);
     let gopath = format!("{}:{GOCODE}", dir.path().display());
     let out = Command::new("go")
         .args(["build", "-o"])
@@ -100,6 +113,11 @@ fn run(exe: &Path, args: &[&str], input: Vec<u8>) -> Vec<u8> {
 }
 
 impl Reference {
+    /// The built program.
+    pub fn exe(&self) -> &Path {
+        &self.exe
+    }
+
     /// hclsyntax's verdict and `hclwrite.Format` of each document, in order.
     pub fn format_all(&self, docs: &[&[u8]]) -> Vec<Verdict> {
         let output = run(&self.exe, &[], encode(docs));
