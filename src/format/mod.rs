@@ -31,11 +31,17 @@ pub struct FormatError {
 
 /// The canonical layout of `text` (what `hclwrite.Format` writes), or its first syntax error.
 pub fn format(text: &str) -> Result<String, FormatError> {
-    let (tokens, lex_error) = lexer::lex(text);
-    if let Some(e) = lex_error.or_else(|| parse::check(text.as_bytes(), &tokens)) {
+    let lexed = lexer::lex(text);
+    // hclsyntax reports its scanner's errors first, then its parser's; an unclosed string
+    // or comment is the parser's to find (and ours too, as a backstop).
+    let error = lexed
+        .error
+        .or_else(|| parse::check(text.as_bytes(), &lexed.tokens))
+        .or(lexed.unclosed);
+    if let Some(e) = error {
         return Err(error_at(text, e.offset, e.message.to_string()));
     }
-    Ok(layout::layout(text, &tokens))
+    Ok(layout::layout(text, &lexed.tokens))
 }
 
 /// A [`FormatError`] at byte `offset` of `text`.

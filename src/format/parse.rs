@@ -424,7 +424,15 @@ impl<'a> Parser<'a> {
                                 match step.kind {
                                     Kind::NumberLit => {
                                         self.read();
-                                        self.legacy_index(&step)?;
+                                        // hclsyntax points a chained index at the `*`.
+                                        if self.text(&step).contains(&b'.') {
+                                            return Err(fail(
+                                                attr.start,
+                                                "legacy index syntax cannot chain two indexes \
+                                                 (write [a][b])",
+                                            ));
+                                        }
+                                        self.number(&step)?;
                                     }
                                     Kind::Ident => {
                                         self.read();
@@ -459,19 +467,38 @@ impl<'a> Parser<'a> {
                         self.read();
                         let close = self.read();
                         if close.kind != Kind::CBrack {
-                            return Err(fail(close.start, "a splat's `*` must be followed by `]`"));
+                            // hclsyntax's diagnostic ends up pointing where its recovery stops.
+                            let at = self.recover_to_cbrack();
+                            return Err(fail(at, "a splat's `*` must be followed by `]`"));
                         }
                     } else {
                         self.newlines.push(false);
                         self.expression()?;
                         let close = self.read();
                         if close.kind != Kind::CBrack {
-                            return Err(fail(close.start, "an index must end with `]`"));
+                            let at = self.recover_to_cbrack();
+                            return Err(fail(at, "an index must end with `]`"));
                         }
                         self.newlines.pop();
                     }
                 }
                 _ => return Ok(()),
+            }
+        }
+    }
+
+    /// hclsyntax's `recover(TokenCBrack)`: where the `]` closing the current bracket is (or
+    /// the end of the text).
+    fn recover_to_cbrack(&mut self) -> usize {
+        let mut nest = 0usize;
+        loop {
+            let t = self.read();
+            match t.kind {
+                Kind::OBrack => nest += 1,
+                Kind::CBrack if nest == 0 => return t.start,
+                Kind::CBrack => nest -= 1,
+                Kind::Eof => return t.start,
+                _ => {}
             }
         }
     }
