@@ -32,16 +32,39 @@ pub struct FormatError {
 /// The canonical layout of `text` (what `hclwrite.Format` writes), or its first syntax error.
 pub fn format(text: &str) -> Result<String, FormatError> {
     let lexed = lexer::lex(text);
-    // hclsyntax reports its scanner's errors first, then its parser's; an unclosed string
-    // or comment is the parser's to find (and ours too, as a backstop).
+    first_error(text, &lexed)?;
+    Ok(layout::layout(text, &lexed.tokens))
+}
+
+/// The syntax check of [`format`] alone: `Ok` when `format` would format `text`.
+pub fn check(text: &str) -> Result<(), FormatError> {
+    first_error(text, &lexer::lex(text))
+}
+
+/// hclsyntax reports its scanner's errors first, then its parser's; an unclosed string or
+/// comment is the parser's to find (and ours too, as a backstop).
+fn first_error(text: &str, lexed: &lexer::Lexed) -> Result<(), FormatError> {
     let error = lexed
         .error
         .or_else(|| parse::check(text.as_bytes(), &lexed.tokens))
         .or(lexed.unclosed);
-    if let Some(e) = error {
-        return Err(error_at(text, e.offset, e.message.to_string()));
+    match error {
+        Some(e) => Err(error_at(text, e.offset, e.message.to_string())),
+        None => Ok(()),
     }
-    Ok(layout::layout(text, &lexed.tokens))
+}
+
+/// For `benches/fmt.rs`: the scan alone (the number of tokens).
+#[doc(hidden)]
+pub fn bench_lex(text: &str) -> usize {
+    lexer::lex(text).tokens.len()
+}
+
+/// For `benches/fmt.rs`: the scan and layout without the syntax check (meaningless for a
+/// text the check refuses).
+#[doc(hidden)]
+pub fn bench_lex_layout(text: &str) -> String {
+    layout::layout(text, &lexer::lex(text).tokens)
 }
 
 /// A [`FormatError`] at byte `offset` of `text`.
@@ -53,7 +76,9 @@ fn error_at(text: &str, offset: usize, message: String) -> FormatError {
     let before = &text[..offset];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let column = before[line_start..].chars().count() + 1;
+    // hclsyntax counts columns after a byte-order mark, which it skips.
+    let bom = usize::from(line_start == 0 && before.starts_with('\u{feff}'));
+    let column = before[line_start..].chars().count() + 1 - bom;
     FormatError {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         column: u32::try_from(column).unwrap_or(u32::MAX),

@@ -324,25 +324,73 @@ impl<'a> Parser<'a> {
     /// `parseSingleAttrBody`: `name = expr` on the line of the block's `{`.
     fn single_attr_body(&mut self) -> Step {
         let ident = self.read();
-        if ident.kind != Kind::Ident {
-            return Err(fail(
+        let item_error = if ident.kind != Kind::Ident {
+            fail(
                 ident.start,
                 "an argument or block definition is required here",
+            )
+        } else {
+            match self.peek().kind {
+                Kind::Equal => {
+                    self.read();
+                    return self.expression();
+                }
+                Kind::OQuote | Kind::OBrace | Kind::Ident => fail(
+                    ident.start,
+                    "a single-line block can hold only one argument",
+                ),
+                _ => fail(
+                    ident.start,
+                    "an argument or block definition is required here (use `=` to set an argument)",
+                ),
+            }
+        };
+        // hclsyntax skips to the end of the line and, finding a newline or a comma there
+        // instead of the block's `}`, reports that first.
+        self.recover_after_body_item();
+        let next = self.peek();
+        if matches!(next.kind, Kind::Newline | Kind::Comma) {
+            return Err(fail(
+                next.start,
+                "a single-line block holds one argument and closes on its line",
             ));
         }
-        match self.peek().kind {
-            Kind::Equal => {
-                self.read();
-                self.expression()
+        Err(item_error)
+    }
+
+    /// hclsyntax's `recoverAfterBodyItem`: past the next newline outside brackets.
+    fn recover_after_body_item(&mut self) {
+        let mut open: Vec<Kind> = Vec::new();
+        loop {
+            let t = self.read();
+            let opener = match t.kind {
+                Kind::Newline if open.is_empty() => return,
+                Kind::Eof => return,
+                Kind::OBrace
+                | Kind::OBrack
+                | Kind::OParen
+                | Kind::OQuote
+                | Kind::OHeredoc
+                | Kind::TemplateInterp
+                | Kind::TemplateControl => {
+                    open.push(t.kind);
+                    continue;
+                }
+                Kind::CBrace => Kind::OBrace,
+                Kind::CBrack => Kind::OBrack,
+                Kind::CParen => Kind::OParen,
+                Kind::CQuote => Kind::OQuote,
+                Kind::CHeredoc => Kind::OHeredoc,
+                Kind::TemplateSeqEnd => Kind::TemplateInterp,
+                _ => continue,
+            };
+            let matches = |k: Kind| {
+                k == opener || (opener == Kind::TemplateInterp && k == Kind::TemplateControl)
+            };
+            while open.last().is_some_and(|&k| !matches(k)) {
+                open.pop();
             }
-            Kind::OQuote | Kind::OBrace | Kind::Ident => Err(fail(
-                ident.start,
-                "a single-line block can hold only one argument",
-            )),
-            _ => Err(fail(
-                ident.start,
-                "an argument or block definition is required here (use `=` to set an argument)",
-            )),
+            open.pop();
         }
     }
 
