@@ -247,6 +247,15 @@ impl Scanner<'_> {
         }
         let mut q = p + len;
         while q < self.src.len() {
+            // ASCII first, without decoding (most identifiers are ASCII).
+            let b = self.src[q];
+            if b.is_ascii() {
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                    q += 1;
+                    continue;
+                }
+                break;
+            }
             let (c, len) = self.char_at(q);
             if !is_ident_continue(c) {
                 break;

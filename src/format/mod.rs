@@ -60,6 +60,23 @@ pub fn bench_lex(text: &str) -> usize {
     lexer::lex(text).tokens.len()
 }
 
+/// For `benches/fmt.rs`: a text's tokens, to time [`bench_parse`] without the scan.
+#[doc(hidden)]
+pub struct BenchTokens(lexer::Lexed);
+
+/// For `benches/fmt.rs`: the scan, kept for [`bench_parse`].
+#[doc(hidden)]
+pub fn bench_tokens(text: &str) -> BenchTokens {
+    BenchTokens(lexer::lex(text))
+}
+
+/// For `benches/fmt.rs`: the validating parse alone, on tokens scanned before (whether it
+/// finds no error).
+#[doc(hidden)]
+pub fn bench_parse(text: &str, tokens: &BenchTokens) -> bool {
+    parse::check(text.as_bytes(), &tokens.0.tokens).is_none()
+}
+
 /// For `benches/fmt.rs`: the scan and layout without the syntax check (meaningless for a
 /// text the check refuses).
 #[doc(hidden)]
