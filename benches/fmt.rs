@@ -64,18 +64,54 @@ fn main() {
         bytes as f64 / 1e6 / ours
     );
 
-    // Where the time goes: the syntax check's full hcl-edit parse alone.
+    // Where the time goes: the syntax check alone (scan + validating parse), the scan
+    // alone, and the scan + layout without the check.
+    let time = |f: &dyn Fn(&str)| {
+        let mut best = f64::INFINITY;
+        for _ in 0..runs {
+            let t = Instant::now();
+            for text in &texts {
+                f(text);
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        best
+    };
+    let check = time(&|t| {
+        std::hint::black_box(modlens::format::check(t).is_ok());
+    });
+    let lex = time(&|t| {
+        std::hint::black_box(modlens::format::bench_lex(t));
+    });
+    let lex_layout = time(&|t| {
+        std::hint::black_box(modlens::format::bench_lex_layout(t));
+    });
+    let scanned: Vec<(&str, modlens::format::BenchTokens)> = texts
+        .iter()
+        .map(|t| (t.as_str(), modlens::format::bench_tokens(t)))
+        .collect();
     let mut parse = f64::INFINITY;
     for _ in 0..runs {
         let t = Instant::now();
-        for text in &texts {
-            std::hint::black_box(hcl::edit::parser::parse_body(text).is_ok());
+        for (text, tokens) in &scanned {
+            std::hint::black_box(modlens::format::bench_parse(text, tokens));
         }
         parse = parse.min(t.elapsed().as_secs_f64());
     }
+    drop(scanned);
     println!(
-        "    of which hcl-edit   {:>9.1} ms  (the syntax check's parse alone)",
+        "    check alone         {:>9.1} ms  (scan + validating parse)",
+        check * 1e3
+    );
+    println!(
+        "    parse alone         {:>9.1} ms  (on tokens scanned before)",
         parse * 1e3
+    );
+    println!("    scan alone          {:>9.1} ms", lex * 1e3);
+    println!(
+        "    scan + layout       {:>9.1} ms  (no check; layout ~{:.1} ms)",
+        lex_layout * 1e3,
+        (lex_layout - lex) * 1e3
     );
 
     let reference = match reference::build() {

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-TARGETS=(scan resolve ppvars frames guard did_change)
+TARGETS=(scan resolve ppvars frames guard did_change fmt)
 CARGO_FUZZ_VERSION=0.13.2
 # Stable Rust: no sanitizer (`-Zsanitizer` needs nightly; the code is safe Rust anyway);
 # debug assertions on, so integer overflow panics.

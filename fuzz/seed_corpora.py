@@ -75,6 +75,7 @@ def main():
     scanned = fixture_files(SCANNED)
     for p in scanned:
         add("scan", p.read_bytes())
+        add("fmt", p.read_bytes())
     for p in fixture_files(EVALUATED):
         add("resolve", p.read_bytes())
     for p in fixture_files(VARS):

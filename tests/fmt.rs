@@ -12,6 +12,7 @@ use common::lsp::{Client, apply_edits, lsp_position, uri};
 use serde_json::json;
 
 const MESSY: &str = "query \"a\"{\ntitle=\"A\"\n  sql  = \"select 1\"   # one\n}\n\n\n\ncontrol \"c\" {\n    query = query.a\n  tags = {\n  x = \"1\"\n   yy = \"2\"\n  }\n}\n";
+/// A string broken over two lines: hclsyntax's first error is the line break, at 3:16.
 const BROKEN: &str = "query \"b\" {\n  title = \"B\"\n  sql = \"select\n}\n";
 
 fn modlens(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
@@ -81,7 +82,7 @@ fn check_writes_nothing_names_what_would_change_and_exits_1() {
     assert_eq!(listed, ["./a.pp", "./sub/b.sp"], "{stdout}");
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("./broken.pp:3:9: error:") && stderr.contains("not formatted"),
+        stderr.contains("./broken.pp:3:16: error:") && stderr.contains("not formatted"),
         "{stderr}"
     );
     assert_eq!(read(tmp.path(), "a.pp"), MESSY);
@@ -170,7 +171,7 @@ fn dash_reads_standard_input_and_writes_standard_output() {
     assert_eq!(broken.status.code(), Some(1));
     assert_eq!(text(&broken.stdout), "");
     assert!(
-        text(&broken.stderr).starts_with("<stdin>:3:9: error:"),
+        text(&broken.stderr).starts_with("<stdin>:3:16: error:"),
         "{}",
         text(&broken.stderr)
     );
@@ -322,7 +323,7 @@ async fn a_document_with_a_syntax_error_is_not_formatted_and_the_error_says_wher
         .expect_err("a syntax error is refused");
     assert_eq!(err["code"], json!(-32803));
     let message = err["message"].as_str().unwrap_or_default();
-    assert!(message.contains("line 3, column 9"), "{message}");
+    assert!(message.contains("line 3, column 16"), "{message}");
     // A document that is not open has nothing to format against.
     let other = client
         .request(

@@ -106,6 +106,9 @@ struct Scanner<'a> {
     ret_braces: Vec<i64>,
     heredocs: Vec<Heredoc>,
     error: Option<LexError>,
+    /// The first unclosed comment, string or heredoc: hclsyntax's scanner reports none of
+    /// them, its parser does (somewhere else), so this only backs up the parser.
+    unclosed: Option<LexError>,
     /// Where the innermost open string or heredoc began, for an "unterminated" error.
     opened: Vec<usize>,
     /// A `/*` at or after this offset has no closing `*/`.
@@ -114,15 +117,23 @@ struct Scanner<'a> {
     searched: usize,
 }
 
-/// Scans `text` as hclsyntax's `LexConfig` does: a UTF-8 byte-order mark is skipped (token
-/// offsets still count it), the last token is `Eof`.
-pub(crate) fn lex(text: &str) -> (Vec<Token>, Option<LexError>) {
-    let (tokens, error, _) = lex_counting(text);
-    (tokens, error)
+/// What the scanner found in a text.
+pub(crate) struct Lexed {
+    /// The tokens, the last one `Eof`.
+    pub tokens: Vec<Token>,
+    /// The first error hclsyntax's scanner itself reports (an invalid character, ...).
+    pub error: Option<LexError>,
+    /// The first unclosed comment, string or heredoc, which hclsyntax's parser refuses.
+    pub unclosed: Option<LexError>,
+    /// Bytes searched for the ends of block comments (what keeps the scan linear; read by
+    /// a test).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub searched: usize,
 }
 
-/// [`lex`], and how many bytes it searched for the ends of block comments.
-pub(crate) fn lex_counting(text: &str) -> (Vec<Token>, Option<LexError>, usize) {
+/// Scans `text` as hclsyntax's `LexConfig` does: a UTF-8 byte-order mark is skipped (token
+/// offsets still count it), the last token is `Eof`.
+pub(crate) fn lex(text: &str) -> Lexed {
     let src = text.as_bytes();
     let begin = if src.starts_with(b"\xEF\xBB\xBF") {
         3
@@ -137,6 +148,7 @@ pub(crate) fn lex_counting(text: &str) -> (Vec<Token>, Option<LexError>, usize) 
         ret_braces: Vec::new(),
         heredocs: Vec::new(),
         error: None,
+        unclosed: None,
         opened: Vec::new(),
         no_comment_end_after: None,
         searched: 0,
@@ -158,14 +170,19 @@ pub(crate) fn lex_counting(text: &str) -> (Vec<Token>, Option<LexError>, usize) 
         } else {
             "unterminated string"
         };
-        s.fail(at, message);
+        s.unclosed(at, message);
     }
     s.tokens.push(Token {
         kind: Kind::Eof,
         start: src.len(),
         end: src.len(),
     });
-    (s.tokens, s.error, s.searched)
+    Lexed {
+        tokens: s.tokens,
+        error: s.error,
+        unclosed: s.unclosed,
+        searched: s.searched,
+    }
 }
 
 /// hclsyntax's `ID_Start | '_'`.
@@ -189,6 +206,12 @@ impl Scanner<'_> {
     fn fail(&mut self, offset: usize, message: &'static str) {
         if self.error.is_none_or(|e| offset < e.offset) {
             self.error = Some(LexError { offset, message });
+        }
+    }
+
+    fn unclosed(&mut self, offset: usize, message: &'static str) {
+        if self.unclosed.is_none_or(|e| offset < e.offset) {
+            self.unclosed = Some(LexError { offset, message });
         }
     }
 
@@ -224,6 +247,15 @@ impl Scanner<'_> {
         }
         let mut q = p + len;
         while q < self.src.len() {
+            // ASCII first, without decoding (most identifiers are ASCII).
+            let b = self.src[q];
+            if b.is_ascii() {
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                    q += 1;
+                    continue;
+                }
+                break;
+            }
             let (c, len) = self.char_at(q);
             if !is_ident_continue(c) {
                 break;
@@ -313,7 +345,7 @@ impl Scanner<'_> {
                         }
                         None => {
                             // No rule matches the whole: hclsyntax falls back to `/`.
-                            self.fail(p, "unterminated comment");
+                            self.unclosed(p, "unterminated comment");
                             self.emit(Kind::Slash, p, p + 1);
                             p + 1
                         }
