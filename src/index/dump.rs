@@ -10,7 +10,9 @@
 //! known without running something (or whose evaluation failed).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -180,7 +182,7 @@ impl From<&super::ModInfo> for ModDump {
 /// without holding it.
 pub fn dump(index: &Index, source: SourceReader<'_>, fields: FieldReader<'_>) -> Dump {
     let files = sorted_files(index);
-    let listed_parent = listed_parents(index, &files);
+    let listed_parent = listed_parents(index, &files, false);
     let mut resources = Vec::new();
     for &(file, path) in &files {
         resources.extend(file_resources(
@@ -205,9 +207,10 @@ pub fn dump(index: &Index, source: SourceReader<'_>, fields: FieldReader<'_>) ->
 /// How [`write`] produces the resources.
 #[derive(Clone, Copy, Default)]
 pub struct WriteOptions<'a> {
-    /// Files whose resources are built at once, in parallel on rayon's pool (their fields
-    /// evaluated there); 0 or 1: one file at a time on the calling thread. Whatever the
-    /// value, the output is the same bytes.
+    /// More than 1: files are written on rayon's threads (the calling one among them), each
+    /// into its own buffer, at most this many files ahead of the one being written out; 0
+    /// or 1: one file at a time on the calling thread. Whatever the value, the output is the
+    /// same bytes.
     pub files_per_batch: usize,
     /// Called with the number of resources of each file once they are built.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
@@ -228,7 +231,7 @@ pub fn write<W: std::io::Write>(
     options: WriteOptions<'_>,
 ) -> std::io::Result<()> {
     let files = sorted_files(index);
-    let listed_parent = listed_parents(index, &files);
+    let listed_parent = listed_parents(index, &files, options.files_per_batch > 1);
     let writer = Writer {
         index,
         source,
@@ -272,19 +275,19 @@ pub fn write<W: std::io::Write>(
         }
     };
     if options.files_per_batch > 1 {
-        for batch in files.chunks(options.files_per_batch) {
-            let bufs: Vec<Vec<u8>> = batch
-                .par_iter()
-                .map(|file| {
-                    let mut buf = Vec::with_capacity(guess_bytes(index, file.0));
-                    per_file(&mut buf, file);
-                    buf
-                })
-                .collect();
-            for buf in &bufs {
-                emit(out, buf)?;
+        let render = |buf: &mut Vec<u8>, i: usize| {
+            if let Some(file) = files.get(i) {
+                buf.reserve(guess_bytes(index, file.0));
+                per_file(buf, file);
             }
-        }
+        };
+        write_in_order(
+            out,
+            files.len(),
+            options.files_per_batch,
+            &render,
+            &mut emit,
+        )?;
     } else {
         let mut buf = Vec::new();
         for file in &files {
@@ -318,6 +321,178 @@ pub fn write<W: std::io::Write>(
 fn guess_bytes(index: &Index, file: FileId) -> usize {
     let blocks = index.file(file).map_or(0, |f| f.index.blocks.len());
     (blocks + 4) * 1024
+}
+
+/// Renders `n` files' output with rayon's threads and writes it in file order: the calling
+/// thread writes every buffer out (`emit`) and, while the next one is not ready, renders the
+/// next file itself; the other threads render files at most `window` ahead of the one being
+/// written, so the memory held does not grow with the mod. No thread waits for another
+/// except when it is that far ahead, or at the end.
+fn write_in_order<W: std::io::Write>(
+    out: &mut W,
+    n: usize,
+    window: usize,
+    render: &(dyn Fn(&mut Vec<u8>, usize) + Sync),
+    emit: &mut dyn FnMut(&mut W, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let line = Pipeline {
+        state: Mutex::new(PipeState::default()),
+        ready: Condvar::new(),
+        room: Condvar::new(),
+        next: AtomicUsize::new(0),
+    };
+    let line = &line;
+    let helpers = rayon::current_num_threads().saturating_sub(1);
+    rayon::in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(move |_| {
+                let _on_panic = StopOnPanic(line);
+                loop {
+                    let i = line.next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let mut buf = {
+                        let mut s = line.lock();
+                        while !s.stop && i >= s.written + window {
+                            s.waiting_for_room += 1;
+                            s = line.room.wait(s).unwrap_or_else(|p| p.into_inner());
+                            s.waiting_for_room -= 1;
+                        }
+                        if s.stop {
+                            break;
+                        }
+                        s.spare.pop().unwrap_or_default()
+                    };
+                    render(&mut buf, i);
+                    line.put(i, buf);
+                }
+            });
+        }
+        let _on_panic = StopOnPanic(line);
+        let result = line.write_all(out, n, render, emit);
+        if result.is_err() {
+            line.stop();
+        }
+        result
+    })
+}
+
+/// What [`write_in_order`]'s threads share.
+struct Pipeline {
+    state: Mutex<PipeState>,
+    /// Signalled when the next buffer to write is ready (or the work stops).
+    ready: Condvar,
+    /// Signalled when a buffer was written (there is room ahead) or the work stops.
+    room: Condvar,
+    /// The next file no thread has taken yet.
+    next: AtomicUsize,
+}
+
+#[derive(Default)]
+struct PipeState {
+    /// Rendered files from the next one to write on (`None`: not yet).
+    done: VecDeque<Option<Vec<u8>>>,
+    /// How many files were written out.
+    written: usize,
+    /// Written buffers, cleared, for the next files.
+    spare: Vec<Vec<u8>>,
+    /// The work ended early (a write failed, or a thread panicked).
+    stop: bool,
+    /// The writing thread waits on `ready`.
+    writer_waits: bool,
+    /// How many threads wait on `room`.
+    waiting_for_room: usize,
+}
+
+/// A spare buffer larger than this is dropped rather than kept.
+const MAX_SPARE_BYTES: usize = 1 << 20;
+
+impl Pipeline {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands in file `i`'s output.
+    fn put(&self, i: usize, buf: Vec<u8>) {
+        let mut s = self.lock();
+        let Some(at) = i.checked_sub(s.written) else {
+            return;
+        };
+        if s.done.len() <= at {
+            s.done.resize(at + 1, None);
+        }
+        s.done[at] = Some(buf);
+        // Waking a thread is a system call: only when one waits.
+        if at == 0 && s.writer_waits {
+            self.ready.notify_one();
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.ready.notify_all();
+        self.room.notify_all();
+    }
+
+    /// The writing thread: writes each file's output in order, rendering files itself
+    /// while the next one is not ready.
+    fn write_all<W: std::io::Write>(
+        &self,
+        out: &mut W,
+        n: usize,
+        render: &(dyn Fn(&mut Vec<u8>, usize) + Sync),
+        emit: &mut dyn FnMut(&mut W, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut s = self.lock();
+        while s.written < n {
+            if s.stop {
+                return Err(std::io::Error::other("a thread writing the dump failed"));
+            }
+            if let Some(Some(_)) = s.done.front() {
+                let buf = s.done.pop_front().flatten().unwrap_or_default();
+                s.written += 1;
+                if s.waiting_for_room > 0 {
+                    self.room.notify_all();
+                }
+                drop(s);
+                emit(out, &buf)?;
+                s = self.lock();
+                if buf.capacity() <= MAX_SPARE_BYTES {
+                    let mut buf = buf;
+                    buf.clear();
+                    s.spare.push(buf);
+                }
+                continue;
+            }
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i < n {
+                let mut buf = s.spare.pop().unwrap_or_default();
+                drop(s);
+                render(&mut buf, i);
+                self.put(i, buf);
+                s = self.lock();
+                continue;
+            }
+            // Every file is taken: wait for the next one to be handed in.
+            s.writer_waits = true;
+            s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner());
+            s.writer_waits = false;
+        }
+        Ok(())
+    }
+}
+
+/// Stops the work if the thread holding it unwinds, so that no other thread waits for a
+/// buffer that will never come (the panic then surfaces at the end of the scope).
+struct StopOnPanic<'a>(&'a Pipeline);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
 }
 
 /// Ends a top-level array whose elements began with [`json::item`]: `[]` when there were
@@ -696,17 +871,18 @@ type ParentMap = HashMap<ResourceId, ResourceId, foldhash::fast::FixedState>;
 
 /// Parents through `children` lists: the first lister in dump order. Only top-level
 /// children are kept (a nested block's parent is the block around it) and only the
-/// resources named by a `children` list are looked up, once each.
-fn listed_parents(index: &Index, files: &[(FileId, &str)]) -> ParentMap {
-    let mut listed_parent = ParentMap::default();
-    for &(file, _) in files {
+/// resources named by a `children` list are looked up, once each; with `parallel`, the
+/// files' lists are looked up on rayon's pool.
+fn listed_parents(index: &Index, files: &[(FileId, &str)], parallel: bool) -> ParentMap {
+    let listed = |&(file, _): &(FileId, &str)| -> Vec<(ResourceId, ResourceId)> {
         let Some(entry) = index.file(file) else {
-            continue;
+            return Vec::new();
         };
         if index.module(entry.module).is_none() {
-            continue;
+            return Vec::new();
         }
         let f = &entry.index;
+        let mut pairs = Vec::new();
         for id in index.resources_in_file(file) {
             let Some(value) = f
                 .block(id.block)
@@ -722,10 +898,20 @@ fn listed_parents(index: &Index, files: &[(FileId, &str)]) -> ParentMap {
                 if let Some(child) = index.resolve_ref_first(file, r)
                     && index.block(child).is_some_and(|c| c.parent.is_none())
                 {
-                    listed_parent.entry(child).or_insert(id);
+                    pairs.push((child, id));
                 }
             }
         }
+        pairs
+    };
+    let per_file: Vec<Vec<(ResourceId, ResourceId)>> = if parallel {
+        files.par_iter().map(listed).collect()
+    } else {
+        files.iter().map(listed).collect()
+    };
+    let mut listed_parent = ParentMap::default();
+    for (child, parent) in per_file.into_iter().flatten() {
+        listed_parent.entry(child).or_insert(parent);
     }
     listed_parent
 }
