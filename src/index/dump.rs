@@ -801,8 +801,17 @@ fn literal_text<'a>(
         AttrValue::Str(s) | AttrValue::Scalar(s) => (Some(Cow::Borrowed(file.str(s))), None),
         AttrValue::Text => (src.slice(attr.span).map(|t| decode_literal(t).into()), None),
         AttrValue::Expr(Some(s)) => (None, Some(Cow::Borrowed(file.str(s)))),
-        AttrValue::Expr(None) => (None, src.slice(attr.span).map(String::from_utf8_lossy)),
+        AttrValue::Expr(None) => (None, src.slice(attr.span).map(text)),
         _ => (None, None),
+    }
+}
+
+/// Source text as a string: borrowed when it is valid UTF-8 (checked fast), else with
+/// U+FFFD for what is not, as `String::from_utf8_lossy` gives it.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -834,7 +843,7 @@ fn literal_tags<'a>(
             return None;
         }
         Some((AttrValue::Expr(Some(s)), _)) => Some(Cow::Borrowed(file.str(s))),
-        Some((AttrValue::Expr(None), span)) => src.slice(span).map(String::from_utf8_lossy),
+        Some((AttrValue::Expr(None), span)) => src.slice(span).map(text),
         _ => None,
     };
     out.extend_from_slice(b"{}");

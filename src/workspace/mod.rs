@@ -660,8 +660,12 @@ pub fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
     // As many bytes as were indexed: they are the text only if they fingerprint the same
     // (whatever may have been appended since is not part of it). The length is known, so
     // the file system is not asked for it; the load checked that this is a regular file.
-    let mut buf = vec![0; usize::try_from(basis.len()).ok()?];
-    open_no_follow(path).ok()?.read_exact(&mut buf).ok()?;
+    let mut buf = Vec::with_capacity(usize::try_from(basis.len()).ok()?);
+    open_no_follow(path)
+        .ok()?
+        .take(basis.len())
+        .read_to_end(&mut buf)
+        .ok()?;
     (Fingerprint::of(&buf) == basis).then_some(buf)
 }
 
