@@ -320,7 +320,7 @@ pub fn write<W: std::io::Write>(
 /// that its buffer is allocated once.
 fn guess_bytes(index: &Index, file: FileId) -> usize {
     let blocks = index.file(file).map_or(0, |f| f.index.blocks.len());
-    (blocks + 4) * 1024
+    (blocks + 4) * 768
 }
 
 /// Renders `n` files' output with rayon's threads and writes it in file order: the calling
@@ -405,8 +405,9 @@ struct PipeState {
     waiting_for_room: usize,
 }
 
-/// A spare buffer larger than this is dropped rather than kept.
-const MAX_SPARE_BYTES: usize = 1 << 20;
+/// A spare buffer larger than this is dropped rather than kept: the few files with large
+/// output must not leave every thread's buffers that large (peak RSS).
+const MAX_SPARE_BYTES: usize = 128 << 10;
 
 impl Pipeline {
     fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
