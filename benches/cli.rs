@@ -15,9 +15,13 @@
 //! ratios of the same run mean anything. It ends with the budget table and exits 1 when a
 //! budget fails.
 //!
+//! It also runs the first comparison on every fixture under `fixtures/` (tiny mods: the
+//! process start dominates; whole process, judged the same way) and judges the worst
+//! fixture's ratios; `MODLENS_BENCH_FIXTURES=0` leaves them out.
+//!
 //! Environment: `MODLENS_BENCH_DIR` (where the generated mods live, default the system temp
 //! dir; reused while their marker matches), `MODLENS_BENCH_SIZES` (default `1,10`),
-//! `MODLENS_BENCH_RUNS` (default 5).
+//! `MODLENS_BENCH_RUNS` (default 5), `MODLENS_BENCH_FIXTURES` (default 1).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -181,8 +185,71 @@ fn main() {
             pass: t_one / t_two >= 1.7,
         });
     }
+    if std::env::var("MODLENS_BENCH_FIXTURES").as_deref() != Ok("0") {
+        budgets.extend(fixture_rows(runs));
+    }
     budgets::print(&budgets, started);
     if budgets.iter().any(|b| !b.pass) {
         std::process::exit(1);
     }
+}
+
+/// `index --index-only` against `index --stats` on every fixture: a line each, and the
+/// worst fixture's time and peak RSS ratios judged by the same budgets.
+fn fixture_rows(runs: usize) -> Vec<Budget> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", root.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    println!("== fixtures ({} mods), median of {runs}", dirs.len());
+    let (mut worst_time, mut worst_rss) = ((0.0f64, String::new()), (0.0f64, String::new()));
+    for dir in &dirs {
+        let d = dir.to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (t_stats, r_stats, t_only, r_only) = compare(
+            &["index", &d, "--stats", "--output", "json"],
+            &["index", &d, "--index-only"],
+            runs,
+        );
+        let (time, rss) = (t_only / t_stats, r_only / r_stats);
+        println!(
+            "  {name:<36} --stats {:>6.1} ms {:>5.1} MB   --index-only {:>6.1} ms {:>5.1} MB   ({time:.2}x time, {rss:.2}x RSS)",
+            t_stats * 1e3,
+            mb(r_stats),
+            t_only * 1e3,
+            mb(r_only),
+        );
+        if time > worst_time.0 {
+            worst_time = (time, name.clone());
+        }
+        if rss > worst_rss.0 {
+            worst_rss = (rss, name);
+        }
+    }
+    vec![
+        Budget {
+            what: format!(
+                "fixtures index-only time / --stats (worst: {})",
+                worst_time.1
+            ),
+            limit: "<= 1.5x".into(),
+            measured: format!("{:.2}x", worst_time.0),
+            pass: worst_time.0 <= 1.5,
+        },
+        Budget {
+            what: format!(
+                "fixtures index-only peak RSS / --stats (worst: {})",
+                worst_rss.1
+            ),
+            limit: "<= 1.3x".into(),
+            measured: format!("{:.2}x", worst_rss.0),
+            pass: worst_rss.0 <= 1.3,
+        },
+    ]
 }

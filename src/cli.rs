@@ -696,7 +696,7 @@ fn index(dir: &Path, opts: &Options, index_only: bool, stats: bool, output: Outp
 /// reference through a dependency of a dependency would be taken as a child.
 fn index_only_dump(dir: &Path) -> Result<i32> {
     let mut l = load_files(dir, true)?;
-    // No cache: each file is read once, for its own resources.
+    // No cache: only the mod files are read through it, once.
     let sources = DiskSources::with_basis(l.ws.root.clone(), 1, std::mem::take(&mut l.basis));
     let deps = modlens::resolve::Dependencies::compute(&l.index, &sources);
     l.index
@@ -709,7 +709,13 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
     );
     sort_lines(&mut lines);
     let errors = print_lines(&lines);
-    let read = |rel: &str| modlens::resolve::Sources::read(&sources, rel).map(|t| t.to_vec());
+    // Each file is read back once, from where the load read it, and used only if it is
+    // still the text the index was built from.
+    let files = &l.ws.files;
+    let read = |rel: &str| {
+        let at = files.binary_search_by(|f| f.rel.as_str().cmp(rel)).ok()?;
+        workspace::read_again(&files[at].path, sources.basis(rel)?)
+    };
     let mut out = stdout();
     dump::write(
         &mut out,
@@ -717,8 +723,9 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
         &read,
         &dump::literal_fields,
         dump::WriteOptions {
-            // A few files' sources read back and resources built at a time, in parallel;
-            // written in order, so the bytes are those of one thread.
+            // Files read back and written on every thread, each into its own buffer, a few
+            // ahead of the one going out; the buffers are written in order, so the bytes
+            // are those of one thread.
             files_per_batch: batch_files(),
             progress: None,
         },

@@ -109,7 +109,16 @@ fn index_only_literals_are_the_evaluated_dumps_fields() {
 fn the_streamed_dump_is_the_whole_dumps_bytes() {
     use modlens::resolve::{Model, Resolver, ValueInputs};
     use std::sync::Arc;
-    for dir in fixtures() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let generated = tmp.path().join("gen");
+    modlens::generate::generate(
+        &modlens::generate::GenerateOptions { size: 0.2, seed: 7 },
+        &generated,
+    )
+    .expect("generates");
+    let mut dirs = fixtures();
+    dirs.push(generated);
+    for dir in dirs {
         let ws = modlens::workspace::discover(&dir).expect("fixture discovers");
         let (index, _) = modlens::workspace::load(&ws);
         let read = |rel: &str| ws.read(rel);
@@ -143,6 +152,21 @@ fn the_streamed_dump_is_the_whole_dumps_bytes() {
                 literal,
                 "{dir:?} batch {batch}"
             );
+        }
+        // Files written ahead on every thread of pools of several sizes, with windows
+        // smaller and larger than the mod.
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            for window in [2, 64] {
+                assert_eq!(
+                    pool.install(|| streamed(&dump::literal_fields, &index, window)),
+                    literal,
+                    "{dir:?} {threads} threads, window {window}"
+                );
+            }
         }
         let sources: Arc<dyn modlens::resolve::Sources> = Arc::new(
             modlens::workspace::DiskSources::new(ws.root.clone(), 1 << 20),
@@ -273,6 +297,11 @@ fn the_same_output_whatever_the_thread_count() {
                 "{command:?}: nothing printed"
             );
             assert_eq!(one, with("2"), "{command:?}");
+            // The dumps' threads write files ahead of the one going out: more threads than
+            // cores too.
+            if command[0] == "index" {
+                assert_eq!(one, with("4"), "{command:?}");
+            }
         }
     }
     // Piped: no bar, and the generated mod is clean.

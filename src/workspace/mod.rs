@@ -651,6 +651,24 @@ pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), Unread> {
     read_limited(path, buf, MAX_FILE_BYTES)
 }
 
+/// Reads `path`, a file the walk listed, again the way the load read it, and gives its text
+/// only if it still is the text `basis` fingerprints (what the index was built from): for a
+/// one-shot tool reading back, once, the files it has just indexed (`index --index-only`),
+/// without the membership walk [`DiskSources`] does for paths that come from elsewhere.
+pub fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
+    use std::io::Read;
+    // As many bytes as were indexed: they are the text only if they fingerprint the same
+    // (whatever may have been appended since is not part of it). The length is known, so
+    // the file system is not asked for it; the load checked that this is a regular file.
+    let mut buf = Vec::with_capacity(usize::try_from(basis.len()).ok()?);
+    open_no_follow(path)
+        .ok()?
+        .take(basis.len())
+        .read_to_end(&mut buf)
+        .ok()?;
+    (Fingerprint::of(&buf) == basis).then_some(buf)
+}
+
 /// Opens `path` for reading without following a link in its last component (and without
 /// blocking on a pipe put in a file's place).
 fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
@@ -724,6 +742,32 @@ pub fn source_cache_bytes(limits: &crate::cache::Limits) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_again_gives_only_the_text_that_was_indexed() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let path = tmp.path().join("a.pp");
+        let text = b"query \"q\" {\n  sql = \"select 1\"\n}\n";
+        std::fs::write(&path, text).expect("write");
+        let basis = Fingerprint::of(text);
+        assert_eq!(read_again(&path, basis).as_deref(), Some(&text[..]));
+        // Same length, other bytes: not the indexed text.
+        std::fs::write(&path, b"query \"r\" {\n  sql = \"select 1\"\n}\n").expect("write");
+        assert_eq!(read_again(&path, basis), None);
+        // Shorter.
+        std::fs::write(&path, b"query").expect("write");
+        assert_eq!(read_again(&path, basis), None);
+        // Longer: what was indexed is still its start, and only that is given.
+        let mut longer = text.to_vec();
+        longer.extend_from_slice(b"query \"more\" {}\n");
+        std::fs::write(&path, &longer).expect("write");
+        assert_eq!(read_again(&path, basis).as_deref(), Some(&text[..]));
+        // Gone, or a folder in its place.
+        std::fs::remove_file(&path).expect("remove");
+        assert_eq!(read_again(&path, basis), None);
+        std::fs::create_dir(&path).expect("mkdir");
+        assert_eq!(read_again(&path, basis), None);
+    }
 
     fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {
         let from = Path::new(env!("CARGO_MANIFEST_DIR"))
