@@ -334,7 +334,6 @@ fn main() {
         let payload_mod = mods::ensure_mod(&base, 3.0, false);
         let budgets = vec![payload_figures(&payload_mod)];
         budgets::finish(&budgets, t0);
-        return;
     }
     let ten = mods::ensure_mod(&base, 10.0, false);
     // DESIGN's 4,500-resource mod: the 3x generated mod holds about 4,600 resources in the
