@@ -463,7 +463,7 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 t.dedup();
                 b.trunks = Some(t);
             }
-            (b.data.full_name.to_string(), b)
+            (String::from(&*b.data.full_name), b)
         })
         .collect();
     out.benchmarks = entries.into_iter().collect();

@@ -2453,17 +2453,21 @@ fn field_text(key: AttrKey, field: Field) -> crate::index::dump::FieldText {
     use crate::index::dump::FieldText;
     match field {
         Field::Absent => FieldText::Absent,
+        // (`String::from(&*text)`, not `text.to_string()`: an `Arc<str>`'s goes through the
+        // formatting machinery, a tenth of what a warm dashboards payload costs.)
         Field::Value(Val::Object(o)) if key == AttrKey::Tags => FieldText::Tags(
             o.iter()
                 .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
-                    )
+                    let v = match v {
+                        Val::Str(s) => String::from(&**s),
+                        v => v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
+                    };
+                    (String::from(&**k), v)
                 })
                 .collect(),
         ),
         Field::Value(Val::Null) => FieldText::Absent,
+        Field::Value(Val::Str(s)) => FieldText::Text(String::from(&*s)),
         Field::Value(v) => match v.to_display_string() {
             Some(t) => FieldText::Text(t),
             None => FieldText::Unknown(v.to_hcl_text()),
