@@ -12,9 +12,11 @@
 //!   figure that `benches/cli.rs` judges.
 //! * **dashboards payload** on a ~4,500-resource mod (the 3x generated mod), judged as a
 //!   user meets it: rebuilt after an edit (a title changed in a dashboard's file, taken in as
-//!   the language server does), which forgets every evaluated field, so the payload
-//!   evaluates its fields again. Built with the fields still remembered (no edit) and served
-//!   (the payload kept for the model's generation) are printed beside it.
+//!   the language server does), which forgets the evaluated fields the edit may have
+//!   changed (the edited file's, and those computed from its resources), so the payload
+//!   evaluates those again and is rebuilt. Built with the fields still remembered (no edit)
+//!   and served (the payload kept for the model's generation) are printed beside it.
+//!   `MODLENS_BENCH_ONLY=payload` runs this part alone (for a profiler or callgrind).
 //!
 //! Figures are medians of several rounds; ratios are measured in one run (the machine is
 //! shared and noisy).
