@@ -122,11 +122,17 @@ fn is_benchmark(kind: Option<&str>) -> bool {
 
 /// Builds the payload; `fields` evaluates titles and tags (see [`super::dump::dump`]).
 pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
+    // `mod.NAME` of every mod, written once.
+    let mod_names: Vec<String> = index
+        .mods()
+        .iter()
+        .map(|m| format!("mod.{}", m.name))
+        .collect();
     let mod_full = |id: ResourceId| -> String {
         index
             .mod_of(id)
-            .and_then(|m| index.module(m))
-            .map(|m| format!("mod.{}", m.name))
+            .and_then(|m| mod_names.get(m.0 as usize))
+            .cloned()
             .unwrap_or_default()
     };
     // Literals straight from the index; only expressions (and blocks with a `base`) go to
@@ -179,7 +185,9 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
                 _ => BTreeMap::new(),
             },
         };
-        t.entry("mod".to_string()).or_insert_with(|| mod_full(id));
+        if !t.contains_key("mod") {
+            t.insert("mod".to_string(), mod_full(id));
+        }
         t
     };
     let short = |id: ResourceId| {
@@ -196,25 +204,43 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
         benchmarks: BTreeMap::new(),
         snapshots: BTreeMap::new(),
     };
-    let named = |id: &ResourceId| index.block(*id).is_some_and(|b| !b.anonymous);
-    for id in index.resources_of_type("dashboard").filter(named) {
-        let full_name = full(id);
-        out.dashboards.insert(
-            full_name.clone(),
-            Dashboard {
-                title: title(id),
-                full_name,
-                short_name: short(id),
-                tags: tags(id),
-                mod_full_name: mod_full(id),
-                database: String::new(),
-            },
-        );
+    // The named dashboards and benchmarks, in one pass over the index.
+    let (mut dashboards, mut benchmarks): (Vec<ResourceId>, Vec<ResourceId>) = (vec![], vec![]);
+    for id in index.resources() {
+        let Some(b) = index.block(id).filter(|b| !b.anonymous) else {
+            continue;
+        };
+        let Some(kind) = index.file(id.file).map(|f| f.index.str(b.kind)) else {
+            continue;
+        };
+        if kind == "dashboard" {
+            dashboards.push(id);
+        } else if is_benchmark(Some(kind)) {
+            benchmarks.push(id);
+        }
     }
-    let benchmarks: Vec<ResourceId> = index
-        .resources()
-        .filter(|id| is_benchmark(index.kind_of(*id)) && named(id))
+    // Maps built from sorted lists at once (inserted one by one, a map's nodes are
+    // allocated half full and its keys compared at every level).
+    let entries: Vec<(String, Dashboard)> = dashboards
+        .into_iter()
+        .map(|id| {
+            let full_name = full(id);
+            (
+                full_name.clone(),
+                Dashboard {
+                    title: title(id),
+                    full_name,
+                    short_name: short(id),
+                    tags: tags(id),
+                    mod_full_name: mod_full(id),
+                    database: String::new(),
+                },
+            )
+        })
         .collect();
+    // (Collecting sorts stably: of two dashboards with one name, the later wins, as
+    // inserting them would.)
+    out.dashboards = entries.into_iter().collect();
     // Each benchmark's data and benchmark children, worked out once (the trees repeat them).
     let mut nodes: HashMap<ResourceId, Arc<BenchmarkData>> =
         HashMap::with_capacity(benchmarks.len());
@@ -429,13 +455,17 @@ pub fn payload(index: &Index, fields: FieldReader<'_>) -> Payload {
             },
         ));
     }
-    for (id, mut b) in entries {
-        if let Some(mut t) = trunks.remove(&id) {
-            t.sort();
-            t.dedup();
-            b.trunks = Some(t);
-        }
-        out.benchmarks.insert(b.data.full_name.to_string(), b);
-    }
+    let entries: Vec<(String, Benchmark)> = entries
+        .into_iter()
+        .map(|(id, mut b)| {
+            if let Some(mut t) = trunks.remove(&id) {
+                t.sort();
+                t.dedup();
+                b.trunks = Some(t);
+            }
+            (String::from(&*b.data.full_name), b)
+        })
+        .collect();
+    out.benchmarks = entries.into_iter().collect();
     out
 }

@@ -113,6 +113,9 @@ pub struct Stale {
     /// Entries stale by themselves only (a variable's or local's own entry, whose
     /// dependents care about its value, which `names` lists when it changed).
     pub entries: Vec<Text>,
+    /// The files replaced: their blocks may be numbered anew, so what is kept by resource
+    /// id for them (evaluated index fields) goes.
+    pub files: Vec<crate::index::FileId>,
 }
 
 /// A workspace ready to resolve: its index, its dependency mods and its values.
@@ -156,7 +159,10 @@ impl Model {
         inputs: &ValueInputs,
     ) -> Stale {
         self.generation += 1;
-        let mut stale = Stale::default();
+        let mut stale = Stale {
+            files: vec![file],
+            ..Stale::default()
+        };
         self.collect_names(file, &mut stale);
         let items = |fi: &crate::syntax::FileIndex| -> Vec<(bool, String, u64)> {
             fi.value_items

@@ -327,6 +327,75 @@ impl Field {
     }
 }
 
+/// What an evaluated index field was computed from: the qualified names (resources,
+/// `mod.var.x`, `mod.local.x`) its value used, directly or through the fields and the base it
+/// used. An edit that makes none of them stale leaves the value as it was.
+#[derive(Clone, Debug, Default)]
+enum FieldDeps {
+    /// Nothing but its own block's text (a literal, or absent).
+    #[default]
+    None,
+    /// These names, sorted.
+    Names(Arc<[Text]>),
+    /// Too many to keep (a long chain of fields): stale after any edit that changes a name.
+    Any,
+}
+
+/// The most names a field's [`FieldDeps`] lists (more: [`FieldDeps::Any`]); real fields use
+/// a handful (a chain of titles, a few locals).
+const MAX_FIELD_DEPS: usize = 64;
+
+impl FieldDeps {
+    /// The dependencies of a field using `names` directly and the fields in `used`.
+    fn of<'a>(mut names: Vec<Text>, used: impl IntoIterator<Item = &'a FieldDeps>) -> FieldDeps {
+        for d in used {
+            match d {
+                FieldDeps::None => {}
+                FieldDeps::Names(n) => names.extend(n.iter().cloned()),
+                FieldDeps::Any => return FieldDeps::Any,
+            }
+        }
+        if names.is_empty() {
+            return FieldDeps::None;
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.len() > MAX_FIELD_DEPS {
+            return FieldDeps::Any;
+        }
+        FieldDeps::Names(names.into())
+    }
+
+    /// True when one of `stale` is among them.
+    fn hit(&self, stale: &HashSet<&str>) -> bool {
+        match self {
+            FieldDeps::None => false,
+            FieldDeps::Names(n) => n.iter().any(|n| stale.contains(&**n)),
+            FieldDeps::Any => !stale.is_empty(),
+        }
+    }
+
+    fn weight(&self) -> usize {
+        match self {
+            FieldDeps::Names(n) => n.len() * 16 + 16,
+            _ => 0,
+        }
+    }
+}
+
+/// An evaluated index field as the resolver remembers it.
+#[derive(Clone, Debug)]
+struct Memo {
+    field: Field,
+    deps: FieldDeps,
+}
+
+impl Weigh for Memo {
+    fn weight(&self) -> usize {
+        self.field.weight() + self.deps.weight()
+    }
+}
+
 /// Resolver counters.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct ResolverStats {
@@ -460,7 +529,7 @@ pub struct Resolver {
     cache: Cache<Text, Arc<Resource>>,
     inflight: DashMap<Text, Arc<Slot>>,
     /// Evaluated index fields: bounded like the resources, since every resource has some.
-    fields: Cache<(ResourceId, AttrKey), Field>,
+    fields: Cache<(ResourceId, AttrKey), Memo>,
     resolved: AtomicU64,
     merged: AtomicU64,
     fields_evaluated: AtomicU64,
@@ -537,8 +606,14 @@ impl Resolver {
     /// Drops cached resources named in `names` and every cached resource that depends on
     /// any of them, transitively (through the dependency sets entries share, which keep
     /// what was evicted in between: one pass, each shared set looked at once); forgets the
-    /// evaluated index fields (cheap to recompute). Returns the names dropped, sorted.
+    /// evaluated index fields (which files' fields `names` concerns is not known here:
+    /// [`Resolver::invalidate_stale`] keeps what it can). Returns the names dropped, sorted.
     pub fn invalidate(&self, names: &[Text]) -> Vec<Text> {
+        self.fields.clear();
+        self.invalidate_resources(names)
+    }
+
+    fn invalidate_resources(&self, names: &[Text]) -> Vec<Text> {
         let set: Names<'_> = names.iter().map(|n| &**n).collect();
         let mut memo = Reached::default();
         // (A resource's own name is its dependency set's.)
@@ -546,14 +621,29 @@ impl Resolver {
             .cache
             .retain(|_, r| !r.depends.reaches(&set, &mut memo));
         gone.sort();
-        self.fields.clear();
         gone
+    }
+
+    /// Forgets the evaluated index fields an edit may have changed: those of the replaced
+    /// files (their blocks may be numbered anew) and those computed from a stale name
+    /// (directly, or through the fields and bases they used). Every other field keeps its
+    /// value: nothing it was computed from changed.
+    fn invalidate_fields(&self, stale: &super::Stale) {
+        if stale.files.is_empty() && !(stale.names.is_empty() && stale.entries.is_empty()) {
+            // Which blocks the names were is not known: nothing can be kept safely.
+            self.fields.clear();
+            return;
+        }
+        let names: HashSet<&str> = stale.names.iter().map(|n| &**n).collect();
+        self.fields
+            .retain(|(id, _), m| !stale.files.contains(&id.file) && !m.deps.hit(&names));
     }
 
     /// Drops what an edit made stale (see [`super::Model::replace_file`]); returns the names
     /// dropped, sorted.
     pub fn invalidate_stale(&self, stale: &super::Stale) -> Vec<Text> {
-        let mut gone = self.invalidate(&stale.names);
+        self.invalidate_fields(stale);
+        let mut gone = self.invalidate_resources(&stale.names);
         let only: BTreeSet<&str> = stale.entries.iter().map(|n| &**n).collect();
         gone.extend(self.cache.retain(|_, r| !only.contains(&*r.name)));
         gone.sort();
@@ -1527,24 +1617,25 @@ impl Resolver {
     /// fields being computed, each waiting for the next one it uses; a field asked for while
     /// it is on the stack is a cycle, unknown.
     pub fn field(&self, model: &Model, id: ResourceId, key: AttrKey) -> Field {
-        if let Some(f) = self.fields.peek(&(id, key)) {
-            return f;
+        if let Some(m) = self.fields.peek(&(id, key)) {
+            return m.field;
         }
         // What this computation found (the bounded cache may let some go before use).
-        let mut done: HashMap<(ResourceId, AttrKey), Field> = HashMap::new();
+        let mut done: HashMap<(ResourceId, AttrKey), Memo> = HashMap::new();
         let mut on_stack: HashSet<(ResourceId, AttrKey)> = HashSet::from([(id, key)]);
         let mut stack: Vec<FieldFrame> = vec![self.field_frame(model, id, key)];
         // The result of a field this one uses: computed, remembered, or (on the stack) a
         // cycle; `None` when it is still to compute.
         let known = |at: (ResourceId, AttrKey),
-                     done: &mut HashMap<(ResourceId, AttrKey), Field>,
+                     done: &mut HashMap<(ResourceId, AttrKey), Memo>,
                      on_stack: &HashSet<(ResourceId, AttrKey)>|
          -> Option<Field> {
-            if let Some(f) = done.get(&at) {
-                return Some(f.clone());
+            if let Some(m) = done.get(&at) {
+                return Some(m.field.clone());
             }
-            if let Some(f) = self.fields.peek(&at) {
-                done.insert(at, f.clone());
+            if let Some(m) = self.fields.peek(&at) {
+                let f = m.field.clone();
+                done.insert(at, m);
                 return Some(f);
             }
             on_stack.contains(&at).then(in_a_cycle)
@@ -1559,8 +1650,11 @@ impl Resolver {
                             FieldRef::Value(..) => {}
                             FieldRef::Stop(_) => break,
                             FieldRef::Field { at, .. } => match known(*at, &mut done, &on_stack) {
-                                Some(Field::Unknown { .. } | Field::Error { .. }) => break,
-                                Some(_) => {}
+                                Some(Field::Unknown { .. } | Field::Error { .. }) => {
+                                    top.used.push(*at);
+                                    break;
+                                }
+                                Some(_) => top.used.push(*at),
                                 None => {
                                     wanted = Some(*at);
                                     break;
@@ -1577,7 +1671,9 @@ impl Resolver {
                 }
                 let own = match top.expr.take() {
                     Some(e) => self.evaluate_field(model, top.id, top.key, &e, &|at| {
-                        done.get(&at).cloned().unwrap_or_else(in_a_cycle)
+                        done.get(&at)
+                            .map(|m| m.field.clone())
+                            .unwrap_or_else(in_a_cycle)
                     }),
                     None => top.literal.take().unwrap_or(Field::Absent),
                 };
@@ -1590,7 +1686,10 @@ impl Resolver {
             );
             let base = match top.base.filter(|_| inherits) {
                 Some(bid) => match known((bid, top.key), &mut done, &on_stack) {
-                    Some(f) => Some(f),
+                    Some(f) => {
+                        top.used.push((bid, top.key));
+                        Some(f)
+                    }
                     None => {
                         let at = (bid, top.key);
                         on_stack.insert(at);
@@ -1614,12 +1713,25 @@ impl Resolver {
                 },
                 (own, _) => own,
             };
+            // What it was computed from: the names it refers to, and what the fields it
+            // used were computed from (a field on the stack, a cycle, is named directly).
+            let deps = if top.reads_files {
+                FieldDeps::Any
+            } else {
+                FieldDeps::of(
+                    std::mem::take(&mut top.names),
+                    top.used.iter().filter_map(|u| done.get(u)).map(|m| &m.deps),
+                )
+            };
             stack.pop();
             on_stack.remove(&at);
-            self.fields.insert(at, out.clone());
-            done.insert(at, out);
+            let m = Memo { field: out, deps };
+            self.fields.insert(at, m.clone());
+            done.insert(at, m);
         }
-        done.remove(&(id, key)).unwrap_or(Field::Absent)
+        done.remove(&(id, key))
+            .map(|m| m.field)
+            .unwrap_or(Field::Absent)
     }
 
     /// What computing one index field starts from: its literal value, or its expression
@@ -1637,6 +1749,9 @@ impl Resolver {
             next: 0,
             own: None,
             base: None,
+            names: Vec::new(),
+            used: Vec::new(),
+            reads_files: false,
         };
         let (Some(f), Some(b)) = (index.file(id.file), index.block(id)) else {
             // Nothing to compute: absent, with nothing to inherit.
@@ -1663,8 +1778,12 @@ impl Resolver {
                         )
                     }),
                 ))),
-                _ => match self.field_expr(model, id, attr.span) {
+                _ => match self.field_expr(model, id, attr.span, &mut frame.names) {
                     Ok(e) => {
+                        // What `file()` reads is not tracked by name (no edit of the
+                        // workspace's mod files names it): such a field is recomputed after
+                        // every edit, as every field was before fields were kept.
+                        frame.reads_files = e.text.contains("file(");
                         frame.expr = Some(e);
                         None
                     }
@@ -1672,25 +1791,37 @@ impl Resolver {
                 },
             },
         };
-        frame.base = f
+        let base_ref = f
             .index
             .attr(b, AttrKey::Base)
             .and_then(|a| match a.value() {
                 AttrValue::Ref(ri) => f.index.refs.get(ri as usize).copied(),
                 _ => None,
-            })
-            .and_then(
-                |reference| match self.target(model, id.file, f.module, &reference) {
-                    Target::Resource { id: bid, .. } => Some(bid),
-                    _ => None,
-                },
-            );
+            });
+        if let Some(reference) = base_ref {
+            // What `base` names, found or not (it may be defined, or moved, by an edit).
+            frame.names.push(Text::from(
+                self.ref_qualified(model, id.file, f.module, &reference),
+            ));
+            frame.base = match self.target(model, id.file, f.module, &reference) {
+                Target::Resource { id: bid, .. } => Some(bid),
+                _ => None,
+            };
+        }
         frame
     }
 
     /// An index field's expression, from its span, with what it refers to classified;
     /// `Err`: the field is known without evaluating (it cannot be).
-    fn field_expr(&self, model: &Model, id: ResourceId, span: Span) -> Result<FieldExpr, Field> {
+    /// `names` gets the qualified names the expression refers to (up to the first that stops
+    /// it), found or not: what its value depends on.
+    fn field_expr(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        span: Span,
+        names: &mut Vec<Text>,
+    ) -> Result<FieldExpr, Field> {
         self.fields_evaluated.fetch_add(1, Relaxed);
         let index = &model.index;
         let i = &self.interner;
@@ -1724,7 +1855,25 @@ impl Resolver {
             .iter()
             .filter(|r| contains(span, r.span));
         for reference in refs {
-            let stop = match self.target(model, id.file, module, reference) {
+            let target = self.target(model, id.file, module, reference);
+            match &target {
+                Target::Var { module: m, name } | Target::Local { module: m, name } => {
+                    let kind = if matches!(target, Target::Var { .. }) {
+                        "var"
+                    } else {
+                        "local"
+                    };
+                    let mod_name = index.module(*m).map(|x| x.name.as_str()).unwrap_or("");
+                    names.push(Text::from(format!("{mod_name}.{kind}.{name}")));
+                }
+                Target::Runtime | Target::Opaque => {}
+                Target::Resource { .. } | Target::Unknown(_) => {
+                    names.push(Text::from(
+                        self.ref_qualified(model, id.file, module, reference),
+                    ));
+                }
+            }
+            let stop = match target {
                 Target::Var { module: m, name } => {
                     match model
                         .values
@@ -1914,6 +2063,12 @@ struct FieldFrame {
     own: Option<Field>,
     /// The resource it inherits from.
     base: Option<ResourceId>,
+    /// The names it refers to (its expression's and its base's), found or not.
+    names: Vec<Text>,
+    /// The fields it used (computed before it).
+    used: Vec<(ResourceId, AttrKey)>,
+    /// Its expression calls `file()`.
+    reads_files: bool,
 }
 
 /// An index field's expression and what it refers to, in order.
@@ -2287,7 +2442,9 @@ impl Resolver {
         id: ResourceId,
         key: AttrKey,
     ) -> Option<crate::index::dump::FieldText> {
-        self.fields.peek(&(id, key)).map(|f| field_text(key, f))
+        self.fields
+            .peek(&(id, key))
+            .map(|m| field_text(key, m.field))
     }
 }
 
@@ -2296,17 +2453,21 @@ fn field_text(key: AttrKey, field: Field) -> crate::index::dump::FieldText {
     use crate::index::dump::FieldText;
     match field {
         Field::Absent => FieldText::Absent,
+        // (`String::from(&*text)`, not `text.to_string()`: an `Arc<str>`'s goes through the
+        // formatting machinery, a tenth of what a warm dashboards payload costs.)
         Field::Value(Val::Object(o)) if key == AttrKey::Tags => FieldText::Tags(
             o.iter()
                 .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
-                    )
+                    let v = match v {
+                        Val::Str(s) => String::from(&**s),
+                        v => v.to_display_string().unwrap_or_else(|| v.to_hcl_text()),
+                    };
+                    (String::from(&**k), v)
                 })
                 .collect(),
         ),
         Field::Value(Val::Null) => FieldText::Absent,
+        Field::Value(Val::Str(s)) => FieldText::Text(String::from(&*s)),
         Field::Value(v) => match v.to_display_string() {
             Some(t) => FieldText::Text(t),
             None => FieldText::Unknown(v.to_hcl_text()),
