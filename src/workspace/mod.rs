@@ -669,6 +669,22 @@ pub fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
     (Fingerprint::of(&buf) == basis).then_some(buf)
 }
 
+/// Reads `path`, an indexed file, and gives its text only if it is exactly the text `basis`
+/// fingerprints (nothing appended either): what [`DiskSources`] serves for an indexed file
+/// without its membership walk — a text equal to the one the load read under that walk
+/// tells nothing new, whatever the path leads to now (at most `basis.len() + 1` bytes read).
+pub(crate) fn read_unchanged(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let len = usize::try_from(basis.len()).ok()?;
+    let mut buf = Vec::with_capacity(len + 1);
+    open_no_follow(path)
+        .ok()?
+        .take(basis.len() + 1)
+        .read_to_end(&mut buf)
+        .ok()?;
+    (buf.len() == len && Fingerprint::of(&buf) == basis).then_some(buf)
+}
+
 /// Opens `path` for reading without following a link in its last component (and without
 /// blocking on a pipe put in a file's place).
 fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
@@ -767,6 +783,32 @@ mod tests {
         assert_eq!(read_again(&path, basis), None);
         std::fs::create_dir(&path).expect("mkdir");
         assert_eq!(read_again(&path, basis), None);
+    }
+
+    #[test]
+    fn read_unchanged_gives_only_exactly_the_indexed_text() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let path = tmp.path().join("a.pp");
+        let text = b"query \"q\" {\n  sql = \"select 1\"\n}\n";
+        std::fs::write(&path, text).expect("write");
+        let basis = Fingerprint::of(text);
+        assert_eq!(read_unchanged(&path, basis).as_deref(), Some(&text[..]));
+        // Longer (appended to): changed, unlike `read_again`'s prefix.
+        let mut longer = text.to_vec();
+        longer.extend_from_slice(b"query \"more\" {}\n");
+        std::fs::write(&path, &longer).expect("write");
+        assert_eq!(read_unchanged(&path, basis), None);
+        std::fs::write(&path, b"query").expect("write");
+        assert_eq!(read_unchanged(&path, basis), None);
+        // A link in its place is not followed.
+        std::fs::remove_file(&path).expect("remove");
+        let other = tmp.path().join("b.pp");
+        std::fs::write(&other, text).expect("write");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&other, &path).expect("link");
+            assert_eq!(read_unchanged(&path, basis), None);
+        }
     }
 
     fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {

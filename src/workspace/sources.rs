@@ -281,6 +281,19 @@ impl crate::resolve::Sources for DiskSources {
                 return None;
             }
         }
+        // The common case, an indexed file as it was indexed: one open and read, no walk.
+        let basis = self.basis(path);
+        if let Some(fp) = basis
+            && let Some(buf) = super::read_unchanged(&self.root.join(path), fp)
+        {
+            let text: Arc<[u8]> = buf.into();
+            let mut s = self.state();
+            // Unless the basis changed meanwhile (a newer text was indexed).
+            if s.basis.as_ref().and_then(|b| b.get(path)) == Some(&fp) {
+                s.put(path, text.clone());
+                return Some(text);
+            }
+        }
         let read = self.read_disk(path);
         let mut s = self.state();
         let expected = match s.basis.as_ref() {
