@@ -686,13 +686,7 @@ impl Backend {
             }
         }
         let state = self.state.clone();
-        let _ = blocking(move || {
-            let keys: Vec<String> = lock(&state.docs).keys().cloned().collect();
-            for k in keys {
-                Backend::sync_doc(&state, &k);
-            }
-        })
-        .await;
+        let _ = blocking(move || Backend::sync_changed_docs(&state)).await;
     }
 
     /// The file name of an open document whose copy was dropped (its text in the editor is
