@@ -545,14 +545,22 @@ impl<'r> FieldReader<'r> {
         id: ResourceId,
         key: modlens::syntax::AttrKey,
     ) -> Option<modlens::index::dump::FieldText> {
-        let field = self.r.resolver.field(&self.r.model, id, key);
-        if let Some(fd) = field.error() {
+        // A literal is what the index holds: the dump writes it as `--index-only` does,
+        // with nothing evaluated or kept for it.
+        if self.r.model.index.field_is_literal(id, key) {
+            return None;
+        }
+        let (text, error) = self
+            .r
+            .resolver
+            .dump_field_and_error(&self.r.model, id, key);
+        if let Some(fd) = error {
             self.errors
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(Line::new(&fd.file, &fd.diagnostic));
         }
-        self.r.resolver.dump_field(&self.r.model, id, key)
+        Some(text)
     }
 
     /// The model's diagnostics and the fields' errors met so far, sorted.
@@ -712,9 +720,13 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
     // Each file is read back once, from where the load read it, and used only if it is
     // still the text the index was built from.
     let files = &l.ws.files;
-    let read = |rel: &str| {
-        let at = files.binary_search_by(|f| f.rel.as_str().cmp(rel)).ok()?;
-        workspace::read_again(&files[at].path, sources.basis(rel)?)
+    let read = |rel: &str, buf: &mut Vec<u8>| {
+        let Ok(at) = files.binary_search_by(|f| f.rel.as_str().cmp(rel)) else {
+            return false;
+        };
+        sources
+            .basis(rel)
+            .is_some_and(|basis| workspace::read_again_into(&files[at].path, basis, buf))
     };
     let mut out = stdout();
     dump::write(
@@ -736,27 +748,49 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
 /// `modlens index`: the dump with titles, descriptions and tags evaluated, in parallel over
 /// batches of files (written in order, so the bytes do not depend on `--threads`).
 fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
-    let r = open(dir, opts)?;
+    // The variables and locals no field uses are evaluated beside the dump (their
+    // diagnostics are printed), not before it: fields evaluate what they use on demand, and
+    // each value is computed once whichever thread asks first.
+    let r = open_with(dir, opts, false)?;
     let reader = FieldReader::new(&r);
     let fields = |id, key| reader.read(id, key);
     // Text read back through the sources: only what the index was built from.
-    let read = |rel: &str| r.resolver.sources().read(rel).map(|t| t.to_vec());
+    let read = |rel: &str, buf: &mut Vec<u8>| {
+        r.resolver
+            .sources()
+            .read(rel)
+            .map(|t| buf.extend_from_slice(&t))
+            .is_some()
+    };
     let bar = progress_bar(r.model.index.resources().count() as u64, "evaluating");
     let tick = |n: u64| bar.inc(n);
     let mut out = stdout();
-    dump::write(
-        &mut out,
-        &r.model.index,
-        &read,
-        &fields,
-        dump::WriteOptions {
-            files_per_batch: batch_files(),
-            progress: Some(&tick),
-        },
-    )?;
+    rayon::in_place_scope(|scope| {
+        scope.spawn(|_| r.model.values.force(&r.model.index));
+        dump::write(
+            &mut out,
+            &r.model.index,
+            &read,
+            &fields,
+            dump::WriteOptions {
+                files_per_batch: batch_files(),
+                progress: Some(&tick),
+            },
+        )
+    })?;
     bar.finish_and_clear();
     let errors = print_lines(&reader.lines());
+    drop(reader);
+    leave(r);
     Ok(exit_code(errors))
+}
+
+/// Leaves `value` to the process's exit instead of freeing it piece by piece: a command's
+/// last use of a large structure (a resolver's caches, an index), when freeing its many
+/// small allocations one by one would be a noticeable part of the command's time. The
+/// memory goes back to the system when the process exits right after.
+fn leave<T>(value: T) {
+    std::mem::forget(value);
 }
 
 /// Files whose resources a streamed dump builds at once, in parallel: a few per thread, so

@@ -132,10 +132,13 @@ fn the_streamed_dump_is_the_whole_dumps_bytes() {
                         index: &modlens::index::Index,
                         files_per_batch: usize| {
             let mut out = Vec::new();
+            let read_into = |rel: &str, buf: &mut Vec<u8>| {
+                ws.read(rel).map(|bytes| buf.extend_from_slice(&bytes)).is_some()
+            };
             dump::write(
                 &mut out,
                 index,
-                &read,
+                &read_into,
                 fields,
                 dump::WriteOptions {
                     files_per_batch,

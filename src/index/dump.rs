@@ -51,8 +51,10 @@ pub fn literal_fields(_: ResourceId, _: AttrKey) -> Option<FieldText> {
     None
 }
 
-/// [`SourceReader`] that can be called from several threads.
-pub type SyncSourceReader<'a> = &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync);
+/// Reads a file's bytes by its workspace-relative path into the buffer it is given (empty
+/// when called); false if the file cannot be read. Called from several threads, each with
+/// its own buffer, reused from file to file.
+pub type SyncSourceReader<'a> = &'a (dyn Fn(&str, &mut Vec<u8>) -> bool + Sync);
 
 /// [`FieldReader`] that can be called from several threads.
 pub type SyncFieldReader<'a> = &'a (dyn Fn(ResourceId, AttrKey) -> Option<FieldText> + Sync);
@@ -354,10 +356,16 @@ fn write_in_order<W: std::io::Write>(
                     }
                     let mut buf = {
                         let mut s = line.lock();
-                        while !s.stop && i >= s.written + window {
-                            s.waiting_for_room += 1;
-                            s = line.room.wait(s).unwrap_or_else(|p| p.into_inner());
-                            s.waiting_for_room -= 1;
+                        if i >= s.written + window {
+                            // Too far ahead: wait until half the window is written, not
+                            // one file, so that the threads do not wake each other per file.
+                            let need = i + 1 - window.div_ceil(2);
+                            while !s.stop && s.written < need {
+                                s.waiting_for_room += 1;
+                                s.room_at = s.room_at.min(need);
+                                s = line.room.wait(s).unwrap_or_else(|p| p.into_inner());
+                                s.waiting_for_room -= 1;
+                            }
                         }
                         if s.stop {
                             break;
@@ -389,7 +397,6 @@ struct Pipeline {
     next: AtomicUsize,
 }
 
-#[derive(Default)]
 struct PipeState {
     /// Rendered files from the next one to write on (`None`: not yet).
     done: VecDeque<Option<Vec<u8>>>,
@@ -403,6 +410,22 @@ struct PipeState {
     writer_waits: bool,
     /// How many threads wait on `room`.
     waiting_for_room: usize,
+    /// The fewest files written that one of the threads waiting on `room` waits for.
+    room_at: usize,
+}
+
+impl Default for PipeState {
+    fn default() -> Self {
+        PipeState {
+            done: VecDeque::new(),
+            written: 0,
+            spare: Vec::new(),
+            stop: false,
+            writer_waits: false,
+            waiting_for_room: 0,
+            room_at: usize::MAX,
+        }
+    }
 }
 
 /// A spare buffer larger than this is dropped rather than kept: the few files with large
@@ -453,7 +476,9 @@ impl Pipeline {
             if let Some(Some(_)) = s.done.front() {
                 let buf = s.done.pop_front().flatten().unwrap_or_default();
                 s.written += 1;
-                if s.waiting_for_room > 0 {
+                if s.waiting_for_room > 0 && s.written >= s.room_at {
+                    // The waiters check again; those still too far ahead set it anew.
+                    s.room_at = usize::MAX;
                     self.room.notify_all();
                 }
                 drop(s);
@@ -550,6 +575,15 @@ fn write_pos(out: &mut Vec<u8>, p: Pos) {
     out.extend_from_slice(b"\n        }");
 }
 
+thread_local! {
+    /// Each thread's buffer for the source of the file [`Writer::file`] writes, reused from
+    /// file to file (a new allocation per file costs more than its copy).
+    static SOURCE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A source buffer larger than this is dropped after its file rather than kept.
+const MAX_KEPT_SOURCE_BYTES: usize = 1 << 20;
+
 /// Writes resources straight from the index (see [`write`]); shared by the threads.
 struct Writer<'a> {
     index: &'a Index,
@@ -564,15 +598,30 @@ impl Writer<'_> {
         let Some(entry) = self.index.file(file) else {
             return 0;
         };
+        SOURCE.with_borrow_mut(|bytes| {
+            let n = self.resources(out, entry, file, path, bytes);
+            // One large file must not leave its thread holding that much for good.
+            if bytes.capacity() > MAX_KEPT_SOURCE_BYTES {
+                *bytes = Vec::new();
+            }
+            n
+        })
+    }
+
+    /// [`Writer::file`] with the thread's source buffer.
+    fn resources(
+        &self,
+        out: &mut Vec<u8>,
+        entry: &super::FileEntry,
+        file: FileId,
+        path: &str,
+        bytes: &mut Vec<u8>,
+    ) -> usize {
         // Without its mod a resource has no qualified name: the dump leaves it out.
         let Some(module) = self.index.module(entry.module) else {
             return 0;
         };
-        let mut text = SpanText {
-            path,
-            source: self.source,
-            bytes: None,
-        };
+        let mut text = SpanText::new(path, self.source, bytes);
         let mut name = String::new();
         let mut prefix = Vec::new();
         qualified_prefix(&mut prefix, &module.name);
@@ -938,11 +987,11 @@ fn file_resources(
     let Some(entry) = index.file(file) else {
         return Vec::new();
     };
-    let mut text = SpanText {
-        path,
-        source,
-        bytes: None,
+    let fill = |path: &str, buf: &mut Vec<u8>| {
+        source(path).map(|bytes| *buf = bytes).is_some()
     };
+    let mut bytes = Vec::new();
+    let mut text = SpanText::new(path, &fill, &mut bytes);
     index
         .resources_in_file(file)
         .filter_map(|id| resource(index, &entry.index, id, &mut text, listed_parent, fields))
@@ -969,20 +1018,38 @@ fn root_mod(index: &Index) -> ModDump {
         })
 }
 
-/// One file's source, read on first need.
+/// One file's source, read on first need into a buffer the caller keeps.
 struct SpanText<'a> {
     path: &'a str,
-    source: SourceReader<'a>,
-    bytes: Option<Option<Vec<u8>>>,
+    source: &'a dyn Fn(&str, &mut Vec<u8>) -> bool,
+    bytes: &'a mut Vec<u8>,
+    /// `None` until the file is read; then whether it could be.
+    read: Option<bool>,
 }
 
-impl SpanText<'_> {
+impl<'a> SpanText<'a> {
+    fn new(
+        path: &'a str,
+        source: &'a dyn Fn(&str, &mut Vec<u8>) -> bool,
+        bytes: &'a mut Vec<u8>,
+    ) -> Self {
+        SpanText {
+            path,
+            source,
+            bytes,
+            read: None,
+        }
+    }
+
     fn slice(&mut self, span: Span) -> Option<&[u8]> {
-        let (source, path) = (self.source, self.path);
-        self.bytes
-            .get_or_insert_with(|| source(path))
-            .as_deref()
-            .and_then(|b| b.get(span.range()))
+        if self.read.is_none() {
+            self.bytes.clear();
+            self.read = Some((self.source)(self.path, self.bytes));
+        }
+        if self.read != Some(true) {
+            return None;
+        }
+        self.bytes.get(span.range())
     }
 
     /// The expression text at `span`.

@@ -276,6 +276,25 @@ impl Index {
         self.file(id.file).and_then(|f| f.index.block(id.block))
     }
 
+    /// True when a resource's own `key` attribute is a literal (a string, a number or bool,
+    /// an object of literals for tags): that is its value, whatever its `base`, and
+    /// evaluating it gives what the index holds. False when it is absent (a `base` may
+    /// give it) or an expression.
+    pub fn field_is_literal(&self, id: ResourceId, key: AttrKey) -> bool {
+        let Some(f) = self.file(id.file) else {
+            return false;
+        };
+        f.index
+            .block(id.block)
+            .and_then(|b| f.index.attr(b, key))
+            .is_some_and(|a| {
+                matches!(
+                    a.value(),
+                    AttrValue::Str(_) | AttrValue::Scalar(_) | AttrValue::Text | AttrValue::Tags(_)
+                )
+            })
+    }
+
     /// Every resource (resource blocks and locals) of a file, in source order.
     pub fn resources_in_file(&self, file: FileId) -> impl Iterator<Item = ResourceId> + '_ {
         self.file(file).into_iter().flat_map(move |f| {

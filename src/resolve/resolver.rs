@@ -2435,6 +2435,19 @@ impl Resolver {
         Some(field_text(key, self.field(model, id, key)))
     }
 
+    /// [`Resolver::dump_field`] with the error the evaluation met, if any: one evaluation
+    /// for a caller that reports errors too.
+    pub fn dump_field_and_error(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+    ) -> (crate::index::dump::FieldText, Option<super::FileDiagnostic>) {
+        let field = self.field(model, id, key);
+        let error = field.error();
+        (field_text(key, field), error)
+    }
+
     /// [`Resolver::dump_field`] if the field is computed already (`None` otherwise: nothing
     /// is evaluated).
     pub fn dump_field_cached(

@@ -656,17 +656,28 @@ pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), Unread> {
 /// one-shot tool reading back, once, the files it has just indexed (`index --index-only`),
 /// without the membership walk [`DiskSources`] does for paths that come from elsewhere.
 pub fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_again_into(path, basis, &mut buf).then_some(buf)
+}
+
+/// [`read_again`] into `buf` (cleared first), so that a caller reading many files reuses one
+/// allocation; true when `buf` holds the indexed text.
+pub fn read_again_into(path: &Path, basis: Fingerprint, buf: &mut Vec<u8>) -> bool {
     use std::io::Read;
+    buf.clear();
     // As many bytes as were indexed: they are the text only if they fingerprint the same
     // (whatever may have been appended since is not part of it). The length is known, so
     // the file system is not asked for it; the load checked that this is a regular file.
-    let mut buf = Vec::with_capacity(usize::try_from(basis.len()).ok()?);
-    open_no_follow(path)
-        .ok()?
-        .take(basis.len())
-        .read_to_end(&mut buf)
-        .ok()?;
-    (Fingerprint::of(&buf) == basis).then_some(buf)
+    let Ok(len) = usize::try_from(basis.len()) else {
+        return false;
+    };
+    buf.reserve(len);
+    let read = open_no_follow(path).and_then(|f| f.take(basis.len()).read_to_end(buf));
+    let same = read.is_ok() && Fingerprint::of(buf) == basis;
+    if !same {
+        buf.clear();
+    }
+    same
 }
 
 /// Reads `path`, an indexed file, and gives its text only if it is exactly the text `basis`
