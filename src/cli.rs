@@ -545,15 +545,13 @@ impl<'r> FieldReader<'r> {
         id: ResourceId,
         key: modlens::syntax::AttrKey,
     ) -> Option<modlens::index::dump::FieldText> {
-        // A literal is what the index holds: the dump writes it as `--index-only` does,
-        // with nothing evaluated or kept for it.
-        if self.r.model.index.field_is_literal(id, key) {
+        // A literal is what the index holds, and a field set nowhere is absent: the dump
+        // writes them as `--index-only` does, with nothing evaluated or kept for them.
+        let index = &self.r.model.index;
+        if index.field_is_literal(id, key) || index.field_is_unset(id, key) {
             return None;
         }
-        let (text, error) = self
-            .r
-            .resolver
-            .dump_field_and_error(&self.r.model, id, key);
+        let (text, error) = self.r.resolver.dump_field_and_error(&self.r.model, id, key);
         if let Some(fd) = error {
             self.errors
                 .lock()

@@ -133,7 +133,9 @@ fn the_streamed_dump_is_the_whole_dumps_bytes() {
                         files_per_batch: usize| {
             let mut out = Vec::new();
             let read_into = |rel: &str, buf: &mut Vec<u8>| {
-                ws.read(rel).map(|bytes| buf.extend_from_slice(&bytes)).is_some()
+                ws.read(rel)
+                    .map(|bytes| buf.extend_from_slice(&bytes))
+                    .is_some()
             };
             dump::write(
                 &mut out,

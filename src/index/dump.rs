@@ -987,9 +987,7 @@ fn file_resources(
     let Some(entry) = index.file(file) else {
         return Vec::new();
     };
-    let fill = |path: &str, buf: &mut Vec<u8>| {
-        source(path).map(|bytes| *buf = bytes).is_some()
-    };
+    let fill = |path: &str, buf: &mut Vec<u8>| source(path).map(|bytes| *buf = bytes).is_some();
     let mut bytes = Vec::new();
     let mut text = SpanText::new(path, &fill, &mut bytes);
     index

@@ -295,6 +295,17 @@ impl Index {
             })
     }
 
+    /// True when a resource sets no `key` attribute and has no `base` to inherit one from:
+    /// the field is absent, with nothing to evaluate.
+    pub fn field_is_unset(&self, id: ResourceId, key: AttrKey) -> bool {
+        let Some(f) = self.file(id.file) else {
+            return false;
+        };
+        f.index.block(id.block).is_some_and(|b| {
+            f.index.attr(b, key).is_none() && f.index.attr(b, AttrKey::Base).is_none()
+        })
+    }
+
     /// Every resource (resource blocks and locals) of a file, in source order.
     pub fn resources_in_file(&self, file: FileId) -> impl Iterator<Item = ResourceId> + '_ {
         self.file(file).into_iter().flat_map(move |f| {

@@ -1621,14 +1621,15 @@ impl Resolver {
             return m.field;
         }
         // What this computation found (the bounded cache may let some go before use).
-        let mut done: HashMap<(ResourceId, AttrKey), Memo> = HashMap::new();
-        let mut on_stack: HashSet<(ResourceId, AttrKey)> = HashSet::from([(id, key)]);
+        let mut done: foldhash::HashMap<(ResourceId, AttrKey), Memo> = Default::default();
+        let mut on_stack: foldhash::HashSet<(ResourceId, AttrKey)> = Default::default();
+        on_stack.insert((id, key));
         let mut stack: Vec<FieldFrame> = vec![self.field_frame(model, id, key)];
         // The result of a field this one uses: computed, remembered, or (on the stack) a
         // cycle; `None` when it is still to compute.
         let known = |at: (ResourceId, AttrKey),
-                     done: &mut HashMap<(ResourceId, AttrKey), Memo>,
-                     on_stack: &HashSet<(ResourceId, AttrKey)>|
+                     done: &mut foldhash::HashMap<(ResourceId, AttrKey), Memo>,
+                     on_stack: &foldhash::HashSet<(ResourceId, AttrKey)>|
          -> Option<Field> {
             if let Some(m) = done.get(&at) {
                 return Some(m.field.clone());

@@ -282,7 +282,9 @@ const INTERN_MAX_LEN: usize = 96;
 /// A bounded, thread-safe interner of short strings (sharded: resolving on several threads
 /// interns all the time).
 pub struct Interner {
-    set: dashmap::DashMap<Text, ()>,
+    set: dashmap::DashMap<Text, (), foldhash::fast::RandomState>,
+    /// About how many strings `set` holds (`DashMap::len` locks every shard).
+    count: std::sync::atomic::AtomicUsize,
     limit: usize,
 }
 
@@ -305,7 +307,8 @@ impl Interner {
     /// An interner that remembers at most about `limit` strings.
     pub fn new(limit: usize) -> Self {
         Interner {
-            set: dashmap::DashMap::new(),
+            set: dashmap::DashMap::default(),
+            count: std::sync::atomic::AtomicUsize::new(0),
             limit: limit.max(1),
         }
     }
@@ -318,14 +321,22 @@ impl Interner {
         if let Some(e) = self.set.get(s) {
             return e.key().clone();
         }
-        if self.set.len() >= self.limit {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.count.load(Relaxed) >= self.limit {
             // Forget everything: holders keep their strings, new ones are shared afresh.
+            self.count.store(0, Relaxed);
             self.set.clear();
         }
         let t: Text = Arc::from(s);
-        self.set.entry(t.clone()).or_insert(());
-        // Another thread may have inserted the same text first: share that one.
-        self.set.get(s).map(|e| e.key().clone()).unwrap_or(t)
+        match self.set.entry(t.clone()) {
+            // Another thread inserted the same text first: share that one.
+            dashmap::Entry::Occupied(e) => e.key().clone(),
+            dashmap::Entry::Vacant(e) => {
+                self.count.fetch_add(1, Relaxed);
+                e.insert(());
+                t
+            }
+        }
     }
 
     /// How many strings are remembered.
