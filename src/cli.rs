@@ -692,6 +692,7 @@ fn index(dir: &Path, opts: &Options, index_only: bool, stats: bool, output: Outp
             }
         }
     }
+    leave(l);
     Ok(exit_code(errors))
 }
 
@@ -740,6 +741,7 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
             progress: None,
         },
     )?;
+    leave((l, sources));
     Ok(exit_code(errors))
 }
 
@@ -787,7 +789,7 @@ fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
 /// last use of a large structure (a resolver's caches, an index), when freeing its many
 /// small allocations one by one would be a noticeable part of the command's time. The
 /// memory goes back to the system when the process exits right after.
-fn leave<T>(value: T) {
+pub(crate) fn leave<T>(value: T) {
     std::mem::forget(value);
 }
 

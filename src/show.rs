@@ -172,6 +172,7 @@ struct CheckStats {
     errors: usize,
     warnings: usize,
     load_ms: f64,
+    /// Evaluating every variable and local: up front, then beside the resolves.
     values_ms: f64,
     resolve_ms: f64,
     total_ms: f64,
@@ -204,8 +205,10 @@ struct LineView<'a> {
 /// `modlens check DIR`.
 pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Result<i32> {
     let t0 = Instant::now();
-    let r = open(dir, opts)?;
-    let mut lines = model_diagnostics(&r);
+    // The variables and locals are evaluated beside the resolves, not before them: the
+    // resolves evaluate what they use on demand (each value once, whichever thread asks
+    // first), and the rest no longer waits on one thread while the others are idle.
+    let r = open_with(dir, opts, false)?;
     // File by file (the list of files is small; a list of every resource would grow with
     // the mod): each file's resources resolved and dropped, or kept by the bounded cache.
     let files: Vec<modlens::index::FileId> = r.model.index.files().map(|(id, _)| id).collect();
@@ -215,20 +218,30 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Re
         .sum();
     let bar = progress(total as u64);
     let t = Instant::now();
-    let found: Vec<Vec<Line>> = files
-        .par_iter()
-        .map(|file| {
-            let mut lines = Vec::new();
-            for id in r.model.index.resources_in_file(*file) {
-                let res: Arc<Resource> = r.resolver.resolve(&r.model, id);
-                bar.inc(1);
-                lines.extend(resource_lines(&res));
-            }
-            lines
-        })
-        .collect();
+    let mut values_ms = 0.0;
+    let found: Vec<Vec<Line>> = rayon::in_place_scope(|scope| {
+        scope.spawn(|_| {
+            let t = Instant::now();
+            r.model.values.force(&r.model.index);
+            values_ms = t.elapsed().as_secs_f64() * 1e3;
+        });
+        files
+            .par_iter()
+            .map(|file| {
+                let mut lines = Vec::new();
+                for id in r.model.index.resources_in_file(*file) {
+                    let res: Arc<Resource> = r.resolver.resolve(&r.model, id);
+                    bar.inc(1);
+                    lines.extend(resource_lines(&res));
+                }
+                lines
+            })
+            .collect()
+    });
     bar.finish_and_clear();
     let resolve_ms = t.elapsed().as_secs_f64() * 1e3;
+    // Every value is evaluated now: all of their diagnostics.
+    let mut lines = model_diagnostics(&r);
     lines.extend(found.into_iter().flatten());
     sort_lines(&mut lines);
     let errors = lines
@@ -244,7 +257,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Re
         errors,
         warnings,
         load_ms: r.load.discover_ms + r.load.load_ms,
-        values_ms: r.values_ms,
+        values_ms: r.values_ms + values_ms,
         resolve_ms,
         total_ms: t0.elapsed().as_secs_f64() * 1e3,
         resolver: r.resolver.stats(),
@@ -301,6 +314,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Re
             }
         }
     }
+    crate::cli::leave(r);
     Ok(exit_code(errors > 0))
 }
 
