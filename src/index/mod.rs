@@ -1030,7 +1030,9 @@ fn name_hash(module: ModId, kind: &str, name: &str) -> u32 {
 /// The entries of a sorted map with this hash.
 fn equal_range<T>(map: &[(u32, T)], hash: u32) -> &[(u32, T)] {
     let start = map.partition_point(|(h, _)| *h < hash);
-    let len = map[start..].partition_point(|(h, _)| *h == hash);
+    // Equal hashes are few (a name declared twice, a collision): counted forward, not by a
+    // second binary search, whose every step is a cache miss in a large mod's map.
+    let len = map[start..].iter().take_while(|(h, _)| *h == hash).count();
     &map[start..start + len]
 }
 
