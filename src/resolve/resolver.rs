@@ -1313,16 +1313,16 @@ impl Resolver {
                             }
                         }
                         _ => {
-                            if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
+                            if let Some(v) = set(ctx.attribute(attr, &mut r.diagnostics)) {
                                 attributes.push((i.intern(key), v));
                             }
                         }
                     }
                 }
-                "sql" => r.sql = ctx.attribute(attr, &mut r.diagnostics),
+                "sql" => r.sql = set(ctx.attribute(attr, &mut r.diagnostics)),
                 "args" => r.args = ctx.args(attr, &mut r.diagnostics),
                 _ => {
-                    if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
+                    if let Some(v) = set(ctx.attribute(attr, &mut r.diagnostics)) {
                         attributes.push((i.intern(key), v));
                     }
                 }
@@ -2025,12 +2025,21 @@ impl Resolver {
         }) {
             Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
             Ok(v) => match (key, &v) {
-                (AttrKey::Tags, Val::Object(_)) | (AttrKey::Tags, Val::Null) => Field::Value(v),
+                // A null is not set (tags too: `base`'s apply, as Powerpipe's
+                // `MergeMaps(nil, base.Tags)` gives them).
+                (_, Val::Null) => Field::Absent,
+                (AttrKey::Tags, Val::Object(o)) => match o.iter().find(|(_, v)| *v == Val::Null) {
+                    // gohcl cannot decode a null into a `map[string]string` entry
+                    // ("null value is not allowed"): Powerpipe refuses the resource.
+                    Some((k, _)) => {
+                        error(format!("tags must be a map of strings: tag `{k}` is null"))
+                    }
+                    None => Field::Value(v),
+                },
                 (AttrKey::Tags, other) => error(format!(
                     "tags must be a map of strings, not a {}",
                     other.type_name()
                 )),
-                (_, Val::Null) => Field::Absent,
                 (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Field::Value(Val::Str(
                     i.intern(&v.to_display_string().unwrap_or_default()),
                 )),
@@ -2229,6 +2238,13 @@ fn finish(mut r: Resource, depends: BTreeSet<Text>, via: Vec<Depends>) -> Resour
     r.diagnostics.sort_by_key(|d| (d.start.byte, d.end.byte));
     r.diagnostics.dedup();
     r
+}
+
+/// An attribute's value as Powerpipe keeps it: `null` is not set (gohcl decodes it into a
+/// nil field, which `setBaseProperties` then fills from `base`), so it is left out and a
+/// base gives the value, as for a missing attribute.
+fn set(v: Option<Val>) -> Option<Val> {
+    v.filter(|v| !matches!(v, Val::Null))
 }
 
 /// Copies what `r` does not set from its base.
