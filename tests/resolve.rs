@@ -892,11 +892,15 @@ fn null_attributes_are_not_set_and_a_base_gives_them() {
     assert_eq!(card.sql, Some(Val::str("select 1 as value")));
     assert_eq!(card.attribute("width"), Some(&Val::Number(4.into())));
     assert_eq!(card.attribute("type"), Some(&Val::str("info")));
+    // With no base, a null stays null: referring to it gives null, not an error.
     let alone = resolve(&o, "card.dashboard_cards_anonymous_card_1");
     assert_eq!(
         (alone.title.as_deref(), alone.attribute("width")),
-        (None, None)
+        (None, Some(&Val::Null))
     );
+    let refers = resolve(&o, "card.refers_to_a_null");
+    assert_eq!(refers.attribute("width"), Some(&Val::Null));
+    assert_eq!(refers.diagnostics, []);
     let bench = resolve(&o, "benchmark.derived_bench");
     assert_eq!(bench.title.as_deref(), Some("Base benchmark"));
     assert_eq!(

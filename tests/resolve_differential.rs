@@ -564,12 +564,14 @@ fn compare(o: &common::Opened, cold: &common::Opened) -> Compared {
             ) {
                 continue;
             }
-            // A null is not set: the base's value, if any (see `attr`).
+            // A null is not set: the base's value if it has one (see `attr`), else null
+            // (what Powerpipe's value of the resource holds for a field not set).
             let want = if v.is_null() {
-                attr(&all, *id, k, 0).map(val)
+                attr(&all, *id, k, 0).map_or(Val::Null, val)
             } else {
-                Some(val(v))
+                val(v)
             };
+            let want = Some(want);
             check(
                 &format!("attribute {k}"),
                 format!("{:?}", lazy.attribute(k)),

@@ -1313,16 +1313,19 @@ impl Resolver {
                             }
                         }
                         _ => {
-                            if let Some(v) = set(ctx.attribute(attr, &mut r.diagnostics)) {
+                            // `query = null` / `base = null`: not set (see `inherit`).
+                            if let Some(v) = ctx.attribute(attr, &mut r.diagnostics)
+                                && v != Val::Null
+                            {
                                 attributes.push((i.intern(key), v));
                             }
                         }
                     }
                 }
-                "sql" => r.sql = set(ctx.attribute(attr, &mut r.diagnostics)),
+                "sql" => r.sql = ctx.attribute(attr, &mut r.diagnostics),
                 "args" => r.args = ctx.args(attr, &mut r.diagnostics),
                 _ => {
-                    if let Some(v) = set(ctx.attribute(attr, &mut r.diagnostics)) {
+                    if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
                         attributes.push((i.intern(key), v));
                     }
                 }
@@ -2240,17 +2243,18 @@ fn finish(mut r: Resource, depends: BTreeSet<Text>, via: Vec<Depends>) -> Resour
     r
 }
 
-/// An attribute's value as Powerpipe keeps it: `null` is not set (gohcl decodes it into a
-/// nil field, which `setBaseProperties` then fills from `base`), so it is left out and a
-/// base gives the value, as for a missing attribute.
-fn set(v: Option<Val>) -> Option<Val> {
-    v.filter(|v| !matches!(v, Val::Null))
+/// True for a value Powerpipe holds as not set: none, or `null` (gohcl decodes a null into
+/// a nil field, which `setBaseProperties` fills from `base` as it does a missing one).
+fn unset(v: Option<&Val>) -> bool {
+    v.is_none_or(|v| *v == Val::Null)
 }
 
-/// Copies what `r` does not set from its base.
+/// Copies what `r` does not set (or sets to `null`) from its base. A null it keeps when
+/// the base has nothing either: a reference to the attribute gives null, as Powerpipe's
+/// value of the resource does.
 fn inherit(r: &mut Resource, base: &Resource) {
-    if r.sql.is_none() && r.query.is_none() {
-        r.sql = base.sql.clone();
+    if unset(r.sql.as_ref()) && r.query.is_none() {
+        r.sql = base.sql.clone().or(r.sql.take());
         r.query = base.query.clone();
     }
     if r.args.is_none() {
@@ -2265,9 +2269,12 @@ fn inherit(r: &mut Resource, base: &Resource) {
     let inherited: Vec<(Text, Val)> = base
         .attributes
         .iter()
-        .filter(|(k, _)| &**k != "documentation" && r.attribute(k).is_none())
+        .filter(|(k, _)| &**k != "documentation" && unset(r.attribute(k)))
         .cloned()
         .collect();
+    // The block's own nulls give way to what the base has.
+    r.attributes
+        .retain(|(k, _)| !inherited.iter().any(|(ik, _)| ik == k));
     r.attributes.extend(inherited);
     r.attributes.sort_by(|a, b| a.0.cmp(&b.0));
     if r.blocks.is_empty() {
