@@ -862,6 +862,10 @@ fn fields_that_fail_to_evaluate_are_errors_where_they_are_written() {
 fn null_attributes_are_not_set_and_a_base_gives_them() {
     let o = open_fixture("null_attributes");
     assert_eq!(check(&o), Vec::<String>::new());
+    // Variables and locals that are null are values: null.
+    assert_eq!(value(&o, "maybe_null").0, Some(Val::Null));
+    let nothing = resolve(&o, "local.nothing");
+    assert_eq!(nothing.attribute("value"), Some(&Val::Null));
     let c = resolve(&o, "control.null_title");
     assert_eq!(
         (c.title.as_deref(), c.description.as_deref(), c.tags.len()),
