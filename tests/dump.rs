@@ -96,3 +96,15 @@ fn dump_is_the_same_whatever_the_thread_count() {
     assert_eq!(one, run(2));
     assert_eq!(one, run(8));
 }
+
+/// The `--index-only` dump of `null_attributes` (the evaluated one is in
+/// `dump_of_every_fixture`): an attribute set to `null` is not set, so it is absent here as
+/// it is there, never the text `"null"` (a based block shows what it sets itself).
+#[test]
+fn index_only_dump_of_null_attributes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/null_attributes");
+    let ws = workspace::discover(&dir).expect("fixture discovers");
+    let (index, _) = workspace::load(&ws);
+    let only = dump::dump(&index, &|rel| ws.read(rel), &dump::literal_fields);
+    insta::assert_json_snapshot!("null_attributes_index_only", only);
+}

@@ -1333,3 +1333,50 @@ fn lsp_pos(t: &str, at: usize) -> Value {
         .count();
     json!({"line": line, "character": col})
 }
+
+/// A title set to `null` (or evaluated to null) is not set: symbols and hover show no title,
+/// never the text `null`, and a `base`'s title where there is one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_titles_are_not_shown_and_a_base_gives_them() {
+    let root = common::fixture("null_attributes");
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    let controls = text(&root.join("controls.pp"));
+    let u = uri(&root.join("controls.pp"));
+    let syms = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": td(&u) }),
+        )
+        .await
+        .expect("symbols");
+    let detail = |name: &str| -> Value {
+        syms.as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"].as_str().is_some_and(|n| n.ends_with(name)))
+            .map(|s| s["detail"].clone())
+            .unwrap_or_else(|| panic!("{name} in {syms}"))
+    };
+    for name in ["null_title", "null_from_values"] {
+        let d = detail(name);
+        assert!(
+            d.as_str().is_none_or(|d| !d.contains("null")),
+            "{name}: {d}"
+        );
+    }
+    assert_eq!(detail("derived_nulls"), "Base control");
+    assert_eq!(detail("derived_from_values"), "Base control");
+    let mut hovers = Vec::new();
+    for needle in ["\"null_title\"", "\"derived_nulls\""] {
+        let h = c
+            .request("textDocument/hover", at(&u, pos_of(&controls, needle, 2)))
+            .await
+            .expect("hover");
+        hovers.push(h["contents"]["value"].as_str().unwrap_or("").to_string());
+    }
+    let (own, based) = (&hovers[0], &hovers[1]);
+    assert!(own.contains("null_attributes.control.null_title"), "{own}");
+    assert!(!own.contains("###"), "no title: {own}");
+    assert!(based.contains("### Base control"), "{based}");
+    c.stop().await;
+}

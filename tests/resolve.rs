@@ -853,3 +853,97 @@ fn fields_that_fail_to_evaluate_are_errors_where_they_are_written() {
         ["controls.pp:41:17: cannot evaluate `description`: unknown function `nope`"]
     );
 }
+
+/// `KEY = null`, or a value that is null, is not set (pipe-fittings decodes with gohcl: a
+/// null leaves the field nil, `HclResourceImpl.setBaseProperties` / `QueryProviderImpl`'s /
+/// `DashboardCard.setBaseProperties` then fill a nil field from `base`): absent without a
+/// base, the base's with one.
+#[test]
+fn null_attributes_are_not_set_and_a_base_gives_them() {
+    let o = open_fixture("null_attributes");
+    assert_eq!(check(&o), Vec::<String>::new());
+    // Variables and locals that are null are values: null.
+    assert_eq!(value(&o, "maybe_null").0, Some(Val::Null));
+    let nothing = resolve(&o, "local.nothing");
+    assert_eq!(nothing.attribute("value"), Some(&Val::Null));
+    let c = resolve(&o, "control.null_title");
+    assert_eq!(
+        (c.title.as_deref(), c.description.as_deref(), c.tags.len()),
+        (None, Some("5"), 0)
+    );
+    let v = resolve(&o, "control.null_from_values");
+    assert_eq!((v.title.as_deref(), v.description.as_deref()), (None, None));
+    let base_tags = [("level", "base"), ("service", "s3")];
+    for name in ["control.derived_nulls", "control.derived_from_values"] {
+        let d = resolve(&o, name);
+        assert_eq!(d.title.as_deref(), Some("Base control"), "{name}");
+        assert_eq!(
+            d.description.as_deref(),
+            Some("Base description."),
+            "{name}"
+        );
+        let tags: Vec<(&str, &str)> = d.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
+        assert_eq!(tags, base_tags, "{name}");
+        assert_eq!(
+            d.query.as_deref(),
+            Some("null_attributes.query.buckets"),
+            "{name}"
+        );
+        assert_eq!(d.attribute("query"), None, "{name}");
+    }
+    let card = resolve(&o, "card.dashboard_cards_anonymous_card_0");
+    assert_eq!(card.title.as_deref(), Some("Base card"));
+    assert_eq!(card.sql, Some(Val::str("select 1 as value")));
+    assert_eq!(card.attribute("width"), Some(&Val::Number(4.into())));
+    assert_eq!(card.attribute("type"), Some(&Val::str("info")));
+    // With no base, a null stays null: referring to it gives null, not an error.
+    let alone = resolve(&o, "card.dashboard_cards_anonymous_card_1");
+    assert_eq!(
+        (alone.title.as_deref(), alone.attribute("width")),
+        (None, Some(&Val::Null))
+    );
+    let refers = resolve(&o, "card.refers_to_a_null");
+    assert_eq!(refers.attribute("width"), Some(&Val::Null));
+    assert_eq!(refers.diagnostics, []);
+    let bench = resolve(&o, "benchmark.derived_bench");
+    assert_eq!(bench.title.as_deref(), Some("Base benchmark"));
+    assert_eq!(
+        bench.children.iter().map(|c| &**c).collect::<Vec<_>>(),
+        [
+            "null_attributes.control.null_title",
+            "null_attributes.control.null_from_values"
+        ]
+    );
+    assert!(resolve(&o, "benchmark.empty_bench").children.is_empty());
+}
+
+/// A tag set to null is an error where it is written: gohcl cannot decode a null into a
+/// `map[string]string` entry (go-cty `gocty.FromCtyValue`: "null value is not allowed"), so
+/// Powerpipe refuses the resource. The tags are then no literal for the index either.
+#[test]
+fn a_null_tag_is_an_error_where_it_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("mod.pp"),
+        "mod \"m\" {}\n\nlocals {\n  nothing = null\n}\n\ncontrol \"literal\" {\n  tags = { a = null, b = \"x\" }\n  sql  = \"select 1\"\n}\n\ncontrol \"computed\" {\n  tags = merge({ a = \"1\" }, { b = local.nothing })\n  sql  = \"select 1\"\n}\n",
+    )
+    .expect("write");
+    let o = open(dir.path(), &ValueInputs::default(), Limits::default());
+    assert_eq!(
+        check(&o),
+        [
+            "mod.pp:8:10: error: cannot evaluate `tags`: tags must be a map of strings: tag `a` is null",
+            "mod.pp:13:10: error: cannot evaluate `tags`: tags must be a map of strings: tag `b` is null",
+        ]
+    );
+    let id = o
+        .model
+        .index
+        .lookup_qualified("control.literal")
+        .expect("exists");
+    assert!(
+        !o.model
+            .index
+            .field_is_literal(id, modlens::syntax::AttrKey::Tags)
+    );
+}

@@ -13,7 +13,8 @@
 //! Compared per resource: title, description, tags, SQL, args, every other attribute,
 //! params, `children` (a `children` list, else the nested resources; a base's when the block
 //! has none, as Powerpipe's `setBaseProperties` does), the `query` a resource runs and the
-//! SQL of that query as it runs it.
+//! SQL of that query as it runs it. An attribute that is `null` counts as not set (a base
+//! gives the value), as gohcl's decoding into pipe-fittings' structs makes it.
 
 mod common;
 
@@ -407,7 +408,9 @@ fn tags(v: Option<&hcl::Value>) -> BTreeMap<String, String> {
     }
 }
 
-/// The eager value of an attribute, following `base` for what the block does not set.
+/// The eager value of an attribute, following `base` for what the block does not set. A
+/// `null` is not set: gohcl decodes it into a nil field, which pipe-fittings'
+/// `setBaseProperties` fills from the base as it does a missing one.
 fn attr<'a>(
     all: &'a HashMap<ResourceId, Eager>,
     id: ResourceId,
@@ -416,6 +419,8 @@ fn attr<'a>(
 ) -> Option<&'a hcl::Value> {
     let e = all.get(&id)?;
     match e.values.get(key) {
+        Some(hcl::Value::Null) if depth <= 16 => e.base.and_then(|b| attr(all, b, key, depth + 1)),
+        Some(hcl::Value::Null) => None,
         Some(v) => Some(v),
         None if e.pending.contains_key(key) || depth > 16 => None,
         None => attr(all, e.base?, key, depth + 1),
@@ -473,7 +478,12 @@ fn eager_query(
     if let Some(q) = &e.query {
         return Some(q);
     }
-    if e.exprs.contains_key("sql") || depth >= 16 {
+    // An `sql` that is null is not set (see `attr`); one not evaluable eagerly is.
+    let sql_set = match e.values.get("sql") {
+        Some(v) => !v.is_null(),
+        None => e.exprs.contains_key("sql"),
+    };
+    if sql_set || depth >= 16 {
         return None;
     }
     eager_query(all, e.base?, depth + 1)
@@ -554,10 +564,18 @@ fn compare(o: &common::Opened, cold: &common::Opened) -> Compared {
             ) {
                 continue;
             }
+            // A null is not set: the base's value if it has one (see `attr`), else null
+            // (what Powerpipe's value of the resource holds for a field not set).
+            let want = if v.is_null() {
+                attr(&all, *id, k, 0).map_or(Val::Null, val)
+            } else {
+                val(v)
+            };
+            let want = Some(want);
             check(
                 &format!("attribute {k}"),
                 format!("{:?}", lazy.attribute(k)),
-                format!("{:?}", Some(val(v))),
+                format!("{want:?}"),
             );
         }
         for k in e.pending.keys() {

@@ -278,8 +278,8 @@ impl Index {
 
     /// True when a resource's own `key` attribute is a literal (a string, a number or bool,
     /// an object of literals for tags): that is its value, whatever its `base`, and
-    /// evaluating it gives what the index holds. False when it is absent (a `base` may
-    /// give it) or an expression.
+    /// evaluating it gives what the index holds. False when it is absent or `null` (not
+    /// set: a `base` may give it) or an expression.
     pub fn field_is_literal(&self, id: ResourceId, key: AttrKey) -> bool {
         let Some(f) = self.file(id.file) else {
             return false;

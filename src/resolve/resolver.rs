@@ -1313,7 +1313,10 @@ impl Resolver {
                             }
                         }
                         _ => {
-                            if let Some(v) = ctx.attribute(attr, &mut r.diagnostics) {
+                            // `query = null` / `base = null`: not set (see `inherit`).
+                            if let Some(v) = ctx.attribute(attr, &mut r.diagnostics)
+                                && v != Val::Null
+                            {
                                 attributes.push((i.intern(key), v));
                             }
                         }
@@ -2026,12 +2029,21 @@ impl Resolver {
         }) {
             Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
             Ok(v) => match (key, &v) {
-                (AttrKey::Tags, Val::Object(_)) | (AttrKey::Tags, Val::Null) => Field::Value(v),
+                // A null is not set (tags too: `base`'s apply, as Powerpipe's
+                // `MergeMaps(nil, base.Tags)` gives them).
+                (_, Val::Null) => Field::Absent,
+                (AttrKey::Tags, Val::Object(o)) => match o.iter().find(|(_, v)| *v == Val::Null) {
+                    // gohcl cannot decode a null into a `map[string]string` entry
+                    // ("null value is not allowed"): Powerpipe refuses the resource.
+                    Some((k, _)) => {
+                        error(format!("tags must be a map of strings: tag `{k}` is null"))
+                    }
+                    None => Field::Value(v),
+                },
                 (AttrKey::Tags, other) => error(format!(
                     "tags must be a map of strings, not a {}",
                     other.type_name()
                 )),
-                (_, Val::Null) => Field::Absent,
                 (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Field::Value(Val::Str(
                     i.intern(&v.to_display_string().unwrap_or_default()),
                 )),
@@ -2232,10 +2244,18 @@ fn finish(mut r: Resource, depends: BTreeSet<Text>, via: Vec<Depends>) -> Resour
     r
 }
 
-/// Copies what `r` does not set from its base.
+/// True for a value Powerpipe holds as not set: none, or `null` (gohcl decodes a null into
+/// a nil field, which `setBaseProperties` fills from `base` as it does a missing one).
+fn unset(v: Option<&Val>) -> bool {
+    v.is_none_or(|v| *v == Val::Null)
+}
+
+/// Copies what `r` does not set (or sets to `null`) from its base. A null it keeps when
+/// the base has nothing either: a reference to the attribute gives null, as Powerpipe's
+/// value of the resource does.
 fn inherit(r: &mut Resource, base: &Resource) {
-    if r.sql.is_none() && r.query.is_none() {
-        r.sql = base.sql.clone();
+    if unset(r.sql.as_ref()) && r.query.is_none() {
+        r.sql = base.sql.clone().or(r.sql.take());
         r.query = base.query.clone();
     }
     if r.args.is_none() {
@@ -2250,9 +2270,12 @@ fn inherit(r: &mut Resource, base: &Resource) {
     let inherited: Vec<(Text, Val)> = base
         .attributes
         .iter()
-        .filter(|(k, _)| &**k != "documentation" && r.attribute(k).is_none())
+        .filter(|(k, _)| &**k != "documentation" && unset(r.attribute(k)))
         .cloned()
         .collect();
+    // The block's own nulls give way to what the base has.
+    r.attributes
+        .retain(|(k, _)| !inherited.iter().any(|(ik, _)| ik == k));
     r.attributes.extend(inherited);
     r.attributes.sort_by(|a, b| a.0.cmp(&b.0));
     if r.blocks.is_empty() {

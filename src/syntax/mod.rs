@@ -214,6 +214,7 @@ impl Block {
 }
 
 /// The attributes the scanner records; every other attribute contributes references only.
+/// One set to `null` is not recorded: Powerpipe holds it as not set (a `base` gives it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AttrKey {
     /// `title`

@@ -216,8 +216,11 @@ enum Atom {
     Str(Option<Sym>),
     /// A string or heredoc with interpolation.
     Template,
-    /// A number, `true`, `false` or `null`.
+    /// A number, `true` or `false`.
     Scalar(Span),
+    /// `null`: not a value Powerpipe keeps (an attribute set to it is not set, a tag set to
+    /// it is an error), so never a literal.
+    Null,
     /// A bare word that is not a reference (a key, a function name, `for`, ...).
     Word(Span),
     /// The start of a reference; its index in `refs`.
@@ -1018,6 +1021,13 @@ impl<'s, 'a> Scanner<'s, 'a> {
             // The value is read from the local's span when it is evaluated.
             self.finish_local(owner, value_span.end as usize);
         } else if let Some(key) = key {
+            // `title = null` is Powerpipe's "not set" (gohcl decodes a null into a nil
+            // field; `base` then gives the value): the attribute is not recorded, so the
+            // index, the dump and inheritance see what they see when it is missing.
+            if self.bytes(value_span) == b"null" {
+                self.s.atoms.clear();
+                return;
+            }
             let value = self.read_value(key, value_span);
             self.s.pending_attrs.push(Attr::new(key, value_span, value));
         }
@@ -1196,11 +1206,10 @@ impl<'s, 'a> Scanner<'s, 'a> {
                                 self.s.atoms.push(Atom::Ref(i));
                             }
                         } else if shallow {
-                            let word = self.bytes(span);
-                            let atom = if matches!(word, b"true" | b"false" | b"null") {
-                                Atom::Scalar(span)
-                            } else {
-                                Atom::Word(span)
+                            let atom = match self.bytes(span) {
+                                b"true" | b"false" => Atom::Scalar(span),
+                                b"null" => Atom::Null,
+                                _ => Atom::Word(span),
                             };
                             self.s.atoms.push(atom);
                         }
@@ -1739,7 +1748,7 @@ fn keeps_text(key: AttrKey) -> bool {
     !matches!(key, AttrKey::Sql | AttrKey::Description | AttrKey::Tags)
 }
 
-/// `"text"`, a heredoc, a number or `true`/`false`, alone.
+/// `"text"`, a heredoc, a number or `true`/`false`, alone (`null` never: see [`Atom::Null`]).
 fn literal_scalar(atoms: &[Atom], s: &mut Scanner<'_, '_>) -> Option<AttrValue> {
     match atoms {
         [Atom::Str(Some(sym))] => Some(AttrValue::Str(*sym)),

@@ -227,3 +227,34 @@ fn a_traversal_left_unfinished_above_a_block_header_does_not_take_its_type() {
     assert!(index.refs.is_empty(), "{:?}", index.refs);
     assert!(index.has_errors());
 }
+
+/// `KEY = null` is Powerpipe's "not set" (gohcl decodes a null into a nil field, and
+/// `setBaseProperties` then fills it from `base`): no recorded attribute says otherwise. A
+/// `null` inside a value is no literal: `(null)` is an expression to evaluate, and a tag set
+/// to `null` makes the tags an expression (Powerpipe refuses it when it decodes them).
+#[test]
+fn null_attributes_are_not_set() {
+    let out = r(r#"control "c" {
+  title       = null
+  description = null # a comment
+  tags        = null
+  sql         = null
+  query       = null
+  base        = null
+  children    = null
+  type        = null
+  width       = null
+}
+control "d" {
+  title       = (null)
+  tags        = { a = null, b = "x" }
+  description = "kept"
+  query       = query.q
+}
+benchmark "b" {
+  title    = "t"
+  children = [null]
+}
+"#);
+    insta::assert_snapshot!(out);
+}
