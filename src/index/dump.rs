@@ -378,7 +378,7 @@ fn write_in_order<W: std::io::Write>(
             });
         }
         let _on_panic = StopOnPanic(line);
-        let result = line.write_all(out, n, render, emit);
+        let result = line.write_all(out, n, window, render, emit);
         if result.is_err() {
             line.stop();
         }
@@ -465,6 +465,7 @@ impl Pipeline {
         &self,
         out: &mut W,
         n: usize,
+        window: usize,
         render: &(dyn Fn(&mut Vec<u8>, usize) + Sync),
         emit: &mut dyn FnMut(&mut W, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
@@ -491,7 +492,15 @@ impl Pipeline {
                 }
                 continue;
             }
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            // The next file no thread has taken, unless that is a window ahead of the one to
+            // write: then the buffers held would grow for as long as a helper takes over a
+            // large file (the one to write).
+            let ahead = self.next.load(Ordering::Relaxed) >= s.written + window;
+            let i = if ahead {
+                n
+            } else {
+                self.next.fetch_add(1, Ordering::Relaxed)
+            };
             if i < n {
                 let mut buf = s.spare.pop().unwrap_or_default();
                 drop(s);
@@ -500,7 +509,7 @@ impl Pipeline {
                 s = self.lock();
                 continue;
             }
-            // Every file is taken: wait for the next one to be handed in.
+            // Every file is taken, or the window is: wait for the next one to be handed in.
             s.writer_waits = true;
             s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner());
             s.writer_waits = false;
