@@ -108,3 +108,57 @@ fn index_only_dump_of_null_attributes() {
     let only = dump::dump(&index, &|rel| ws.read(rel), &dump::literal_fields);
     insta::assert_json_snapshot!("null_attributes_index_only", only);
 }
+
+/// `modlens index DIR` (the binary, which writes a field it finds literal in the index
+/// without the resolver, and evaluates the rest in parallel) prints what the resolver gives
+/// for every field, on every fixture whose values come from the mod alone (no `.ppvars`
+/// file, no environment).
+#[test]
+fn the_binarys_evaluated_dump_is_the_resolvers_on_every_fixture() {
+    let mut compared = 0;
+    for dir in fixtures() {
+        let has_var_files = has_file_with_extension(&dir, &["ppvars", "spvars"]);
+        if has_var_files {
+            continue;
+        }
+        let ws = workspace::discover(&dir).expect("fixture discovers");
+        let (index, _) = workspace::load(&ws);
+        let expected =
+            serde_json::to_value(evaluated_dump(&ws, index)).expect("the dump serializes");
+        for threads in ["1", "2"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_modlens"))
+                .env_clear()
+                .args(["--threads", threads, "index"])
+                .arg(&dir)
+                .output()
+                .expect("modlens runs");
+            let printed: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+            assert_eq!(
+                printed,
+                expected,
+                "{} with {threads} threads",
+                dir.display()
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 30, "only {compared} fixtures compared");
+}
+
+/// True when a file under `dir` ends with one of `extensions`.
+fn has_file_with_extension(dir: &Path, extensions: &[&str]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            has_file_with_extension(&path, extensions)
+        } else {
+            path.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| extensions.contains(&x))
+        }
+    })
+}

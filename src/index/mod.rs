@@ -276,23 +276,24 @@ impl Index {
         self.file(id.file).and_then(|f| f.index.block(id.block))
     }
 
-    /// True when a resource's own `key` attribute is a literal (a string, a number or bool,
-    /// an object of literals for tags): that is its value, whatever its `base`, and
-    /// evaluating it gives what the index holds. False when it is absent or `null` (not
-    /// set: a `base` may give it) or an expression.
+    /// True when a resource's own `key` attribute is a literal that is the field's whole
+    /// value, so evaluating it gives what the index holds: a string, number or bool title
+    /// or description (a `base` gives only what the block does not set), or an object of
+    /// literals for tags when the block has no `base` (a base's tags are merged in, the
+    /// block's own keys winning). False when it is absent or `null` (not set: a `base` may
+    /// give it) or an expression.
     pub fn field_is_literal(&self, id: ResourceId, key: AttrKey) -> bool {
         let Some(f) = self.file(id.file) else {
             return false;
         };
-        f.index
-            .block(id.block)
-            .and_then(|b| f.index.attr(b, key))
-            .is_some_and(|a| {
-                matches!(
-                    a.value(),
-                    AttrValue::Str(_) | AttrValue::Scalar(_) | AttrValue::Text | AttrValue::Tags(_)
-                )
-            })
+        let Some(b) = f.index.block(id.block) else {
+            return false;
+        };
+        f.index.attr(b, key).is_some_and(|a| match a.value() {
+            AttrValue::Str(_) | AttrValue::Scalar(_) | AttrValue::Text => true,
+            AttrValue::Tags(_) => f.index.attr(b, AttrKey::Base).is_none(),
+            _ => false,
+        })
     }
 
     /// True when a resource sets no `key` attribute and has no `base` to inherit one from:
