@@ -651,17 +651,12 @@ pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), Unread> {
     read_limited(path, buf, MAX_FILE_BYTES)
 }
 
-/// Reads `path`, a file the walk listed, again the way the load read it, and gives its text
-/// only if it still is the text `basis` fingerprints (what the index was built from): for a
-/// one-shot tool reading back, once, the files it has just indexed (`index --index-only`),
-/// without the membership walk [`DiskSources`] does for paths that come from elsewhere.
-pub fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    read_again_into(path, basis, &mut buf).then_some(buf)
-}
-
-/// [`read_again`] into `buf` (cleared first), so that a caller reading many files reuses one
-/// allocation; true when `buf` holds the indexed text.
+/// Reads `path`, a file the walk listed, again the way the load read it, into `buf`
+/// (cleared first; a caller reading many files reuses one allocation), and says whether it
+/// still is the text `basis` fingerprints (what the index was built from): for a one-shot
+/// tool reading back, once, the files it has just indexed (`index --index-only`), without
+/// the membership walk [`DiskSources`] does for paths that come from elsewhere. When it is
+/// not, `buf` is left empty.
 pub fn read_again_into(path: &Path, basis: Fingerprint, buf: &mut Vec<u8>) -> bool {
     use std::io::Read;
     buf.clear();
@@ -770,6 +765,12 @@ pub fn source_cache_bytes(limits: &crate::cache::Limits) -> usize {
 mod tests {
     use super::*;
 
+    /// [`read_again_into`] into a new buffer.
+    fn read_again(path: &Path, basis: Fingerprint) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        read_again_into(path, basis, &mut buf).then_some(buf)
+    }
+
     #[test]
     fn read_again_gives_only_the_text_that_was_indexed() {
         let tmp = tempfile::tempdir().expect("temp dir");
@@ -804,7 +805,7 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let basis = Fingerprint::of(text);
         assert_eq!(read_unchanged(&path, basis).as_deref(), Some(&text[..]));
-        // Longer (appended to): changed, unlike `read_again`'s prefix.
+        // Longer (appended to): changed, unlike `read_again_into`'s prefix.
         let mut longer = text.to_vec();
         longer.extend_from_slice(b"query \"more\" {}\n");
         std::fs::write(&path, &longer).expect("write");
