@@ -765,8 +765,7 @@ fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
     let bar = progress_bar(r.model.index.resources().count() as u64, "evaluating");
     let tick = |n: u64| bar.inc(n);
     let mut out = stdout();
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| r.model.values.force(&r.model.index));
+    beside_values(&r, || {
         dump::write(
             &mut out,
             &r.model.index,
@@ -777,12 +776,31 @@ fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
                 progress: Some(&tick),
             },
         )
-    })?;
+    })
+    .0?;
     bar.finish_and_clear();
     let errors = print_lines(&reader.lines());
     drop(reader);
     leave(r);
     Ok(exit_code(errors))
+}
+
+/// Runs `work` while every variable and local of a workspace opened without them
+/// ([`open_with`], `force` false) is evaluated on a pool thread beside it, not before it on
+/// one thread: `work` evaluates what it uses on demand, each value once, whichever thread
+/// asks first. Afterwards every value is evaluated, so [`model_diagnostics`] lists all of
+/// their diagnostics. Gives `work`'s result and the milliseconds the values took.
+pub(crate) fn beside_values<R>(r: &Resolving, work: impl FnOnce() -> R) -> (R, f64) {
+    let mut values_ms = 0.0;
+    let result = rayon::in_place_scope(|scope| {
+        scope.spawn(|_| {
+            let t = Instant::now();
+            r.model.values.force(&r.model.index);
+            values_ms = t.elapsed().as_secs_f64() * 1e3;
+        });
+        work()
+    });
+    (result, values_ms)
 }
 
 /// Leaves `value` to the process's exit instead of freeing it piece by piece: a command's

@@ -14,8 +14,8 @@ use modlens::resolve::{Resource, Val};
 
 use crate::alloc;
 use crate::cli::{
-    CheckOutput, Line, Options, Output, exit_code, model_diagnostics, open, open_with, peak_rss,
-    print_json, print_lines, sort_lines,
+    CheckOutput, Line, Options, Output, beside_values, exit_code, model_diagnostics, open,
+    open_with, peak_rss, print_json, print_lines, sort_lines,
 };
 
 /// A resolved resource for `show`, with the SQL of the query it runs.
@@ -218,13 +218,7 @@ pub fn check(dir: &Path, opts: &Options, stats: bool, output: CheckOutput) -> Re
         .sum();
     let bar = progress(total as u64);
     let t = Instant::now();
-    let mut values_ms = 0.0;
-    let found: Vec<Vec<Line>> = rayon::in_place_scope(|scope| {
-        scope.spawn(|_| {
-            let t = Instant::now();
-            r.model.values.force(&r.model.index);
-            values_ms = t.elapsed().as_secs_f64() * 1e3;
-        });
+    let (found, values_ms): (Vec<Vec<Line>>, f64) = beside_values(&r, || {
         files
             .par_iter()
             .map(|file| {
