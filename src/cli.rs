@@ -386,22 +386,33 @@ pub(crate) struct Loaded {
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Loaded> {
-    load_files(dir, false)
+    load_how(dir, How::Plain)
 }
 
-/// Loads; `basis`: also keeps what each file was indexed from (for sources that then serve
-/// only that text).
-fn load_files(dir: &Path, basis: bool) -> Result<Loaded> {
+/// What a CLI load keeps besides the index.
+#[derive(Clone, Copy, PartialEq)]
+enum How {
+    Plain,
+    /// Each file's fingerprint ([`workspace::load_with_basis`]).
+    Basis,
+    /// The fingerprints and the text the index-only dump shows ([`workspace::load_for_dump`]).
+    Dump,
+}
+
+/// Loads, keeping what `how` says.
+fn load_how(dir: &Path, how: How) -> Result<Loaded> {
     let t0 = Instant::now();
     let ws = workspace::discover(dir)?;
     let discover_ms = t0.elapsed().as_secs_f64() * 1e3;
     let before = alloc::snapshot();
     let t1 = Instant::now();
-    let (index, stats, basis) = if basis {
-        workspace::load_with_basis(&ws)
-    } else {
-        let (index, stats) = workspace::load(&ws);
-        (index, stats, workspace::Basis::default())
+    let (index, stats, basis) = match how {
+        How::Basis => workspace::load_with_basis(&ws),
+        How::Dump => workspace::load_for_dump(&ws),
+        How::Plain => {
+            let (index, stats) = workspace::load(&ws);
+            (index, stats, workspace::Basis::default())
+        }
     };
     let load_ms = t1.elapsed().as_secs_f64() * 1e3;
     let allocated_during_load = alloc::snapshot().total - before.total;
@@ -432,7 +443,7 @@ pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
 /// Opens a workspace; `force`: evaluate every variable and local now (the commands that
 /// print every diagnostic), else on first need (the background load).
 pub(crate) fn open_with(dir: &Path, opts: &Options, force: bool) -> Result<Resolving> {
-    let mut l = load_files(dir, true)?;
+    let mut l = load_how(dir, How::Basis)?;
     let t = Instant::now();
     let sources: std::sync::Arc<dyn modlens::resolve::Sources> =
         std::sync::Arc::new(DiskSources::with_basis(
@@ -697,12 +708,14 @@ fn index(dir: &Path, opts: &Options, index_only: bool, stats: bool, output: Outp
 }
 
 /// `modlens index --index-only`: the dump from the index alone, written as it is produced.
-/// No value is evaluated and no resource resolved; the source text the index keeps as spans
-/// is read per file, and only if it is still what the index was built from. The one thing
+/// No value is evaluated and no resource resolved. The load keeps in the index the text the
+/// dump shows (`workspace::load_for_dump`), so no file is read back; were a field still held
+/// as a span, its file would be read once, and only if it is still the text the index was
+/// built from. The one thing
 /// read besides the index is each mod's `require` list (its `mod` block), without which a
 /// reference through a dependency of a dependency would be taken as a child.
 fn index_only_dump(dir: &Path) -> Result<i32> {
-    let mut l = load_files(dir, true)?;
+    let mut l = load_how(dir, How::Dump)?;
     // No cache: only the mod files are read through it, once.
     let sources = DiskSources::with_basis(l.ws.root.clone(), 1, std::mem::take(&mut l.basis));
     let deps = modlens::resolve::Dependencies::compute(&l.index, &sources);
@@ -716,8 +729,9 @@ fn index_only_dump(dir: &Path) -> Result<i32> {
     );
     sort_lines(&mut lines);
     let errors = print_lines(&lines);
-    // Each file is read back once, from where the load read it, and used only if it is
-    // still the text the index was built from.
+    // Not called with an index that kept its text; else each file would be read back once,
+    // from where the load read it, and used only if it is still the text the index was built
+    // from.
     let files = &l.ws.files;
     let read = |rel: &str, buf: &mut Vec<u8>| {
         let Ok(at) = files.binary_search_by(|f| f.rel.as_str().cmp(rel)) else {

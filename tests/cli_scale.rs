@@ -151,6 +151,27 @@ fn the_streamed_dump_is_the_whole_dumps_bytes() {
             String::from_utf8(out).expect("JSON is UTF-8")
         };
         let literal = whole(&dump::literal_fields, &index);
+        // The index-only dump's own load keeps the text it shows: the same bytes, and not
+        // one file read back.
+        let (kept, _, _) = modlens::workspace::load_for_dump(&ws);
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let mut out = Vec::new();
+        dump::write(
+            &mut out,
+            &kept,
+            &|_: &str, _: &mut Vec<u8>| {
+                reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            },
+            &dump::literal_fields,
+            dump::WriteOptions {
+                files_per_batch: 4,
+                progress: None,
+            },
+        )
+        .expect("writes to memory");
+        assert_eq!(String::from_utf8_lossy(&out), literal, "{dir:?} kept text");
+        assert_eq!(reads.into_inner(), 0, "{dir:?}: files read back");
         for batch in [0, 1, 3] {
             assert_eq!(
                 streamed(&dump::literal_fields, &index, batch),

@@ -171,11 +171,19 @@ fn scan_guarded(src: &[u8]) -> Result<(FileIndex, String), String> {
             let index = syntax::scan(&owned);
             let rendered = syntax::render(&index);
             let _ = index.heap_bytes();
-            let _ = tx.send((index, rendered));
+            // The scan that keeps text for the dump finds the same blocks and diagnostics.
+            let mut scratch = syntax::Scratch::default();
+            scratch.keep_text(true);
+            let kept = syntax::scan_with(&owned, &mut scratch);
+            let same = shape(&kept) == shape(&index) && kept.diagnostics == index.diagnostics;
+            let _ = tx.send((index, rendered, same));
         })
         .map_err(|e| format!("cannot spawn: {e}"))?;
     match rx.recv_timeout(WATCHDOG) {
-        Ok(result) => Ok(result),
+        Ok((_, rendered, false)) => Err(format!(
+            "the scan keeping text differs from the plain one; plain:\n{rendered}"
+        )),
+        Ok((index, rendered, true)) => Ok((index, rendered)),
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
             "scan did not finish within {WATCHDOG:?} on {} bytes",
             src.len()
@@ -185,6 +193,22 @@ fn scan_guarded(src: &[u8]) -> Result<(FileIndex, String), String> {
             started.elapsed()
         )),
     }
+}
+
+/// Each block's type, name and span (symbols differ between scans that intern more or
+/// less).
+fn shape(f: &FileIndex) -> Vec<(String, String, syntax::Pos, syntax::Pos)> {
+    f.blocks
+        .iter()
+        .map(|b| {
+            (
+                f.str(b.kind).to_owned(),
+                f.str(b.name).to_owned(),
+                b.start,
+                b.end,
+            )
+        })
+        .collect()
 }
 
 /// Line starts of a source, for checking positions independently of the scanner's own

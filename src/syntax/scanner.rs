@@ -113,9 +113,24 @@ pub struct Scratch {
     marker_finder: Option<memchr::memmem::Finder<'static>>,
     /// The labels of the block header being read.
     labels: Vec<Span>,
+    /// Keep the text of descriptions and of every non-SQL expression (see
+    /// [`Scratch::keep_text`]).
+    keep_text: bool,
 }
 
 impl Scratch {
+    /// Whether the scans with this scratch keep in the index the text that a scan otherwise
+    /// leaves as a span to read back: descriptions are decoded like other literals
+    /// ([`AttrValue::Str`], never [`AttrValue::Text`]) and the expression text of every
+    /// attribute but `sql` is kept ([`AttrValue::Expr`] holds `Some`). The index then grows
+    /// by that text (about a tenth of a typical mod's source), and the index-only dump needs
+    /// no file read back. Such an index records only the references of `children`, `query`
+    /// and `base`: it serves the dump, not navigation. Off by default; it stays as set for
+    /// the next scans.
+    pub fn keep_text(&mut self, keep: bool) {
+        self.keep_text = keep;
+    }
+
     fn clear(&mut self) {
         // The builder empties itself in `finish`; a scan that stopped early leaves nothing
         // behind because every scan ends in `finish`.
@@ -272,6 +287,8 @@ struct Scanner<'s, 'a> {
     /// Blocks open below [`MAX_BLOCK_DEPTH`]: read (their braces, strings and heredocs must
     /// be matched) but not recorded.
     skip_depth: usize,
+    /// References of the current attribute are not recorded (see [`Scratch::keep_text`]).
+    refs_off: bool,
     /// The top-level block whose too-deep nesting was reported (once per top-level block).
     deep_reported: Option<BlockId>,
     /// Recently interned words (see `intern_word`): a key of 0 is an empty slot.
@@ -309,6 +326,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
             comment_end: None,
             work: 0,
             skip_depth: 0,
+            refs_off: false,
             deep_reported: None,
             words: [(0, Sym::placeholder()); WORDS],
             next_word: 0,
@@ -1001,7 +1019,14 @@ impl<'s, 'a> Scanner<'s, 'a> {
         let key = if owner.is_some() { key } else { None };
         self.top_level_attrs |= owner.is_none();
         // A description is often long and rarely shown: its literal is checked, not copied.
-        self.decode = key != Some(AttrKey::Description);
+        self.decode = self.s.keep_text || key != Some(AttrKey::Description);
+        // What keeps the text for the index-only dump keeps only the references it shows
+        // (lists of children) and those a `query` or `base` names.
+        self.refs_off = self.s.keep_text
+            && !matches!(
+                key,
+                Some(AttrKey::Children | AttrKey::Query | AttrKey::Base)
+            );
         let value = self.expression(owner, key.is_some() && wants_literal(key));
         let Some(value_span) = value else {
             if self.resync.is_none() {
@@ -1057,7 +1082,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         };
         self.s.atoms = atoms;
         value.unwrap_or_else(|| {
-            if keeps_text(key) {
+            if keeps_text(key) || (self.s.keep_text && key != AttrKey::Sql) {
                 let text = self.bytes(span);
                 AttrValue::Expr(Some(self.intern_bytes(text)))
             } else {
@@ -1610,7 +1635,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
     /// The lexer is left after the name segment; the rest of the traversal (`.title`,
     /// `[0]`, ...) is walked by the caller like any tokens.
     fn reference(&mut self, root: Span, owner: Option<BlockId>) -> Option<u32> {
-        if self.skip_depth > 0 {
+        if self.skip_depth > 0 || self.refs_off {
             return None;
         }
         let root_bytes = self.bytes(root);

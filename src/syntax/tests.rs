@@ -258,3 +258,85 @@ benchmark "b" {
 "#);
     insta::assert_snapshot!(out);
 }
+
+/// A scratch that keeps text gives literal descriptions and the text of tag and description
+/// expressions, and records only the references of `children`, `query` and `base`; the
+/// blocks, names, literals and spans are those of a plain scan.
+#[test]
+fn keeping_text_keeps_what_the_dump_shows_and_only_list_references() {
+    let src = r#"locals {
+  t = merge(local.base, { a = "b" })
+}
+control "c" {
+  title       = "T ${var.x}"
+  description = "Line\none \"quoted\""
+  tags        = merge(local.t, { x = var.y })
+  query       = query.q
+  sql         = "select ${local.s}"
+}
+control "d" {
+  description = local.d
+  base        = control.c
+}
+benchmark "b" {
+  children = [control.c, dep.control.e]
+}
+"#;
+    let plain = scan(src.as_bytes());
+    let mut scratch = super::Scratch::default();
+    scratch.keep_text(true);
+    let kept = super::scan_with(src.as_bytes(), &mut scratch);
+    let find = |f: &super::FileIndex, name: &str| {
+        f.blocks
+            .iter()
+            .find(|b| f.str(b.kind) == "control" && f.str(b.name) == name)
+            .cloned()
+            .expect("control")
+    };
+    let c = &find(&kept, "c");
+    let attr = |b, key| kept.attr(b, key).map(|a| a.value());
+    use super::{AttrKey, AttrValue};
+    let Some(AttrValue::Str(d)) = attr(c, AttrKey::Description) else {
+        panic!("description: {:?}", attr(c, AttrKey::Description));
+    };
+    assert_eq!(kept.str(d), "Line\none \"quoted\"");
+    let Some(AttrValue::Expr(Some(t))) = attr(c, AttrKey::Tags) else {
+        panic!("tags: {:?}", attr(c, AttrKey::Tags));
+    };
+    assert_eq!(kept.str(t), r#"merge(local.t, { x = var.y })"#);
+    assert_eq!(attr(c, AttrKey::Sql), Some(AttrValue::Expr(None)));
+    let d = &find(&kept, "d");
+    let Some(AttrValue::Expr(Some(e))) = attr(d, AttrKey::Description) else {
+        panic!("description expression");
+    };
+    assert_eq!(kept.str(e), "local.d");
+    let names: Vec<String> = kept
+        .refs
+        .iter()
+        .map(|r| format!("{}.{}", kept.str(r.kind), kept.str(r.name)))
+        .collect();
+    assert_eq!(names, ["query.q", "control.c", "control.c", "control.e"]);
+    // Everything else is the plain scan's.
+    let shape = |f: &super::FileIndex| {
+        f.blocks
+            .iter()
+            .map(|b| {
+                (
+                    f.str(b.kind).to_owned(),
+                    f.str(b.name).to_owned(),
+                    b.start,
+                    b.end,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&kept), shape(&plain));
+    assert_eq!(kept.diagnostics, plain.diagnostics);
+    assert!(plain.refs.len() > kept.refs.len() + 5, "{:?}", plain.refs);
+    let Some(AttrValue::Text) = plain
+        .attr(&find(&plain, "c"), AttrKey::Description)
+        .map(|a| a.value())
+    else {
+        panic!("a plain scan leaves descriptions as spans");
+    };
+}

@@ -472,20 +472,28 @@ fn relative(root: &Path, path: &Path) -> String {
 /// results into an index, in path order. A file the walk listed that is gone when read (or
 /// is no longer a file) is skipped with a warning.
 pub fn load(ws: &Workspace) -> (Index, LoadStats) {
-    let (index, stats, _) = load_files(ws, false);
+    let (index, stats, _) = load_files(ws, false, false);
     (index, stats)
 }
 
 /// [`load`], also giving each indexed file's [`Fingerprint`]: what [`DiskSources`] needs to
 /// serve only the text the index was built from.
 pub fn load_with_basis(ws: &Workspace) -> (Index, LoadStats, Basis) {
-    load_files(ws, true)
+    load_files(ws, true, false)
+}
+
+/// [`load_with_basis`] for the index-only dump: the index also keeps the text it otherwise
+/// leaves as spans (descriptions, and the expression text of tags and descriptions; see
+/// [`Scratch::keep_text`]), so that the dump needs no file read back. The index is larger
+/// by that text.
+pub fn load_for_dump(ws: &Workspace) -> (Index, LoadStats, Basis) {
+    load_files(ws, true, true)
 }
 
 /// One file as the load read it: its scan, its bytes, and its path's fingerprint if wanted.
 type Loaded = (ScannedFile, u64, Option<(String, Fingerprint)>);
 
-fn load_files(ws: &Workspace, fingerprints: bool) -> (Index, LoadStats, Basis) {
+fn load_files(ws: &Workspace, fingerprints: bool, keep_text: bool) -> (Index, LoadStats, Basis) {
     thread_local! {
         // One read buffer and one scan scratch per worker thread, kept across loads: a load
         // then allocates about what the index keeps.
@@ -507,15 +515,15 @@ fn load_files(ws: &Workspace, fingerprints: bool) -> (Index, LoadStats, Basis) {
             let read = BUFFERS.with(|b| match b.try_borrow_mut() {
                 Ok(mut b) => {
                     let (buf, scratch) = &mut *b;
+                    scratch.keep_text(keep_text);
                     read_scan(&f.path, buf, scratch, fingerprints)
                 }
                 // Only if a scan re-entered this thread's buffers (it cannot today).
-                Err(_) => read_scan(
-                    &f.path,
-                    &mut Vec::new(),
-                    &mut Scratch::default(),
-                    fingerprints,
-                ),
+                Err(_) => {
+                    let mut scratch = Scratch::default();
+                    scratch.keep_text(keep_text);
+                    read_scan(&f.path, &mut Vec::new(), &mut scratch, fingerprints)
+                }
             });
             let (file_index, bytes, fp) = match read {
                 Ok(r) => r,
