@@ -65,6 +65,9 @@ pub struct Counters {
     pub dropped: u64,
     /// Failed attempts retried after a back-off.
     pub retried: u64,
+    /// Requests that found their task running on a worker of lowered priority and loaded it
+    /// on their own thread instead of waiting (`Scheduler::load_here`).
+    pub alongside: u64,
     /// Time from queued to started.
     pub wait: Ring,
     /// Time from started to finished.
@@ -130,6 +133,8 @@ pub struct PriorityView {
     pub dropped: u64,
     /// Retried.
     pub retried: u64,
+    /// Loaded on the request's own thread beside a niced worker's load.
+    pub alongside: u64,
     /// Queue wait, p50 and p99, microseconds.
     pub wait_p50_us: Option<f64>,
     /// Queue wait p99.
@@ -158,6 +163,7 @@ impl From<&Metrics> for MetricsView {
                         promoted: c.promoted,
                         dropped: c.dropped,
                         retried: c.retried,
+                        alongside: c.alongside,
                         wait_p50_us: us(c.wait.quantile(0.5)),
                         wait_p99_us: us(c.wait.quantile(0.99)),
                         service_p50_us: us(c.service.quantile(0.5)),

@@ -332,7 +332,7 @@ impl Background {
             .spawn(move || {
                 use std::sync::atomic::Ordering::Relaxed;
                 // Background work: the operating system should favour whoever serves people.
-                scheduler::lower_priority(Config::default().background_nice);
+                let _ = scheduler::lower_priority(Config::default().background_nice);
                 // The order is worked out here, not in `start`: requests are served from the
                 // moment the scheduler exists.
                 let keys: Vec<ResourceKey> = {

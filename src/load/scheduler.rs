@@ -217,6 +217,8 @@ struct Task<V> {
     /// Matches the task's live queue entry (older entries of a promoted task are skipped).
     token: u64,
     running: bool,
+    /// Running on a worker whose priority was lowered (see [`Scheduler::load_here`]).
+    on_niced_worker: bool,
     queued_at: Duration,
     attempts: u32,
     /// Already dropped once for its age.
@@ -371,10 +373,9 @@ impl<L: Loader> Scheduler<L> {
                 std::thread::Builder::new()
                     .name(format!("modlens-load-{i}"))
                     .spawn(move || {
-                        if i > 0 || s.config.nice_every_worker {
-                            lower_priority(s.config.background_nice);
-                        }
-                        worker(&s, i == 0)
+                        let niced = (i > 0 || s.config.nice_every_worker)
+                            && lower_priority(s.config.background_nice);
+                        worker(&s, i == 0, niced)
                     })
             })
             .filter_map(Result::ok)
@@ -421,12 +422,26 @@ impl<L: Loader> Scheduler<L> {
     /// the calling thread does the load itself. A request someone waits on then never waits
     /// behind a load a worker is in the middle of, nor for a worker to wake up: with one
     /// worker (two cores) that wait was most of a request's time. Merging, promotion,
-    /// metrics, retries and predictions are as for a worker's load; a load already running
-    /// elsewhere is waited for.
+    /// metrics, retries and predictions are as for a worker's load.
+    ///
+    /// A load already running on another request's thread is waited for. One running on a
+    /// worker whose priority was lowered ([`Config::background_nice`]) is not: this thread
+    /// loads the key too, beside it, and keeps its own result (the worker's still goes to
+    /// the task's other waiters). Waiting would give the request the niced thread's share of
+    /// the processor (a priority inversion), and a loader is a pure function of its key, so
+    /// the two loads agree. Only a transient failure of this thread's load falls back to
+    /// waiting for the worker's (which retries).
     pub fn load_here(&self, key: L::Key, priority: Priority) -> Result<L::Value, LoadError> {
+        enum Here {
+            /// This thread runs the task's load.
+            Claimed(Priority, Duration),
+            /// A niced worker runs it: load it here as well.
+            Alongside,
+            Wait,
+        }
         let ticket = self.request(key.clone(), priority);
         let s = &self.shared;
-        let claimed = {
+        let here = {
             let mut st = s.lock();
             let now = s.clock.now();
             let shutdown = st.shutdown;
@@ -434,6 +449,7 @@ impl<L: Loader> Scheduler<L> {
                 Some(task) if !task.running && !shutdown => {
                     // Its queue entry stays and is skipped: the task is running.
                     task.running = true;
+                    task.on_niced_worker = false;
                     let p = task.priority;
                     let waited = now.saturating_sub(task.queued_at);
                     s.loader.on_start(&key, p);
@@ -441,14 +457,26 @@ impl<L: Loader> Scheduler<L> {
                     c.queued = c.queued.saturating_sub(1);
                     c.in_flight += 1;
                     c.wait.push(waited);
-                    Some((p, now))
+                    Here::Claimed(p, now)
                 }
-                _ => None,
+                Some(task) if task.running && task.on_niced_worker && !shutdown => {
+                    st.metrics.of_mut(priority).alongside += 1;
+                    Here::Alongside
+                }
+                _ => Here::Wait,
             }
         };
-        if let Some((p, started)) = claimed {
-            let result = run_load(s, &key);
-            complete(s, key, p, started, result);
+        match here {
+            Here::Claimed(p, started) => {
+                let result = run_load(s, &key);
+                complete(s, key, p, started, result);
+            }
+            Here::Alongside => match run_load(s, &key) {
+                Err(LoadError::Transient(_)) => {}
+                // Dropping the ticket takes this waiter off the task, which runs on.
+                result => return result,
+            },
+            Here::Wait => {}
         }
         ticket.wait()
     }
@@ -792,22 +820,23 @@ fn pick<L: Loader>(
 }
 
 /// Lowers the calling thread's scheduling priority (Linux: the nice value is per thread);
-/// for the background's threads.
-pub fn lower_priority(nice: i32) {
+/// for the background's threads. True when it was lowered.
+pub fn lower_priority(nice: i32) -> bool {
     #[cfg(target_os = "linux")]
     if nice > 0 {
         // SAFETY: `gettid` has no preconditions; `setpriority` on our own thread id only
         // changes this thread's nice value, and a failure (not permitted) is harmless.
-        unsafe {
+        return unsafe {
             let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            let _ = libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-        }
+            libc::setpriority(libc::PRIO_PROCESS, tid, nice) == 0
+        };
     }
-    #[cfg(not(target_os = "linux"))]
     let _ = nice;
+    false
 }
 
-fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool) {
+/// `niced`: this worker's priority was lowered.
+fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool, niced: bool) {
     loop {
         let (key, priority, started) = {
             let mut st = s.lock();
@@ -840,11 +869,13 @@ fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool) {
                     }
                 }
                 if let Some(k) = pick(s, &mut st, now, interactive_worker) {
-                    let p = st
-                        .tasks
-                        .get(&k)
-                        .map(|t| t.priority)
-                        .unwrap_or(Priority::Low);
+                    let p = match st.tasks.get_mut(&k) {
+                        Some(t) => {
+                            t.on_niced_worker = niced;
+                            t.priority
+                        }
+                        None => Priority::Low,
+                    };
                     break (k, p, now);
                 }
                 // Nothing to do now: wait for work, or for the next back-off or cool-down.
@@ -1000,6 +1031,7 @@ fn insert_task<K: Clone + Eq + Hash, V>(
             priority,
             token,
             running: false,
+            on_niced_worker: false,
             queued_at: now,
             attempts: 0,
             requeued: false,

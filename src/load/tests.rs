@@ -608,3 +608,48 @@ fn a_request_loaded_here_does_not_wait_for_a_busy_worker() {
     let _ = joiner.join();
     assert_eq!(h.order(), vec!["bg", "now", "slow"]);
 }
+
+#[test]
+fn a_request_loads_beside_a_niced_worker_instead_of_waiting_for_it() {
+    // The worker runs at a lowered priority: a request waiting for its load would get the
+    // niced thread's share of the processor. It loads the key itself, beside the worker.
+    let can_nice = std::thread::spawn(|| super::scheduler::lower_priority(1))
+        .join()
+        .unwrap_or(false);
+    if !can_nice {
+        eprintln!("skipped: this system does not let a thread lower its priority");
+        return;
+    }
+    let h = harness(1, true, |c| c.nice_every_worker = true);
+    assert!(h.sched.submit("slow".into(), Priority::Low));
+    assert_eq!(h.next_started(), "slow");
+    // The worker's load is held at the gate; this thread's is not.
+    h.loader()
+        .free
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push("slow".into());
+    let s = h.sched.clone();
+    let (tx, rx) = channel();
+    let asker = std::thread::spawn(move || {
+        let _ = tx.send(s.load_here("slow".into(), Priority::Critical));
+    });
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)),
+        Ok(Ok("value of slow".to_string())),
+        "answered while the niced worker is still at it"
+    );
+    let _ = asker.join();
+    let m = h.sched.metrics();
+    assert_eq!(m.of(Priority::Critical).alongside, 1);
+    assert_eq!(
+        m.of(Priority::Low).in_flight,
+        1,
+        "the worker's load runs on"
+    );
+    h.release();
+    h.settle();
+    let m = h.sched.metrics();
+    assert_eq!(m.of(Priority::Low).done, 1);
+    assert_eq!(h.order(), vec!["slow", "slow"]);
+}
