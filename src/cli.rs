@@ -395,7 +395,10 @@ enum How {
     Plain,
     /// Each file's fingerprint ([`workspace::load_with_basis`]).
     Basis,
-    /// The fingerprints and the text the index-only dump shows ([`workspace::load_for_dump`]).
+    /// The fingerprints and the text a dump shows ([`workspace::load_with_text`]).
+    Text,
+    /// The fingerprints, the text the index-only dump shows and only the references it
+    /// follows ([`workspace::load_for_dump`]).
     Dump,
 }
 
@@ -408,6 +411,7 @@ fn load_how(dir: &Path, how: How) -> Result<Loaded> {
     let t1 = Instant::now();
     let (index, stats, basis) = match how {
         How::Basis => workspace::load_with_basis(&ws),
+        How::Text => workspace::load_with_text(&ws),
         How::Dump => workspace::load_for_dump(&ws),
         How::Plain => {
             let (index, stats) = workspace::load(&ws);
@@ -443,7 +447,12 @@ pub(crate) fn open(dir: &Path, opts: &Options) -> Result<Resolving> {
 /// Opens a workspace; `force`: evaluate every variable and local now (the commands that
 /// print every diagnostic), else on first need (the background load).
 pub(crate) fn open_with(dir: &Path, opts: &Options, force: bool) -> Result<Resolving> {
-    let mut l = load_how(dir, How::Basis)?;
+    open_how(dir, opts, force, How::Basis)
+}
+
+/// [`open_with`], the load keeping what `how` says.
+fn open_how(dir: &Path, opts: &Options, force: bool, how: How) -> Result<Resolving> {
+    let mut l = load_how(dir, how)?;
     let t = Instant::now();
     let sources: std::sync::Arc<dyn modlens::resolve::Sources> =
         std::sync::Arc::new(DiskSources::with_basis(
@@ -765,7 +774,9 @@ fn evaluated_dump(dir: &Path, opts: &Options) -> Result<i32> {
     // The variables and locals no field uses are evaluated beside the dump (their
     // diagnostics are printed), not before it: fields evaluate what they use on demand, and
     // each value is computed once whichever thread asks first.
-    let r = open_with(dir, opts, false)?;
+    // The index keeps the descriptions and the expressions' text: neither the writer nor
+    // the resolver reads a file back for them.
+    let r = open_how(dir, opts, false, How::Text)?;
     let reader = FieldReader::new(&r);
     let fields = |id, key| reader.read(id, key);
     // Text read back through the sources: only what the index was built from.

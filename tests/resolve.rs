@@ -947,3 +947,77 @@ fn a_null_tag_is_an_error_where_it_is_written() {
             .field_is_literal(id, modlens::syntax::AttrKey::Tags)
     );
 }
+
+/// Sources that count the reads of workspace files.
+struct CountingSources {
+    inner: Arc<dyn modlens::resolve::Sources>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl modlens::resolve::Sources for CountingSources {
+    fn read(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.read(path)
+    }
+    fn read_in_mod(&self, mod_root: &str, path: &str) -> Result<String, String> {
+        self.inner.read_in_mod(mod_root, path)
+    }
+    fn file_reader(&self, mod_root: &str) -> modlens::resolve::funcs::FileReader {
+        self.inner.file_reader(mod_root)
+    }
+}
+
+/// An index that kept its expressions' text (`load_with_text`) lets the resolver evaluate a
+/// field without reading its file; a failing one reads it for the error's position, which
+/// is the one a plain index gives.
+#[test]
+fn a_field_whose_text_the_index_kept_is_evaluated_without_reading_the_file() {
+    use modlens::resolve::{Field, Model, Resolver};
+    use modlens::syntax::AttrKey;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("mod.pp"), "mod \"m\" {\n}\n").expect("write");
+    std::fs::write(
+        tmp.path().join("c.pp"),
+        "control \"ok\" {\n  title       = \"A ${upper(\"b\")}\"\n  description = \"Plain\"\n  tags        = merge({ a = \"1\" }, { b = \"2\" })\n  sql         = \"select 1\"\n}\n\ncontrol \"bad\" {\n  title = 1 + \"x\"\n  sql   = \"select 1\"\n}\n",
+    )
+    .expect("write");
+    let ws = modlens::workspace::discover(tmp.path()).expect("discovers");
+    let field = |kept: bool, name: &str, key: AttrKey| {
+        let (index, _, basis) = if kept {
+            modlens::workspace::load_with_text(&ws)
+        } else {
+            modlens::workspace::load_with_basis(&ws)
+        };
+        let counting = Arc::new(CountingSources {
+            inner: Arc::new(modlens::workspace::DiskSources::with_basis(
+                ws.root.clone(),
+                0,
+                basis,
+            )),
+            reads: Default::default(),
+        });
+        let sources: Arc<dyn modlens::resolve::Sources> = counting.clone();
+        let model = Model::new(index, &sources, &ValueInputs::default());
+        let resolver = Resolver::new(sources, Limits::default());
+        let before = counting.reads.load(std::sync::atomic::Ordering::Relaxed);
+        let id = model
+            .index
+            .lookup(modlens::index::ModId(0), "control", name)[0];
+        let f = resolver.field(&model, id, key);
+        let reads = counting.reads.load(std::sync::atomic::Ordering::Relaxed) - before;
+        (f, reads)
+    };
+    for key in [AttrKey::Title, AttrKey::Description, AttrKey::Tags] {
+        let (kept, reads) = field(true, "ok", key);
+        let (plain, _) = field(false, "ok", key);
+        assert_eq!(kept, plain, "{key:?}");
+        assert!(matches!(kept, Field::Value(_)), "{key:?}: {kept:?}");
+        assert_eq!(reads, 0, "{key:?}: files read");
+    }
+    let (kept, reads) = field(true, "bad", AttrKey::Title);
+    let (plain, _) = field(false, "bad", AttrKey::Title);
+    assert!(kept.error().is_some(), "{kept:?}");
+    assert_eq!(kept.error(), plain.error());
+    assert_eq!(reads, 1, "read for the error's position");
+}

@@ -174,6 +174,7 @@ fn scan_guarded(src: &[u8]) -> Result<(FileIndex, String), String> {
             // The scan that keeps text for the dump finds the same blocks and diagnostics.
             let mut scratch = syntax::Scratch::default();
             scratch.keep_text(true);
+            scratch.list_refs_only(true);
             let kept = syntax::scan_with(&owned, &mut scratch);
             let same = shape(&kept) == shape(&index) && kept.diagnostics == index.diagnostics;
             let _ = tx.send((index, rendered, same));

@@ -70,25 +70,34 @@ impl<'s> Snippet<'s> {
 
     /// Parses the snippet as one expression.
     pub fn parse_expr(&self) -> Result<hcl::edit::expr::Expression, Diagnostic> {
-        // Without the added line end first (an expression parser wants nothing after the
-        // expression); a heredoc needs it after its closing marker.
         let bare = self.text.strip_suffix('\n').unwrap_or(&self.text);
-        match hcl::edit::parser::parse_expr(bare) {
-            Ok(e) => Ok(e),
-            Err(first) => {
-                hcl::edit::parser::parse_expr(&self.text).map_err(|_| self.parse_error(&first))
-            }
-        }
+        parse_expr_text(bare).map_err(|first| self.parse_error(&first))
     }
 
     fn parse_error(&self, e: &hcl::edit::parser::Error) -> Diagnostic {
         let at = e.location().offset();
-        self.diagnostic(
-            Severity::Error,
-            at..at,
-            format!("syntax error: {}", e.message()),
-        )
+        self.diagnostic(Severity::Error, at..at, syntax_error_message(e))
     }
+}
+
+/// Parses one expression's text (as [`Snippet::parse_expr`] does, without positions in a
+/// file): as it is first (an expression parser wants nothing after the expression), then
+/// with a line end (a heredoc needs one after its closing marker). The error is the first
+/// attempt's.
+pub fn parse_expr_text(
+    text: &str,
+) -> Result<hcl::edit::expr::Expression, hcl::edit::parser::Error> {
+    hcl::edit::parser::parse_expr(text).or_else(|first| {
+        let mut with_end = String::with_capacity(text.len() + 1);
+        with_end.push_str(text);
+        with_end.push('\n');
+        hcl::edit::parser::parse_expr(&with_end).map_err(|_| first)
+    })
+}
+
+/// The message of a syntax error, as [`Snippet::parse_expr`]'s diagnostic has it.
+pub fn syntax_error_message(e: &hcl::edit::parser::Error) -> String {
+    format!("syntax error: {}", e.message())
 }
 
 /// The position of a byte offset of a file (after a BOM, as the scanner counts).
@@ -169,14 +178,18 @@ impl Scope {
     /// The evaluation context for `text`: these roots, the functions `text` calls and the
     /// connections it names.
     pub fn context(&self, text: &str) -> Context<'static> {
+        self.clone().into_context(text)
+    }
+
+    /// [`Scope::context`], the values moved into the context rather than copied.
+    pub fn into_context(self, text: &str) -> Context<'static> {
         let mut ctx = Context::new();
         funcs::declare_used(&mut ctx, text);
-        for (k, v) in &self.roots {
-            ctx.declare_var(k.as_str(), v.clone());
+        let has_connection = self.roots.contains_key("connection");
+        for (k, v) in self.roots {
+            ctx.declare_var(k, v);
         }
-        if !self.roots.contains_key("connection")
-            && let Some(c) = connections(text)
-        {
+        if !has_connection && let Some(c) = connections(text) {
             ctx.declare_var("connection", c);
         }
         ctx
@@ -236,10 +249,10 @@ pub fn evaluate(expr: &hcl::Expression, scope: &Scope, interner: &Interner) -> R
 pub fn evaluate_text(
     expr: &hcl::Expression,
     text: &str,
-    scope: &Scope,
+    scope: Scope,
     interner: &Interner,
 ) -> Result<Val, String> {
-    evaluate_in(expr, &scope.context(text), interner)
+    evaluate_in(expr, &scope.into_context(text), interner)
 }
 
 /// Evaluates an expression in a context built once ([`Scope::context`]) for several.

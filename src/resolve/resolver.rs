@@ -1782,7 +1782,7 @@ impl Resolver {
                         )
                     }),
                 ))),
-                _ => match self.field_expr(model, id, attr.span, &mut frame.names) {
+                value => match self.field_expr(model, id, attr.span, value, &mut frame.names) {
                     Ok(e) => {
                         // What `file()` reads is not tracked by name (no edit of the
                         // workspace's mod files names it): such a field is recomputed after
@@ -1824,6 +1824,7 @@ impl Resolver {
         model: &Model,
         id: ResourceId,
         span: Span,
+        value: AttrValue,
         names: &mut Vec<Text>,
     ) -> Result<FieldExpr, Field> {
         self.fields_evaluated.fetch_add(1, Relaxed);
@@ -1832,12 +1833,39 @@ impl Resolver {
         let Some(f) = index.file(id.file) else {
             return Err(Field::Absent);
         };
-        let Some(src) = self.sources.read(&f.path) else {
-            return Err(Field::Absent);
+        // The expression's text: the index's when it kept it (then no file is read, and
+        // it is the text the index was built from by construction), else the file's. `src`
+        // holds it from byte `base` of the file.
+        let kept = match value {
+            AttrValue::Expr(Some(sym)) => Some(f.index.str(sym)),
+            _ => None,
+        }
+        .filter(|t| t.len() == span.len() as usize);
+        let file_text;
+        let (src, base): (&[u8], usize) = match kept {
+            Some(t) => (t.as_bytes(), span.start as usize),
+            None => {
+                file_text = self.sources.read(&f.path);
+                let Some(src) = file_text.as_deref() else {
+                    return Err(Field::Absent);
+                };
+                if src.len() as u64 != u64::from(f.index.source_len) {
+                    let text = i.intern(&String::from_utf8_lossy(
+                        src.get(span.range()).unwrap_or(&[]),
+                    ));
+                    tracing::debug!(file = %f.path, expr = %text, "index field not evaluated: the file changed since it was indexed");
+                    return Err(Field::Unknown {
+                        expr: text,
+                        why: Text::from("the file changed since it was indexed"),
+                    });
+                }
+                (src, 0)
+            }
         };
-        let text = i.intern(&String::from_utf8_lossy(
-            src.get(span.range()).unwrap_or(&[]),
-        ));
+        let local = |r: std::ops::Range<usize>| {
+            src.get(r.start.wrapping_sub(base)..r.end.wrapping_sub(base))
+        };
+        let text = i.intern(&String::from_utf8_lossy(local(span.range()).unwrap_or(&[])));
         let unknown = |why: String| {
             tracing::debug!(file = %f.path, expr = %text, %why, "index field not evaluated");
             Field::Unknown {
@@ -1845,9 +1873,6 @@ impl Resolver {
                 why: Text::from(why),
             }
         };
-        if src.len() as u64 != u64::from(f.index.source_len) {
-            return Err(unknown("the file changed since it was indexed".into()));
-        }
         if !is_powerpipe_file(&f.path) {
             return Err(unknown(
                 "Flowpipe and Tailpipe files are indexed, not evaluated".into(),
@@ -1918,7 +1943,8 @@ impl Resolver {
                     name,
                 } => {
                     // Which field of it: the attribute right after the reference.
-                    let after = src.get(reference.span.end as usize..).unwrap_or(&[]);
+                    let after =
+                        local(reference.span.end as usize..span.end as usize).unwrap_or(&[]);
                     let wanted = following_attribute(after);
                     match wanted.and_then(|w| match w {
                         "title" => Some(AttrKey::Title),
@@ -1973,9 +1999,6 @@ impl Resolver {
         let Some(f) = index.file(id.file) else {
             return Field::Absent;
         };
-        let Some(src) = self.sources.read(&f.path) else {
-            return Field::Absent;
-        };
         let (span, text) = (e.span, &e.text);
         let unknown = |why: String| {
             tracing::debug!(file = %f.path, expr = %text, %why, "index field not evaluated");
@@ -2007,26 +2030,37 @@ impl Resolver {
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             scope.insert(&path, v.to_hcl());
         }
-        let snippet = Snippet::new(&src, span);
-        let expr = match snippet.parse_expr() {
+        // The expression's own text (what `field_expr` took from the index or the file): no
+        // file is read unless the evaluation fails and its diagnostic needs a position.
+        let expr = match eval::parse_expr_text(text) {
             Ok(e) => hcl::Expression::from(e),
-            Err(d) => return unknown(d.message),
+            Err(e) => return unknown(eval::syntax_error_message(&e)),
         };
         // What fails here fails in Powerpipe too: an error at the expression.
-        let error = |why: String| Field::Error {
-            expr: text.clone(),
-            file: i.intern(&f.path),
-            diagnostic: eval::span_diagnostic(
-                &src,
-                Severity::Error,
-                span,
-                format!("cannot evaluate `{}`: {why}", key.as_str()),
-            ),
+        let error = |why: String| {
+            let message = format!("cannot evaluate `{}`: {why}", key.as_str());
+            let diagnostic = match self.sources.read(&f.path) {
+                Some(src) => eval::span_diagnostic(&src, Severity::Error, span, message),
+                // Unreadable now: at the start of the block, which the index knows.
+                None => {
+                    let at = index.block(id).map(|b| b.start).unwrap_or_default();
+                    Diagnostic {
+                        severity: Severity::Error,
+                        start: at,
+                        end: at,
+                        message,
+                    }
+                }
+            };
+            Field::Error {
+                expr: text.clone(),
+                file: i.intern(&f.path),
+                diagnostic,
+            }
         };
         let reader = values::file_reader(&*self.sources, index, module);
-        match super::funcs::with_file_reader(reader, || {
-            eval::evaluate_text(&expr, &snippet.text, &scope, i)
-        }) {
+        match super::funcs::with_file_reader(reader, || eval::evaluate_text(&expr, text, scope, i))
+        {
             Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
             Ok(v) => match (key, &v) {
                 // A null is not set (tags too: `base`'s apply, as Powerpipe's

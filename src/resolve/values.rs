@@ -928,7 +928,7 @@ impl Values {
         let expr = hcl::Expression::from(attr.value.clone());
         let reader = file_reader(&*self.sources, index, module);
         let out = super::funcs::with_file_reader(reader, || {
-            eval::evaluate_text(&expr, &snippet.text, &scope, &self.interner)
+            eval::evaluate_text(&expr, &snippet.text, scope, &self.interner)
         });
         match out {
             Ok(v) => Local {

@@ -116,6 +116,9 @@ pub struct Scratch {
     /// Keep the text of descriptions and of every non-SQL expression (see
     /// [`Scratch::keep_text`]).
     keep_text: bool,
+    /// Record only the references of `children`, `query` and `base` (see
+    /// [`Scratch::list_refs_only`]).
+    list_refs_only: bool,
 }
 
 impl Scratch {
@@ -124,11 +127,18 @@ impl Scratch {
     /// ([`AttrValue::Str`], never [`AttrValue::Text`]) and the expression text of every
     /// attribute but `sql` is kept ([`AttrValue::Expr`] holds `Some`). The index then grows
     /// by that text (about a tenth of a typical mod's source), and the index-only dump needs
-    /// no file read back. Such an index records only the references of `children`, `query`
-    /// and `base`: it serves the dump, not navigation. Off by default; it stays as set for
-    /// the next scans.
+    /// no file read back, and the resolver reads no file to evaluate an expression it
+    /// has the text of. Off by default; it stays as set for the next scans.
     pub fn keep_text(&mut self, keep: bool) {
         self.keep_text = keep;
+    }
+
+    /// Whether the scans with this scratch record only the references of `children`,
+    /// `query` and `base` (the ones the index-only dump shows or follows): an index that
+    /// serves that dump, not navigation or evaluation, and is smaller by the rest. Off by
+    /// default; it stays as set for the next scans.
+    pub fn list_refs_only(&mut self, only: bool) {
+        self.list_refs_only = only;
     }
 
     fn clear(&mut self) {
@@ -287,7 +297,8 @@ struct Scanner<'s, 'a> {
     /// Blocks open below [`MAX_BLOCK_DEPTH`]: read (their braces, strings and heredocs must
     /// be matched) but not recorded.
     skip_depth: usize,
-    /// References of the current attribute are not recorded (see [`Scratch::keep_text`]).
+    /// References of the current attribute are not recorded (see
+    /// [`Scratch::list_refs_only`]).
     refs_off: bool,
     /// The top-level block whose too-deep nesting was reported (once per top-level block).
     deep_reported: Option<BlockId>,
@@ -1020,9 +1031,7 @@ impl<'s, 'a> Scanner<'s, 'a> {
         self.top_level_attrs |= owner.is_none();
         // A description is often long and rarely shown: its literal is checked, not copied.
         self.decode = self.s.keep_text || key != Some(AttrKey::Description);
-        // What keeps the text for the index-only dump keeps only the references it shows
-        // (lists of children) and those a `query` or `base` names.
-        self.refs_off = self.s.keep_text
+        self.refs_off = self.s.list_refs_only
             && !matches!(
                 key,
                 Some(AttrKey::Children | AttrKey::Query | AttrKey::Base)

@@ -260,8 +260,8 @@ benchmark "b" {
 }
 
 /// A scratch that keeps text gives literal descriptions and the text of tag and description
-/// expressions, and records only the references of `children`, `query` and `base`; the
-/// blocks, names, literals and spans are those of a plain scan.
+/// expressions; with `list_refs_only` it records only the references of `children`, `query`
+/// and `base`. The blocks, names, literals and spans are those of a plain scan.
 #[test]
 fn keeping_text_keeps_what_the_dump_shows_and_only_list_references() {
     let src = r#"locals {
@@ -285,6 +285,8 @@ benchmark "b" {
     let plain = scan(src.as_bytes());
     let mut scratch = super::Scratch::default();
     scratch.keep_text(true);
+    let all_refs = super::scan_with(src.as_bytes(), &mut scratch);
+    scratch.list_refs_only(true);
     let kept = super::scan_with(src.as_bytes(), &mut scratch);
     let find = |f: &super::FileIndex, name: &str| {
         f.blocks
@@ -310,12 +312,23 @@ benchmark "b" {
         panic!("description expression");
     };
     assert_eq!(kept.str(e), "local.d");
-    let names: Vec<String> = kept
-        .refs
-        .iter()
-        .map(|r| format!("{}.{}", kept.str(r.kind), kept.str(r.name)))
-        .collect();
-    assert_eq!(names, ["query.q", "control.c", "control.c", "control.e"]);
+    let names = |f: &super::FileIndex| -> Vec<(String, super::Span)> {
+        f.refs
+            .iter()
+            .map(|r| (format!("{}.{}", f.str(r.kind), f.str(r.name)), r.span))
+            .collect()
+    };
+    let listed: Vec<String> = names(&kept).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(listed, ["query.q", "control.c", "control.c", "control.e"]);
+    // Keeping text alone keeps every reference.
+    assert_eq!(names(&all_refs), names(&plain));
+    assert_eq!(
+        all_refs
+            .attr(&find(&all_refs, "c"), AttrKey::Description)
+            .map(|a| a.value())
+            .map(|v| matches!(v, AttrValue::Str(_))),
+        Some(true)
+    );
     // Everything else is the plain scan's.
     let shape = |f: &super::FileIndex| {
         f.blocks

@@ -472,28 +472,50 @@ fn relative(root: &Path, path: &Path) -> String {
 /// results into an index, in path order. A file the walk listed that is gone when read (or
 /// is no longer a file) is skipped with a warning.
 pub fn load(ws: &Workspace) -> (Index, LoadStats) {
-    let (index, stats, _) = load_files(ws, false, false);
+    let (index, stats, _) = load_files(ws, false, Keep::Spans);
     (index, stats)
 }
 
 /// [`load`], also giving each indexed file's [`Fingerprint`]: what [`DiskSources`] needs to
 /// serve only the text the index was built from.
 pub fn load_with_basis(ws: &Workspace) -> (Index, LoadStats, Basis) {
-    load_files(ws, true, false)
+    load_files(ws, true, Keep::Spans)
 }
 
-/// [`load_with_basis`] for the index-only dump: the index also keeps the text it otherwise
-/// leaves as spans (descriptions, and the expression text of tags and descriptions; see
-/// [`Scratch::keep_text`]), so that the dump needs no file read back. The index is larger
-/// by that text.
+/// [`load_with_basis`], the index also keeping the text it otherwise leaves as spans
+/// (descriptions, and the expression text of tags and descriptions; see
+/// [`Scratch::keep_text`]): for a dump, which then reads no file back for them. The index is
+/// larger by that text.
+pub fn load_with_text(ws: &Workspace) -> (Index, LoadStats, Basis) {
+    load_files(ws, true, Keep::Text)
+}
+
+/// [`load_with_text`] for the index-only dump: the index records only the references of
+/// `children`, `query` and `base` ([`Scratch::list_refs_only`]); it serves that dump and
+/// nothing else.
 pub fn load_for_dump(ws: &Workspace) -> (Index, LoadStats, Basis) {
-    load_files(ws, true, true)
+    load_files(ws, true, Keep::TextAndListRefs)
+}
+
+/// What a load's index keeps beyond the plain scan's.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    Spans,
+    Text,
+    TextAndListRefs,
+}
+
+impl Keep {
+    fn set(self, scratch: &mut Scratch) {
+        scratch.keep_text(self != Keep::Spans);
+        scratch.list_refs_only(self == Keep::TextAndListRefs);
+    }
 }
 
 /// One file as the load read it: its scan, its bytes, and its path's fingerprint if wanted.
 type Loaded = (ScannedFile, u64, Option<(String, Fingerprint)>);
 
-fn load_files(ws: &Workspace, fingerprints: bool, keep_text: bool) -> (Index, LoadStats, Basis) {
+fn load_files(ws: &Workspace, fingerprints: bool, keep: Keep) -> (Index, LoadStats, Basis) {
     thread_local! {
         // One read buffer and one scan scratch per worker thread, kept across loads: a load
         // then allocates about what the index keeps.
@@ -515,13 +537,13 @@ fn load_files(ws: &Workspace, fingerprints: bool, keep_text: bool) -> (Index, Lo
             let read = BUFFERS.with(|b| match b.try_borrow_mut() {
                 Ok(mut b) => {
                     let (buf, scratch) = &mut *b;
-                    scratch.keep_text(keep_text);
+                    keep.set(scratch);
                     read_scan(&f.path, buf, scratch, fingerprints)
                 }
                 // Only if a scan re-entered this thread's buffers (it cannot today).
                 Err(_) => {
                     let mut scratch = Scratch::default();
-                    scratch.keep_text(keep_text);
+                    keep.set(&mut scratch);
                     read_scan(&f.path, &mut Vec::new(), &mut scratch, fingerprints)
                 }
             });
