@@ -332,7 +332,10 @@ impl Background {
             .spawn(move || {
                 use std::sync::atomic::Ordering::Relaxed;
                 // Background work: the operating system should favour whoever serves people.
-                let _ = scheduler::lower_priority(Config::default().background_nice);
+                let c = scheduler.config();
+                if scheduler::lower_priority(c.background_nice) && c.idle_policy {
+                    let _ = scheduler::idle_policy(true);
+                }
                 // The order is worked out here, not in `start`: requests are served from the
                 // moment the scheduler exists.
                 let keys: Vec<ResourceKey> = {

@@ -33,6 +33,8 @@ struct TestLoader {
     attempts: Mutex<HashMap<String, u32>>,
     predictions: Mutex<HashMap<String, Vec<String>>>,
     background_ok: Mutex<bool>,
+    /// The scheduling policy each key's last load ran under (Linux).
+    policies: Mutex<HashMap<String, i32>>,
 }
 
 struct Harness {
@@ -47,6 +49,15 @@ impl Loader for Arc<TestLoader> {
     type Value = String;
 
     fn load(&self, key: &String) -> Result<String, LoadError> {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: reads the calling thread's own policy.
+            let policy = unsafe { libc::sched_getscheduler(0) };
+            self.policies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.clone(), policy);
+        }
         self.started
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -110,6 +121,7 @@ fn harness(workers: usize, gated: bool, config: impl FnOnce(&mut Config)) -> Har
         attempts: Mutex::new(HashMap::new()),
         predictions: Mutex::new(HashMap::new()),
         background_ok: Mutex::new(true),
+        policies: Mutex::new(HashMap::new()),
     });
     let clock = Arc::new(ManualClock::default());
     let mut c = Config {
@@ -652,4 +664,38 @@ fn a_request_loads_beside_a_niced_worker_instead_of_waiting_for_it() {
     let m = h.sched.metrics();
     assert_eq!(m.of(Priority::Low).done, 1);
     assert_eq!(h.order(), vec!["slow", "slow"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn background_work_runs_under_the_idle_policy_and_awaited_work_does_not() {
+    // Only on a system that lets a thread lower its priority (the workers are niced first).
+    let can_nice = std::thread::spawn(|| {
+        super::scheduler::lower_priority(1) && super::scheduler::idle_policy(true)
+    })
+    .join()
+    .unwrap_or(false);
+    if !can_nice {
+        eprintln!("skipped: this system does not let a thread lower its priority");
+        return;
+    }
+    let h = harness(1, false, |c| {
+        c.nice_every_worker = true;
+        c.idle_policy = true;
+    });
+    assert!(h.sched.submit("walk".into(), Priority::Low));
+    h.settle();
+    let awaited = h.sched.request("open".into(), Priority::High);
+    assert_eq!(awaited.wait(), Ok("value of open".to_string()));
+    assert!(h.sched.submit("walk again".into(), Priority::Low));
+    h.settle();
+    let policies = h
+        .loader()
+        .policies
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    assert_eq!(policies.get("walk"), Some(&libc::SCHED_IDLE));
+    assert_eq!(policies.get("open"), Some(&libc::SCHED_OTHER));
+    assert_eq!(policies.get("walk again"), Some(&libc::SCHED_IDLE));
 }

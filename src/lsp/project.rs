@@ -205,6 +205,7 @@ impl Project {
         // is waiting on, and give way to the threads that serve people.
         let mut config = Config {
             nice_every_worker: true,
+            idle_policy: true,
             ..Config::default()
         };
         if let Some(w) = settings.workers {
