@@ -21,6 +21,7 @@ pub mod eval;
 pub mod funcs;
 pub mod graph;
 mod resolver;
+mod simple;
 pub mod types;
 pub mod value;
 pub mod values;

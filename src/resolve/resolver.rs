@@ -2008,6 +2008,23 @@ impl Resolver {
             }
         };
         let module = f.module;
+        // The commonest shapes (`merge(local.x, { k = "v" })`, `local.x`) need no hcl-rs
+        // when every reference is a variable or a local (`simple` answers only when its
+        // value is exactly the general evaluation's).
+        let simple = e
+            .refs
+            .iter()
+            .all(|r| matches!(r, FieldRef::Value(p, _) if p.len() == 2))
+            .then(|| {
+                let lookup = |root: &str, name: &str| {
+                    e.refs.iter().find_map(|r| match r {
+                        FieldRef::Value(p, v) if p[0] == root && p[1] == name => Some(v.clone()),
+                        _ => None,
+                    })
+                };
+                super::simple::value(text, &lookup, i)
+            })
+            .flatten();
         let mut scope = Scope::new();
         let mut budget = Budget::default();
         for r in &e.refs {
@@ -2027,15 +2044,11 @@ impl Resolver {
             if let Err(e) = budget.take(path.join("."), || v.size()) {
                 return unknown(e.to_string());
             }
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            scope.insert(&path, v.to_hcl());
+            if simple.is_none() {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                scope.insert(&path, v.to_hcl());
+            }
         }
-        // The expression's own text (what `field_expr` took from the index or the file): no
-        // file is read unless the evaluation fails and its diagnostic needs a position.
-        let expr = match eval::parse_expr_text(text) {
-            Ok(e) => hcl::Expression::from(e),
-            Err(e) => return unknown(eval::syntax_error_message(&e)),
-        };
         // What fails here fails in Powerpipe too: an error at the expression.
         let error = |why: String| {
             let message = format!("cannot evaluate `{}`: {why}", key.as_str());
@@ -2058,9 +2071,23 @@ impl Resolver {
                 diagnostic,
             }
         };
-        let reader = values::file_reader(&*self.sources, index, module);
-        match super::funcs::with_file_reader(reader, || eval::evaluate_text(&expr, text, scope, i))
-        {
+        let evaluated = match simple {
+            Some(v) => Ok(v),
+            None => {
+                // The expression's own text (what `field_expr` took from the index or the
+                // file): no file is read unless the evaluation fails and its diagnostic
+                // needs a position.
+                let expr = match eval::parse_expr_text(text) {
+                    Ok(e) => hcl::Expression::from(e),
+                    Err(e) => return unknown(eval::syntax_error_message(&e)),
+                };
+                let reader = values::file_reader(&*self.sources, index, module);
+                super::funcs::with_file_reader(reader, || {
+                    eval::evaluate_text(&expr, text, scope, i)
+                })
+            }
+        };
+        match evaluated {
             Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
             Ok(v) => match (key, &v) {
                 // A null is not set (tags too: `base`'s apply, as Powerpipe's
