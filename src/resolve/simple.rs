@@ -9,11 +9,11 @@
 //! one of these shapes, written in a strict subset of HCL's syntax, and every value involved
 //! is one whose conversion to `hcl::Value` and back is the identity (null, a string, an
 //! object of strings). Anything else (a comment, an escape or a template in a string, a
-//! number, a trailing comma in the call, a key that is a keyword, a key given twice, ...) is
-//! `None`, and the general evaluation decides. The tests hold it to that evaluation on
-//! every shape, and on generated texts.
+//! number, a trailing comma in the call, a key that is a keyword or `for`, a key given twice,
+//! a result over the size limits, ...) is `None`, and the general evaluation decides. The
+//! tests hold it to that evaluation on every shape, and on generated texts.
 
-use super::value::{Interner, Text, Val};
+use super::value::{Interner, MAX_NODES, MAX_TEXT_BYTES, Text, Val};
 
 /// The value of `text` when it is `ROOT.NAME` or `merge(ARG, ...)` with each `ARG` a
 /// `ROOT.NAME` or a literal object of literal strings, `ROOT` being `var` or `local`; `lookup`
@@ -32,7 +32,14 @@ pub fn value(
     // No blank around the expression: a field's text never has one, and the general
     // parser refuses one.
     let v = if p.eat(b"merge(") {
-        p.merge(lookup, interner)?
+        let v = p.merge(lookup, interner)?;
+        // Over the limits every value is held to, the general evaluation refuses it (each
+        // argument is within them, not always what `merge` makes of them).
+        let size = v.size();
+        if size.nodes > MAX_NODES || size.bytes > MAX_TEXT_BYTES {
+            return None;
+        }
+        v
     } else {
         let (root, name) = p.reference()?;
         match lookup(root, name)? {
@@ -186,7 +193,8 @@ impl<'s> Parser<'s> {
             let key = match self.peek()? {
                 b'"' => self.string()?,
                 _ => match self.ident()? {
-                    "null" | "true" | "false" => return None,
+                    // `for` too: `{ for ` starts a `for` expression for hcl-edit.
+                    "null" | "true" | "false" | "for" => return None,
                     k => k,
                 },
             };
@@ -299,6 +307,40 @@ mod tests {
     }
 
     #[test]
+    fn a_first_key_named_for_is_left_to_the_general_evaluation() {
+        // hcl-edit reads `{ for ` as the start of a `for` expression, and fails on it.
+        let i = Interner::default();
+        let vars = vars();
+        for text in [
+            "merge(local.common, { for = \"x\" })",
+            "merge(local.common, {for\t= \"x\"})",
+            "merge(local.common, {\nfor : \"x\"})",
+            "merge({ for = \"x\" })",
+        ] {
+            assert_eq!(general(text, &vars, &i), None, "{text}");
+            assert_eq!(value(text, &lookup(&vars), &i), None, "answered: {text}");
+        }
+    }
+
+    #[test]
+    fn a_merge_over_the_size_limits_is_left_to_the_general_evaluation() {
+        // A local may hold exactly the most text a value may; what `merge` adds to it
+        // makes a value the general evaluation refuses.
+        let i = Interner::default();
+        let full = Val::object([(Text::from("k"), Val::str(&"x".repeat(MAX_TEXT_BYTES - 1)))]);
+        assert_eq!(full.size().bytes, MAX_TEXT_BYTES);
+        let vars = vec![("local", "full", full)];
+        let text = "merge(local.full, { z = \"1\" })";
+        assert_eq!(general(text, &vars, &i), None);
+        assert_eq!(value(text, &lookup(&vars), &i), None);
+        // At the limit it is answered.
+        let text = "merge(local.full, {})";
+        let fast = value(text, &lookup(&vars), &i);
+        assert!(fast.is_some());
+        assert_eq!(fast, general(text, &vars, &i));
+    }
+
+    #[test]
     fn anything_else_is_left_to_the_general_evaluation() {
         let i = Interner::default();
         let vars = vars();
@@ -373,7 +415,7 @@ mod tests {
             let mut keys = std::collections::HashSet::new();
             let body: Vec<String> = items
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "null" | "true" | "false") && keys.insert(k.clone()))
+                .filter(|(k, _)| !matches!(k.as_str(), "null" | "true" | "false" | "for") && keys.insert(k.clone()))
                 .map(|(k, v)| format!("{k} = \"{v}\""))
                 .collect();
             let sep = if newline { "\n" } else { ", " };
@@ -399,7 +441,7 @@ mod tests {
         ])
         .prop_map(String::from);
         let key = proptest::sample::select(vec![
-            "a", "type", "x-y", "_k", "null", "true", "\"q k\"", "\"ü\"", "\"a\"", "1a",
+            "a", "type", "x-y", "_k", "null", "true", "for", "\"q k\"", "\"ü\"", "\"a\"", "1a",
         ]);
         let val = proptest::sample::select(vec![
             "\"v\"",
