@@ -849,7 +849,6 @@ pub fn lower_priority(nice: i32) -> bool {
     false
 }
 
-/// `niced`: this worker's priority was lowered.
 /// Puts the calling thread under Linux's `SCHED_IDLE` policy (`idle`), or back under the
 /// normal one, its nice value unchanged (allowed without privileges when the nice value is
 /// within `RLIMIT_NICE`'s range, as a value the thread raised itself is). True when done;
@@ -874,6 +873,7 @@ pub fn idle_policy(idle: bool) -> bool {
     }
 }
 
+/// A worker's loop; `niced`: this worker's priority was lowered.
 fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool, niced: bool) {
     // Whether this thread runs under `SCHED_IDLE` now, and whether it may (it stops trying
     // after a refusal).

@@ -1842,24 +1842,14 @@ impl Resolver {
         }
         .filter(|t| t.len() == span.len() as usize);
         let file_text;
-        let (src, base): (&[u8], usize) = match kept {
-            Some(t) => (t.as_bytes(), span.start as usize),
+        let (src, base, changed): (&[u8], usize, bool) = match kept {
+            Some(t) => (t.as_bytes(), span.start as usize, false),
             None => {
                 file_text = self.sources.read(&f.path);
                 let Some(src) = file_text.as_deref() else {
                     return Err(Field::Absent);
                 };
-                if src.len() as u64 != u64::from(f.index.source_len) {
-                    let text = i.intern(&String::from_utf8_lossy(
-                        src.get(span.range()).unwrap_or(&[]),
-                    ));
-                    tracing::debug!(file = %f.path, expr = %text, "index field not evaluated: the file changed since it was indexed");
-                    return Err(Field::Unknown {
-                        expr: text,
-                        why: Text::from("the file changed since it was indexed"),
-                    });
-                }
-                (src, 0)
+                (src, 0, src.len() as u64 != u64::from(f.index.source_len))
             }
         };
         let local = |r: std::ops::Range<usize>| {
@@ -1873,6 +1863,9 @@ impl Resolver {
                 why: Text::from(why),
             }
         };
+        if changed {
+            return Err(unknown("the file changed since it was indexed".into()));
+        }
         if !is_powerpipe_file(&f.path) {
             return Err(unknown(
                 "Flowpipe and Tailpipe files are indexed, not evaluated".into(),

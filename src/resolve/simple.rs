@@ -83,12 +83,17 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// Spaces and tabs only; true if a line end follows them (which it consumes, with the
-    /// blanks after it).
-    fn line_end(&mut self) -> bool {
+    /// Spaces and tabs only (a line end can end an object's item).
+    fn spaces(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.at += 1;
         }
+    }
+
+    /// Spaces and tabs; true if a line end follows them (which it consumes, with the blanks
+    /// after it).
+    fn line_end(&mut self) -> bool {
+        self.spaces();
         if self.eat(b"\r\n") || self.eat(b"\n") {
             self.blanks();
             true
@@ -198,27 +203,19 @@ impl<'s> Parser<'s> {
                     k => k,
                 },
             };
-            while matches!(self.peek(), Some(b' ' | b'\t')) {
-                self.at += 1;
-            }
+            self.spaces();
             if !(self.eat(b"=") || self.eat(b":")) {
                 return None;
             }
-            while matches!(self.peek(), Some(b' ' | b'\t')) {
-                self.at += 1;
-            }
+            self.spaces();
             let value = self.string()?;
             if entries[first..].iter().any(|(k, _)| &**k == key) {
                 return None;
             }
             entries.push((interner.intern(key), Val::Str(interner.intern(value))));
             // The item ends with a comma or a line end, or the object does.
-            let comma = {
-                while matches!(self.peek(), Some(b' ' | b'\t')) {
-                    self.at += 1;
-                }
-                self.eat(b",")
-            };
+            self.spaces();
+            let comma = self.eat(b",");
             let line = self.line_end();
             if !comma && !line && self.peek() != Some(b'}') {
                 return None;
