@@ -58,6 +58,14 @@ impl Loader for Arc<TestLoader> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(key.clone(), policy);
         }
+        // Whether this load waits at the gate is settled before it is announced: a test that
+        // frees a key once a load of it has started frees only the loads that start later.
+        let held = *self.gated.lock().unwrap_or_else(|p| p.into_inner())
+            && !self
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(key);
         self.started
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -67,13 +75,7 @@ impl Loader for Arc<TestLoader> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .send(key.clone());
-        if *self.gated.lock().unwrap_or_else(|p| p.into_inner())
-            && !self
-                .free
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(key)
-        {
+        if held {
             let _ = self.gate.lock().unwrap_or_else(|p| p.into_inner()).recv();
         }
         let b = self
