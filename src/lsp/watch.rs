@@ -12,8 +12,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use notify::RecursiveMode;
-use notify::event::{AccessKind, AccessMode, EventKind, MetadataKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, EventKind, EventKindMask, MetadataKind, ModifyKind};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
+
+/// The events asked of the kernel: what can change a file (creation, removal, a write, a
+/// rename, a metadata change) and a write's close, but not its opening or a read's close.
+/// Asked for, those wake the watcher's thread for every file the server reads itself, a
+/// wakeup per resolve competing with the requests for the processor.
+const WATCHED: EventKindMask = EventKindMask::CORE.union(EventKindMask::ACCESS_CLOSE);
 
 /// How long the file system must be quiet before a batch is delivered.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -81,12 +87,17 @@ pub fn watch(
             }
         }
     };
+    let config = notify_debouncer_full::Config::default()
+        .with_timeout(DEBOUNCE)
+        .with_notify_config(
+            notify::Config::default()
+                .with_follow_symlinks(false)
+                .with_event_kinds(WATCHED),
+        );
     let mut debouncer = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
-        DEBOUNCE,
-        None,
+        config,
         handler,
         RecommendedCache::new(),
-        notify::Config::default().with_follow_symlinks(false),
     )?;
     for root in roots {
         if let Err(e) = debouncer.watch(root, RecursiveMode::Recursive) {
@@ -149,5 +160,64 @@ mod tests {
             at,
         )];
         assert_eq!(changed_paths(&lost, &roots), roots);
+    }
+
+    /// The masks of every inotify watch this process holds (`/proc/self/fdinfo`).
+    #[cfg(target_os = "linux")]
+    fn inotify_masks() -> Vec<u32> {
+        let mut masks = Vec::new();
+        for fd in std::fs::read_dir("/proc/self/fd")
+            .expect("fd list")
+            .flatten()
+        {
+            let inotify = std::fs::read_link(fd.path())
+                .is_ok_and(|l| l.to_string_lossy() == "anon_inode:inotify");
+            if !inotify {
+                continue;
+            }
+            let info =
+                std::fs::read_to_string(PathBuf::from("/proc/self/fdinfo").join(fd.file_name()))
+                    .unwrap_or_default();
+            masks.extend(info.lines().filter_map(|l| {
+                let at = l
+                    .strip_prefix("inotify ")?
+                    .split(' ')
+                    .find_map(|f| f.strip_prefix("mask:"))?;
+                u32::from_str_radix(at, 16).ok()
+            }));
+        }
+        masks
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_kernel_is_not_asked_for_opens_or_reads() {
+        // Each event asked for wakes the watcher's thread: the server's own reads of the
+        // workspace (an open, a read, a close without writing) must not.
+        const IN_ACCESS: u32 = 0x1;
+        const IN_MODIFY: u32 = 0x2;
+        const IN_CLOSE_WRITE: u32 = 0x8;
+        const IN_CLOSE_NOWRITE: u32 = 0x10;
+        const IN_OPEN: u32 = 0x20;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(tmp.path().join("sub")).expect("sub dir");
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let _watcher = watch(&[tmp.path().to_path_buf()], tx).expect("watcher");
+        let masks = inotify_masks();
+        assert!(
+            masks.len() >= 2,
+            "the root and its folder are watched: {masks:x?}"
+        );
+        for mask in masks {
+            assert_eq!(
+                mask & (IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE),
+                0,
+                "{mask:#x}"
+            );
+            assert_eq!(
+                mask & (IN_MODIFY | IN_CLOSE_WRITE),
+                IN_MODIFY | IN_CLOSE_WRITE
+            );
+        }
     }
 }
