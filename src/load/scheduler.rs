@@ -169,6 +169,11 @@ pub struct Config {
     /// until that one's time slice ends (up to several milliseconds, measured as the p99 of
     /// the language server's requests during the background load), even while the other
     /// core is idle. A `SCHED_IDLE` thread is preempted the moment a normal one wakes.
+    ///
+    /// Leaving `SCHED_IDLE` needs `RLIMIT_NICE` to allow the thread's nice value, which the
+    /// default limit (0) does not, or `CAP_SYS_NICE`: for most users a worker that went idle
+    /// stays idle, High work included. Nobody waits on it for that: a request loads its
+    /// resource beside a niced worker ([`Scheduler::load_here`]).
     pub idle_policy: bool,
 }
 
@@ -937,7 +942,13 @@ fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool, niced: bool) {
                 };
             }
         };
-        let want_idle = may_idle && priority >= Priority::Normal;
+        // After a refusal the thread stays as it is (under `SCHED_IDLE` when leaving it was
+        // refused), without asking again.
+        let want_idle = if may_idle {
+            priority >= Priority::Normal
+        } else {
+            idle
+        };
         if want_idle != idle {
             if idle_policy(want_idle) {
                 idle = want_idle;

@@ -291,6 +291,41 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     cancel::run(f).await.map_err(internal)
 }
 
+/// Runs work nobody waits for (the whole workspace's diagnostics) on a thread of its own,
+/// at the background's priority (`config`'s nice value, and Linux's `SCHED_IDLE` when it
+/// asks for it), so that a thread woken to answer a request takes the processor from it at
+/// once. Not on the blocking pool: a pool thread serves requests next, and an unprivileged
+/// thread cannot leave `SCHED_IDLE`. If no thread can be started, it runs on the pool.
+async fn in_background<T: Send + 'static>(
+    config: &crate::load::Config,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> RpcResult<T> {
+    use crate::load::scheduler::{idle_policy, lower_priority};
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let work = Arc::new(Mutex::new(Some(f)));
+    let theirs = work.clone();
+    let (nice, idle) = (config.background_nice, config.idle_policy);
+    let started = std::thread::Builder::new()
+        .name("modlens-sweep".into())
+        .spawn(move || {
+            if lower_priority(nice) && idle {
+                let _ = idle_policy(true);
+            }
+            if let Some(f) = lock(&theirs).take() {
+                let _ = tx.send(f());
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "no thread for background work: running it on the pool");
+        let Some(f) = lock(&work).take() else {
+            return Err(internal("the background work was lost"));
+        };
+        return blocking(f).await;
+    }
+    rx.await
+        .map_err(|_| internal("the background work ended without an answer"))
+}
+
 /// The error of a request whose work saw its cancellation (never sent: the request's
 /// future is gone, and tower-lsp-server answered it).
 fn cancelled() -> RpcError {
@@ -1076,7 +1111,7 @@ impl Backend {
     /// resolving every resource).
     async fn publish_all(&self, project: Arc<Project>, resolve: bool) {
         let p = project.clone();
-        let Ok((all, before)) = blocking(move || {
+        let work = move || {
             let before = p.published_paths();
             let all = if resolve {
                 p.all_diagnostics()
@@ -1084,9 +1119,15 @@ impl Backend {
                 p.index_diagnostics()
             };
             (all, before)
-        })
-        .await
-        else {
+        };
+        // Resolving every resource is the heaviest work the server does while people type:
+        // in the background. The index's diagnostics are quick, and what is shown first.
+        let done = if resolve {
+            in_background(project.scheduler.config(), work).await
+        } else {
+            blocking(work).await
+        };
+        let Ok((all, before)) = done else {
             return;
         };
         for rel in before {
@@ -2568,4 +2609,44 @@ fn rename_edits(
         document_changes: None,
         change_annotations: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_work_runs_idle_on_its_own_thread_and_the_pool_stays_normal() {
+        // SAFETY: reads the calling thread's own policy.
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        let config = crate::load::Config {
+            background_nice: 10,
+            idle_policy: true,
+            ..Default::default()
+        };
+        let permitted = std::thread::spawn(|| {
+            crate::load::scheduler::lower_priority(10) && crate::load::scheduler::idle_policy(true)
+        })
+        .join()
+        .unwrap_or(false);
+        let (name, there) = in_background(&config, move || {
+            (std::thread::current().name().map(str::to_string), policy())
+        })
+        .await
+        .expect("ran");
+        assert_eq!(name.as_deref(), Some("modlens-sweep"));
+        // Where the system refuses (not Linux's rules), the work still runs, at its priority.
+        let expected = if permitted {
+            libc::SCHED_IDLE
+        } else {
+            libc::SCHED_OTHER
+        };
+        assert_eq!(there, expected);
+        // Requests' threads are untouched.
+        for _ in 0..4 {
+            assert_eq!(blocking(policy).await.expect("ran"), libc::SCHED_OTHER);
+        }
+        assert_eq!(policy(), libc::SCHED_OTHER);
+    }
 }
