@@ -261,6 +261,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const CHANGE_DEBOUNCE: Duration = Duration::from_millis(120);
 /// Quiet time after a change before every file's diagnostics are brought up to date.
 const SWEEP_DEBOUNCE: Duration = Duration::from_millis(400);
+/// How often the background walk's progress is looked at (reports, a sweep waiting for it).
+const WALK_POLL: Duration = Duration::from_millis(250);
 /// How deep below a workspace folder mods are looked for.
 const MOD_SEARCH_DEPTH: usize = 6;
 /// Most workspace symbols returned.
@@ -946,7 +948,7 @@ impl Backend {
             if finished {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            tokio::time::sleep(WALK_POLL).await;
         }
         for p in &projects {
             self.publish_all(p.clone(), true).await;
@@ -1167,8 +1169,20 @@ impl Backend {
         let this = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if this.state.sweep_seq.load(Ordering::SeqCst) != seq {
-                return;
+            // Not beside a background walk: it resolves every resource anyway (and every
+            // file's diagnostics are published when it ends), and a sweep beside it would
+            // resolve them a second time, on the core the requests need. Open documents
+            // get theirs meanwhile file by file.
+            loop {
+                if this.state.sweep_seq.load(Ordering::SeqCst) != seq
+                    || this.state.shut_down.load(Ordering::Relaxed)
+                {
+                    return;
+                }
+                if !this.projects().iter().any(|p| p.walking()) {
+                    break;
+                }
+                tokio::time::sleep(WALK_POLL).await;
             }
             let _g = this.state.sweeping.lock().await;
             for p in this.projects() {

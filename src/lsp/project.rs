@@ -307,6 +307,13 @@ impl Project {
             .map(|b| (b.progress(), b.finished()))
     }
 
+    /// True while the background walk is at work (it submits, or what it submitted is not
+    /// all resolved yet).
+    pub fn walking(&self) -> bool {
+        self.background_progress()
+            .is_some_and(|(_, finished)| !(finished && self.scheduler.idle()))
+    }
+
     /// Stops the walk, the refresher and the workers (in-flight work gets `deadline`).
     pub fn shutdown(&self, deadline: Duration) {
         self.sources.close();
