@@ -161,15 +161,25 @@ pub fn run_stdio(options: Options) -> std::io::Result<Ending> {
         .thread_name("modlens-lsp")
         .enable_all()
         .build()?;
+    // The session runs on the runtime's workers, not on this thread: a worker woken by a
+    // message then handles it itself, where `block_on` would wake this thread for it (and
+    // again for its answer). On a busy processor each thread woken is a chance to wait a
+    // scheduler tick (4 ms at 250 Hz) for a core.
     let ending = rt.block_on(async move {
-        // Pipes (what editors give a language server) are read and written by the runtime's
-        // own threads as they become ready; tokio's stdin/stdout hand every read and write
-        // to a blocking thread and back, several thread hops per message. Anything else (a
-        // terminal, a file, a socket) falls back to those.
-        match stdio_pipes() {
-            Some((input, output)) => serve_until_exit(input, output, options).await,
-            None => serve_until_exit(tokio::io::stdin(), tokio::io::stdout(), options).await,
-        }
+        let session = tokio::spawn(async move {
+            // Pipes (what editors give a language server) are read and written by the
+            // runtime's own threads as they become ready; tokio's stdin/stdout hand every
+            // read and write to a blocking thread and back, several thread hops per
+            // message. Anything else (a terminal, a file, a socket) falls back to those.
+            match stdio_pipes() {
+                Some((input, output)) => serve_until_exit(input, output, options).await,
+                None => serve_until_exit(tokio::io::stdin(), tokio::io::stdout(), options).await,
+            }
+        });
+        session.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the session ended abnormally");
+            Ending { shut_down: false }
+        })
     });
     // Blocking tasks still running (a sweep) are abandoned rather than awaited.
     rt.shutdown_timeout(Duration::from_secs(2));
