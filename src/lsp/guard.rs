@@ -1064,7 +1064,20 @@ pub async fn merge_output<R, W>(
     let mut frames = FrameReader::new(from_server);
     let mut errors_open = true;
     loop {
+        // The guard's errors first: one is queued before the input that follows it reaches
+        // the server, so it goes out before any answer to that input (a client matching
+        // errors to frames sees them in the order it sent the frames).
         tokio::select! {
+            biased;
+            e = errors.recv(), if errors_open => match e {
+                Some(bytes) => {
+                    if output.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                    let _ = output.flush().await;
+                }
+                None => errors_open = false,
+            },
             f = frames.next() => match f {
                 Some(Frame::Body(body)) => {
                     if output.write_all(&frame(&body)).await.is_err() {
@@ -1075,15 +1088,6 @@ pub async fn merge_output<R, W>(
                 }
                 Some(_) => {}
                 None => break,
-            },
-            e = errors.recv(), if errors_open => match e {
-                Some(bytes) => {
-                    if output.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                    let _ = output.flush().await;
-                }
-                None => errors_open = false,
             },
         }
     }
