@@ -1124,13 +1124,14 @@ impl Backend {
     async fn publish_all(&self, project: Arc<Project>, resolve: bool) {
         let p = project.clone();
         let work = move || {
+            let generation = p.generation();
             let before = p.published_paths();
             let all = if resolve {
                 p.all_diagnostics()
             } else {
                 p.index_diagnostics()
             };
-            (all, before)
+            (generation, all, before)
         };
         // Resolving every resource is the heaviest work the server does while people type:
         // in the background. The index's diagnostics are quick, and what is shown first.
@@ -1139,15 +1140,23 @@ impl Backend {
         } else {
             blocking(work).await
         };
-        let Ok((all, before)) = done else {
+        let Ok((generation, all, before)) = done else {
             return;
         };
-        for rel in before {
-            if !all.contains_key(&rel) {
-                self.publish(&project, &rel, Vec::new()).await;
+        // Lists of a model that changed meanwhile would land on text they were not found in
+        // (and over a newer file's publication): dropped. Every change schedules a sweep of
+        // its own, which publishes in their place.
+        let gone: Vec<(String, Vec<FileDiag>)> = before
+            .into_iter()
+            .filter(|rel| !all.contains_key(rel))
+            .map(|rel| (rel, Vec::new()))
+            .collect();
+        let lists = gone.into_iter().chain(all);
+        for (rel, list) in lists {
+            if !project.still_at(generation) {
+                tracing::debug!("the model changed during the sweep: its lists are dropped");
+                return;
             }
-        }
-        for (rel, list) in all {
             self.publish(&project, &rel, list).await;
         }
     }

@@ -307,6 +307,19 @@ impl Project {
             .map(|b| (b.progress(), b.finished()))
     }
 
+    /// The model's generation (it moves with every change that reaches the model).
+    pub fn generation(&self) -> u64 {
+        self.shared.model().generation
+    }
+
+    /// True when the model is still at `generation`; false while a change is being applied
+    /// (without waiting for it: this is asked on the protocol's threads).
+    pub fn still_at(&self, generation: u64) -> bool {
+        self.shared
+            .try_model()
+            .is_some_and(|m| m.generation == generation)
+    }
+
     /// True while the background walk is at work (it submits, or what it submitted is not
     /// all resolved yet).
     pub fn walking(&self) -> bool {
