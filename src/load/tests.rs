@@ -185,8 +185,10 @@ impl Harness {
         }
     }
     fn settle(&self) {
+        // Generous: a worker under `SCHED_IDLE` gets almost no processor while the other
+        // tests of this binary keep both cores busy.
         assert!(
-            self.sched.wait_idle(Duration::from_secs(10)),
+            self.sched.wait_idle(Duration::from_secs(60)),
             "the scheduler never became idle"
         );
     }
@@ -568,8 +570,11 @@ fn the_walk_admits_in_batches_not_one_task_per_load() {
     }
     h.settle();
     assert_eq!(h.sched.metrics().of(Priority::Low).done, 1000);
+    // In batches, about 2 * 1000 / 32 calls: a call can admit a few tasks when a worker
+    // takes one between two calls, so the bound leaves room for that. Woken per load, it
+    // would be about 1000.
     assert!(
-        calls <= 2 * 1000 / 32,
+        calls <= 1000 / 8,
         "{calls} admissions for 1000 tasks: woken per load"
     );
 }

@@ -75,6 +75,10 @@ pub struct Options {
     pub log_control: Option<LogControl>,
     /// Watch files with notify even when the client offers to (for tests).
     pub force_notify_watcher: bool,
+    /// Run the background's work (the workers, the walk, the sweep) at the process's
+    /// priority instead of a lowered one (for tests: CPU-bound tests running beside the
+    /// server in one process would hold it back for as long as they run).
+    pub background_at_normal_priority: bool,
 }
 
 /// Serves the language server protocol on `input`/`output` until the client sends `exit`
@@ -506,6 +510,7 @@ impl Backend {
         }
         // Not in any project: open the mod it is in.
         let settings = self.settings();
+        let lowered = !self.state.options.background_at_normal_priority;
         let start = path.clone();
         let opened = blocking(move || {
             let root = if std::fs::symlink_metadata(&start).is_ok() {
@@ -521,7 +526,7 @@ impl Backend {
                 let root = crate::workspace::find_root(dir).ok()?;
                 crate::workspace::has_mod_file(&root).then_some(root)?
             };
-            Project::open(&root, &settings).ok()
+            Project::open(&root, &settings, lowered).ok()
         })
         .await?;
         if let Some(p) = opened {
@@ -820,6 +825,7 @@ impl Backend {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let settings = self.settings();
+        let lowered = !self.state.options.background_at_normal_priority;
         let progress = self.begin_progress("modlens", "indexing").await;
         let roots = blocking(move || {
             let mut roots: Vec<PathBuf> = Vec::new();
@@ -847,7 +853,7 @@ impl Backend {
             let mut projects = Vec::new();
             let mut errors = Vec::new();
             for r in roots {
-                match Project::open(&r, &settings) {
+                match Project::open(&r, &settings, lowered) {
                     Ok(p) => projects.push(Arc::new(p)),
                     Err(e) => errors.push(format!("{}: {e}", r.display())),
                 }
@@ -1884,6 +1890,7 @@ impl LanguageServer for Backend {
             folders.extend(added.iter().cloned());
         }
         let settings = self.settings();
+        let lowered = !self.state.options.background_at_normal_priority;
         let existing = self.projects();
         let Ok((keep, new)) = blocking(move || {
             let canon: Vec<PathBuf> = removed
@@ -1904,7 +1911,7 @@ impl LanguageServer for Backend {
                     {
                         continue;
                     }
-                    if let Ok(p) = Project::open(&root, &settings) {
+                    if let Ok(p) = Project::open(&root, &settings, lowered) {
                         let p = Arc::new(p);
                         p.start_background();
                         new.push(p);

@@ -184,7 +184,9 @@ pub fn inputs(root: &Path, settings: &Settings) -> ValueInputs {
 impl Project {
     /// Discovers and indexes the workspace at `root` and starts its scheduler (the
     /// background walk starts with [`Project::start_background`]).
-    pub fn open(root: &Path, settings: &Settings) -> Result<Project, ProjectError> {
+    /// `lowered`: the background's threads run at a lowered priority (under Linux's
+    /// `SCHED_IDLE` where allowed), giving way to the threads that serve people.
+    pub fn open(root: &Path, settings: &Settings, lowered: bool) -> Result<Project, ProjectError> {
         let t = Instant::now();
         let ws = workspace::discover(root)?;
         let (index, stats, basis) = workspace::load_with_basis(&ws);
@@ -205,9 +207,12 @@ impl Project {
         // is waiting on, and give way to the threads that serve people.
         let mut config = Config {
             nice_every_worker: true,
-            idle_policy: true,
+            idle_policy: lowered,
             ..Config::default()
         };
+        if !lowered {
+            config.background_nice = 0;
+        }
         if let Some(w) = settings.workers {
             config.workers = w.max(1);
         }

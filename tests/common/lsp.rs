@@ -106,6 +106,15 @@ async fn read_frames(
 impl Client {
     /// Starts a server and a client connected to it (not initialized).
     pub fn start(options: modlens::lsp::Options) -> Client {
+        // The server's background work at normal priority: under a lowered one (`SCHED_IDLE`)
+        // the CPU-bound tests running beside it in this process would hold it back for as
+        // long as they run, and waits for diagnostics or the end of the load time out. The
+        // lowered priorities are tested on their own (`load::tests`, `lsp::tests`), and the
+        // Neovim test and the benches run the real binary.
+        let options = modlens::lsp::Options {
+            background_at_normal_priority: true,
+            ..options
+        };
         let (client_end, server_end) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_end);
         let server = tokio::spawn(modlens::lsp::serve(server_read, server_write, options));
