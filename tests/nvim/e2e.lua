@@ -199,6 +199,9 @@ local ok, err = pcall(function()
     check('no diagnostic after the quick fix', mended, vim.diagnostic.get(buf))
   end
   vim.api.nvim_buf_set_lines(buf, n, n + 3, false, {})
+  -- The buffer was clean before the deletion too: the server is asked whether it has it.
+  local after = request('textDocument/documentSymbol', { textDocument = vim.lsp.util.make_text_document_params() })
+  check('the server has the deletion', after and #after == 3, after and #after)
   check('diagnostics clean again', wait_clean(buf), vim.diagnostic.get(buf))
 
   -- Rename the query from its reference; the edit touches both files.
@@ -218,6 +221,17 @@ local ok, err = pcall(function()
     -- detected on load), so the server has both edits: the reference resolves.
     local qclients = vim.wait(20000, function() return modlens.clients(qbuf)[1] ~= nil end, 50)
     check('the plugin attached the buffer the rename opened', qclients, vim.bo[qbuf].filetype)
+    -- The buffer's diagnostics were clean before the rename: the server is asked whether
+    -- the renamed reference resolves. Not at once: Neovim sends the other buffer's change
+    -- after its debounce (150 ms), and a request flushes only its own buffer's.
+    local renamed
+    local resolves = vim.wait(20000, function()
+      renamed = request('textDocument/definition', vim.lsp.util.make_position_params())
+      if renamed and renamed[1] then renamed = renamed[1] end
+      return renamed ~= nil and renamed.uri ~= nil and renamed.uri:match('queries%.pp$') ~= nil
+        and renamed.range.start.line == 0
+    end, 50)
+    check('the renamed reference goes to the renamed query', resolves, renamed)
     local clean = wait_clean(buf)
     check('no diagnostics after the rename', clean, vim.diagnostic.get(buf))
   end
