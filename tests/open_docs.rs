@@ -129,6 +129,13 @@ async fn an_unsaved_document_in_the_mod_is_part_of_the_workspace_while_open() {
         "diagnostics": messages(&diags),
     }));
     assert_eq!(symbols_named(&mut c, "control.fresh").await, 1);
+    // The file on disk that uses the document's query is told it resolves now (it was
+    // published unknown at the load), so its coming back below is a new publication.
+    c.wait_diagnostics(&du, WAIT, |d| {
+        !messages(d).iter().any(|m| m.contains("query.draft"))
+    })
+    .await
+    .expect("uses_draft.pp's reference resolves while the document is open");
 
     // Closed without being saved: it leaves the workspace (its diagnostics are cleared, and
     // the file that used its query finds nothing there).
