@@ -1354,6 +1354,31 @@ impl Resolver {
             let base = dep(base_id).unwrap_or_else(|| self.resolve(model, base_id));
             inherit(&mut r, &base);
         }
+        // A control runs a query: Powerpipe refuses one that, its base's included, has
+        // neither (`Control.OnDecoded`, after `setBaseProperties`); `sql = null` is none.
+        // Not when a written one failed: a failing value or an unknown reference has its own
+        // error.
+        let writes = |key: &str| block.body.attributes().any(|a| a.key.as_str() == key);
+        let no_sql = match (&r.sql, writes("sql")) {
+            (Some(Val::Null), _) => true,
+            (sql, written) => sql.is_none() && !written,
+        };
+        if kind == "control" && no_sql && r.query.is_none() && !writes("query") {
+            let label = b.name_span();
+            r.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                start: b.start,
+                end: Pos {
+                    line: b.start.line,
+                    column: b.start.column + label.end.saturating_sub(b.start.byte),
+                    byte: label.end,
+                },
+                message: format!(
+                    "{} must define either a 'sql' property or a 'query' property",
+                    r.name
+                ),
+            });
+        }
         finish(r, depends, via)
     }
 
