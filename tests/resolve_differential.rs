@@ -395,6 +395,19 @@ fn text(v: Option<&hcl::Value>) -> Option<String> {
 
 fn tags(v: Option<&hcl::Value>) -> BTreeMap<String, String> {
     match v {
+        // gohcl decodes `tags` into a `map[string]string`: strings, numbers and bools
+        // convert; a null, a list or an object entry fails the whole attribute (Powerpipe
+        // refuses the resource), which leaves no tags.
+        Some(hcl::Value::Object(o))
+            if o.values().any(|v| {
+                matches!(
+                    v,
+                    hcl::Value::Null | hcl::Value::Array(_) | hcl::Value::Object(_)
+                )
+            }) =>
+        {
+            BTreeMap::new()
+        }
         Some(hcl::Value::Object(o)) => o
             .iter()
             .map(|(k, v)| {

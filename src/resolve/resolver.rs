@@ -2111,12 +2111,24 @@ impl Resolver {
                 // A null is not set (tags too: `base`'s apply, as Powerpipe's
                 // `MergeMaps(nil, base.Tags)` gives them).
                 (_, Val::Null) => Field::Absent,
-                (AttrKey::Tags, Val::Object(o)) => match o.iter().find(|(_, v)| *v == Val::Null) {
-                    // gohcl cannot decode a null into a `map[string]string` entry
-                    // ("null value is not allowed"): Powerpipe refuses the resource.
-                    Some((k, _)) => {
+                // gohcl decodes `tags` into a `map[string]string`: a number or a bool
+                // converts; a null entry ("null value is not allowed"), a list or an object
+                // does not, and Powerpipe refuses the resource.
+                (AttrKey::Tags, Val::Object(o)) => match o
+                    .iter()
+                    .find(|(_, v)| matches!(v, Val::Null | Val::List(_) | Val::Object(_)))
+                {
+                    Some((k, Val::Null)) => {
                         error(format!("tags must be a map of strings: tag `{k}` is null"))
                     }
+                    Some((k, x)) => error(format!(
+                        "tags must be a map of strings: tag `{k}` is {}",
+                        if matches!(x, Val::Object(_)) {
+                            "an object"
+                        } else {
+                            "a list"
+                        }
+                    )),
                     None => Field::Value(v),
                 },
                 (AttrKey::Tags, other) => error(format!(
