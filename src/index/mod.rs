@@ -1092,7 +1092,7 @@ pub fn is_mod_file(path: &str, root: &str) -> bool {
 /// A position inside a block's span for an offset known to be on the block's first line
 /// (the label): the column moves with the byte offset. Labels are ASCII in practice; a
 /// non-ASCII label before the offset makes the column approximate, never wrong in line.
-fn pos_in_block(b: &Block, byte: u32) -> Pos {
+pub(crate) fn pos_in_block(b: &Block, byte: u32) -> Pos {
     let delta = byte.saturating_sub(b.start.byte);
     Pos {
         line: b.start.line,

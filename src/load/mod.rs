@@ -332,10 +332,7 @@ impl Background {
             .spawn(move || {
                 use std::sync::atomic::Ordering::Relaxed;
                 // Background work: the operating system should favour whoever serves people.
-                let c = scheduler.config();
-                if scheduler::lower_priority(c.background_nice) && c.idle_policy {
-                    let _ = scheduler::idle_policy(true);
-                }
+                scheduler::enter_background(scheduler.config());
                 // The order is worked out here, not in `start`: requests are served from the
                 // moment the scheduler exists.
                 let keys: Vec<ResourceKey> = {

@@ -878,6 +878,15 @@ pub fn idle_policy(idle: bool) -> bool {
     }
 }
 
+/// Puts the calling thread at the background's priority `config` asks for: its nice value,
+/// then (with `idle_policy`) Linux's `SCHED_IDLE`. For threads that do nothing but
+/// background work (the walk, the sweep); a worker changes policy per load instead.
+pub fn enter_background(config: &Config) {
+    if lower_priority(config.background_nice) && config.idle_policy {
+        let _ = idle_policy(true);
+    }
+}
+
 /// A worker's loop; `niced`: this worker's priority was lowered.
 fn worker<L: Loader>(s: &Shared<L>, interactive_worker: bool, niced: bool) {
     // Whether this thread runs under `SCHED_IDLE` now, and whether it may (it stops trying

@@ -316,17 +316,14 @@ async fn in_background<T: Send + 'static>(
     config: &crate::load::Config,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> RpcResult<T> {
-    use crate::load::scheduler::{idle_policy, lower_priority};
     let (tx, rx) = tokio::sync::oneshot::channel();
     let work = Arc::new(Mutex::new(Some(f)));
     let theirs = work.clone();
-    let (nice, idle) = (config.background_nice, config.idle_policy);
+    let config = config.clone();
     let started = std::thread::Builder::new()
         .name("modlens-sweep".into())
         .spawn(move || {
-            if lower_priority(nice) && idle {
-                let _ = idle_policy(true);
-            }
+            crate::load::scheduler::enter_background(&config);
             if let Some(f) = lock(&theirs).take() {
                 let _ = tx.send(f());
             }
@@ -949,10 +946,10 @@ impl Backend {
             for p in &projects {
                 let m = p.scheduler.metrics();
                 done += m.total(|c| c.done + c.failed) as usize;
-                if let Some(((_, t), fin)) = p.background_progress() {
+                if let Some(((_, t), _)) = p.background_progress() {
                     total += t;
-                    finished &= fin && p.scheduler.idle();
                 }
+                finished &= !p.walking();
             }
             if let Some(p) = &progress {
                 let pct = (done.min(total) * 89)

@@ -1364,15 +1364,10 @@ impl Resolver {
             (sql, written) => sql.is_none() && !written,
         };
         if kind == "control" && no_sql && r.query.is_none() && !writes("query") {
-            let label = b.name_span();
             r.diagnostics.push(Diagnostic {
                 severity: Severity::Error,
                 start: b.start,
-                end: Pos {
-                    line: b.start.line,
-                    column: b.start.column + label.end.saturating_sub(b.start.byte),
-                    byte: label.end,
-                },
+                end: crate::index::pos_in_block(b, b.name_span().end),
                 message: format!(
                     "{} must define either a 'sql' property or a 'query' property",
                     r.name
