@@ -115,12 +115,40 @@ fn object_of(
             m.insert("url_path".into(), hcl::Value::from(format!("/{full}")));
         }
     }
-    for k in ["title", "description"] {
+    for k in ["title", "description", "documentation"] {
         m.entry(k.to_string()).or_insert(hcl::Value::Null);
+    }
+    // What the block type's value has but the block does not write is null (what it writes
+    // and is not evaluated yet stays missing: the round that needs it waits).
+    if let Some((_, _, kind)) = names.get(&id) {
+        for k in cty_attributes(kind)
+            .iter()
+            .filter(|k| !e.exprs.contains_key(**k))
+        {
+            m.entry(k.to_string()).or_insert(hcl::Value::Null);
+        }
     }
     m.entry("tags".to_string())
         .or_insert_with(|| hcl::Value::Object(hcl::Map::new()));
     hcl::Value::Object(m)
+}
+
+/// The single-valued attributes of a resource's value in Powerpipe beyond those every
+/// resource has (name, title, description, documentation, tags), written from the `cty` tags
+/// of pipe-fittings' structs (`DashboardCategory`, `Control` with `QueryProviderImpl` and
+/// `DashboardLeafNodeImpl`, ...): the oracle's own list, not the resolver's schema. Only the
+/// kinds whose values the fixtures use are listed; another kind gets none (and a fixture
+/// that uses it fails here until it is added).
+fn cty_attributes(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "category" => &["color", "depth", "href", "icon", "property_order"],
+        "card" => &[
+            "args", "display", "href", "icon", "label", "params", "query", "sql", "type", "value",
+            "width",
+        ],
+        "query" => &["args", "params", "query", "sql"],
+        _ => &[],
+    }
 }
 
 /// Evaluates the whole workspace eagerly.

@@ -712,6 +712,12 @@ const CATEGORY_ATTRS: &[AttrSchema] = &[
         "color = \"$1\"",
     ),
     a(
+        "depth",
+        "The depth (rank) of the items in a hierarchy or graph: items of a lower depth are \
+         laid out before those of a higher one.",
+        "depth = ${1:1}",
+    ),
+    a(
         "href",
         "A URL the items link to; it may be a jq template in `{{ }}` over the item's data.",
         "href = \"$1\"",
@@ -721,6 +727,12 @@ const CATEGORY_ATTRS: &[AttrSchema] = &[
         "An icon for the items: a Material Symbols or heroicons name, an image URL, or \
          `text:` followed by text.",
         "icon = \"$1\"",
+    ),
+    a(
+        "property_order",
+        "The order of the `property` blocks' fields in the item's details (a list of \
+         names).",
+        "property_order = [$1]",
     ),
     a(
         "title",

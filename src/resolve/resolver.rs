@@ -203,6 +203,22 @@ impl Resource {
         if let Some(args) = &self.args {
             m.insert("args".into(), args.to_hcl());
         }
+        // What the block type accepts but this block does not set is null, as in Powerpipe's
+        // value of a resource (`card.x.width` of a card without one); a name it does not
+        // accept stays an error. `base` is only decoded, never part of the value. Not for a
+        // resource with errors: an attribute it writes may be missing because it failed, and
+        // is not null.
+        if self.has_errors() {
+            return hcl::Value::Object(m);
+        }
+        // Every resource has a `documentation` (pipe-fittings' `HclResourceImpl`).
+        m.entry("documentation".to_string())
+            .or_insert(hcl::Value::Null);
+        if let Some(schema) = crate::lsp::schema::block(&self.kind) {
+            for a in schema.attributes.iter().filter(|a| a.name != "base") {
+                m.entry(a.name.to_string()).or_insert(hcl::Value::Null);
+            }
+        }
         hcl::Value::Object(m)
     }
 }
@@ -314,6 +330,13 @@ impl Field {
             Field::Value(v) => Some(v),
             _ => None,
         }
+    }
+
+    /// True when the field is unknown only because it uses another resource's attribute
+    /// that the index does not hold (`query.x.sql`, `card.y.width`): resolving the resource
+    /// that writes it gives its value.
+    pub fn needs_resolving(&self) -> bool {
+        matches!(self, Field::Unknown { why, .. } if why.starts_with(NEEDS_RESOLVING))
     }
 
     /// The error, with its file, if the expression fails to evaluate.
@@ -1218,9 +1241,19 @@ impl Resolver {
                 r.diagnostics.push(diagnostic.clone());
             }
         };
+        // The block's own fields that use another resource's attribute the index does not
+        // hold: evaluated below with the resources it refers to resolved (their objects are
+        // in `scope`).
+        let mut own_resolved: Vec<AttrKey> = Vec::new();
+        let mut needs_resolving = |field: &Field, key: AttrKey| {
+            if field.needs_resolving() && f.index.attr(b, key).is_some() {
+                own_resolved.push(key);
+            }
+        };
         for (key, slot) in [(AttrKey::Title, 0), (AttrKey::Description, 1)] {
             let field = self.field(model, id, key);
             field_error(&field, key, &mut r);
+            needs_resolving(&field, key);
             if let Field::Value(v) = field {
                 let text = v.to_display_string().map(|s| i.intern(&s));
                 if slot == 0 {
@@ -1232,6 +1265,7 @@ impl Resolver {
         }
         let tags_field = self.field(model, id, AttrKey::Tags);
         field_error(&tags_field, AttrKey::Tags, &mut r);
+        needs_resolving(&tags_field, AttrKey::Tags);
         if let Field::Value(Val::Object(tags)) = tags_field {
             r.tags = tags
                 .iter()
@@ -1282,6 +1316,23 @@ impl Resolver {
         for attr in block.body.attributes() {
             let key = attr.key.as_str();
             match key {
+                "title" | "description" | "tags"
+                    if own_resolved.iter().any(|k| k.as_str() == key) =>
+                {
+                    let Some(v) = ctx.attribute(attr, &mut r.diagnostics) else {
+                        continue;
+                    };
+                    let at = attr.value.span().unwrap_or(0..0);
+                    match own_field_value(key, v, i) {
+                        Ok(OwnField::Text(t)) if key == "title" => r.title = t,
+                        Ok(OwnField::Text(t)) => r.description = t,
+                        Ok(OwnField::Tags(t)) => r.tags = t,
+                        Err(m) => {
+                            r.diagnostics
+                                .push(snippet.diagnostic(Severity::Error, at, m));
+                        }
+                    }
+                }
                 "title" | "description" | "tags" | "children" => {
                     let _ = own_fields;
                 }
@@ -1353,6 +1404,25 @@ impl Resolver {
         {
             let base = dep(base_id).unwrap_or_else(|| self.resolve(model, base_id));
             inherit(&mut r, &base);
+            // An own field evaluated here gives way to the base's when null, as the index
+            // fields do (tags merge, the block's own winning).
+            for key in &own_resolved {
+                match key {
+                    AttrKey::Title if r.title.is_none() => r.title = base.title.clone(),
+                    AttrKey::Description if r.description.is_none() => {
+                        r.description = base.description.clone();
+                    }
+                    AttrKey::Tags => {
+                        for (k, v) in &base.tags {
+                            if !r.tags.iter().any(|(mine, _)| mine == k) {
+                                r.tags.push((k.clone(), v.clone()));
+                            }
+                        }
+                        r.tags.sort_by(|a, b| a.0.cmp(&b.0));
+                    }
+                    _ => {}
+                }
+            }
         }
         // A control runs a query: Powerpipe refuses one that, its base's included, has
         // neither (`Control.OnDecoded`, after `setBaseProperties`); `sql = null` is none.
@@ -1978,7 +2048,7 @@ impl Resolver {
                             None
                         }
                         None => Some(format!(
-                            "only the title, description and tags of `{kind}.{name}` are known without resolving it"
+                            "{NEEDS_RESOLVING} `{kind}.{name}` are known without resolving it"
                         )),
                     }
                 }
@@ -2137,6 +2207,64 @@ impl Resolver {
             },
             Err(m) => error(m),
         }
+    }
+}
+
+/// How the reason of a field that uses another resource's attribute (other than its title,
+/// description or tags) begins: [`Field::needs_resolving`].
+const NEEDS_RESOLVING: &str = "only the title, description and tags of";
+
+/// An own title, description or tags evaluated by the resolver (see
+/// [`Field::needs_resolving`]).
+enum OwnField {
+    /// A title or a description (`None`: null, not set).
+    Text(Option<Text>),
+    /// Tags.
+    Tags(Vec<(Text, Text)>),
+}
+
+/// The value of an own field evaluated by the resolver, checked as an index field's is
+/// (`evaluate_field`): a string (a number or a bool converts), tags a map of strings, null
+/// not set; otherwise the message of the error.
+fn own_field_value(key: &str, v: Val, i: &Interner) -> Result<OwnField, String> {
+    match (key, v) {
+        // Null is not set; known only when it runs is shown as not set too, as an index
+        // field that is.
+        ("tags", Val::Null | Val::Unknown(_)) => Ok(OwnField::Tags(Vec::new())),
+        (_, Val::Null | Val::Unknown(_)) => Ok(OwnField::Text(None)),
+        ("tags", Val::Object(o)) => {
+            let mut tags = Vec::with_capacity(o.len());
+            for (k, x) in o.iter() {
+                match x {
+                    Val::Null => {
+                        return Err(format!("tags must be a map of strings: tag `{k}` is null"));
+                    }
+                    Val::List(_) => {
+                        return Err(format!(
+                            "tags must be a map of strings: tag `{k}` is a list"
+                        ));
+                    }
+                    Val::Object(_) => {
+                        return Err(format!(
+                            "tags must be a map of strings: tag `{k}` is an object"
+                        ));
+                    }
+                    x => tags.push((
+                        k.clone(),
+                        i.intern(&x.to_display_string().unwrap_or_else(|| x.to_hcl_text())),
+                    )),
+                }
+            }
+            Ok(OwnField::Tags(tags))
+        }
+        ("tags", other) => Err(format!(
+            "tags must be a map of strings, not a {}",
+            other.type_name()
+        )),
+        (_, v @ (Val::Str(_) | Val::Number(_) | Val::Bool(_))) => {
+            Ok(OwnField::Text(v.to_display_string().map(|s| i.intern(&s))))
+        }
+        (_, other) => Err(format!("a string is required, not a {}", other.type_name())),
     }
 }
 
@@ -2542,20 +2670,54 @@ impl Resolver {
         id: ResourceId,
         key: AttrKey,
     ) -> Option<crate::index::dump::FieldText> {
-        Some(field_text(key, self.field(model, id, key)))
+        Some(self.dump_field_and_error(model, id, key).0)
     }
 
     /// [`Resolver::dump_field`] with the error the evaluation met, if any: one evaluation
-    /// for a caller that reports errors too.
+    /// for both. A field that uses another resource's attribute the index does not hold
+    /// ([`Field::needs_resolving`]) is taken from the resource resolved.
     pub fn dump_field_and_error(
         &self,
         model: &Model,
         id: ResourceId,
         key: AttrKey,
     ) -> (crate::index::dump::FieldText, Option<super::FileDiagnostic>) {
+        use crate::index::dump::FieldText;
         let field = self.field(model, id, key);
-        let error = field.error();
-        (field_text(key, field), error)
+        if !field.needs_resolving() {
+            let error = field.error();
+            return (field_text(key, field), error);
+        }
+        let r = self.resolve(model, id);
+        let text = |t: &Option<Text>| match t {
+            Some(t) => FieldText::Text(String::from(&**t)),
+            None => FieldText::Absent,
+        };
+        let shown = match key {
+            AttrKey::Title => text(&r.title),
+            AttrKey::Description => text(&r.description),
+            _ => FieldText::Tags(
+                r.tags
+                    .iter()
+                    .map(|(k, v)| (String::from(&**k), String::from(&**v)))
+                    .collect(),
+            ),
+        };
+        // The resolver's error at the block's own expression, if it failed.
+        let own = model.index.file(id.file).and_then(|f| {
+            let b = f.index.block(id.block)?;
+            let span = f.index.attr(b, key)?.span;
+            let d = r.diagnostics.iter().find(|d| {
+                d.severity == Severity::Error
+                    && span.start <= d.start.byte
+                    && d.start.byte <= span.end
+            })?;
+            Some(super::FileDiagnostic::new(&f.path, d.clone()))
+        });
+        match own {
+            Some(error) => (FieldText::Unknown(field_expr_text(&field)), Some(error)),
+            None => (shown, None),
+        }
     }
 
     /// [`Resolver::dump_field`] if the field is computed already (`None` otherwise: nothing
@@ -2568,6 +2730,14 @@ impl Resolver {
         self.fields
             .peek(&(id, key))
             .map(|m| field_text(key, m.field))
+    }
+}
+
+/// The expression of a field that is not known.
+fn field_expr_text(field: &Field) -> String {
+    match field {
+        Field::Unknown { expr, .. } | Field::Error { expr, .. } => expr.to_string(),
+        _ => String::new(),
     }
 }
 
