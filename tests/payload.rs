@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{Opened, open};
 use modlens::cache::Limits;
@@ -68,19 +68,13 @@ dashboard "quiet" {
 }
 "#;
 
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "modlens-payload-{tag}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder for one test (removed when dropped).
+fn tempdir(tag: &str) -> common::Scratch {
+    common::scratch(&format!("payload-{tag}"))
 }
 
 /// A mod of the files above in a fresh folder.
-fn write_mod(tag: &str) -> PathBuf {
+fn write_mod(tag: &str) -> common::Scratch {
     let dir = tempdir(tag);
     for (name, text) in [
         ("mod.pp", MOD),

@@ -675,15 +675,9 @@ fn editing_a_file_invalidates_exactly_its_resources_and_their_dependents() {
     );
 }
 
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "modlens-test-{tag}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder for one test (removed when dropped).
+fn tempdir(tag: &str) -> common::Scratch {
+    common::scratch(&format!("test-{tag}"))
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -10,10 +10,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use common::open;
+use common::{Scratch, open};
 use modlens::cache::Limits;
 use modlens::index::ModId;
 use modlens::resolve::{Field, Resource, Val, ValueInputs};
@@ -33,12 +33,9 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
-/// A fresh folder for one test.
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("modlens-chains-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder for one test (removed when dropped).
+fn tempdir(tag: &str) -> Scratch {
+    common::scratch(&format!("chains-{tag}"))
 }
 
 /// The shapes of chain the generator writes.
@@ -86,7 +83,7 @@ fn link(shape: Shape, k: usize, n: usize) -> String {
 
 /// Writes a mod holding a chain of `n` links in `chain.pp` (the last in `end.pp`, so an
 /// edit there leaves the rest of the chain's text alone).
-fn chain_mod(tag: &str, shape: Shape, n: usize) -> PathBuf {
+fn chain_mod(tag: &str, shape: Shape, n: usize) -> Scratch {
     let dir = tempdir(tag);
     std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
     let mut text = String::new();
@@ -347,7 +344,7 @@ fn a_long_resource_cycle_is_reported_on_every_member_and_built_in_one_pass() {
 }
 
 /// A mod with one `locals` block: `l0 = 1` and each next one `l{k} = <body of k - 1>`.
-fn locals_mod(tag: &str, n: usize, body: impl Fn(usize) -> String) -> PathBuf {
+fn locals_mod(tag: &str, n: usize, body: impl Fn(usize) -> String) -> Scratch {
     let dir = tempdir(tag);
     std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
     let mut text = String::from("locals {\n  l0 = 1\n");

@@ -10,6 +10,28 @@ use modlens::cache::Limits;
 use modlens::resolve::{Model, Resolver, ValueInputs};
 use modlens::workspace::{self, DiskSources, Workspace};
 
+/// A fresh folder for one test, removed with what it holds when the test drops it; it
+/// derefs to its path, so `dir.join(..)` and `&dir` work as on a `PathBuf`.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh folder named `modlens-<tag>-<random>` in the system's temporary folder.
+pub fn scratch(tag: &str) -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&format!("modlens-{tag}-"))
+            .tempdir()
+            .expect("temp dir"),
+    )
+}
+
 /// A workspace ready to resolve.
 pub struct Opened {
     pub ws: Workspace,
