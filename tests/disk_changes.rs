@@ -281,3 +281,66 @@ async fn a_folder_moved_in_is_found_by_the_notify_watcher() {
     dump_becomes(&mut c, || fresh_dump(&root), "after the move out").await;
     c.stop().await;
 }
+
+/// A mod whose title and description are read with `file()`: `title.txt` holds `title`,
+/// `missing.md` does not exist yet.
+fn file_reading_mod(title: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = std::fs::canonicalize(tmp.path()).expect("canonical");
+    std::fs::write(root.join("mod.pp"), "mod \"reads\" {}\n").expect("write");
+    std::fs::write(
+        root.join("controls.pp"),
+        "control \"titled\" {\n  sql   = \"select 1\"\n  title = file(\"./title.txt\")\n}\n\n\
+         control \"described\" {\n  sql         = \"select 1\"\n  description = file(\"./missing.md\")\n}\n",
+    )
+    .expect("write");
+    std::fs::write(root.join("title.txt"), title).expect("write");
+    (tmp, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_a_file_that_file_reads_is_seen() {
+    // `title.txt` and `missing.md` are not mod files: before, their changes were not the
+    // server's, and what `file()` had read stayed until the mod file itself was edited.
+    let (_tmp, root) = file_reading_mod("First title");
+    let (mut c, _) = Client::initialized(&[&root], json!({})).await;
+    c.wait_loaded().await;
+    let controls = uri(&root.join("controls.pp"));
+    let missing = |d: &[Value]| {
+        d.iter().any(|x| {
+            x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("missing.md"))
+        })
+    };
+    c.wait_diagnostics(&controls, SETTLE, |d| missing(d))
+        .await
+        .unwrap_or_else(|| panic!("diagnostics: {:?}", c.diagnostics(&controls)));
+    dump_becomes(&mut c, || fresh_dump(&root), "at the start").await;
+    let dump = c.request("modlens/dump", json!({})).await.expect("dump");
+    assert!(dump.to_string().contains("First title"), "{dump}");
+
+    // The title's file is written, the missing one created; the client tells of both.
+    std::fs::write(root.join("title.txt"), "Second title").expect("write");
+    std::fs::write(root.join("missing.md"), "Found").expect("write");
+    watched(
+        &c,
+        &[(&root.join("title.txt"), 2), (&root.join("missing.md"), 1)],
+    )
+    .await;
+    dump_becomes(&mut c, || fresh_dump(&root), "after the writes").await;
+    let dump = c.request("modlens/dump", json!({})).await.expect("dump");
+    assert!(dump.to_string().contains("Second title"), "{dump}");
+    assert!(dump.to_string().contains("Found"), "{dump}");
+    c.wait_diagnostics(&controls, SETTLE, |d| !missing(d))
+        .await
+        .unwrap_or_else(|| panic!("diagnostics: {:?}", c.diagnostics(&controls)));
+
+    // And removed again: the error is back.
+    std::fs::remove_file(root.join("missing.md")).expect("remove");
+    watched(&c, &[(&root.join("missing.md"), 3)]).await;
+    c.wait_diagnostics(&controls, SETTLE, |d| missing(d))
+        .await
+        .unwrap_or_else(|| panic!("diagnostics: {:?}", c.diagnostics(&controls)));
+    c.stop().await;
+}

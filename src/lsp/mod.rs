@@ -1047,24 +1047,30 @@ impl Backend {
     async fn files_changed(&self, paths: Vec<PathBuf>) {
         type Batch = (Arc<Project>, Vec<(String, Content)>);
         let mut by_project: HashMap<PathBuf, Batch> = HashMap::new();
+        // Projects with a file that is not a mod file changed: what `file()` read may have.
+        let mut others: HashMap<PathBuf, Arc<Project>> = HashMap::new();
         for path in paths {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let relevant = crate::workspace::is_indexed_file(&name)
+            let mod_file = crate::workspace::is_indexed_file(&name)
                 || name == ".powerpipeignore"
-                || name == ".steampipeignore"
-                // A folder created, removed or replaced (a checkout), or a link: a walk
-                // finds its files. (Other files' events are not ours.)
-                || !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-            if !relevant {
-                continue;
-            }
+                || name == ".steampipeignore";
+            // A folder created, removed or replaced (a checkout), or a link: a walk finds its
+            // files.
+            let relevant = mod_file || !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
             let Some(f) = self.locate(&path) else {
                 continue;
             };
             if f.rel.split('/').any(|c| c == ".git") {
+                continue;
+            }
+            // Any other path (written, created or removed) may be what `file()` reads.
+            if !mod_file {
+                others.insert(f.project.root.clone(), f.project.clone());
+            }
+            if !relevant {
                 continue;
             }
             by_project
@@ -1076,6 +1082,9 @@ impl Backend {
         for (_, (project, changes)) in by_project {
             let p = project.clone();
             let _ = blocking(move || p.apply(&changes)).await;
+        }
+        for (_, project) in others {
+            let _ = blocking(move || project.other_file_changed()).await;
         }
         self.schedule_sweep(Duration::from_millis(50));
     }

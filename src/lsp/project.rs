@@ -506,6 +506,20 @@ impl Project {
         true
     }
 
+    /// A file under the root that is not a mod file changed (a document `file()` reads, an
+    /// image, an editor's swap file): what reads files is resolved again, with the model's
+    /// write lock held so that no resolve reading the old text is kept after it. Returns
+    /// true when that may change something (the model's generation moves, so the next
+    /// sweep computes diagnostics again); false when nothing resolved reads files.
+    pub fn other_file_changed(&self) -> bool {
+        let mut model = self.shared.model_mut();
+        if !self.shared.resolver.invalidate_file_readers() {
+            return false;
+        }
+        model.generation += 1;
+        true
+    }
+
     /// The disk changed at `rel`: a closed document's file is read again; an open one keeps
     /// its text unless the path stopped being a file of the workspace (or became one).
     fn disk_changed(&self, rel: &str, updates: &mut BTreeMap<String, Update>, walk: &mut bool) {

@@ -105,6 +105,10 @@ pub struct Resource {
     /// A hash of the block's source text: an edit elsewhere in the file that leaves it alone
     /// only moves it ([`Resolver::refine`]).
     pub text_hash: u64,
+    /// Its block calls a function that reads a file of the mod (`file(...)`,
+    /// `templatefile(...)`): a change to a file that is not a mod file may change it
+    /// ([`Resolver::invalidate_file_readers`]).
+    pub reads_files: bool,
 }
 
 impl Resource {
@@ -558,6 +562,9 @@ pub struct Resolver {
     fields_evaluated: AtomicU64,
     explored: AtomicU64,
     fields_explored: AtomicU64,
+    /// Some resource or field resolved so far reads files: a change to a file that is not
+    /// a mod file may change what was computed ([`Resolver::invalidate_file_readers`]).
+    read_files: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -591,6 +598,7 @@ impl Resolver {
             fields_evaluated: AtomicU64::new(0),
             explored: AtomicU64::new(0),
             fields_explored: AtomicU64::new(0),
+            read_files: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -660,6 +668,33 @@ impl Resolver {
         let names: HashSet<&str> = stale.names.iter().map(|n| &**n).collect();
         self.fields
             .retain(|(id, _), m| !stale.files.contains(&id.file) && !m.deps.hit(&names));
+    }
+
+    /// A file that is not a mod file changed (a document `file()` reads, say): drops every
+    /// cached resource whose block reads files, what depends on them, and the index fields
+    /// computed with `file()`. False when nothing resolved so far reads files (nothing
+    /// computed can have changed); true when what was computed, diagnostics included, may
+    /// have.
+    pub fn invalidate_file_readers(&self) -> bool {
+        if !self.read_files.load(Relaxed) {
+            return false;
+        }
+        let readers: Vec<Text> = self
+            .cache
+            .entries()
+            .into_iter()
+            .filter(|(_, r)| r.reads_files)
+            .map(|(_, r)| r.name.clone())
+            .collect();
+        // Fields that read files keep no names ([`FieldDeps::Any`]).
+        let fields = self.fields.retain(|_, m| !matches!(m.deps, FieldDeps::Any));
+        let gone = self.invalidate_resources(&readers);
+        tracing::debug!(
+            resources = gone.len(),
+            fields = fields.len(),
+            "a file that is not a mod file changed: what reads files is computed again"
+        );
+        true
     }
 
     /// Drops what an edit made stale (see [`super::Model::replace_file`]); returns the names
@@ -1047,10 +1082,14 @@ impl Resolver {
             ));
             return r;
         }
-        r.text_hash = text_hash(
-            src.get(b.start.byte as usize..b.end.byte as usize)
-                .unwrap_or(&[]),
-        );
+        let block_text = src
+            .get(b.start.byte as usize..b.end.byte as usize)
+            .unwrap_or(&[]);
+        r.text_hash = text_hash(block_text);
+        r.reads_files = reads_files(block_text);
+        if r.reads_files {
+            self.read_files.store(true, Relaxed);
+        }
         // References of this block and its member blocks (nested resources have their own).
         let own = own_blocks(&f.index, id.block);
         let refs: Vec<&Reference> = block_refs(&f.index, id.block)
@@ -1878,6 +1917,9 @@ impl Resolver {
                         // workspace's mod files names it): such a field is recomputed after
                         // every edit, as every field was before fields were kept.
                         frame.reads_files = e.text.contains("file(");
+                        if frame.reads_files {
+                            self.read_files.store(true, Relaxed);
+                        }
                         frame.expr = Some(e);
                         None
                     }
@@ -2319,6 +2361,12 @@ enum FieldRef {
     Stop(String),
 }
 
+/// True when a block's text calls a function that reads a file (`file(`, and
+/// `templatefile(` with it): more than that may match (the text of a string), never less.
+fn reads_files(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"file(").is_some()
+}
+
 /// The hash [`Resource::text_hash`] holds (fixed seed: the same text, the same hash).
 fn text_hash(bytes: &[u8]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
@@ -2448,6 +2496,7 @@ fn empty(name: Text, i: &Interner) -> Resource {
         depends,
         diagnostics: Vec::new(),
         text_hash: 0,
+        reads_files: false,
     }
 }
 
