@@ -1015,3 +1015,68 @@ fn a_field_whose_text_the_index_kept_is_evaluated_without_reading_the_file() {
     assert_eq!(kept.error(), plain.error());
     assert_eq!(reads, 1, "read for the error's position");
 }
+
+#[test]
+fn a_change_to_a_file_read_with_file_drops_its_readers_and_no_other_change_does() {
+    let dir = tempdir("filereads");
+    std::fs::write(dir.join("mod.pp"), "mod \"m\" {}\n").expect("write");
+    std::fs::create_dir_all(dir.join("docs")).expect("mkdir");
+    std::fs::write(dir.join("docs/a.md"), "First").expect("write");
+    std::fs::write(
+        dir.join("c.pp"),
+        "control \"reads\" {\n  sql           = \"select 1\"\n  documentation = file(\"./docs/a.md\")\n}\n\n\
+         control \"uses\" {\n  sql         = \"select 1\"\n  description = control.reads.documentation\n}\n\n\
+         control \"plain\" {\n  sql = \"select 2\"\n}\n",
+    )
+    .expect("write");
+    let o = open(&dir, &ValueInputs::default(), Limits::default());
+    let doc = |o: &common::Opened| {
+        resolve(o, "control.reads")
+            .attribute("documentation")
+            .cloned()
+    };
+    assert_eq!(doc(&o), s("First"));
+    assert_eq!(
+        resolve(&o, "control.uses").description.as_deref(),
+        Some("First")
+    );
+    resolve(&o, "control.plain");
+    let cached = |o: &common::Opened, name: &str| {
+        let id = o.model.index.lookup_qualified(name).expect("exists");
+        o.resolver.cached(&o.model, id).is_some()
+    };
+    // Paths nothing read: an editor's swap file, a sibling, a folder elsewhere.
+    for other in [".c.pp.swp", "docs/b.md", "docs/a.md.bak", "doc"] {
+        assert!(
+            !o.resolver.file_change_matters(&[other.to_string()]),
+            "{other}"
+        );
+        assert!(
+            !o.resolver.invalidate_file_readers(&[other.to_string()]),
+            "{other}"
+        );
+    }
+    assert!(cached(&o, "control.reads") && cached(&o, "control.uses"));
+    // The file read, or the folder holding it: the reader and what uses its value go; the
+    // control that reads nothing stays.
+    for changed in ["docs/a.md", "docs"] {
+        resolve(&o, "control.uses");
+        assert!(
+            o.resolver.invalidate_file_readers(&[changed.to_string()]),
+            "{changed}"
+        );
+        assert!(!cached(&o, "control.reads"), "{changed}");
+        assert!(!cached(&o, "control.uses"), "{changed}");
+        assert!(cached(&o, "control.plain"), "{changed}");
+    }
+    std::fs::write(dir.join("docs/a.md"), "Second").expect("write");
+    assert!(
+        o.resolver
+            .invalidate_file_readers(&["docs/a.md".to_string()])
+    );
+    assert_eq!(doc(&o), s("Second"));
+    assert_eq!(
+        resolve(&o, "control.uses").description.as_deref(),
+        Some("Second")
+    );
+}

@@ -37,7 +37,7 @@ pub fn symbol_kind(kind: &str, role: BlockRole) -> SymbolKind {
 
 /// A block's title as symbols show it: evaluated from the index (no resolve).
 fn title(model: &Model, resolver: &Resolver, id: ResourceId) -> Option<String> {
-    match resolver.dump_field(model, id, AttrKey::Title)? {
+    match resolver.index_field(model, id, AttrKey::Title) {
         crate::index::dump::FieldText::Text(t) => Some(t),
         _ => None,
     }

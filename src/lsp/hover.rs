@@ -186,6 +186,8 @@ pub fn render(
                 (AttrKey::Tags, "tags"),
             ] {
                 match resolver.field(model, id, key) {
+                    // Shown above, from the resolved resource.
+                    f if f.needs_resolving() => {}
                     Field::Unknown { expr, why } => {
                         let _ = writeln!(md, "\n{label}: `{expr}` (not known: {why})");
                     }

@@ -1007,6 +1007,9 @@ impl Backend {
                 "**/*.{pp,sp,fp,tp,ppvars,spvars}",
                 "**/.powerpipeignore",
                 "**/.steampipeignore",
+                // What the file functions commonly read (documentation, SQL, templates):
+                // a change to one is seen when something read it (`other_files_changed`).
+                "**/*.{md,markdown,txt,sql,json,yaml,yml,csv,html,svg,tpl,tmpl}",
             ]
             .into_iter()
             .map(|g| FileSystemWatcher {
@@ -1047,8 +1050,8 @@ impl Backend {
     async fn files_changed(&self, paths: Vec<PathBuf>) {
         type Batch = (Arc<Project>, Vec<(String, Content)>);
         let mut by_project: HashMap<PathBuf, Batch> = HashMap::new();
-        // Projects with a file that is not a mod file changed: what `file()` read may have.
-        let mut others: HashMap<PathBuf, Arc<Project>> = HashMap::new();
+        // By project, the paths that are not mod files: what `file()` read may have changed.
+        let mut others: HashMap<PathBuf, (Arc<Project>, Vec<String>)> = HashMap::new();
         for path in paths {
             let name = path
                 .file_name()
@@ -1068,7 +1071,11 @@ impl Backend {
             }
             // Any other path (written, created or removed) may be what `file()` reads.
             if !mod_file {
-                others.insert(f.project.root.clone(), f.project.clone());
+                others
+                    .entry(f.project.root.clone())
+                    .or_insert_with(|| (f.project.clone(), Vec::new()))
+                    .1
+                    .push(f.rel.clone());
             }
             if !relevant {
                 continue;
@@ -1083,8 +1090,8 @@ impl Backend {
             let p = project.clone();
             let _ = blocking(move || p.apply(&changes)).await;
         }
-        for (_, project) in others {
-            let _ = blocking(move || project.other_file_changed()).await;
+        for (_, (project, changed)) in others {
+            let _ = blocking(move || project.other_files_changed(&changed)).await;
         }
         self.schedule_sweep(Duration::from_millis(50));
     }

@@ -506,14 +506,18 @@ impl Project {
         true
     }
 
-    /// A file under the root that is not a mod file changed (a document `file()` reads, an
-    /// image, an editor's swap file): what reads files is resolved again, with the model's
-    /// write lock held so that no resolve reading the old text is kept after it. Returns
-    /// true when that may change something (the model's generation moves, so the next
-    /// sweep computes diagnostics again); false when nothing resolved reads files.
-    pub fn other_file_changed(&self) -> bool {
+    /// Paths under the root that are not mod files changed (`changed`, workspace-relative:
+    /// a document `file()` reads, an image, an editor's swap file): what read them through
+    /// the file functions is resolved again, with the model's write lock held so that no
+    /// resolve that read the old text is kept after it. Returns true when that may change
+    /// something (the model's generation moves, so the next sweep computes diagnostics
+    /// again); false, at the cost of a set lookup, when nothing computed read them.
+    pub fn other_files_changed(&self, changed: &[String]) -> bool {
+        if !self.shared.resolver.file_change_matters(changed) {
+            return false;
+        }
         let mut model = self.shared.model_mut();
-        if !self.shared.resolver.invalidate_file_readers() {
+        if !self.shared.resolver.invalidate_file_readers(changed) {
             return false;
         }
         model.generation += 1;

@@ -18,6 +18,7 @@
 pub mod depends;
 pub mod deps;
 pub mod eval;
+pub mod file_reads;
 pub mod funcs;
 pub mod graph;
 mod resolver;

@@ -105,10 +105,9 @@ pub struct Resource {
     /// A hash of the block's source text: an edit elsewhere in the file that leaves it alone
     /// only moves it ([`Resolver::refine`]).
     pub text_hash: u64,
-    /// Its block calls a function that reads a file of the mod (`file(...)`,
-    /// `templatefile(...)`): a change to a file that is not a mod file may change it
-    /// ([`Resolver::invalidate_file_readers`]).
-    pub reads_files: bool,
+    /// The files its block reads through the file functions (`file(...)`, ...): a change
+    /// to one of them may change it ([`Resolver::invalidate_file_readers`]).
+    pub file_reads: super::file_reads::FileReads,
 }
 
 impl Resource {
@@ -219,7 +218,13 @@ impl Resource {
         m.entry("documentation".to_string())
             .or_insert(hcl::Value::Null);
         if let Some(schema) = crate::lsp::schema::block(&self.kind) {
-            for a in schema.attributes.iter().filter(|a| a.name != "base") {
+            // `children` and `query` are references: their values (a list, the query's
+            // object) are not modelled, and a null would be wrong where they are set.
+            for a in schema
+                .attributes
+                .iter()
+                .filter(|a| !matches!(a.name, "base" | "children" | "query"))
+            {
                 m.entry(a.name.to_string()).or_insert(hcl::Value::Null);
             }
         }
@@ -562,9 +567,10 @@ pub struct Resolver {
     fields_evaluated: AtomicU64,
     explored: AtomicU64,
     fields_explored: AtomicU64,
-    /// Some resource or field resolved so far reads files: a change to a file that is not
-    /// a mod file may change what was computed ([`Resolver::invalidate_file_readers`]).
-    read_files: std::sync::atomic::AtomicBool,
+    /// Every file the resources and fields computed so far read through the file
+    /// functions: a change to another file changes nothing computed
+    /// ([`Resolver::invalidate_file_readers`]).
+    read_files: Mutex<super::file_reads::ReadSet>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -598,7 +604,7 @@ impl Resolver {
             fields_evaluated: AtomicU64::new(0),
             explored: AtomicU64::new(0),
             fields_explored: AtomicU64::new(0),
-            read_files: std::sync::atomic::AtomicBool::new(false),
+            read_files: Mutex::new(super::file_reads::ReadSet::default()),
         }
     }
 
@@ -670,20 +676,30 @@ impl Resolver {
             .retain(|(id, _), m| !stale.files.contains(&id.file) && !m.deps.hit(&names));
     }
 
-    /// A file that is not a mod file changed (a document `file()` reads, say): drops every
-    /// cached resource whose block reads files, what depends on them, and the index fields
-    /// computed with `file()`. False when nothing resolved so far reads files (nothing
-    /// computed can have changed); true when what was computed, diagnostics included, may
-    /// have.
-    pub fn invalidate_file_readers(&self) -> bool {
-        if !self.read_files.load(Relaxed) {
+    /// True when a change at one of `changed` (workspace-relative files or folders that
+    /// are not mod files) may change something computed so far: some resource or field
+    /// read it through the file functions.
+    pub fn file_change_matters(&self, changed: &[String]) -> bool {
+        self.read_files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .touched_by(changed)
+    }
+
+    /// Files that are not mod files changed at `changed` (a document `file()` reads, say):
+    /// drops the cached resources whose blocks read them, what depends on those, and the
+    /// index fields computed with a file function. False when nothing computed read them
+    /// (nothing is dropped); true when what was computed, diagnostics included, may have
+    /// changed.
+    pub fn invalidate_file_readers(&self, changed: &[String]) -> bool {
+        if !self.file_change_matters(changed) {
             return false;
         }
         let readers: Vec<Text> = self
             .cache
             .entries()
             .into_iter()
-            .filter(|(_, r)| r.reads_files)
+            .filter(|(_, r)| changed.iter().any(|c| r.file_reads.touched_by(c)))
             .map(|(_, r)| r.name.clone())
             .collect();
         // Fields that read files keep no names ([`FieldDeps::Any`]).
@@ -692,7 +708,7 @@ impl Resolver {
         tracing::debug!(
             resources = gone.len(),
             fields = fields.len(),
-            "a file that is not a mod file changed: what reads files is computed again"
+            "a file that file functions read changed: what read it is computed again"
         );
         true
     }
@@ -1086,9 +1102,13 @@ impl Resolver {
             .get(b.start.byte as usize..b.end.byte as usize)
             .unwrap_or(&[]);
         r.text_hash = text_hash(block_text);
-        r.reads_files = reads_files(block_text);
-        if r.reads_files {
-            self.read_files.store(true, Relaxed);
+        let mod_root = index.module(module).map(|m| m.root.as_str()).unwrap_or("");
+        r.file_reads = super::file_reads::FileReads::of(block_text, mod_root, i);
+        if !r.file_reads.is_empty() {
+            self.read_files
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add(&r.file_reads);
         }
         // References of this block and its member blocks (nested resources have their own).
         let own = own_blocks(&f.index, id.block);
@@ -1283,10 +1303,15 @@ impl Resolver {
         // The block's own fields that use another resource's attribute the index does not
         // hold: evaluated below with the resources it refers to resolved (their objects are
         // in `scope`).
+        // Those the block does not write come from its base, resolved (below).
         let mut own_resolved: Vec<AttrKey> = Vec::new();
+        let mut from_resolved: Vec<AttrKey> = Vec::new();
         let mut needs_resolving = |field: &Field, key: AttrKey| {
-            if field.needs_resolving() && f.index.attr(b, key).is_some() {
-                own_resolved.push(key);
+            if field.needs_resolving() {
+                from_resolved.push(key);
+                if f.index.attr(b, key).is_some() {
+                    own_resolved.push(key);
+                }
             }
         };
         for (key, slot) in [(AttrKey::Title, 0), (AttrKey::Description, 1)] {
@@ -1362,6 +1387,11 @@ impl Resolver {
                         continue;
                     };
                     let at = attr.value.span().unwrap_or(0..0);
+                    if v.has_unknown() {
+                        // Known only when it runs: not set, and not the base's either.
+                        from_resolved.retain(|k| k.as_str() != key);
+                        continue;
+                    }
                     match own_field_value(key, v, i) {
                         Ok(OwnField::Text(t)) if key == "title" => r.title = t,
                         Ok(OwnField::Text(t)) => r.description = t,
@@ -1443,9 +1473,9 @@ impl Resolver {
         {
             let base = dep(base_id).unwrap_or_else(|| self.resolve(model, base_id));
             inherit(&mut r, &base);
-            // An own field evaluated here gives way to the base's when null, as the index
-            // fields do (tags merge, the block's own winning).
-            for key in &own_resolved {
+            // A field evaluated here (or inherited from one) gives way to the base's when
+            // null, as the index fields do (tags merge, the block's own winning).
+            for key in &from_resolved {
                 match key {
                     AttrKey::Title if r.title.is_none() => r.title = base.title.clone(),
                     AttrKey::Description if r.description.is_none() => {
@@ -1842,6 +1872,8 @@ impl Resolver {
                     Some(Field::Value(Val::Object(theirs))) => Field::Value(Val::object(
                         theirs.iter().cloned().chain(mine.iter().cloned()),
                     )),
+                    // The base's are known once it is resolved: so are the merged ones.
+                    Some(b) if b.needs_resolving() => b,
                     _ => Field::Value(Val::Object(mine)),
                 },
                 (own, _) => own,
@@ -1916,9 +1948,22 @@ impl Resolver {
                         // What `file()` reads is not tracked by name (no edit of the
                         // workspace's mod files names it): such a field is recomputed after
                         // every edit, as every field was before fields were kept.
-                        frame.reads_files = e.text.contains("file(");
+                        let mod_root = model
+                            .index
+                            .module(f.module)
+                            .map(|m| m.root.as_str())
+                            .unwrap_or("");
+                        let reads = super::file_reads::FileReads::of(
+                            e.text.as_bytes(),
+                            mod_root,
+                            &self.interner,
+                        );
+                        frame.reads_files = !reads.is_empty();
                         if frame.reads_files {
-                            self.read_files.store(true, Relaxed);
+                            self.read_files
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .add(&reads);
                         }
                         frame.expr = Some(e);
                         None
@@ -2270,8 +2315,7 @@ enum OwnField {
 /// not set; otherwise the message of the error.
 fn own_field_value(key: &str, v: Val, i: &Interner) -> Result<OwnField, String> {
     match (key, v) {
-        // Null is not set; known only when it runs is shown as not set too, as an index
-        // field that is.
+        // Null is not set (a value known only when it runs never comes here).
         ("tags", Val::Null | Val::Unknown(_)) => Ok(OwnField::Tags(Vec::new())),
         (_, Val::Null | Val::Unknown(_)) => Ok(OwnField::Text(None)),
         ("tags", Val::Object(o)) => {
@@ -2359,12 +2403,6 @@ enum FieldRef {
     },
     /// The expression cannot be evaluated, for this reason (what follows does not matter).
     Stop(String),
-}
-
-/// True when a block's text calls a function that reads a file (`file(`, and
-/// `templatefile(` with it): more than that may match (the text of a string), never less.
-fn reads_files(text: &[u8]) -> bool {
-    memchr::memmem::find(text, b"file(").is_some()
 }
 
 /// The hash [`Resource::text_hash`] holds (fixed seed: the same text, the same hash).
@@ -2496,7 +2534,7 @@ fn empty(name: Text, i: &Interner) -> Resource {
         depends,
         diagnostics: Vec::new(),
         text_hash: 0,
-        reads_files: false,
+        file_reads: Default::default(),
     }
 }
 
@@ -2722,6 +2760,18 @@ impl Resolver {
         Some(self.dump_field_and_error(model, id, key).0)
     }
 
+    /// [`Resolver::dump_field`] without resolving anything: a field that uses another
+    /// resource's attribute the index does not hold stays its expression. For answers over
+    /// many resources that must stay cheap (symbols).
+    pub fn index_field(
+        &self,
+        model: &Model,
+        id: ResourceId,
+        key: AttrKey,
+    ) -> crate::index::dump::FieldText {
+        field_text(key, self.field(model, id, key))
+    }
+
     /// [`Resolver::dump_field`] with the error the evaluation met, if any: one evaluation
     /// for both. A field that uses another resource's attribute the index does not hold
     /// ([`Field::needs_resolving`]) is taken from the resource resolved.
@@ -2776,9 +2826,12 @@ impl Resolver {
         id: ResourceId,
         key: AttrKey,
     ) -> Option<crate::index::dump::FieldText> {
-        self.fields
-            .peek(&(id, key))
-            .map(|m| field_text(key, m.field))
+        let field = self.fields.peek(&(id, key))?.field;
+        if field.needs_resolving() {
+            // Known from the resolved resource only: not ready until it is computed.
+            return None;
+        }
+        Some(field_text(key, field))
     }
 }
 
