@@ -676,6 +676,25 @@ impl Resolver {
             .retain(|(id, _), m| !stale.files.contains(&id.file) && !m.deps.hit(&names));
     }
 
+    /// The files `text` (of a block or a field in `module`) reads through the file
+    /// functions, recorded among those read so far.
+    fn file_reads(
+        &self,
+        index: &crate::index::Index,
+        module: ModId,
+        text: &[u8],
+    ) -> super::file_reads::FileReads {
+        let mod_root = index.module(module).map(|m| m.root.as_str()).unwrap_or("");
+        let reads = super::file_reads::FileReads::of(text, mod_root, &self.interner);
+        if !reads.is_empty() {
+            self.read_files
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add(&reads);
+        }
+        reads
+    }
+
     /// True when a change at one of `changed` (workspace-relative files or folders that
     /// are not mod files) may change something computed so far: some resource or field
     /// read it through the file functions.
@@ -1102,14 +1121,7 @@ impl Resolver {
             .get(b.start.byte as usize..b.end.byte as usize)
             .unwrap_or(&[]);
         r.text_hash = text_hash(block_text);
-        let mod_root = index.module(module).map(|m| m.root.as_str()).unwrap_or("");
-        r.file_reads = super::file_reads::FileReads::of(block_text, mod_root, i);
-        if !r.file_reads.is_empty() {
-            self.read_files
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .add(&r.file_reads);
-        }
+        r.file_reads = self.file_reads(index, module, block_text);
         // References of this block and its member blocks (nested resources have their own).
         let own = own_blocks(&f.index, id.block);
         let refs: Vec<&Reference> = block_refs(&f.index, id.block)
@@ -1314,32 +1326,13 @@ impl Resolver {
                 }
             }
         };
-        for (key, slot) in [(AttrKey::Title, 0), (AttrKey::Description, 1)] {
+        for key in [AttrKey::Title, AttrKey::Description, AttrKey::Tags] {
             let field = self.field(model, id, key);
             field_error(&field, key, &mut r);
             needs_resolving(&field, key);
             if let Field::Value(v) = field {
-                let text = v.to_display_string().map(|s| i.intern(&s));
-                if slot == 0 {
-                    r.title = text;
-                } else {
-                    r.description = text;
-                }
+                set_field(&mut r, key, Some(v), i);
             }
-        }
-        let tags_field = self.field(model, id, AttrKey::Tags);
-        field_error(&tags_field, AttrKey::Tags, &mut r);
-        needs_resolving(&tags_field, AttrKey::Tags);
-        if let Field::Value(Val::Object(tags)) = tags_field {
-            r.tags = tags
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        i.intern(&v.to_display_string().unwrap_or_else(|| v.to_hcl_text())),
-                    )
-                })
-                .collect();
         }
         if let Some(children) = index.child_names(id) {
             r.children = children.iter().map(|c| i.intern(c)).collect();
@@ -1379,29 +1372,27 @@ impl Resolver {
         let mut attributes: Vec<(Text, Val)> = Vec::new();
         for attr in block.body.attributes() {
             let key = attr.key.as_str();
-            match key {
-                "title" | "description" | "tags"
-                    if own_resolved.iter().any(|k| k.as_str() == key) =>
-                {
-                    let Some(v) = ctx.attribute(attr, &mut r.diagnostics) else {
-                        continue;
-                    };
-                    let at = attr.value.span().unwrap_or(0..0);
-                    if v.has_unknown() {
-                        // Known only when it runs: not set, and not the base's either.
-                        from_resolved.retain(|k| k.as_str() != key);
-                        continue;
-                    }
-                    match own_field_value(key, v, i) {
-                        Ok(OwnField::Text(t)) if key == "title" => r.title = t,
-                        Ok(OwnField::Text(t)) => r.description = t,
-                        Ok(OwnField::Tags(t)) => r.tags = t,
-                        Err(m) => {
-                            r.diagnostics
-                                .push(snippet.diagnostic(Severity::Error, at, m));
-                        }
+            // An own field that needs resolving: evaluated here.
+            if let Some(field) = own_resolved.iter().copied().find(|k| k.as_str() == key) {
+                let Some(v) = ctx.attribute(attr, &mut r.diagnostics) else {
+                    continue;
+                };
+                if v.has_unknown() {
+                    // Known only when it runs: not set, and not the base's either.
+                    from_resolved.retain(|k| *k != field);
+                    continue;
+                }
+                match field_value(field, v, i) {
+                    Ok(v) => set_field(&mut r, field, v, i),
+                    Err(m) => {
+                        let at = attr.value.span().unwrap_or(0..0);
+                        r.diagnostics
+                            .push(snippet.diagnostic(Severity::Error, at, m));
                     }
                 }
+                continue;
+            }
+            match key {
                 "title" | "description" | "tags" | "children" => {
                     let _ = own_fields;
                 }
@@ -1948,23 +1939,9 @@ impl Resolver {
                         // What `file()` reads is not tracked by name (no edit of the
                         // workspace's mod files names it): such a field is recomputed after
                         // every edit, as every field was before fields were kept.
-                        let mod_root = model
-                            .index
-                            .module(f.module)
-                            .map(|m| m.root.as_str())
-                            .unwrap_or("");
-                        let reads = super::file_reads::FileReads::of(
-                            e.text.as_bytes(),
-                            mod_root,
-                            &self.interner,
-                        );
-                        frame.reads_files = !reads.is_empty();
-                        if frame.reads_files {
-                            self.read_files
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .add(&reads);
-                        }
+                        frame.reads_files = !self
+                            .file_reads(&model.index, f.module, e.text.as_bytes())
+                            .is_empty();
                         frame.expr = Some(e);
                         None
                     }
@@ -2259,38 +2236,10 @@ impl Resolver {
         };
         match evaluated {
             Ok(v) if v.has_unknown() => unknown("known only when it runs".into()),
-            Ok(v) => match (key, &v) {
-                // A null is not set (tags too: `base`'s apply, as Powerpipe's
-                // `MergeMaps(nil, base.Tags)` gives them).
-                (_, Val::Null) => Field::Absent,
-                // gohcl decodes `tags` into a `map[string]string`: a number or a bool
-                // converts; a null entry ("null value is not allowed"), a list or an object
-                // does not, and Powerpipe refuses the resource.
-                (AttrKey::Tags, Val::Object(o)) => match o
-                    .iter()
-                    .find(|(_, v)| matches!(v, Val::Null | Val::List(_) | Val::Object(_)))
-                {
-                    Some((k, Val::Null)) => {
-                        error(format!("tags must be a map of strings: tag `{k}` is null"))
-                    }
-                    Some((k, x)) => error(format!(
-                        "tags must be a map of strings: tag `{k}` is {}",
-                        if matches!(x, Val::Object(_)) {
-                            "an object"
-                        } else {
-                            "a list"
-                        }
-                    )),
-                    None => Field::Value(v),
-                },
-                (AttrKey::Tags, other) => error(format!(
-                    "tags must be a map of strings, not a {}",
-                    other.type_name()
-                )),
-                (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Field::Value(Val::Str(
-                    i.intern(&v.to_display_string().unwrap_or_default()),
-                )),
-                (_, other) => error(format!("a string is required, not a {}", other.type_name())),
+            Ok(v) => match field_value(key, v, i) {
+                Ok(Some(v)) => Field::Value(v),
+                Ok(None) => Field::Absent,
+                Err(m) => error(m),
             },
             Err(m) => error(m),
         }
@@ -2301,56 +2250,66 @@ impl Resolver {
 /// description or tags) begins: [`Field::needs_resolving`].
 const NEEDS_RESOLVING: &str = "only the title, description and tags of";
 
-/// An own title, description or tags evaluated by the resolver (see
-/// [`Field::needs_resolving`]).
-enum OwnField {
-    /// A title or a description (`None`: null, not set).
-    Text(Option<Text>),
-    /// Tags.
-    Tags(Vec<(Text, Text)>),
-}
-
-/// The value of an own field evaluated by the resolver, checked as an index field's is
-/// (`evaluate_field`): a string (a number or a bool converts), tags a map of strings, null
-/// not set; otherwise the message of the error.
-fn own_field_value(key: &str, v: Val, i: &Interner) -> Result<OwnField, String> {
-    match (key, v) {
-        // Null is not set (a value known only when it runs never comes here).
-        ("tags", Val::Null | Val::Unknown(_)) => Ok(OwnField::Tags(Vec::new())),
-        (_, Val::Null | Val::Unknown(_)) => Ok(OwnField::Text(None)),
-        ("tags", Val::Object(o)) => {
-            let mut tags = Vec::with_capacity(o.len());
-            for (k, x) in o.iter() {
-                match x {
-                    Val::Null => {
-                        return Err(format!("tags must be a map of strings: tag `{k}` is null"));
-                    }
-                    Val::List(_) => {
-                        return Err(format!(
-                            "tags must be a map of strings: tag `{k}` is a list"
-                        ));
-                    }
-                    Val::Object(_) => {
-                        return Err(format!(
-                            "tags must be a map of strings: tag `{k}` is an object"
-                        ));
-                    }
-                    x => tags.push((
-                        k.clone(),
-                        i.intern(&x.to_display_string().unwrap_or_else(|| x.to_hcl_text())),
-                    )),
-                }
+/// An evaluated title, description or tags (nothing in it unknown) as a field holds it:
+/// `None` not set (a null; tags too: `base`'s apply, as Powerpipe's `MergeMaps(nil,
+/// base.Tags)` gives them), a string (a number or a bool converts), tags a map of strings;
+/// otherwise the message of the error. For the index fields and for those the resolver
+/// evaluates ([`Field::needs_resolving`]) alike.
+fn field_value(key: AttrKey, v: Val, i: &Interner) -> Result<Option<Val>, String> {
+    match (key, &v) {
+        (_, Val::Null) => Ok(None),
+        // gohcl decodes `tags` into a `map[string]string`: a number or a bool converts; a
+        // null entry ("null value is not allowed"), a list or an object does not, and
+        // Powerpipe refuses the resource.
+        (AttrKey::Tags, Val::Object(o)) => match o
+            .iter()
+            .find(|(_, v)| matches!(v, Val::Null | Val::List(_) | Val::Object(_)))
+        {
+            Some((k, Val::Null)) => {
+                Err(format!("tags must be a map of strings: tag `{k}` is null"))
             }
-            Ok(OwnField::Tags(tags))
-        }
-        ("tags", other) => Err(format!(
+            Some((k, x)) => Err(format!(
+                "tags must be a map of strings: tag `{k}` is {}",
+                if matches!(x, Val::Object(_)) {
+                    "an object"
+                } else {
+                    "a list"
+                }
+            )),
+            None => Ok(Some(v)),
+        },
+        (AttrKey::Tags, other) => Err(format!(
             "tags must be a map of strings, not a {}",
             other.type_name()
         )),
-        (_, v @ (Val::Str(_) | Val::Number(_) | Val::Bool(_))) => {
-            Ok(OwnField::Text(v.to_display_string().map(|s| i.intern(&s))))
-        }
+        (_, Val::Str(_) | Val::Number(_) | Val::Bool(_)) => Ok(Some(Val::Str(
+            i.intern(&v.to_display_string().unwrap_or_default()),
+        ))),
         (_, other) => Err(format!("a string is required, not a {}", other.type_name())),
+    }
+}
+
+/// Sets a resolved resource's title, description or tags from a field's value (see
+/// [`field_value`]; `None`: not set).
+fn set_field(r: &mut Resource, key: AttrKey, v: Option<Val>, i: &Interner) {
+    let text = |v: Option<Val>| v.and_then(|v| v.to_display_string()).map(|s| i.intern(&s));
+    match key {
+        AttrKey::Title => r.title = text(v),
+        AttrKey::Description => r.description = text(v),
+        _ => {
+            r.tags = match v {
+                Some(Val::Object(tags)) => tags
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            i.intern(&v.to_display_string().unwrap_or_else(|| v.to_hcl_text())),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
     }
 }
 
