@@ -468,6 +468,17 @@ impl Backend {
             .clone()
     }
 
+    /// Opens projects as the settings and the options say, on any thread: the settings
+    /// as they are now, and the background's priority (lowered unless the options ask
+    /// otherwise).
+    fn project_opener(
+        &self,
+    ) -> impl Fn(&Path) -> Result<Project, project::ProjectError> + Send + 'static {
+        let settings = self.settings();
+        let lowered = !self.state.options.background_at_normal_priority;
+        move |root| Project::open(root, &settings, lowered)
+    }
+
     fn projects(&self) -> Vec<Arc<Project>> {
         self.state
             .projects
@@ -506,8 +517,7 @@ impl Backend {
             return Ok(f);
         }
         // Not in any project: open the mod it is in.
-        let settings = self.settings();
-        let lowered = !self.state.options.background_at_normal_priority;
+        let open = self.project_opener();
         let start = path.clone();
         let opened = blocking(move || {
             let root = if std::fs::symlink_metadata(&start).is_ok() {
@@ -523,7 +533,7 @@ impl Backend {
                 let root = crate::workspace::find_root(dir).ok()?;
                 crate::workspace::has_mod_file(&root).then_some(root)?
             };
-            Project::open(&root, &settings, lowered).ok()
+            open(&root).ok()
         })
         .await?;
         if let Some(p) = opened {
@@ -821,8 +831,7 @@ impl Backend {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let settings = self.settings();
-        let lowered = !self.state.options.background_at_normal_priority;
+        let open = self.project_opener();
         let progress = self.begin_progress("modlens", "indexing").await;
         let roots = blocking(move || {
             let mut roots: Vec<PathBuf> = Vec::new();
@@ -850,7 +859,7 @@ impl Backend {
             let mut projects = Vec::new();
             let mut errors = Vec::new();
             for r in roots {
-                match Project::open(&r, &settings, lowered) {
+                match open(&r) {
                     Ok(p) => projects.push(Arc::new(p)),
                     Err(e) => errors.push(format!("{}: {e}", r.display())),
                 }
@@ -1902,8 +1911,7 @@ impl LanguageServer for Backend {
             folders.retain(|f| !removed.contains(f));
             folders.extend(added.iter().cloned());
         }
-        let settings = self.settings();
-        let lowered = !self.state.options.background_at_normal_priority;
+        let open = self.project_opener();
         let existing = self.projects();
         let Ok((keep, new)) = blocking(move || {
             let canon: Vec<PathBuf> = removed
@@ -1924,7 +1932,7 @@ impl LanguageServer for Backend {
                     {
                         continue;
                     }
-                    if let Ok(p) = Project::open(&root, &settings, lowered) {
+                    if let Ok(p) = open(&root) {
                         let p = Arc::new(p);
                         p.start_background();
                         new.push(p);
