@@ -42,7 +42,7 @@ impl FileReads {
             if at != own || !(name.starts_with(b"file") || name == b"templatefile") {
                 continue;
             }
-            let rest = skip_space(&text[end..]);
+            let rest = text[end..].trim_ascii_start();
             let Some(args) = rest.strip_prefix(b"(") else {
                 continue;
             };
@@ -50,7 +50,7 @@ impl FileReads {
                 out.any = true;
                 continue;
             }
-            match literal(skip_space(args)) {
+            match literal(args.trim_ascii_start()) {
                 Some(path) => {
                     if let Some(p) = join(mod_root, &path) {
                         out.paths.push(interner.intern(&p));
@@ -109,11 +109,6 @@ fn under(path: &str, changed: &str) -> bool {
         || (path.len() > changed.len()
             && path.starts_with(changed)
             && path.as_bytes()[changed.len()] == b'/')
-}
-
-fn skip_space(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    &s[n..]
 }
 
 /// A quoted string with no escape or template in it, unquoted.
